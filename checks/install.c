@@ -1,0 +1,271 @@
+/*
+ * install: adds the suite's repositories, installs its packages with the
+ * environment's package manager and confirms each one is installed.
+ */
+#include "framework/common.h"
+#include "checks/check_int.h"
+#include "checks/pkg.h"
+
+struct install_conf {
+	struct strlist packages;  /* subset of the suite's packages; empty: all */
+	bool allow_downgrade;
+};
+
+static const struct conf_key install_keys[] = {
+	{ "packages", CONF_STRLIST, offsetof(struct install_conf, packages), CONF_NONEMPTY, NULL, NULL },
+	{ "allow_downgrade", CONF_BOOL, offsetof(struct install_conf, allow_downgrade), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static bool low_level_only(const struct suite *s)
+{
+	const char *pm = s->env.package_manager;
+
+	return s->env.root || (pm && (!strcmp(pm, "dpkg") || !strcmp(pm, "rpm")));
+}
+
+static int install_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, struct suite *suite,
+			    struct suite_check *check)
+{
+	const struct install_conf *conf = check->conf;
+	int rc = pkg_validate_subset(ctx, node, path, suite, &conf->packages);
+
+	if (rc)
+		return rc;
+	if (!low_level_only(suite))
+		return 0;
+	if (suite->nrepos)
+		return conf_fail(ctx, node, path, "repositories cannot be used with %s; give package files instead",
+				 suite->env.root ? "environment.root" : suite->env.package_manager);
+	for (size_t i = 0; i < suite->npackages; i++) {
+		const struct suite_package *p = &suite->packages[i];
+		bool wanted = !conf->packages.n;
+
+		for (size_t j = 0; j < conf->packages.n && !wanted; j++)
+			wanted = !strcmp(conf->packages.v[j], p->name);
+		if (wanted && !p->file)
+			return conf_fail(ctx, node, path, "package '%s' needs a 'file' with %s", p->name,
+					 suite->env.root ? "environment.root" : suite->env.package_manager);
+	}
+	return 0;
+}
+
+/* Adds the suite's repositories and refreshes the index. false: the check failed (recorded). */
+static int install_add_repos(struct check_ctx *ctx, const struct pkg_mgr *m, bool *ok, struct alts_err *err)
+{
+	const struct suite *s = ctx->suite;
+	struct pkg_cmd refresh = PKG_CMD_INIT;
+	struct check_cmd_out o;
+	int rc = 0;
+
+	*ok = true;
+	if (!s->nrepos)
+		return 0;
+	for (size_t i = 0; i < s->nrepos; i++) {
+		struct sbuf content = SBUF_INIT;
+		const char *env_path = NULL, *host_path = NULL;
+		struct alts_err perr = ALTS_ERR_INIT;
+
+		rc = pkg_repo_file(&content, &env_path, m, &s->repos[i], ctx->arena, &perr);
+		if (rc == ALTS_EINVALID) {
+			sbuf_release(&content);
+			check_set(ctx, CHECK_FAIL, "%s", perr.msg);
+			*ok = false;
+			return 0;
+		}
+		if (rc) {
+			sbuf_release(&content);
+			return alts_err_set(err, rc, "%s", perr.msg);
+		}
+		check_logf(ctx, "alts: repository '%s' -> %s:\n%s", s->repos[i].name, env_path, content.buf);
+		rc = check_write_file(ctx, &host_path, "repo", content.buf, content.len, err);
+		sbuf_release(&content);
+		if (!rc)
+			rc = runner_copy_in(ctx->runner, host_path, env_path, err);
+		if (rc)
+			return rc;
+	}
+	rc = pkg_refresh_cmd(&refresh, m, err);
+	if (rc || !refresh.argc)
+		goto out;
+	rc = pkg_ctx_run(ctx, &o, &refresh, err);
+	if (!rc && o.proc.exit_code != 0) {
+		check_set(ctx, CHECK_FAIL, "%s update failed (%s): %s", pkg_tool_name(m->tool), check_cmd_status(ctx, &o),
+			  check_cmd_summary(ctx, &o));
+		*ok = false;
+	}
+	check_cmd_out_release(&o);
+out:
+	pkg_cmd_release(&refresh);
+	return rc;
+}
+
+/* Copies package files into the environment; specs[i].file becomes the environment's path. */
+static int install_copy_files(struct check_ctx *ctx, struct suite_package *specs, size_t n, struct alts_err *err)
+{
+	const char *dir = NULL;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *base, *dest;
+
+		if (!specs[i].file)
+			continue;
+		if (!dir) {
+			dir = arena_printf(ctx->arena, "%s/packages-%zu", runner_workdir(ctx->runner), ctx->check->index + 1);
+			if (!dir)
+				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			rc = check_env_mkdir(ctx, dir, err);
+			if (rc)
+				return rc;
+		}
+		base = strrchr(specs[i].file, '/');
+		base = base ? base + 1 : specs[i].file;
+		dest = arena_printf(ctx->arena, "%s/%s", dir, base);
+		if (!dest)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		rc = runner_copy_in(ctx->runner, specs[i].file, dest, err);
+		if (rc)
+			return rc;
+		specs[i].file = dest;
+	}
+	return 0;
+}
+
+static int install_root_init(struct check_ctx *ctx, const struct pkg_mgr *m, struct alts_err *err)
+{
+	for (size_t i = 0;; i++) {
+		struct pkg_cmd cmd = PKG_CMD_INIT;
+		struct check_cmd_out o;
+		int rc = pkg_root_init_cmd(&cmd, m, i, err);
+
+		if (rc == ALTS_ENOTFOUND)
+			return 0;
+		if (rc)
+			return rc;
+		rc = pkg_ctx_run(ctx, &o, &cmd, err);
+		if (!rc && o.proc.exit_code != 0)
+			rc = alts_err_set(err, ALTS_EENV, "cannot prepare the scratch root '%s' (%s): %s", m->root,
+					  check_cmd_status(ctx, &o), check_cmd_summary(ctx, &o));
+		check_cmd_out_release(&o);
+		pkg_cmd_release(&cmd);
+		if (rc)
+			return rc;
+	}
+}
+
+static int install_run(struct check_ctx *ctx, struct alts_err *err)
+{
+	const struct install_conf *conf = ctx->check->conf;
+	struct check_result *res = ctx->result;
+	const struct suite_package **sel = NULL;
+	struct suite_package *specs = NULL;
+	struct pkg_cmd cmd = PKG_CMD_INIT;
+	struct check_cmd_out o;
+	struct pkg_mgr m;
+	struct sbuf missing = SBUF_INIT;
+	size_t nsel = 0, n = 0, nmissing = 0;
+	bool ok = true;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = pkg_ctx_select(ctx, conf ? &conf->packages : NULL, &sel, &nsel, err);
+	if (rc == ALTS_EINVALID) {
+		check_set(ctx, CHECK_FAIL, "%s", err->msg);
+		alts_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	specs = arena_alloc(ctx->arena, (nsel + 1) * sizeof(*specs));
+	if (!specs)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < nsel; i++) {
+		const struct config_exclusion *e =
+			ctx->config ? config_find_exclusion(ctx->config, pkg_ctx_dist_name(ctx), pkg_ctx_dist_version(ctx),
+							    sel[i]->name, "install")
+				    : NULL;
+
+		if (e) {
+			const char *why = arena_printf(ctx->arena, "excluded on %s: %s", e->dist,
+						       e->reason ? e->reason : "listed in the config's exclusions");
+
+			if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, sel[i]->name, CHECK_SKIP, why))
+				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			check_logf(ctx, "alts: %s: %s", sel[i]->name, why);
+			continue;
+		}
+		specs[n++] = *sel[i];
+	}
+	if (!n) {
+		check_set(ctx, CHECK_SKIP, "every package is excluded on %s", pkg_ctx_dist_name(ctx));
+		return 0;
+	}
+
+	rc = pkg_ctx_detect(ctx, &m, err);
+	if (!rc)
+		rc = install_root_init(ctx, &m, err);
+	if (!rc)
+		rc = install_add_repos(ctx, &m, &ok, err);
+	if (rc || !ok)
+		goto out;
+	rc = install_copy_files(ctx, specs, n, err);
+	if (!rc)
+		rc = pkg_install_cmd(&cmd, &m, specs, n, conf && conf->allow_downgrade ? PKG_INSTALL_DOWNGRADE : 0, err);
+	if (rc == ALTS_EINVALID) {
+		check_set(ctx, CHECK_FAIL, "%s", err->msg);
+		alts_err_clear(err);
+		rc = 0;
+		goto out;
+	}
+	if (!rc)
+		rc = pkg_ctx_run(ctx, &o, &cmd, err);
+	if (rc)
+		goto out;
+	res->exit_code = o.proc.exit_code;
+	res->term_signal = o.proc.term_signal;
+	res->timed_out = o.proc.timed_out;
+
+	for (size_t i = 0; i < n; i++) {
+		bool installed = false;
+		const char *version = NULL;
+
+		rc = pkg_ctx_installed(ctx, &m, specs[i].name, &installed, &version, err);
+		if (rc)
+			goto out;
+		if (installed)
+			check_logf(ctx, "alts: %s %s is installed", specs[i].name, version ? version : "");
+		if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, specs[i].name,
+				   installed ? CHECK_PASS : CHECK_FAIL, installed ? NULL : "not installed")) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (!installed) {
+			sbuf_addf(&missing, "%s%s", nmissing ? ", " : "", specs[i].name);
+			nmissing++;
+		}
+	}
+	if (o.proc.exit_code != 0 || o.proc.timed_out)
+		check_set(ctx, CHECK_FAIL, "%s install failed (%s): %s", pkg_tool_name(m.tool), check_cmd_status(ctx, &o),
+			  check_cmd_summary(ctx, &o));
+	else if (nmissing)
+		check_set(ctx, CHECK_FAIL, "%s reported success, but %s %s not installed", pkg_tool_name(m.tool),
+			  missing.buf, nmissing == 1 ? "is" : "are");
+	else
+		check_set(ctx, CHECK_PASS, NULL);
+out:
+	sbuf_release(&missing);
+	check_cmd_out_release(&o);
+	pkg_cmd_release(&cmd);
+	return rc;
+}
+
+const struct check_ops check_install_ops = {
+	.name = "install",
+	.abi = CHECK_ABI,
+	.caps = CHECK_CAP_NEEDS_PACKAGES,
+	.conf_size = sizeof(struct install_conf),
+	.keys = install_keys,
+	.validate = install_validate,
+	.run = install_run,
+};

@@ -1,0 +1,598 @@
+/*
+ * script: runs third-party test scripts (a file, a directory of them, or
+ * a git repository) inside the environment. TAP output becomes
+ * sub-results; a failing TAP test fails the script even when it exits 0.
+ */
+#include "framework/common.h"
+#include "checks/check_int.h"
+#include "checks/tap_parse.h"
+#include "framework/proc.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCRIPT_GIT_TIMEOUT 600.0
+#define SCRIPT_FAILS_SHOWN 3
+
+enum script_tap { SCRIPT_TAP_AUTO = 0, SCRIPT_TAP_YES, SCRIPT_TAP_NO };
+
+struct script_git {
+	const char *url;
+	const char *ref;   /* branch or tag; NULL: the default branch */
+	const char *path;  /* file or directory in the repository; NULL: its top */
+};
+
+struct script_conf {
+	const char *path;               /* relative to the suite's directory */
+	struct script_git git;
+	bool has_git;
+	struct strlist args;
+	struct strlist interpreter;     /* overrides the choice by extension */
+	int tap;                        /* enum script_tap */
+	const char *host_path;          /* path made absolute by validate */
+};
+
+static int parse_tap(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL };
+	const char *s = conf_scalar(node);
+
+	if (!s || conf_is_null(node))
+		return conf_fail(ctx, node, path, "expected true, false or auto, got %s", conf_type_name(node));
+	if (!strcmp(s, "auto")) {
+		*(int *)field = SCRIPT_TAP_AUTO;
+		return 0;
+	}
+	for (size_t i = 0; yes[i]; i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			*(int *)field = !strcmp(s, yes[i]) ? SCRIPT_TAP_YES : SCRIPT_TAP_NO;
+			return 0;
+		}
+	}
+	return conf_fail(ctx, node, path, "expected true, false or auto, got '%s'", s);
+}
+
+static const struct conf_key git_keys[] = {
+	{ "url", CONF_STRING, offsetof(struct script_git, url), CONF_REQUIRED | CONF_NONEMPTY, NULL, NULL },
+	{ "ref", CONF_STRING, offsetof(struct script_git, ref), CONF_NONEMPTY, NULL, NULL },
+	{ "path", CONF_STRING, offsetof(struct script_git, path), CONF_NONEMPTY, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static int parse_git(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	struct script_conf *conf = (struct script_conf *)((char *)field - offsetof(struct script_conf, git));
+	struct conf_section sec = { git_keys, &conf->git };
+	int rc;
+
+	if (node->type == YAML_SCALAR_NODE)
+		rc = conf_decode_value(ctx, node, path, &git_keys[0], &conf->git.url);
+	else
+		rc = conf_decode_map(ctx, node, path, &sec, 1);
+	if (!rc)
+		conf->has_git = true;
+	return rc;
+}
+
+static const struct conf_key script_keys[] = {
+	{ "path", CONF_STRING, offsetof(struct script_conf, path), CONF_NONEMPTY, NULL, NULL },
+	{ "git", CONF_CUSTOM, offsetof(struct script_conf, git), 0, parse_git, NULL },
+	{ "args", CONF_STRLIST, offsetof(struct script_conf, args), 0, NULL, NULL },
+	{ "interpreter", CONF_STRLIST, offsetof(struct script_conf, interpreter), CONF_NONEMPTY, NULL, NULL },
+	{ "tap", CONF_CUSTOM, offsetof(struct script_conf, tap), 0, parse_tap, NULL },
+	CONF_KEYS_END,
+};
+
+static const char *extension(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	const char *dot;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	return dot && dot != base ? dot : "";
+}
+
+static bool known_extension(const char *path)
+{
+	static const char *const exts[] = { ".sh", ".bash", ".bats", ".py", NULL };
+	const char *ext = extension(path);
+
+	for (const char *const *e = exts; *e; e++) {
+		if (!strcmp(ext, *e))
+			return true;
+	}
+	return false;
+}
+
+/* A file the check knows how to run: a known extension, executable, or an interpreter given. */
+static bool runnable(const struct script_conf *conf, const char *host_path, const struct stat *st)
+{
+	return conf->interpreter.n || known_extension(host_path) || (st->st_mode & 0111);
+}
+
+/* A relative path inside a repository, without ".." components. */
+static bool repo_path_ok(const char *p)
+{
+	if (p[0] == '/')
+		return false;
+	for (const char *s = p; *s;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 2 && !strncmp(s, "..", 2))
+			return false;
+		s += n;
+		s += *s == '/';
+	}
+	return true;
+}
+
+static bool git_url_ok(const char *url)
+{
+	if (url[0] == '-' || !strncmp(url, "ext::", 5) || !strncmp(url, "fd::", 4))
+		return false;
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool git_ref_ok(const char *ref)
+{
+	if (ref[0] == '-')
+		return false;
+	for (const char *p = ref; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._/-+", *p))
+			return false;
+	}
+	return true;
+}
+
+static int script_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, struct suite *suite,
+			   struct suite_check *check)
+{
+	struct script_conf *conf = check->conf;
+	struct stat st;
+
+	if (!!conf->path == conf->has_git)
+		return conf_fail(ctx, node, path, conf->path ? "give either 'path' or 'git', not both"
+							     : "missing required key 'path' (or 'git')");
+	if (conf->has_git) {
+		yaml_node_t *gnode = check_conf_node(ctx, node, "git");
+		const char *gpath = conf_path_key(ctx, path, "git");
+
+		if (!git_url_ok(conf->git.url))
+			return conf_fail(ctx, gnode, gpath, "'%s' is not a git URL alts will clone", conf->git.url);
+		if (conf->git.ref && !git_ref_ok(conf->git.ref))
+			return conf_fail(ctx, gnode, gpath,
+					 "git ref '%s' may only contain letters, digits and . _ / - + (not first)",
+					 conf->git.ref);
+		if (conf->git.path && !repo_path_ok(conf->git.path))
+			return conf_fail(ctx, gnode, gpath, "'%s' must be a relative path inside the repository",
+					 conf->git.path);
+		return 0;
+	}
+	conf->host_path = conf->path[0] == '/' ? conf->path : arena_printf(suite->arena, "%s/%s", suite->dir, conf->path);
+	if (!conf->host_path)
+		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
+	if (stat(conf->host_path, &st) < 0)
+		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
+				 "cannot find script '%s': %s", conf->host_path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
+				 "'%s' is neither a file nor a directory", conf->host_path);
+	if (S_ISREG(st.st_mode) && !runnable(conf, conf->host_path, &st))
+		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
+				 "'%s' is not executable and has no known extension (.sh, .bash, .bats, .py); "
+				 "make it executable or set 'interpreter'",
+				 conf->host_path);
+	return 0;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+struct script_file {
+	const char *name;      /* file name, for results */
+	const char *env_path;  /* where it is in the environment */
+};
+
+/* 0_init* first, then by name (ALTS runs set-up scripts first). */
+static int script_order(const void *a, const void *b)
+{
+	const struct script_file *x = a, *y = b;
+	bool xi = !strncmp(x->name, "0_init", 6), yi = !strncmp(y->name, "0_init", 6);
+
+	if (xi != yi)
+		return xi ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The runnable files of a host directory, sorted; others are logged and left out. */
+static int list_dir(struct check_ctx *ctx, const struct script_conf *conf, const char *host_dir,
+		    const char *env_dir, struct script_file **out, size_t *n, struct alts_err *err)
+{
+	DIR *d = opendir(host_dir);
+	struct script_file *v = NULL;
+	size_t k = 0, alloc = 0;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", host_dir);
+	while ((de = readdir(d))) {
+		char *hp;
+		struct stat st;
+		bool ok;
+
+		if (de->d_name[0] == '.')
+			continue;
+		hp = alts_asprintf("%s/%s", host_dir, de->d_name);
+		if (!hp) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			break;
+		}
+		ok = stat(hp, &st) == 0 && S_ISREG(st.st_mode);
+		if (ok && !runnable(conf, hp, &st)) {
+			check_logf(ctx, "alts: leaving out '%s': not executable and no known extension", de->d_name);
+			ok = false;
+		}
+		alts_free(hp);
+		if (!ok)
+			continue;
+		if (k == alloc) {
+			size_t want = alloc ? 2 * alloc : 16;
+			struct script_file *nv = arena_alloc(ctx->arena, want * sizeof(*nv));
+
+			if (!nv) {
+				rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+				break;
+			}
+			if (k)
+				memcpy(nv, v, k * sizeof(*nv));
+			v = nv;
+			alloc = want;
+		}
+		v[k].name = arena_strdup(ctx->arena, de->d_name);
+		v[k].env_path = arena_printf(ctx->arena, "%s/%s", env_dir, de->d_name);
+		if (!v[k].name || !v[k].env_path) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			break;
+		}
+		k++;
+	}
+	closedir(d);
+	if (rc)
+		return rc;
+	if (k)
+		qsort(v, k, sizeof(*v), script_order);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* The argv for one script: interpreter by extension (or the override), path, args. */
+static const char **script_argv(struct check_ctx *ctx, const struct script_conf *conf, const char *env_path,
+				bool *bats)
+{
+	const char *ext = extension(env_path);
+	const char **argv = arena_alloc(ctx->arena, (conf->interpreter.n + conf->args.n + 4) * sizeof(*argv));
+	size_t n = 0;
+
+	*bats = false;
+	if (!argv)
+		return NULL;
+	if (conf->interpreter.n) {
+		for (size_t i = 0; i < conf->interpreter.n; i++)
+			argv[n++] = conf->interpreter.v[i];
+	} else if (!strcmp(ext, ".sh") || !strcmp(ext, ".bash")) {
+		argv[n++] = "bash";
+	} else if (!strcmp(ext, ".bats")) {
+		argv[n++] = "bats";
+		argv[n++] = "--tap";
+		*bats = true;
+	} else if (!strcmp(ext, ".py")) {
+		argv[n++] = "python3";
+	}
+	argv[n++] = env_path;
+	for (size_t i = 0; i < conf->args.n; i++)
+		argv[n++] = conf->args.v[i];
+	argv[n] = NULL;
+	return argv;
+}
+
+/* TAP tests as sub-results, nested subtests included. */
+static int tap_to_subs(struct check_ctx *ctx, const struct tap_doc *doc, struct check_sub **subs, size_t *nsubs)
+{
+	for (size_t i = 0; i < doc->ntests; i++) {
+		const struct tap_test *t = &doc->tests[i];
+		enum check_status status = CHECK_PASS;
+		const char *msg = NULL;
+		struct check_sub *sub;
+
+		if (t->directive == TAP_SKIP) {
+			status = CHECK_SKIP;
+			msg = t->reason && *t->reason ? t->reason : "skipped";
+		} else if (t->directive == TAP_TODO && !t->ok) {
+			status = CHECK_XFAIL;
+			msg = arena_printf(ctx->arena, "TODO%s%s", t->reason && *t->reason ? ": " : "",
+					   t->reason ? t->reason : "");
+		} else if (!t->ok) {
+			status = CHECK_FAIL;
+			msg = t->subtest ? tap_failure(ctx->arena, t->subtest) : NULL;
+			if (!msg)
+				msg = "not ok";
+		}
+		sub = check_sub_add(ctx->arena, subs, nsubs, tap_test_name(ctx->arena, t), status, msg);
+		if (!sub)
+			return ALTS_ENOMEM;
+		sub->output = t->diag;
+		if (t->subtest && tap_to_subs(ctx, t->subtest, &sub->subs, &sub->nsubs))
+			return ALTS_ENOMEM;
+	}
+	return 0;
+}
+
+/* The outcome of one script. */
+struct script_outcome {
+	enum check_status status;
+	const char *message;      /* why it failed or was skipped */
+	struct check_sub *subs;   /* its TAP tests */
+	size_t nsubs;
+	struct proc_result proc;
+};
+
+static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf, const struct script_file *f,
+			  const char *cwd, const char *const *env, struct script_outcome *out, struct alts_err *err)
+{
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	struct check_cmd_out o;
+	const struct tap_doc *doc = NULL;
+	const char *tap_fail = NULL, *exit_fail = NULL;
+	bool bats = false, tap;
+	const char **argv = script_argv(ctx, conf, f->env_path, &bats);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!argv)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	opts.cwd = cwd;
+	opts.extra_env = env;
+	check_logf(ctx, "alts: running %s", f->name);
+	rc = check_cmd_ex(ctx, &o, argv, &opts, err);
+	if (rc)
+		goto out;
+	out->proc = o.proc;
+	tap = conf->tap == SCRIPT_TAP_YES || (conf->tap == SCRIPT_TAP_AUTO && (bats || tap_detect(o.out.buf, o.out.len)));
+	if (tap) {
+		doc = tap_parse(ctx->arena, o.out.buf, o.out.len);
+		if (!doc || tap_to_subs(ctx, doc, &out->subs, &out->nsubs)) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+		tap_fail = tap_failure(ctx->arena, doc);
+	}
+	if (o.proc.exit_code != 0 || o.proc.timed_out || o.proc.canceled)
+		exit_fail = o.proc.exec_errno ? arena_printf(ctx->arena, "cannot execute '%s': %s", argv[0],
+							     strerror(o.proc.exec_errno))
+					      : check_cmd_status(ctx, &o);
+	if (exit_fail || tap_fail) {
+		out->status = CHECK_FAIL;
+		if (exit_fail && tap_fail)
+			out->message = arena_printf(ctx->arena, "%s; %s", exit_fail, tap_fail);
+		else
+			out->message = exit_fail ? exit_fail : tap_fail;
+	} else if (doc && doc->skip_all) {
+		out->status = CHECK_SKIP;
+		out->message = doc->skip_reason && *doc->skip_reason ? doc->skip_reason : "skipped by the script";
+	} else {
+		out->status = CHECK_PASS;
+	}
+out:
+	check_cmd_out_release(&o);
+	return rc;
+}
+
+/* Clones the repository on the host into the scratch dir; *dir gets the checkout. */
+static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, const char **dir, bool *ok,
+			struct alts_err *err)
+{
+	static const char *const pass[] = { "PATH", "HOME", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY",
+					    "HTTPS_PROXY", "NO_PROXY", "GIT_SSL_CAINFO", "SSL_CERT_FILE", NULL };
+	const char *base = ctx->scratch_dir ? ctx->scratch_dir : "/tmp";
+	const char *dest = arena_printf(ctx->arena, "%s/git-%zu", base, ctx->check->index + 1);
+	const char *errfile = arena_printf(ctx->arena, "%s/git-clone.log", base);
+	const char *argv[12], *envp[ALTS_ARRAY_SIZE(pass) + 3];
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	struct sbuf text = SBUF_INIT;
+	double timeout = ctx->config && ctx->config->command_timeout > 0 ? ctx->config->command_timeout
+									 : SCRIPT_GIT_TIMEOUT;
+	size_t n = 0, ne = 0;
+	int rc;
+
+	*ok = false;
+	if (!dest || !errfile)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	argv[n++] = "git";
+	argv[n++] = "clone";
+	argv[n++] = "--quiet";
+	argv[n++] = "--depth";
+	argv[n++] = "1";
+	if (conf->git.ref) {
+		argv[n++] = "--branch";
+		argv[n++] = conf->git.ref;
+	}
+	argv[n++] = "--";
+	argv[n++] = conf->git.url;
+	argv[n++] = dest;
+	argv[n] = NULL;
+	/* The host's environment is not passed whole: only what git needs to reach the server. */
+	for (const char *const *p = pass; *p; p++) {
+		const char *v = getenv(*p);
+		char *e;
+
+		if (!v)
+			continue;
+		e = arena_printf(ctx->arena, "%s=%s", *p, v);
+		if (!e)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		envp[ne++] = e;
+	}
+	envp[ne++] = "GIT_TERMINAL_PROMPT=0";
+	envp[ne++] = "LANG=C";
+	envp[ne] = NULL;
+	if (check_time_left(ctx) < timeout)
+		timeout = check_time_left(ctx);
+	check_logf(ctx, "alts: on the host: $ %s", check_argv_display(ctx, argv));
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.stdout_path = errfile;
+	spec.stderr_path = errfile;
+	spec.timeout = timeout;
+	spec.cancel = ctx->cancel;
+	rc = proc_run(&res, &spec, err);
+	if (rc)
+		return rc;
+	sbuf_read_file(&text, errfile, 65536);
+	unlink(errfile);
+	if (text.len && ctx->log)
+		fwrite(text.buf, 1, text.len, ctx->log);
+	if (res.exit_code != 0 || res.timed_out) {
+		struct check_cmd_out fake;
+
+		memset(&fake, 0, sizeof(fake));
+		fake.proc = res;
+		fake.err = text;
+		check_set(ctx, CHECK_FAIL, "git clone of '%s' failed (%s): %s", conf->git.url, check_cmd_status(ctx, &fake),
+			  check_cmd_summary(ctx, &fake));
+		sbuf_release(&text);
+		return 0;
+	}
+	sbuf_release(&text);
+	*dir = conf->git.path ? arena_printf(ctx->arena, "%s/%s", dest, conf->git.path) : dest;
+	if (!*dir)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	*ok = true;
+	return 0;
+}
+
+static int script_run(struct check_ctx *ctx, struct alts_err *err)
+{
+	const struct script_conf *conf = ctx->check->conf;
+	struct check_result *res = ctx->result;
+	const char *src = conf->host_path, *base, *env_dir, *env_src;
+	const char *const *env;
+	struct script_file *files = NULL, single;
+	struct sbuf failed = SBUF_INIT;
+	size_t n = 0, nfailed = 0, nskipped = 0;
+	struct stat st;
+	bool is_dir, ok = true;
+	int rc;
+
+	if (conf->has_git) {
+		rc = script_clone(ctx, conf, &src, &ok, err);
+		if (rc || !ok)
+			return rc;
+	} else if (!src) {
+		src = conf->path[0] == '/' ? conf->path : arena_printf(ctx->arena, "%s/%s", ctx->suite->dir, conf->path);
+		if (!src)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	if (stat(src, &st) < 0) {
+		check_set(ctx, CHECK_FAIL, "cannot find script '%s': %s", src, strerror(errno));
+		return 0;
+	}
+	is_dir = S_ISDIR(st.st_mode);
+	if (!is_dir && !runnable(conf, src, &st)) {
+		check_set(ctx, CHECK_FAIL, "'%s' is not executable and has no known extension; set 'interpreter'", src);
+		return 0;
+	}
+	base = strrchr(src, '/');
+	base = base && base[1] ? base + 1 : "script";
+	env_dir = arena_printf(ctx->arena, "%s/scripts-%zu", runner_workdir(ctx->runner), ctx->check->index + 1);
+	env_src = env_dir ? arena_printf(ctx->arena, "%s/%s", env_dir, base) : NULL;
+	env = check_alts_env(ctx);
+	if (!env_src || !env)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = check_env_mkdir(ctx, env_dir, err);
+	if (!rc)
+		rc = runner_copy_in(ctx->runner, src, env_src, err);
+	if (rc)
+		return rc;
+
+	if (is_dir) {
+		rc = list_dir(ctx, conf, src, env_src, &files, &n, err);
+		if (rc)
+			return rc;
+		if (!n) {
+			check_set(ctx, CHECK_FAIL, "no runnable scripts in '%s'", src);
+			return 0;
+		}
+	} else {
+		single.name = base;
+		single.env_path = env_src;
+		files = &single;
+		n = 1;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct script_outcome so;
+		struct check_sub *sub;
+
+		rc = script_run_one(ctx, conf, &files[i], is_dir ? env_src : env_dir, env, &so, err);
+		if (rc)
+			goto out;
+		if (so.status == CHECK_FAIL && nfailed++ == 0) {
+			res->exit_code = so.proc.exit_code;
+			res->term_signal = so.proc.term_signal;
+			res->timed_out = so.proc.timed_out;
+		} else if (!nfailed) {
+			res->exit_code = so.proc.exit_code;
+		}
+		if (so.status == CHECK_FAIL && nfailed <= SCRIPT_FAILS_SHOWN)
+			sbuf_addf(&failed, "%s'%s' (%s)", nfailed > 1 ? ", " : "", files[i].name, so.message);
+		nskipped += so.status == CHECK_SKIP;
+		if (!is_dir) {
+			res->subs = so.subs;
+			res->nsubs = so.nsubs;
+			if (so.status == CHECK_PASS)
+				check_set(ctx, CHECK_PASS, NULL);
+			else
+				check_set(ctx, so.status, "%s", so.message);
+			goto out;
+		}
+		sub = check_sub_add(ctx->arena, &res->subs, &res->nsubs, files[i].name, so.status, so.message);
+		if (!sub) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+		sub->subs = so.subs;
+		sub->nsubs = so.nsubs;
+		if (so.proc.timed_out || so.proc.canceled)
+			break;
+	}
+	if (nfailed > SCRIPT_FAILS_SHOWN)
+		sbuf_addf(&failed, " and %zu more", nfailed - SCRIPT_FAILS_SHOWN);
+	if (nfailed)
+		check_set(ctx, CHECK_FAIL, "%zu of %zu scripts failed: %s", nfailed, n, failed.buf);
+	else if (nskipped == n)
+		check_set(ctx, CHECK_SKIP, "every script skipped itself");
+	else
+		check_set(ctx, CHECK_PASS, NULL);
+out:
+	sbuf_release(&failed);
+	return rc;
+}
+
+const struct check_ops check_script_ops = {
+	.name = "script",
+	.abi = CHECK_ABI,
+	.caps = 0,
+	.conf_size = sizeof(struct script_conf),
+	.keys = script_keys,
+	.validate = script_validate,
+	.run = script_run,
+};

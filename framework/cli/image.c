@@ -1,0 +1,156 @@
+/* alts-image: builds, imports, lists and removes the root filesystems sandboxes start from. */
+#include "framework/common.h"
+#include "framework/exitcode.h"
+#include "framework/image.h"
+#include "framework/log.h"
+#include "runners/sandbox_state.h"
+
+#include <getopt.h>
+
+struct image_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static int fail(const struct alts_err *err)
+{
+	fprintf(stderr, "alts-image: error: %s\n", err->msg);
+	return err->code == ALTS_EINVALID || err->code == ALTS_ENOTFOUND ? ALTS_EXIT_INVALID : ALTS_EXIT_ENV;
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "alts-image: %s\ntry 'alts-image --help'\n", msg);
+	return ALTS_EXIT_INVALID;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mirror", required_argument, NULL, 'm' }, { "include", required_argument, NULL, 'i' },
+		{ "variant", required_argument, NULL, 'V' }, { "force", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
+	};
+	struct image_build_opts o = { 0 };
+	struct alts_err err = ALTS_ERR_INIT;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "m:i:V:fq", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o.mirror = optarg; break;
+		case 'i': o.include = optarg; break;
+		case 'V': o.variant = optarg; break;
+		case 'f': o.force = true; break;
+		case 'q': o.quiet = true; break;
+		default: return ALTS_EXIT_INVALID;
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("usage: alts-image build [--mirror URL] [--include PKGS] [--force] NAME");
+	o.name = argv[optind];
+	return image_build(&o, &err) ? fail(&err) : ALTS_EXIT_PASS;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	bool force = argc > 1 && !strcmp(argv[1], "--force");
+	int first = force ? 2 : 1;
+
+	if (argc - first != 2)
+		return usage_error("usage: alts-image import [--force] NAME ROOTFS.tar[.gz|.xz|.zst]");
+	return image_import(argv[first], argv[first + 1], force, &err) ? fail(&err) : ALTS_EXIT_PASS;
+}
+
+static int print_image(const struct image_meta *m, void *payload)
+{
+	int *count = payload;
+
+	if (!(*count)++)
+		printf("%-24s %-12s %-10s %-8s %-5s %s\n", "NAME", "DIST", "VERSION", "ARCH", "PM", "CREATED");
+	printf("%-24s %-12s %-10s %-8s %-5s %s\n", m->name, m->dist_name, m->dist_version, m->arch,
+	       m->package_manager, m->created);
+	return 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	int count = 0;
+
+	ALTS_UNUSED(argv);
+	if (argc != 1)
+		return usage_error("usage: alts-image list");
+	if (image_list(print_image, &count, &err))
+		return fail(&err);
+	if (!count)
+		fprintf(stderr, "no images in %s\n", image_cache_dir());
+	return ALTS_EXIT_PASS;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+
+	if (argc < 2)
+		return usage_error("usage: alts-image rm NAME...");
+	for (int i = 1; i < argc; i++) {
+		if (image_remove(argv[i], &err))
+			return fail(&err);
+	}
+	return ALTS_EXIT_PASS;
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	int n;
+
+	ALTS_UNUSED(argc);
+	ALTS_UNUSED(argv);
+	n = sandbox_state_sweep(&err);
+	if (n < 0)
+		return fail(&err);
+	printf("removed %d stale sandbox%s\n", n, n == 1 ? "" : "es");
+	return ALTS_EXIT_PASS;
+}
+
+static const struct image_cmd commands[] = {
+	{ "build", cmd_build, "build NAME: make an image with debootstrap (debian-11, debian-12, ubuntu-24.04 ...)" },
+	{ "import", cmd_import, "import NAME ROOTFS.tar[.gz|.xz|.zst]: take any root filesystem tarball" },
+	{ "list", cmd_list, "list: the images in the cache" },
+	{ "rm", cmd_rm, "rm NAME...: remove images" },
+	{ "sweep", cmd_sweep, "sweep: remove sandboxes left by killed runs" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: alts-image COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fprintf(f, "\nThe cache is %s ($ALTS_IMAGE_CACHE overrides it).\n"
+		   "Exit status: 0 done, 2 usage or invalid input, 3 environment failure.\n",
+		image_cache_dir());
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? ALTS_EXIT_INVALID : ALTS_EXIT_PASS;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("alts-image %s\n", ALTS_VERSION);
+		return ALTS_EXIT_PASS;
+	}
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(commands); i++) {
+		if (!strcmp(argv[1], commands[i].name)) {
+			optind = 1;
+			return commands[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "alts-image: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return ALTS_EXIT_INVALID;
+}

@@ -1,0 +1,514 @@
+#include "framework/common.h"
+#include "framework/image.h"
+#include "framework/log.h"
+#include "framework/proc.h"
+#include "framework/sbuf.h"
+#include "runners/runner_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IMAGE_DEFAULT_INCLUDE "debsums,procps,bats,binutils,ca-certificates"
+
+const char *image_cache_dir(void)
+{
+	const char *d = getenv("ALTS_IMAGE_CACHE");
+
+	/* Paths below it must fit PATH_MAX with room for names. */
+	return d && *d && strlen(d) < 1024 ? d : IMAGE_DEFAULT_CACHE;
+}
+
+bool image_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len > 100 || !(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])))
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	}
+	return true;
+}
+
+static const char *host_arch(void)
+{
+	static struct utsname uts;
+
+	if (!uts.machine[0] && uname(&uts) < 0)
+		return "x86_64";
+	return uts.machine;
+}
+
+static bool arch_is_host(const char *arch)
+{
+	const char *h = host_arch();
+
+	if (!strcmp(arch, h))
+		return true;
+	return !strcmp(h, "x86_64") ? !strcmp(arch, "amd64") : !strcmp(h, "aarch64") && !strcmp(arch, "arm64");
+}
+
+void image_name_for(char *buf, size_t size, const char *dist_name, const char *dist_version, const char *arch)
+{
+	size_t len = (size_t)snprintf(buf, size, "%s", dist_name ? dist_name : "");
+
+	if (dist_version && *dist_version && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "-%s", dist_version);
+	if (arch && *arch && !arch_is_host(arch) && len < size)
+		snprintf(buf + len, size - len, "-%s", arch);
+	for (char *p = buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+void image_rootfs(char *buf, size_t size, const char *name)
+{
+	str_fmt(buf, size, "%s/%s/rootfs", image_cache_dir(), name);
+}
+
+static int check_name(const char *name, struct alts_err *err)
+{
+	if (!image_name_ok(name))
+		return alts_err_set(err, ALTS_EINVALID,
+				    "invalid image name '%s' (lowercase letters, digits, '.', '_' and '-')", name);
+	return 0;
+}
+
+static void copy_field(char *dst, size_t size, json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	snprintf(dst, size, "%s", v ? v : "");
+}
+
+int image_open(struct image_meta *out, const char *name, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	json_t *root;
+	int rc = check_name(name, err);
+
+	if (rc)
+		return rc;
+	str_fmt(path, sizeof(path), "%s/%s/meta.json", image_cache_dir(), name);
+	if (access(path, F_OK))
+		return alts_err_set(err, ALTS_ENOTFOUND, "no image '%s' in %s (build it with 'alts-image build %s')",
+				    name, image_cache_dir(), name);
+	root = json_load_file(path, 0, &jerr);
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		return alts_err_set(err, ALTS_EENV, "cannot read '%s': %s", path, jerr.text);
+	}
+	memset(out, 0, sizeof(*out));
+	copy_field(out->name, sizeof(out->name), root, "name");
+	copy_field(out->dist_name, sizeof(out->dist_name), root, "dist_name");
+	copy_field(out->dist_version, sizeof(out->dist_version), root, "dist_version");
+	copy_field(out->arch, sizeof(out->arch), root, "arch");
+	copy_field(out->package_manager, sizeof(out->package_manager), root, "package_manager");
+	copy_field(out->created, sizeof(out->created), root, "created");
+	copy_field(out->source, sizeof(out->source), root, "source");
+	json_decref(root);
+	return 0;
+}
+
+static int mkdir_p(const char *path, struct alts_err *err)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
+	return 0;
+}
+
+/* Takes the image's lock (waiting for a concurrent build); returns the fd or a negative code. */
+static int image_lock(const char *name, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = mkdir_p(image_cache_dir(), err);
+
+	if (rc)
+		return rc;
+	str_fmt(path, sizeof(path), "%s/%s.lock", image_cache_dir(), name);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot open lock '%s'", path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot lock '%s'", path);
+			close(fd);
+			return rc;
+		}
+	}
+	return fd;
+}
+
+static bool image_exists(const char *name)
+{
+	char path[PATH_MAX];
+
+	str_fmt(path, sizeof(path), "%s/%s/meta.json", image_cache_dir(), name);
+	return access(path, F_OK) == 0;
+}
+
+static int run_tool(const char *const *argv, const char *log_path, bool quiet, double timeout, struct alts_err *err)
+{
+	static const char *const envp[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+		"DEBIAN_FRONTEND=noninteractive", NULL,
+	};
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	struct sbuf tail = SBUF_INIT;
+	int rc;
+
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.stdout_path = log_path;
+	spec.stderr_path = log_path;
+	spec.append = true;
+	spec.timeout = timeout;
+	if (!quiet)
+		fprintf(stderr, "alts-image: running %s (log: %s)\n", argv[0], log_path);
+	rc = proc_run(&res, &spec, err);
+	if (rc)
+		return rc;
+	if (res.exit_code == 0)
+		return 0;
+	sbuf_read_file(&tail, log_path, 0);
+	sbuf_trim_trailing(&tail);
+	{
+		const char *last = strrchr(tail.buf, '\n');
+
+		rc = alts_err_set(err, ALTS_EENV, "%s failed (%s %d)%s%s", argv[0],
+				  res.exec_errno ? "not installed? exit" : res.timed_out ? "timed out, exit" : "exit",
+				  res.exit_code, tail.len ? ": " : "", last ? last + 1 : tail.buf);
+	}
+	sbuf_release(&tail);
+	return rc;
+}
+
+static void now_iso(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *detect_manager(const char *rootfs)
+{
+	static const struct { const char *path, *name; } probes[] = {
+		{ "usr/bin/dnf", "dnf" }, { "usr/bin/yum", "yum" }, { "usr/bin/apt-get", "apt" },
+		{ "usr/bin/rpm", "rpm" }, { "usr/bin/dpkg", "dpkg" },
+	};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(probes); i++) {
+		str_fmt(path, sizeof(path), "%s/%s", rootfs, probes[i].path);
+		if (!access(path, F_OK))
+			return probes[i].name;
+	}
+	return "";
+}
+
+/* Writes meta.json from the tree's os-release. */
+static int write_meta(const char *dir, const char *name, const char *source, const char *arch, struct alts_err *err)
+{
+	char path[PATH_MAX], rootfs[PATH_MAX], created[32];
+	struct runner_info info = { 0 };
+	struct sbuf text = SBUF_INIT;
+	json_t *meta;
+	int rc;
+
+	str_fmt(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+	str_fmt(path, sizeof(path), "%s/etc/os-release", rootfs);
+	if (sbuf_read_file(&text, path, 65536)) {
+		str_fmt(path, sizeof(path), "%s/usr/lib/os-release", rootfs);
+		sbuf_reset(&text);
+		if (sbuf_read_file(&text, path, 65536))
+			sbuf_reset(&text);
+	}
+	rc = runner_parse_os_release(&info, text.buf, err);
+	sbuf_release(&text);
+	if (rc)
+		goto out;
+	now_iso(created, sizeof(created));
+	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "dist_name", info.os_id,
+			 "dist_version", info.os_version, "arch", arch, "package_manager", detect_manager(rootfs),
+			 "created", created, "source", source);
+	str_fmt(path, sizeof(path), "%s/meta.json", dir);
+	if (!meta || json_dump_file(meta, path, JSON_INDENT(2)))
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", path);
+	json_decref(meta);
+out:
+	alts_free((char *)info.os_id);
+	alts_free((char *)info.os_id_like);
+	alts_free((char *)info.os_version);
+	return rc;
+}
+
+static int make_tmp_dir(char *buf, size_t size, const char *name, struct alts_err *err)
+{
+	str_fmt(buf, size, "%s/.tmp-%s-XXXXXX", image_cache_dir(), name);
+	if (!mkdtemp(buf))
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a directory in '%s'", image_cache_dir());
+	return 0;
+}
+
+/* Moves a finished tree into place; the old image (with force) goes first. */
+static int commit_image(const char *tmp, const char *name, struct alts_err *err)
+{
+	char final[PATH_MAX], old[PATH_MAX];
+
+	str_fmt(final, sizeof(final), "%s/%s", image_cache_dir(), name);
+	if (!access(final, F_OK)) {
+		str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
+		if (!mkdtemp(old) || rename(final, old) < 0)
+			return alts_err_errno(err, ALTS_EENV, errno, "cannot replace image '%s'", name);
+		runner_remove_tree(old);
+	}
+	if (rename(tmp, final) < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot move the new image to '%s'", final);
+	return 0;
+}
+
+static const char *debian_codename(const char *dist, const char *version)
+{
+	static const struct { const char *dist, *version, *codename; } map[] = {
+		{ "debian", "10", "buster" }, { "debian", "11", "bullseye" }, { "debian", "12", "bookworm" },
+		{ "debian", "13", "trixie" }, { "debian", "sid", "sid" }, { "debian", "unstable", "sid" },
+		{ "ubuntu", "20.04", "focal" }, { "ubuntu", "22.04", "jammy" }, { "ubuntu", "24.04", "noble" },
+	};
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(map); i++) {
+		if (!strcmp(map[i].dist, dist) && !strcmp(map[i].version, version))
+			return map[i].codename;
+	}
+	return NULL;
+}
+
+/* The first Debian archive URI the host's apt uses, so builds go where apt goes. */
+static bool host_mirror(char *buf, size_t size)
+{
+	const char *files[] = { "/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list" };
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(files); i++) {
+		struct sbuf text = SBUF_INIT;
+		const char *line;
+
+		if (sbuf_read_file(&text, files[i], 1 << 20)) {
+			sbuf_release(&text);
+			continue;
+		}
+		for (line = text.buf; line && *line;) {
+			const char *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			const char *url = NULL;
+
+			if (!strncmp(line, "URIs:", 5))
+				url = line + 5;
+			else if (!strncmp(line, "deb ", 4))
+				url = line + 4;
+			while (url && (*url == ' ' || *url == '\t' || *url == '['))
+				url = *url == '[' ? strchr(url, ']') + 1 : url + 1;
+			if (url && (size_t)(url - line) < len) {
+				size_t ulen = strcspn(url, " \t\n");
+
+				if (!memmem(url, ulen, "security", 8) && ulen < size) {
+					memcpy(buf, url, ulen);
+					buf[ulen] = '\0';
+					sbuf_release(&text);
+					return true;
+				}
+			}
+			line = nl ? nl + 1 : NULL;
+		}
+		sbuf_release(&text);
+	}
+	return false;
+}
+
+int image_build(const struct image_build_opts *opts, struct alts_err *err)
+{
+	char dist[64], tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], mirror[512], source[700];
+	char variant[64], include[512];
+	const char *dash, *codename;
+	int lock, rc;
+
+	rc = check_name(opts->name, err);
+	if (rc)
+		return rc;
+	dash = strchr(opts->name, '-');
+	snprintf(dist, sizeof(dist), "%.*s", dash ? (int)(dash - opts->name) : (int)strlen(opts->name), opts->name);
+	codename = dash ? debian_codename(dist, dash + 1) : NULL;
+	if (!codename)
+		return alts_err_set(err, ALTS_EINVALID,
+				    "cannot build '%s': debootstrap builds debian-10..13, debian-sid and ubuntu-20.04/22.04/24.04; "
+				    "import other systems with 'alts-image import NAME rootfs.tar'",
+				    opts->name);
+	if (opts->mirror)
+		snprintf(mirror, sizeof(mirror), "%s", opts->mirror);
+	else if (strcmp(dist, "debian") || !host_mirror(mirror, sizeof(mirror)))
+		snprintf(mirror, sizeof(mirror), "%s",
+			 strcmp(dist, "debian") ? "http://archive.ubuntu.com/ubuntu" : "http://deb.debian.org/debian");
+	lock = image_lock(opts->name, err);
+	if (lock < 0)
+		return lock;
+	if (image_exists(opts->name) && !opts->force) {
+		if (!opts->quiet)
+			fprintf(stderr, "alts-image: '%s' is already built\n", opts->name);
+		close(lock);
+		return 0;
+	}
+	rc = make_tmp_dir(tmp, sizeof(tmp), opts->name, err);
+	if (rc)
+		goto out;
+	str_fmt(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
+	str_fmt(log_path, sizeof(log_path), "%s/build.log", tmp);
+	snprintf(variant, sizeof(variant), "--variant=%s", opts->variant ? opts->variant : "minbase");
+	snprintf(include, sizeof(include), "--include=%s", opts->include ? opts->include : IMAGE_DEFAULT_INCLUDE);
+	{
+		const char *argv[] = { "debootstrap", variant, include, codename, rootfs, mirror, NULL };
+
+		rc = run_tool(argv, log_path, opts->quiet, 3600, err);
+	}
+	if (!rc) {
+		str_fmt(source, sizeof(source), "debootstrap %s %s", codename, mirror);
+		rc = write_meta(tmp, opts->name, source, host_arch(), err);
+	}
+	if (!rc)
+		rc = commit_image(tmp, opts->name, err);
+	if (rc) {
+		alts_err_prefix(err, "cannot build image '%s' (kept %s for inspection)", opts->name, tmp);
+		goto out;
+	}
+	if (!opts->quiet)
+		fprintf(stderr, "alts-image: built '%s' in %s/%s\n", opts->name, image_cache_dir(), opts->name);
+out:
+	close(lock);
+	return rc;
+}
+
+int image_import(const char *name, const char *tarball, bool force, struct alts_err *err)
+{
+	char tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], source[PATH_MAX + 16], abs[PATH_MAX];
+	int lock, rc = check_name(name, err);
+
+	if (rc)
+		return rc;
+	if (!realpath(tarball, abs))
+		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read '%s'", tarball);
+	lock = image_lock(name, err);
+	if (lock < 0)
+		return lock;
+	if (image_exists(name) && !force) {
+		rc = alts_err_set(err, ALTS_EINVALID, "image '%s' exists (use --force to replace it)", name);
+		goto out;
+	}
+	rc = make_tmp_dir(tmp, sizeof(tmp), name, err);
+	if (rc)
+		goto out;
+	str_fmt(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
+	str_fmt(log_path, sizeof(log_path), "%s/import.log", tmp);
+	if (mkdir(rootfs, 0755) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", rootfs);
+		goto fail;
+	}
+	{
+		/* GNU tar recognises gzip, xz and zstd compression by itself when reading a file. */
+		const char *argv[] = { "tar", "-x", "-f", abs, "-C", rootfs, "--numeric-owner", "--xattrs",
+				       "--xattrs-include=*", NULL };
+
+		rc = run_tool(argv, log_path, true, 3600, err);
+	}
+	if (!rc) {
+		char osr[PATH_MAX], osr2[PATH_MAX];
+
+		str_fmt(osr, sizeof(osr), "%s/etc/os-release", rootfs);
+		str_fmt(osr2, sizeof(osr2), "%s/usr/lib/os-release", rootfs);
+		if (access(osr, F_OK) && access(osr2, F_OK))
+			rc = alts_err_set(err, ALTS_EINVALID,
+					  "'%s' has no etc/os-release: is it the root of a system tree?", tarball);
+	}
+	if (!rc) {
+		str_fmt(source, sizeof(source), "import %s", abs);
+		rc = write_meta(tmp, name, source, host_arch(), err);
+	}
+	if (!rc)
+		rc = commit_image(tmp, name, err);
+fail:
+	if (rc) {
+		runner_remove_tree(tmp);
+		alts_err_prefix(err, "cannot import '%s' as image '%s'", tarball, name);
+	}
+out:
+	close(lock);
+	return rc;
+}
+
+int image_remove(const char *name, struct alts_err *err)
+{
+	char path[PATH_MAX], old[PATH_MAX];
+	int lock, rc = check_name(name, err);
+
+	if (rc)
+		return rc;
+	if (!image_exists(name))
+		return alts_err_set(err, ALTS_ENOTFOUND, "no image '%s' in %s", name, image_cache_dir());
+	lock = image_lock(name, err);
+	if (lock < 0)
+		return lock;
+	str_fmt(path, sizeof(path), "%s/%s", image_cache_dir(), name);
+	str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
+	if (!mkdtemp(old) || rename(path, old) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot remove image '%s'", name);
+	} else if ((rc = runner_remove_tree(old)) != 0) {
+		rc = alts_err_errno(err, ALTS_EENV, -rc, "cannot remove '%s'", old);
+	}
+	close(lock);
+	return rc;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int image_list(int (*fn)(const struct image_meta *m, void *payload), void *payload, struct alts_err *err)
+{
+	struct dirent **entries = NULL;
+	int n = scandir(image_cache_dir(), &entries, NULL, by_name), rc = 0;
+
+	if (n < 0)
+		return errno == ENOENT ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", image_cache_dir());
+	for (int i = 0; i < n; i++) {
+		struct image_meta m;
+		struct alts_err ignored = ALTS_ERR_INIT;
+
+		if (!rc && entries[i]->d_name[0] != '.' && image_name_ok(entries[i]->d_name) &&
+		    image_exists(entries[i]->d_name) && !image_open(&m, entries[i]->d_name, &ignored))
+			rc = fn(&m, payload);
+		free(entries[i]);
+	}
+	free(entries);
+	return rc;
+}

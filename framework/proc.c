@@ -1,0 +1,410 @@
+#include "framework/common.h"
+#include "framework/proc.h"
+#include "framework/log.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* How long to keep reading after the program exited, for output still in flight. */
+#define PROC_DRAIN_GRACE 0.2
+
+double proc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double proc_wallclock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *env_path(const char *const *envp)
+{
+	for (; envp && *envp; envp++) {
+		if (!strncmp(*envp, "PATH=", 5))
+			return *envp + 5;
+	}
+	return PROC_DEFAULT_PATH;
+}
+
+/* Runs in the child between fork and exec: async-signal-safe calls only. */
+static void child_exec(const struct proc_spec *spec, int err_fd)
+{
+	static const char *const empty_env[] = { NULL };
+	char *const *envp = (char *const *)(spec->envp ? spec->envp : empty_env);
+	char *const *argv = (char *const *)spec->argv;
+	const char *file = spec->argv[0];
+	int saved = ENOENT;
+
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		saved = errno;
+	} else {
+		const char *p = env_path(spec->envp);
+		char buf[PATH_MAX];
+
+		while (*p) {
+			const char *colon = strchr(p, ':');
+			size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+			size_t flen = strlen(file);
+
+			if (dlen + flen + 2 <= sizeof(buf)) {
+				memcpy(buf, dlen ? p : ".", dlen ? dlen : 1);
+				if (!dlen)
+					dlen = 1;
+				buf[dlen] = '/';
+				memcpy(buf + dlen + 1, file, flen + 1);
+				execve(buf, argv, envp);
+				if (errno != ENOENT && errno != ENOTDIR)
+					saved = errno;
+			}
+			if (!colon)
+				break;
+			p = colon + 1;
+		}
+	}
+	if (write(err_fd, &saved, sizeof(saved)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static int redirect(int fd, const char *path, int flags)
+{
+	int f = open(path, flags | O_CLOEXEC, 0644);
+
+	if (f < 0)
+		return -1;
+	if (f != fd && dup2(f, fd) < 0)
+		return -1;
+	if (f != fd)
+		close(f);
+	return 0;
+}
+
+/*
+ * Stands in for the program that runs in a forked grandchild: same process
+ * group, so the group kill reaches both; ends the way the program ended.
+ */
+static void child_relay(pid_t pid, int out_w, int err_w, int err_fd)
+{
+	int status;
+
+	close(out_w);
+	close(err_w);
+	close(err_fd);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			_exit(127);
+	}
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		kill(getpid(), WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+static void child_setup(const struct proc_spec *spec, int out_w, int err_w, int err_fd)
+{
+	sigset_t none;
+	int e;
+
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	if (redirect(STDIN_FILENO, spec->stdin_path ? spec->stdin_path : "/dev/null", O_RDONLY) < 0)
+		goto fail;
+	if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0)
+		goto fail;
+	/* After the redirections: a joined mount namespace no longer shows the host's files. */
+	if (spec->child_enter) {
+		int r = spec->child_enter(spec->enter_payload);
+
+		if (r < 0) {
+			errno = -r;
+			goto fail;
+		}
+		if (r == 1) {
+			pid_t pid = fork();
+
+			if (pid < 0)
+				goto fail;
+			if (pid > 0)
+				child_relay(pid, out_w, err_w, err_fd);
+		}
+	}
+	if (spec->chroot_dir && (chroot(spec->chroot_dir) < 0 || chdir("/") < 0))
+		goto fail;
+	if (spec->cwd && chdir(spec->cwd) < 0)
+		goto fail;
+	child_exec(spec, err_fd);
+fail:
+	e = errno;
+	if (write(err_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+struct proc_sink {
+	int fd;           /* pipe read end, -1 when closed */
+	FILE *file;       /* capture file or NULL */
+	enum proc_stream stream;
+};
+
+static FILE *open_capture(const char *path, bool append, struct alts_err *err)
+{
+	FILE *f = fopen(path, append ? "ae" : "we");
+
+	if (!f)
+		alts_err_errno(err, ALTS_EENV, errno, "cannot open output file '%s'", path);
+	return f;
+}
+
+static void sink_read(struct proc_sink *s, const struct proc_spec *spec)
+{
+	char buf[65536];
+	ssize_t n = read(s->fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(s->fd);
+		s->fd = -1;
+		return;
+	}
+	if (s->file)
+		fwrite(buf, 1, (size_t)n, s->file);
+	if (spec->on_output)
+		spec->on_output(spec->payload, s->stream, buf, (size_t)n);
+}
+
+static int pidfd_for(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	ALTS_UNUSED(pid);
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+struct proc_wait {
+	pid_t pid;
+	int pidfd;
+	bool exited;
+	int status;
+	bool timed_out, canceled;
+	double kill_at;  /* SIGKILL time once SIGTERM was sent; 0 before */
+};
+
+static void wait_check_exit(struct proc_wait *w)
+{
+	int status;
+	pid_t r;
+
+	if (w->exited)
+		return;
+	do
+		r = waitpid(w->pid, &status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == w->pid) {
+		w->exited = true;
+		w->status = status;
+	}
+}
+
+static void wait_kill_group(struct proc_wait *w, int sig)
+{
+	/* The group may outlive its leader; kill() on it is harmless when it is gone. */
+	kill(-w->pid, sig);
+}
+
+static double poll_timeout_ms(double until, double now)
+{
+	double ms = (until - now) * 1000.0;
+
+	return ms < 0 ? 0 : ms;
+}
+
+/* Reads output until the program exits (and its pipes close, briefly), enforcing the deadline. */
+static void proc_loop(struct proc_wait *w, struct proc_sink *sinks, const struct proc_spec *spec,
+		      double deadline, double grace)
+{
+	double drain_until = 0;
+
+	for (;;) {
+		struct pollfd pfd[3];
+		nfds_t n = 0;
+		double now = proc_now(), until = now + 3600;
+		int idx[3] = { -1, -1, -1 };
+
+		wait_check_exit(w);
+		if (w->exited && !drain_until)
+			drain_until = now + PROC_DRAIN_GRACE;
+		if (w->exited && (now >= drain_until || (sinks[0].fd < 0 && sinks[1].fd < 0)))
+			break;
+		if (!w->exited) {
+			bool stop = deadline && now >= deadline;
+
+			if (spec->cancel && *spec->cancel && !w->canceled) {
+				w->canceled = true;
+				stop = true;
+			}
+			if (stop && !w->kill_at) {
+				w->timed_out = !w->canceled;
+				wait_kill_group(w, SIGTERM);
+				w->kill_at = now + grace;
+			}
+			if (w->kill_at && now >= w->kill_at) {
+				wait_kill_group(w, SIGKILL);
+				w->kill_at = now + 3600;
+			}
+			if (w->kill_at)
+				until = w->kill_at;
+			else if (deadline)
+				until = deadline;
+			if (spec->cancel && until > now + 0.1)
+				until = now + 0.1;
+			if (w->pidfd < 0 && until > now + 0.02)
+				until = now + 0.02;
+		} else {
+			until = drain_until;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (sinks[i].fd >= 0) {
+				pfd[n].fd = sinks[i].fd;
+				pfd[n].events = POLLIN;
+				idx[n++] = i;
+			}
+		}
+		if (!w->exited && w->pidfd >= 0) {
+			pfd[n].fd = w->pidfd;
+			pfd[n].events = POLLIN;
+			n++;
+		}
+		if (poll(pfd, n, (int)poll_timeout_ms(until, now) + 1) < 0 && errno != EINTR)
+			break;
+		for (nfds_t i = 0; i < n; i++) {
+			if (idx[i] >= 0 && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				sink_read(&sinks[idx[i]], spec);
+		}
+	}
+	if (!w->exited) {
+		while (waitpid(w->pid, &w->status, 0) < 0 && errno == EINTR)
+			;
+		w->exited = true;
+	}
+	/* A killed group must not leave children behind holding resources. */
+	if (w->timed_out || w->canceled)
+		wait_kill_group(w, SIGKILL);
+}
+
+static void fill_result(struct proc_result *res, const struct proc_wait *w, int exec_errno, double started)
+{
+	memset(res, 0, sizeof(*res));
+	res->duration = proc_now() - started;
+	res->timed_out = w->timed_out;
+	res->canceled = w->canceled;
+	if (exec_errno) {
+		res->exec_errno = exec_errno;
+		res->exit_code = 127;
+	} else if (WIFSIGNALED(w->status)) {
+		res->term_signal = WTERMSIG(w->status);
+		res->exit_code = 128 + res->term_signal;
+	} else {
+		res->exit_code = WEXITSTATUS(w->status);
+	}
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_err *err)
+{
+	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, exec_p[2] = { -1, -1 };
+	struct proc_sink sinks[2] = { { -1, NULL, PROC_STDOUT }, { -1, NULL, PROC_STDERR } };
+	struct proc_wait w = { .pid = -1, .pidfd = -1 };
+	double started = proc_now(), deadline, grace;
+	int exec_errno = 0, rc = 0;
+	ssize_t n;
+
+	ALTS_ASSERT_ARG(spec && spec->argv && spec->argv[0], err);
+	grace = spec->kill_grace > 0 ? spec->kill_grace : 2.0;
+	deadline = spec->timeout > 0 ? started + spec->timeout : 0;
+
+	if (spec->stdout_path && !(sinks[0].file = open_capture(spec->stdout_path, spec->append, err)))
+		return ALTS_EENV;
+	if (spec->stderr_path) {
+		if (spec->stdout_path && !strcmp(spec->stderr_path, spec->stdout_path))
+			sinks[1].file = sinks[0].file;
+		else if (!(sinks[1].file = open_capture(spec->stderr_path, spec->append, err))) {
+			rc = ALTS_EENV;
+			goto out;
+		}
+	}
+	if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 || pipe2(exec_p, O_CLOEXEC) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create pipes for '%s'", spec->argv[0]);
+		goto out;
+	}
+	w.pid = fork();
+	if (w.pid < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork to run '%s'", spec->argv[0]);
+		goto out;
+	}
+	if (w.pid == 0)
+		child_setup(spec, out_p[1], err_p[1], exec_p[1]);
+	setpgid(w.pid, w.pid);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[1]);
+	close_fd(&exec_p[1]);
+	do
+		n = read(exec_p[0], &exec_errno, sizeof(exec_errno));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(exec_errno))
+		exec_errno = 0;
+	w.pidfd = pidfd_for(w.pid);
+	sinks[0].fd = out_p[0];
+	sinks[1].fd = err_p[0];
+	out_p[0] = err_p[0] = -1;
+	proc_loop(&w, sinks, spec, deadline, grace);
+	fill_result(out, &w, exec_errno, started);
+	alts_log(ALTS_LOG_DEBUG, "proc", "'%s' exited %d after %.3fs%s", spec->argv[0], out->exit_code,
+		 out->duration, out->timed_out ? " (timed out)" : "");
+out:
+	close_fd(&out_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[0]);
+	close_fd(&err_p[1]);
+	close_fd(&exec_p[0]);
+	close_fd(&exec_p[1]);
+	close_fd(&sinks[0].fd);
+	close_fd(&sinks[1].fd);
+	close_fd(&w.pidfd);
+	if (sinks[1].file && sinks[1].file != sinks[0].file)
+		fclose(sinks[1].file);
+	if (sinks[0].file)
+		fclose(sinks[0].file);
+	return rc;
+}

@@ -1,0 +1,67 @@
+#ifndef ALTS_PROC_H
+#define ALTS_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * Runs one program to completion: fork/exec of an argv (never a shell
+ * string), in its own process group, with a deadline that kills the
+ * whole group (SIGTERM, then SIGKILL after kill_grace), output captured
+ * to files through pipes (no deadlock on large output) and optionally
+ * streamed to a callback.
+ */
+
+enum proc_stream { PROC_STDOUT = 1, PROC_STDERR = 2 };
+
+typedef void (*proc_output_fn)(void *payload, enum proc_stream stream, const char *buf, size_t len);
+
+struct proc_spec {
+	const char *const *argv;  /* argv[0] is looked up in PATH of envp */
+	const char *const *envp;  /* the child's whole environment; NULL: empty */
+	const char *cwd;          /* NULL: inherit */
+	const char *chroot_dir;   /* NULL: none (the child chroots before exec) */
+	const char *stdin_path;   /* NULL: /dev/null */
+	const char *stdout_path;  /* NULL: discard; file is created/truncated */
+	const char *stderr_path;  /* NULL: discard; may equal stdout_path to merge */
+	bool append;              /* append to the output files instead of truncating */
+	double timeout;           /* seconds; <= 0: none */
+	double kill_grace;        /* seconds between SIGTERM and SIGKILL; <= 0: 2 */
+	volatile const int *cancel; /* non-NULL and set: treated like a timeout */
+	proc_output_fn on_output; /* NULL: none; called from proc_run's thread */
+	void *payload;
+	/*
+	 * Runs in the child right after fork (async-signal-safe code only), to
+	 * join namespaces and the like. Returns a negative errno on failure,
+	 * 0 to go on, or 1 when the program must run in a child of its own
+	 * (after joining a PID namespace); the child then stands in for it,
+	 * ending as it ends.
+	 */
+	int (*child_enter)(void *enter_payload);
+	void *enter_payload;
+};
+
+#define PROC_SPEC_INIT { 0 }
+
+struct proc_result {
+	int exit_code;    /* exit status; 128+n when killed by signal n; 127 when exec failed */
+	int term_signal;  /* signal that ended it, 0 if it exited */
+	int exec_errno;   /* errno of a failed exec (exit_code is then 127), else 0 */
+	bool timed_out;   /* the deadline passed and the group was killed */
+	bool canceled;    /* *cancel was set and the group was killed */
+	double duration;  /* wall-clock seconds */
+};
+
+/*
+ * Returns 0 when the program ran (whatever its exit status, including a
+ * failed exec, which is reported in out) or a negative code when it could
+ * not be started (fork, pipe, output file). out is written only on 0.
+ */
+int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_err *err);
+
+/* Seconds from a monotonic clock, for deadlines and durations. */
+double proc_now(void);
+/* Seconds since the epoch, for timestamps in reports. */
+double proc_wallclock(void);
+
+#endif

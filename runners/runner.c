@@ -1,0 +1,130 @@
+#include "framework/common.h"
+#include "runners/runner_int.h"
+#include "framework/log.h"
+#include "framework/sbuf.h"
+#include "framework/suite.h"
+
+static const struct runner_ops *const runner_registry[] = {
+	&runner_local_ops,
+	&runner_sandbox_ops,
+};
+
+static const char *runner_name_list[ALTS_ARRAY_SIZE(runner_registry) + 1];
+
+const char *const *runner_names(void)
+{
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(runner_registry); i++)
+		runner_name_list[i] = runner_registry[i]->name;
+	return runner_name_list;
+}
+
+int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
+			struct alts_err *err)
+{
+	struct runner *r;
+
+	if (ops->abi != RUNNER_ABI)
+		return alts_err_set(err, ALTS_EINTERNAL, "runner '%s' has ABI %d, expected %d", ops->name, ops->abi,
+				    RUNNER_ABI);
+	r = alts_calloc(1, sizeof(*r));
+	if (!r)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	r->ops = ops;
+	r->suite = suite;
+	r->log = ops->name;
+	if (ops->priv_size && !(r->priv = alts_calloc(1, ops->priv_size))) {
+		alts_free(r);
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+int runner_new(struct runner **out, const char *name, const struct suite *suite, struct alts_err *err)
+{
+	struct sbuf known = SBUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(runner_registry); i++) {
+		if (!strcmp(runner_registry[i]->name, name))
+			return runner_new_with_ops(out, runner_registry[i], suite, err);
+	}
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(runner_registry); i++)
+		sbuf_addf(&known, "%s%s", i ? ", " : "", runner_registry[i]->name);
+	rc = alts_err_set(err, ALTS_ENOTFOUND, "unknown runner '%s' (known: %s)", name, known.buf);
+	sbuf_release(&known);
+	return rc;
+}
+
+void runner_keep_env(struct runner *r)
+{
+	r->keep_env = true;
+}
+
+int runner_prepare(struct runner *r, struct alts_err *err)
+{
+	int rc;
+
+	ALTS_ASSERT_ARG(!r->prepared, err);
+	rc = r->ops->prepare(r, err);
+	if (rc) {
+		alts_err_prefix(err, "cannot prepare the '%s' environment", r->ops->name);
+		return rc;
+	}
+	r->prepared = true;
+	return 0;
+}
+
+int runner_exec(struct runner *r, struct proc_result *out, const struct runner_exec_req *req,
+		struct alts_err *err)
+{
+	ALTS_ASSERT_ARG(r->prepared && req && req->argv && req->argv[0], err);
+	return r->ops->exec(r, out, req, err);
+}
+
+int runner_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err)
+{
+	ALTS_ASSERT_ARG(r->prepared, err);
+	return r->ops->copy_in(r, host_path, env_path, err);
+}
+
+int runner_copy_out(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err)
+{
+	ALTS_ASSERT_ARG(r->prepared, err);
+	return r->ops->copy_out(r, env_path, host_path, err);
+}
+
+const struct runner_info *runner_info(const struct runner *r)
+{
+	return &r->info;
+}
+
+const char *runner_workdir(const struct runner *r)
+{
+	return r->workdir ? r->workdir : "/tmp";
+}
+
+static void runner_info_release(struct runner_info *info)
+{
+	alts_free((char *)info->os_id);
+	alts_free((char *)info->os_id_like);
+	alts_free((char *)info->os_version);
+	alts_free((char *)info->arch);
+	alts_free((char *)info->root);
+	memset(info, 0, sizeof(*info));
+}
+
+void runner_free(struct runner *r, bool keep)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+
+	if (!r)
+		return;
+	if (r->prepared && r->ops->teardown && r->ops->teardown(r, keep, &err))
+		alts_log(ALTS_LOG_WARN, r->log, "teardown failed: %s", err.msg);
+	r->ops->destroy(r);
+	runner_info_release(&r->info);
+	alts_free(r->workdir);
+	alts_free(r->priv);
+	alts_free(r);
+}

@@ -1,0 +1,81 @@
+#ifndef ALTS_RUNNER_H
+#define ALTS_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "framework/proc.h"
+
+/*
+ * A runner makes a clean environment, runs commands in it and tears it
+ * down. Checks use only these wrappers. An environment is a handle: it is
+ * prepared once, and runner_free() tears it down (if prepared) exactly once.
+ */
+
+struct runner;
+struct suite;
+
+struct runner_exec_req {
+	const char *const *argv;  /* program and arguments, run without a shell */
+	const char *const *env;   /* extra "NAME=value" entries, NULL-terminated; may be NULL */
+	const char *cwd;          /* in the environment; NULL: its default */
+	double timeout;           /* seconds; <= 0: none */
+	const char *stdout_path;  /* host file for stdout; NULL: discard */
+	const char *stderr_path;  /* host file for stderr; NULL: discard; may equal stdout_path */
+	bool append;              /* append to the capture files */
+	const char *stdin_path;   /* host file fed to stdin; NULL: empty */
+	volatile const int *cancel;
+	proc_output_fn on_output; /* streams output as it comes (for -v) */
+	void *payload;
+};
+
+#define RUNNER_EXEC_REQ_INIT { 0 }
+
+struct runner_info {
+	const char *name;         /* backend name, as in suites */
+	const char *os_id;        /* /etc/os-release ID in the environment, "" if unknown */
+	const char *os_id_like;   /* ID_LIKE */
+	const char *os_version;   /* VERSION_ID */
+	const char *arch;         /* uname -m in the environment */
+	const char *root;         /* scratch root for package operations, or NULL */
+};
+
+/*
+ * Creates (but does not prepare) the runner `name` for suite. ALTS_ENOTFOUND
+ * with the list of known runners when name is unknown. The suite must
+ * outlive the runner.
+ */
+int runner_new(struct runner **out, const char *name, const struct suite *suite, struct alts_err *err);
+
+/* Says, before runner_prepare(), that the environment will be kept after the run. */
+void runner_keep_env(struct runner *r);
+
+/* Makes the environment ready for exec. Called once. */
+int runner_prepare(struct runner *r, struct alts_err *err);
+
+/*
+ * Runs a command. Returns 0 when it ran (its status is in out, including a
+ * non-zero exit, a timeout or a failed exec) and a negative code when the
+ * environment itself failed.
+ */
+int runner_exec(struct runner *r, struct proc_result *out, const struct runner_exec_req *req,
+		struct alts_err *err);
+
+/* Copies a host file or directory (recursively) to env_path in the environment. */
+int runner_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err);
+/* Copies env_path from the environment to a host path. */
+int runner_copy_out(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err);
+
+/* Facts about the environment, valid after runner_prepare(); borrowed until runner_free(). */
+const struct runner_info *runner_info(const struct runner *r);
+
+/* A directory inside the environment for scratch files of this run. */
+const char *runner_workdir(const struct runner *r);
+
+/* Tears down (unless keep) and frees. NULL-safe. Teardown errors are logged. */
+void runner_free(struct runner *r, bool keep);
+
+/* Names of the compiled-in runners, NULL-terminated. */
+const char *const *runner_names(void);
+
+#endif

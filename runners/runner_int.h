@@ -1,0 +1,56 @@
+#ifndef ALTS_RUNNER_INT_H
+#define ALTS_RUNNER_INT_H
+
+/* For runner backends only. Callers use runners/runner.h. */
+
+#include "runners/runner.h"
+
+#define RUNNER_ABI 1
+
+enum runner_caps {
+	RUNNER_CAP_ISOLATED = 1 << 0,  /* changes do not reach the host */
+	RUNNER_CAP_ROOT_DIR = 1 << 1,  /* supports environment.root (scratch root) */
+};
+
+struct runner_ops {
+	const char *name;  /* the value of environment.runner */
+	int abi;           /* RUNNER_ABI */
+	unsigned caps;     /* enum runner_caps */
+	size_t priv_size;  /* zeroed bytes allocated by the core at r->priv */
+
+	/*
+	 * Required. Builds the environment; fills r->info strings and r->workdir,
+	 * allocated with alts_malloc (the core frees them in runner_free).
+	 */
+	int (*prepare)(struct runner *r, struct alts_err *err);
+	/* Required. See runner_exec(). */
+	int (*exec)(struct runner *r, struct proc_result *out, const struct runner_exec_req *req,
+		    struct alts_err *err);
+	/* Required. See runner_copy_in() and runner_copy_out(). */
+	int (*copy_in)(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err);
+	int (*copy_out)(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err);
+	/* Optional. Removes the environment; called once, only after a successful prepare. */
+	int (*teardown)(struct runner *r, bool keep, struct alts_err *err);
+	/* Required. Frees r->priv contents; must accept a half-built runner. */
+	void (*destroy)(struct runner *r);
+};
+
+struct runner {
+	const struct runner_ops *ops;
+	const struct suite *suite;
+	void *priv;
+	struct runner_info info;
+	char *workdir;   /* freed by the core */
+	bool prepared;
+	bool keep_env;   /* the environment will be kept: backends keep state on disk */
+	const char *log; /* log component name */
+};
+
+extern const struct runner_ops runner_local_ops;
+extern const struct runner_ops runner_sandbox_ops;
+
+/* Creates a runner from a backend that is not in the registry (tests, plugins). */
+int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
+			struct alts_err *err);
+
+#endif

@@ -1,0 +1,732 @@
+/*
+ * The sandbox runner: every suite gets a fresh system in milliseconds,
+ * with no daemon. A cached image (framework/image.h) is the read-only lower
+ * layer of an overlay whose upper layer is a tmpfs that exists only in the
+ * sandbox's own mount namespace; PID, UTS, IPC and (by default) network
+ * namespaces are new too.
+ *
+ * Two processes hold a sandbox: an outer one, which made the namespaces,
+ * and its child, PID 1 inside them, which builds the mounts, pivots into
+ * the overlay and then only reaps orphans. Both die with alts-run
+ * (PR_SET_PDEATHSIG), and when PID 1 dies the kernel kills everything in
+ * the sandbox and drops its mounts: nothing is left behind even after a
+ * SIGKILL. Commands join the namespaces with setns() in the forked child.
+ *
+ * The code between fork() and exec()/_exit() is async-signal-safe: every
+ * string it needs is prepared in the parent first (struct sandbox_plan).
+ */
+#include "framework/common.h"
+#include "runners/runner_util.h"
+#include "runners/sandbox_state.h"
+#include "framework/image.h"
+#include "framework/log.h"
+#include "framework/sbuf.h"
+#include "framework/suite.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SANDBOX_MAX_BINDS 32
+#define SANDBOX_WORKDIR "/alts-work"
+
+enum sandbox_ns { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT, NS_COUNT };
+
+static const char *const ns_names[NS_COUNT] = { "ipc", "uts", "net", "pid", "mnt" };
+static const int ns_types[NS_COUNT] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
+
+struct sandbox_bind {
+	char source[PATH_MAX];  /* host path */
+	char target[PATH_MAX];  /* <root>/<same path> */
+	bool is_dir;
+};
+
+/* Everything PID 1 needs, computed before fork. */
+struct sandbox_plan {
+	char root[PATH_MAX];      /* mount point of the overlay */
+	char rw[PATH_MAX];        /* tmpfs (or directory) for upper and work */
+	char upper[PATH_MAX];
+	char work[PATH_MAX];
+	char overlay_opts[3 * PATH_MAX + 64];
+	char proc[PATH_MAX], dev[PATH_MAX], pts[PATH_MAX], shm[PATH_MAX], tmp[PATH_MAX], run[PATH_MAX];
+	char workdir[PATH_MAX];
+	char dev_nodes[6][2][PATH_MAX];  /* host node, target */
+	char dev_links[5][2][PATH_MAX];  /* link path, link text */
+	char resolv_src[64], resolv_dst[PATH_MAX], hosts_dst[PATH_MAX];
+	struct sandbox_bind binds[SANDBOX_MAX_BINDS];
+	size_t nbinds;
+	bool rw_is_tmpfs;
+	bool network_host;
+};
+
+struct sandbox {
+	struct sandbox_plan plan;
+	struct sandbox_state state;   /* the state directory and its lock */
+	struct image_meta image;
+	pid_t outer;                  /* made the namespaces; parent of init */
+	pid_t init;                   /* PID 1 of the sandbox, as the host sees it */
+	int ctl_fd;                   /* closing it ends the sandbox */
+	int ns_fds[NS_COUNT];
+};
+
+/* What PID 1 reports when a setup step fails. */
+struct sandbox_setup_error {
+	int step;
+	int errnum;
+};
+
+enum setup_step {
+	STEP_OK = 0, STEP_PRIVATE, STEP_RW, STEP_DIRS, STEP_OVERLAY, STEP_PROC, STEP_DEV, STEP_DEVNODES, STEP_PTS,
+	STEP_TMPFS, STEP_BINDS, STEP_RESOLV, STEP_HOSTNAME, STEP_LOOPBACK, STEP_PIVOT, STEP_WORKDIR,
+};
+
+static const char *const step_names[] = {
+	"ok", "make mounts private", "mount the tmpfs for the upper layer", "create the overlay directories",
+	"mount the overlay (is the image on a filesystem overlayfs accepts?)", "mount /proc", "mount /dev",
+	"create device nodes", "mount /dev/pts", "mount tmpfs on /tmp, /run or /dev/shm",
+	"bind-mount local packages and repositories", "copy the resolver configuration", "set the host name",
+	"bring up the loopback interface", "switch root into the overlay", "create the work directory",
+};
+
+static int ns_enter_fds_close(struct sandbox *sb)
+{
+	for (int i = 0; i < NS_COUNT; i++) {
+		if (sb->ns_fds[i] >= 0)
+			close(sb->ns_fds[i]);
+		sb->ns_fds[i] = -1;
+	}
+	return 0;
+}
+
+/* --- code run by PID 1 (async-signal-safe) --- */
+
+static int make_node_target(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int copy_small_file(const char *from, const char *to)
+{
+	char buf[16384];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+
+	if (in < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = read(in, buf, sizeof(buf));
+	close(in);
+	if (n < 0)
+		return -1;
+	unlink(to);  /* it may be a symlink into /run, which is ours now */
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0)
+		return -1;
+	if (write(out, buf, (size_t)n) != n) {
+		close(out);
+		return -1;
+	}
+	return close(out);
+}
+
+static int loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		close(fd);
+		return -1;
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int mount_tmpfs(const char *target, const char *opts)
+{
+	return mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+static int bind_ro(const struct sandbox_bind *b)
+{
+	if (b->is_dir ? mkdir(b->target, 0755) < 0 && errno != EEXIST : make_node_target(b->target) < 0)
+		return -1;
+	if (mount(b->source, b->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return mount(NULL, b->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+}
+
+static int mkdirs_in_root(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	return 0;
+}
+
+static int setup_mounts(const struct sandbox_plan *p)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return STEP_PRIVATE;
+	if (p->rw_is_tmpfs && mount_tmpfs(p->rw, "mode=0755") < 0)
+		return STEP_RW;
+	if ((mkdir(p->upper, 0755) < 0 && errno != EEXIST) || (mkdir(p->work, 0755) < 0 && errno != EEXIST))
+		return STEP_DIRS;
+	if (mount("overlay", p->root, "overlay", 0, p->overlay_opts) < 0)
+		return STEP_OVERLAY;
+	if ((mkdir(p->proc, 0555) < 0 && errno != EEXIST) ||
+	    mount("proc", p->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return STEP_PROC;
+	if ((mkdir(p->dev, 0755) < 0 && errno != EEXIST) || mount_tmpfs(p->dev, "mode=0755,size=64k") < 0)
+		return STEP_DEV;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(p->dev_nodes); i++) {
+		if (make_node_target(p->dev_nodes[i][1]) < 0 ||
+		    mount(p->dev_nodes[i][0], p->dev_nodes[i][1], NULL, MS_BIND, NULL) < 0)
+			return STEP_DEVNODES;
+	}
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(p->dev_links); i++) {
+		if (symlinkat(p->dev_links[i][1], -1, p->dev_links[i][0]) < 0 && errno != EEXIST)
+			return STEP_DEVNODES;
+	}
+	if (mkdir(p->pts, 0755) < 0 ||
+	    mount("devpts", p->pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
+		return STEP_PTS;
+	if (mkdir(p->shm, 01777) < 0 || mount_tmpfs(p->shm, "mode=1777") < 0 ||
+	    (mkdir(p->tmp, 01777) < 0 && errno != EEXIST) || mount_tmpfs(p->tmp, "mode=1777") < 0 ||
+	    (mkdir(p->run, 0755) < 0 && errno != EEXIST) || mount_tmpfs(p->run, "mode=0755") < 0)
+		return STEP_TMPFS;
+	for (size_t i = 0; i < p->nbinds; i++) {
+		if (mkdirs_in_root(p->binds[i].target) < 0 || bind_ro(&p->binds[i]) < 0)
+			return STEP_BINDS;
+	}
+	if (p->network_host &&
+	    (copy_small_file(p->resolv_src, p->resolv_dst) < 0 || copy_small_file("/etc/hosts", p->hosts_dst) < 0))
+		return STEP_RESOLV;
+	if (mkdir(p->workdir, 0755) < 0 && errno != EEXIST)
+		return STEP_WORKDIR;
+	return STEP_OK;
+}
+
+static int setup_root(const struct sandbox_plan *p)
+{
+	int step = setup_mounts(p);
+
+	if (step)
+		return step;
+	if (sethostname("alts-sandbox", 12) < 0)
+		return STEP_HOSTNAME;
+	if (!p->network_host && loopback_up() < 0)
+		return STEP_LOOPBACK;
+	/* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the overlay. */
+	if (chdir(p->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0)
+		return STEP_PIVOT;
+	return STEP_OK;
+}
+
+static void report_setup(int fd, int step, int errnum)
+{
+	struct sandbox_setup_error e = { step, errnum };
+
+	if (write(fd, &e, sizeof(e)) < 0)
+		_exit(126);
+}
+
+/* PID 1: set up, report, then reap orphans until the control pipe closes. */
+static void sandbox_init_main(const struct sandbox_plan *p, int ctl_fd, int report_fd)
+{
+	int step;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	step = setup_root(p);
+	report_setup(report_fd, step, step ? errno : 0);
+	close(report_fd);
+	if (step)
+		_exit(1);
+	for (;;) {
+		struct pollfd pfd = { ctl_fd, POLLIN, 0 };
+		int status;
+
+		while (waitpid(-1, &status, WNOHANG) > 0)
+			;
+		if (poll(&pfd, 1, 200) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			char c;
+
+			if (read(ctl_fd, &c, 1) <= 0)
+				_exit(0);
+		}
+	}
+}
+
+/* The outer process: new namespaces, then PID 1 as its child. */
+static void sandbox_outer_main(const struct sandbox_plan *p, int ctl_fd, int report_fd)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (p->network_host ? 0 : CLONE_NEWNET);
+	pid_t init;
+	int status;
+
+	pid_t none = -1;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(flags) < 0) {
+		int e = errno;
+
+		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
+			report_setup(report_fd, -1, e);
+		_exit(1);
+	}
+	init = fork();
+	if (init < 0) {
+		int e = errno;
+
+		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
+			report_setup(report_fd, -2, e);
+		_exit(1);
+	}
+	if (init == 0)
+		sandbox_init_main(p, ctl_fd, report_fd);
+	/* The parent learns PID 1's host pid from here, before PID 1 reports. */
+	if (write(report_fd, &init, sizeof(init)) < 0)
+		_exit(1);
+	close(report_fd);
+	close(ctl_fd);
+	while (waitpid(init, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* --- the parent side --- */
+
+static bool plan_path(char *buf, size_t size, const char *a, const char *b)
+{
+	return str_fmt(buf, size, "%s%s", a, b);
+}
+
+static int plan_bind(struct sandbox_plan *p, const char *source, bool is_dir, struct alts_err *err)
+{
+	struct sandbox_bind *b;
+
+	for (size_t i = 0; i < p->nbinds; i++) {
+		if (!strcmp(p->binds[i].source, source))
+			return 0;
+	}
+	if (p->nbinds == SANDBOX_MAX_BINDS)
+		return alts_err_set(err, ALTS_EINVALID, "too many local paths to bind (at most %d)", SANDBOX_MAX_BINDS);
+	b = &p->binds[p->nbinds];
+	if (!str_fmt(b->source, sizeof(b->source), "%s", source) || !plan_path(b->target, sizeof(b->target), p->root, source))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", source);
+	b->is_dir = is_dir;
+	p->nbinds++;
+	return 0;
+}
+
+/* A local repository path in a URL or apt line ("file:/srv/repo", "/srv/repo"), or NULL. */
+static const char *local_repo_path(const char *url, char *buf, size_t size)
+{
+	const char *p = strstr(url, "file:");
+
+	if (p) {
+		p += 5;
+		while (p[0] == '/' && p[1] == '/')
+			p++;
+	} else if (url[0] == '/') {
+		p = url;
+	} else {
+		return NULL;
+	}
+	snprintf(buf, size, "%.*s", (int)strcspn(p, " \t"), p);
+	while (strlen(buf) > 1 && buf[strlen(buf) - 1] == '/')
+		buf[strlen(buf) - 1] = '\0';
+	return buf;
+}
+
+/* Local package files and repositories become read-only bind mounts at the same paths. */
+static int plan_binds(struct sandbox_plan *p, const struct suite *s, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int rc = 0;
+
+	for (size_t i = 0; !rc && s && i < s->npackages; i++) {
+		if (s->packages[i].file)
+			rc = plan_bind(p, s->packages[i].file, false, err);
+	}
+	for (size_t i = 0; !rc && s && i < s->nrepos; i++) {
+		struct stat st;
+
+		if (local_repo_path(s->repos[i].url, path, sizeof(path)) && !stat(path, &st))
+			rc = plan_bind(p, path, S_ISDIR(st.st_mode), err);
+	}
+	return rc;
+}
+
+static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *lower, bool keep,
+		     bool network_host, const struct suite *s, struct alts_err *err)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+		{ "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },
+	};
+	bool ok;
+
+	memset(p, 0, sizeof(*p));
+	p->rw_is_tmpfs = !keep;
+	p->network_host = network_host;
+	ok = str_fmt(p->root, sizeof(p->root), "%s/root", state_dir) &&
+	     str_fmt(p->rw, sizeof(p->rw), "%s/rw", state_dir) &&
+	     str_fmt(p->upper, sizeof(p->upper), "%s/rw/upper", state_dir) &&
+	     str_fmt(p->work, sizeof(p->work), "%s/rw/work", state_dir) &&
+	     str_fmt(p->overlay_opts, sizeof(p->overlay_opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, p->upper,
+		     p->work) &&
+	     plan_path(p->proc, sizeof(p->proc), p->root, "/proc") && plan_path(p->dev, sizeof(p->dev), p->root, "/dev") &&
+	     plan_path(p->pts, sizeof(p->pts), p->root, "/dev/pts") &&
+	     plan_path(p->shm, sizeof(p->shm), p->root, "/dev/shm") && plan_path(p->tmp, sizeof(p->tmp), p->root, "/tmp") &&
+	     plan_path(p->run, sizeof(p->run), p->root, "/run") &&
+	     plan_path(p->workdir, sizeof(p->workdir), p->root, SANDBOX_WORKDIR) &&
+	     plan_path(p->resolv_dst, sizeof(p->resolv_dst), p->root, "/etc/resolv.conf") &&
+	     plan_path(p->hosts_dst, sizeof(p->hosts_dst), p->root, "/etc/hosts");
+	for (size_t i = 0; ok && i < ALTS_ARRAY_SIZE(nodes); i++) {
+		ok = str_fmt(p->dev_nodes[i][0], sizeof(p->dev_nodes[i][0]), "/dev/%s", nodes[i]) &&
+		     str_fmt(p->dev_nodes[i][1], sizeof(p->dev_nodes[i][1]), "%s/%s", p->dev, nodes[i]);
+	}
+	for (size_t i = 0; ok && i < ALTS_ARRAY_SIZE(links); i++) {
+		ok = str_fmt(p->dev_links[i][0], sizeof(p->dev_links[i][0]), "%s/%s", p->dev, links[i][0]) &&
+		     str_fmt(p->dev_links[i][1], sizeof(p->dev_links[i][1]), "%s", links[i][1]);
+	}
+	if (!ok)
+		return alts_err_set(err, ALTS_EINVALID, "sandbox paths are too long under '%s'", state_dir);
+	if (strpbrk(lower, ",:") || strpbrk(state_dir, ",:"))
+		return alts_err_set(err, ALTS_EINVALID, "overlay paths may not contain ',' or ':' ('%s', '%s')", lower,
+				    state_dir);
+	snprintf(p->resolv_src, sizeof(p->resolv_src), "/etc/resolv.conf");
+	return plan_binds(p, s, err);
+}
+
+static int sandbox_open_ns(struct sandbox *sb, struct alts_err *err)
+{
+	for (int i = 0; i < NS_COUNT; i++) {
+		char path[64];
+
+		if (i == NS_NET && sb->plan.network_host)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)sb->init, ns_names[i]);
+		sb->ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (sb->ns_fds[i] < 0)
+			return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+	}
+	return 0;
+}
+
+static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
+{
+	struct sandbox_setup_error e = { -3, 0 };
+	ssize_t n;
+
+	/* First PID 1's pid (-1 when the outer process failed), then the setup report. */
+	do
+		n = read(fd, &sb->init, sizeof(sb->init));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(sb->init)) {
+		do
+			n = read(fd, &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+	}
+	if (n != (ssize_t)sizeof(e) || e.step) {
+		const char *what = e.step == -1 ? "create namespaces (needs root: CAP_SYS_ADMIN)"
+				 : e.step == -2 ? "fork PID 1"
+				 : e.step > 0 && e.step < (int)ALTS_ARRAY_SIZE(step_names) ? step_names[e.step]
+											: "start";
+
+		if (n != (ssize_t)sizeof(e))
+			return alts_err_set(err, ALTS_EENV, "sandbox setup ended without a report");
+		return alts_err_set(err, ALTS_EENV, "cannot %s: %s", what, strerror(e.errnum));
+	}
+	return 0;
+}
+
+static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
+{
+	int ctl[2], report[2], rc;
+
+	if (pipe2(ctl, O_CLOEXEC) < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a pipe");
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a pipe");
+		close(ctl[0]);
+		close(ctl[1]);
+		return rc;
+	}
+	sb->outer = fork();
+	if (sb->outer == 0) {
+		close(ctl[1]);
+		close(report[0]);
+		sandbox_outer_main(&sb->plan, ctl[0], report[1]);
+	}
+	close(ctl[0]);
+	close(report[1]);
+	sb->ctl_fd = ctl[1];
+	if (sb->outer < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork");
+		close(report[0]);
+		return rc;
+	}
+	rc = sandbox_read_report(sb, report[0], err);
+	close(report[0]);
+	if (!rc)
+		rc = sandbox_open_ns(sb, err);
+	return rc;
+}
+
+static int sandbox_pick_image(struct sandbox *sb, const struct suite *s, struct alts_err *err)
+{
+	char name[160];
+
+	if (s && s->env.image) {
+		snprintf(name, sizeof(name), "%s", s->env.image);
+	} else {
+		if (!s || !s->env.dist_name)
+			return alts_err_set(err, ALTS_EINVALID,
+					    "the sandbox runner needs environment.image, or dist_name and dist_version "
+					    "(or --dist NAME-VERSION)");
+		image_name_for(name, sizeof(name), s->env.dist_name, s->env.dist_version, s->env.dist_arch);
+	}
+	return image_open(&sb->image, name, err);
+}
+
+static int sandbox_fill_info(struct runner *r, const char *lower, struct alts_err *err)
+{
+	struct sandbox *sb = r->priv;
+	char path[PATH_MAX];
+	struct sbuf text = SBUF_INIT;
+	int rc;
+
+	if (!str_fmt(path, sizeof(path), "%s/etc/os-release", lower) || sbuf_read_file(&text, path, 65536)) {
+		sbuf_reset(&text);
+		if (str_fmt(path, sizeof(path), "%s/usr/lib/os-release", lower))
+			sbuf_read_file(&text, path, 65536);
+	}
+	r->info.name = r->ops->name;
+	rc = runner_parse_os_release(&r->info, text.buf, err);
+	sbuf_release(&text);
+	if (rc)
+		return rc;
+	r->info.arch = alts_strdup(sb->image.arch[0] ? sb->image.arch : "x86_64");
+	r->workdir = alts_strdup(SANDBOX_WORKDIR);
+	if (!r->info.arch || !r->workdir)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int sandbox_prepare(struct runner *r, struct alts_err *err)
+{
+	struct sandbox *sb = r->priv;
+	const struct suite *s = r->suite;
+	char lower[PATH_MAX];
+	bool keep = r->keep_env;
+	int rc;
+
+	for (int i = 0; i < NS_COUNT; i++)
+		sb->ns_fds[i] = -1;
+	sb->ctl_fd = -1;
+	sb->outer = sb->init = -1;
+	rc = sandbox_pick_image(sb, s, err);
+	if (rc)
+		return rc;
+	image_rootfs(lower, sizeof(lower), sb->image.name);
+	rc = sandbox_state_create(&sb->state, err);
+	if (rc)
+		return rc;
+	rc = plan_make(&sb->plan, sb->state.dir, lower, keep, s && s->env.network && !strcmp(s->env.network, "host"),
+		       s, err);
+	if (!rc)
+		rc = sandbox_fill_info(r, lower, err);
+	if (!rc)
+		rc = sandbox_spawn(sb, err);
+	if (rc) {
+		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
+		return rc;
+	}
+	alts_log(ALTS_LOG_DEBUG, "sandbox", "sandbox %s ready: image %s, PID 1 is %d", sb->state.dir, sb->image.name,
+		 (int)sb->init);
+	return 0;
+}
+
+/* Joins the sandbox in the forked child; the program then runs in a child of its own, inside the PID namespace. */
+static int sandbox_enter(void *payload)
+{
+	const struct sandbox *sb = payload;
+
+	for (int i = 0; i < NS_COUNT; i++) {
+		if (sb->ns_fds[i] >= 0 && setns(sb->ns_fds[i], ns_types[i]) < 0)
+			return -errno;
+	}
+	return 1;
+}
+
+static int sandbox_exec(struct runner *r, struct proc_result *out, const struct runner_exec_req *req,
+			struct alts_err *err)
+{
+	struct sandbox *sb = r->priv;
+	struct proc_spec spec = PROC_SPEC_INIT;
+	char **env = NULL;
+	int rc = runner_env_build(&env, r, req, err);
+
+	if (rc)
+		return rc;
+	spec.argv = req->argv;
+	spec.envp = (const char *const *)env;
+	spec.cwd = req->cwd ? req->cwd : SANDBOX_WORKDIR;
+	spec.stdin_path = req->stdin_path;
+	spec.stdout_path = req->stdout_path;
+	spec.stderr_path = req->stderr_path;
+	spec.append = req->append;
+	spec.timeout = req->timeout;
+	spec.cancel = req->cancel;
+	spec.on_output = req->on_output;
+	spec.payload = req->payload;
+	spec.child_enter = sandbox_enter;
+	spec.enter_payload = sb;
+	rc = proc_run(out, &spec, err);
+	runner_env_free(env);
+	return rc;
+}
+
+/* The host reaches the sandbox's tree through PID 1's root. */
+static int sandbox_host_path(const struct sandbox *sb, char *buf, size_t size, const char *env_path,
+			     struct alts_err *err)
+{
+	if (env_path[0] != '/')
+		return alts_err_set(err, ALTS_EINVALID, "sandbox path '%s' is not absolute", env_path);
+	if (strstr(env_path, "/../") || !strcmp(env_path, "/..") ||
+	    (strlen(env_path) >= 3 && !strcmp(env_path + strlen(env_path) - 3, "/..")))
+		return alts_err_set(err, ALTS_EINVALID, "sandbox path '%s' contains '..'", env_path);
+	if (!str_fmt(buf, size, "/proc/%d/root%s", (int)sb->init, env_path))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", env_path);
+	return 0;
+}
+
+static int sandbox_cp(const char *from, const char *to, struct alts_err *err)
+{
+	const char *argv[] = { "cp", "-a", "--", from, to, NULL };
+	const char *envp[] = { "PATH=/usr/bin:/bin", "LANG=C", NULL };
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	int rc;
+
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.timeout = 600;
+	rc = proc_run(&res, &spec, err);
+	if (!rc && res.exit_code)
+		rc = alts_err_set(err, ALTS_EENV, "cannot copy '%s' to '%s' (cp exit %d)", from, to, res.exit_code);
+	return rc;
+}
+
+static int sandbox_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err)
+{
+	char target[PATH_MAX];
+	int rc = sandbox_host_path(r->priv, target, sizeof(target), env_path, err);
+
+	return rc ? rc : sandbox_cp(host_path, target, err);
+}
+
+static int sandbox_copy_out(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err)
+{
+	char source[PATH_MAX];
+	int rc = sandbox_host_path(r->priv, source, sizeof(source), env_path, err);
+
+	return rc ? rc : sandbox_cp(source, host_path, err);
+}
+
+static void sandbox_stop(struct sandbox *sb)
+{
+	int status;
+
+	ns_enter_fds_close(sb);
+	if (sb->ctl_fd >= 0)
+		close(sb->ctl_fd);
+	sb->ctl_fd = -1;
+	if (sb->init > 0)
+		kill(sb->init, SIGKILL);
+	if (sb->outer > 0) {
+		while (waitpid(sb->outer, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	sb->outer = sb->init = -1;
+}
+
+static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
+{
+	struct sandbox *sb = r->priv;
+
+	sandbox_stop(sb);
+	if (keep || sb->plan.rw_is_tmpfs == false) {
+		fprintf(stderr,
+			"alts: kept the sandbox's upper layer in %s/rw/upper (lower: image '%s'); enter it with:\n"
+			"  unshare -m sh -c 'mount -t overlay overlay -o %s %s && chroot %s'\n",
+			sb->state.dir, sb->image.name, sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
+		return sandbox_state_keep(&sb->state, err);
+	}
+	return sandbox_state_remove(&sb->state, err);
+}
+
+static void sandbox_destroy(struct runner *r)
+{
+	struct sandbox *sb = r->priv;
+
+	if (!sb)
+		return;
+	if (sb->outer > 0 || sb->ctl_fd >= 0)
+		sandbox_stop(sb);
+	if (sb->state.dir[0] && sb->state.lock_fd >= 0) {
+		struct alts_err err = ALTS_ERR_INIT;
+
+		sandbox_state_remove(&sb->state, &err);
+	}
+}
+
+const struct runner_ops runner_sandbox_ops = {
+	.name = "sandbox",
+	.abi = RUNNER_ABI,
+	.caps = RUNNER_CAP_ISOLATED,
+	.priv_size = sizeof(struct sandbox),
+	.prepare = sandbox_prepare,
+	.exec = sandbox_exec,
+	.copy_in = sandbox_copy_in,
+	.copy_out = sandbox_copy_out,
+	.teardown = sandbox_teardown,
+	.destroy = sandbox_destroy,
+};

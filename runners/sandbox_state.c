@@ -1,0 +1,164 @@
+#include "framework/common.h"
+#include "runners/sandbox_state.h"
+#include "runners/runner_util.h"
+#include "framework/log.h"
+#include "framework/sbuf.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SANDBOX_STATE_DEFAULT "/run/alts/sandboxes"
+
+const char *sandbox_state_root(void)
+{
+	const char *d = getenv("ALTS_SANDBOX_DIR");
+
+	return d && *d && strlen(d) < 1024 ? d : SANDBOX_STATE_DEFAULT;
+}
+
+static int mkdir_p(const char *path, struct alts_err *err)
+{
+	char buf[PATH_MAX];
+
+	if (!str_fmt(buf, sizeof(buf), "%s", path))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
+	return 0;
+}
+
+/* True when dir's lock is free, i.e. its alts-run is gone. */
+static bool state_is_stale(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+	bool stale;
+
+	if (!str_fmt(path, sizeof(path), "%s/kept", dir) || !access(path, F_OK))
+		return false;
+	if (!str_fmt(path, sizeof(path), "%s/lock", dir))
+		return false;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return stale;
+}
+
+static int state_remove_dir(const char *dir)
+{
+	char root[PATH_MAX];
+
+	/* Mounts live in the sandbox's namespace; this only matters if one leaked to the host. */
+	if (str_fmt(root, sizeof(root), "%s/root", dir))
+		umount2(root, MNT_DETACH);
+	return runner_remove_tree(dir);
+}
+
+int sandbox_state_sweep(struct alts_err *err)
+{
+	const char *root = sandbox_state_root();
+	DIR *d = opendir(root);
+	struct dirent *e;
+	int removed = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", root);
+	while ((e = readdir(d)) != NULL) {
+		char dir[PATH_MAX];
+
+		if (strncmp(e->d_name, "sb-", 3) || !str_fmt(dir, sizeof(dir), "%s/%s", root, e->d_name))
+			continue;
+		if (state_is_stale(dir)) {
+			alts_log(ALTS_LOG_INFO, "sandbox", "removing stale sandbox %s", dir);
+			if (state_remove_dir(dir) == 0)
+				removed++;
+		}
+	}
+	closedir(d);
+	return removed;
+}
+
+int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	st->lock_fd = -1;
+	st->dir[0] = '\0';
+	rc = mkdir_p(sandbox_state_root(), err);
+	if (rc)
+		return rc;
+	rc = sandbox_state_sweep(err);
+	if (rc < 0)
+		return rc;
+	if (!str_fmt(st->dir, sizeof(st->dir), "%s/sb-XXXXXX", sandbox_state_root()) || !mkdtemp(st->dir)) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a sandbox directory in '%s'",
+				    sandbox_state_root());
+		st->dir[0] = '\0';
+		return rc;
+	}
+	str_fmt(path, sizeof(path), "%s/lock", st->dir);
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot lock '%s'", path);
+		goto fail;
+	}
+	if (!str_fmt(path, sizeof(path), "%s/root", st->dir) || mkdir(path, 0755) < 0 ||
+	    !str_fmt(path, sizeof(path), "%s/rw", st->dir) || mkdir(path, 0755) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	sandbox_state_remove(st, NULL);
+	return rc;
+}
+
+int sandbox_state_remove(struct sandbox_state *st, struct alts_err *err)
+{
+	int rc = 0;
+
+	if (st->dir[0]) {
+		rc = state_remove_dir(st->dir);
+		if (rc)
+			rc = alts_err_errno(err, ALTS_EENV, -rc, "cannot remove sandbox '%s'", st->dir);
+	}
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
+	st->dir[0] = '\0';
+	return rc;
+}
+
+int sandbox_state_keep(struct sandbox_state *st, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	if (str_fmt(path, sizeof(path), "%s/kept", st->dir)) {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", path);
+		else
+			close(fd);
+	}
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
+	st->dir[0] = '\0';
+	return rc;
+}
