@@ -301,6 +301,9 @@ static void add_rpm_root(struct pkg_cmd *c, const struct pkg_mgr *m)
 static void add_apt_options(struct pkg_cmd *c)
 {
 	pkg_cmd_add(c, "-y");
+	/* Suites running in parallel on one host wait for each other instead of failing. */
+	pkg_cmd_add(c, "-o");
+	pkg_cmd_add(c, "DPkg::Lock::Timeout=600");
 	pkg_cmd_add(c, "-o");
 	pkg_cmd_add(c, "Dpkg::Options::=--force-confdef");
 	pkg_cmd_add(c, "-o");

@@ -136,19 +136,21 @@ static const char *skip_reason(struct suite_run *run, const struct suite_check *
 {
 	const struct alts_config *cfg = run->eng->config;
 	const struct suite *s = run->suite;
+	const struct config_exclusion *e = NULL;
 
 	if (c->skip)
 		return c->skip;
 	if (!engine_check_selected(c, run->eng->opts->filter))
 		return "not selected by --filter";
+	/* A check is skipped whole only when every package is excluded; checks skip single packages themselves. */
 	for (size_t i = 0; i < s->npackages; i++) {
-		const struct config_exclusion *e = config_find_exclusion(
-			cfg, run->sr->dist_name, run->sr->dist_version, s->packages[i].name, c->type);
-
-		if (e)
-			return arena_printf(run->sr->arena, "excluded for %s on %s: %s", s->packages[i].name, e->dist,
-					    e->reason ? e->reason : "listed in the config's exclusions");
+		e = config_find_exclusion(cfg, run->sr->dist_name, run->sr->dist_version, s->packages[i].name, c->type);
+		if (!e)
+			return NULL;
 	}
+	if (e)
+		return arena_printf(run->sr->arena, "every package is excluded on %s: %s", e->dist,
+				    e->reason ? e->reason : "listed in the config's exclusions");
 	return NULL;
 }
 
@@ -198,6 +200,8 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 	ctx.on_output = on_check_output;
 	ctx.payload = run;
 	ctx.scratch_dir = scratch;
+	ctx.dist_name = run->sr->dist_name;
+	ctx.dist_version = run->sr->dist_version;
 	t0 = proc_now();
 	ctx.deadline = check_deadline(run, c, t0);
 	cr->started = proc_wallclock();
@@ -347,7 +351,7 @@ const char *engine_pick_runner(const struct suite *s, const struct engine_opts *
 
 static void run_suite(struct engine *eng, size_t index)
 {
-	const struct suite *s = eng->suites[index];
+	struct suite *s = eng->suites[index];
 	struct suite_run run = { eng, s, eng->results[index], NULL, NULL, 0, NULL };
 	struct suite_result *sr = run.sr;
 	struct alts_err err = ALTS_ERR_INIT;
@@ -358,6 +362,8 @@ static void run_suite(struct engine *eng, size_t index)
 
 	sr->started = proc_wallclock();
 	sr->runner = runner;
+	/* Reporters name the runner the suite really ran on. */
+	eng->suites[index]->env.runner = runner;
 	sr->artifacts_dir = dir ? arena_printf(sr->arena, "%s/%s", eng->artifacts_dir, dir) : NULL;
 	run.logs_dir = sr->artifacts_dir ? arena_printf(sr->arena, "%s/logs", sr->artifacts_dir) : NULL;
 	run.deadline = timeout > 0 ? t0 + timeout : 0;

@@ -347,6 +347,11 @@ int main(int argc, char **argv)
 	status = load_suites(&suites, &c);
 	if (status)
 		goto out;
+	/* --dist replaces the suites' distribution, so runners and images see it too. */
+	for (int i = 0; c.eng.dist_name && i < c.nsuites; i++) {
+		suites[i]->env.dist_name = c.eng.dist_name;
+		suites[i]->env.dist_version = c.eng.dist_version;
+	}
 	if (c.list) {
 		for (int i = 0; i < c.nsuites; i++)
 			list_suite(suites[i]);

@@ -86,7 +86,7 @@ static void test_check_install__apt_repos_then_versions(void **state)
 	assert_int_equal(fake.ncopy_in, 1);
 	assert_non_null(strstr(fake.copies[0], " -> /etc/apt/sources.list.d/alts-local.list"));
 	assert_string_equal(fake.calls[0], "apt-get update");
-	assert_string_equal(fake.calls[1], "apt-get install -y -o Dpkg::Options::=--force-confdef "
+	assert_string_equal(fake.calls[1], "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 					   "-o Dpkg::Options::=--force-confold hello=2:1.1");
 	assert_int_equal(fc.result.status, CHECK_FAIL);
 	assert_string_equal(fc.result.message, "apt-get install failed (exit 100): E: Unable to locate package hello");
@@ -144,7 +144,7 @@ static void test_check_install__subset_and_exclusions(void **state)
 	fake_reply("dpkg-query", 0, "install ok installed\t1\n", "");
 	assert_int_equal(fake_check_run(&fc), 0);
 	assert_int_equal(fc.result.status, CHECK_PASS);
-	assert_string_equal(fake.calls[0], "apt-get install -y -o Dpkg::Options::=--force-confdef "
+	assert_string_equal(fake.calls[0], "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 					   "-o Dpkg::Options::=--force-confold a");
 	assert_int_equal(fake_sub(&fc, "b")->status, CHECK_SKIP);
 	assert_string_equal(fake_sub(&fc, "b")->message, "excluded on debian-12: broken");

@@ -58,10 +58,10 @@ static void test_check_pkg__install_apt_versions_and_epochs(void **state)
 
 	ALTS_UNUSED(state);
 	expect_install(&mgr_apt, pkgs, 3, 0,
-		       "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+		       "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
 		       "hello world=2.0-1 epochal=2:3.1");
 	expect_install(&mgr_apt, pkgs, 1, PKG_INSTALL_DOWNGRADE,
-		       "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+		       "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
 		       "--allow-downgrades hello");
 	assert_ok_err(pkg_install_cmd(&c, &mgr_apt, pkgs, 1, 0, &err), &err);
 	assert_non_null(c.env);
@@ -73,7 +73,7 @@ static void test_check_pkg__install_apt_local_files(void **state)
 {
 	ALTS_UNUSED(state);
 	expect_install(&mgr_apt, files_deb, 2, 0,
-		       "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+		       "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
 		       "/w/hello_1.0_all.deb /w/world_2.0_all.deb");
 }
 
@@ -130,7 +130,7 @@ static void expect_remove(const struct pkg_mgr *m, const char *want)
 static void test_check_pkg__remove(void **state)
 {
 	ALTS_UNUSED(state);
-	expect_remove(&mgr_apt, "apt-get remove -y -o Dpkg::Options::=--force-confdef "
+	expect_remove(&mgr_apt, "apt-get remove -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 				"-o Dpkg::Options::=--force-confold hello world");
 	expect_remove(&mgr_dpkg, "dpkg -r hello world");
 	expect_remove(&mgr_dpkg_root, "dpkg --root=/scratch --force-not-root --force-depends -r hello world");
