@@ -1,6 +1,7 @@
 #include "framework/common.h"
 #include "framework/engine.h"
 #include "framework/exitcode.h"
+#include "framework/fs.h"
 #include "framework/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
@@ -43,27 +44,6 @@ bool engine_check_selected(const struct suite_check *c, const char *filter)
 	if (!fnmatch(filter, c->name, 0) || !fnmatch(filter, c->type, 0))
 		return true;
 	return strstr(c->name, filter) != NULL;
-}
-
-static int mkdir_p(const char *path, struct alts_err *err)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return alts_err_errno(err, ALTS_EENV, errno, "cannot create directory '%s'", buf);
-			*p = '/';
-		}
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create directory '%s'", buf);
-	return 0;
 }
 
 /* A file-name-safe copy of s: letters, digits, '.', '_' and '-'; others become '_'. */
@@ -181,7 +161,7 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 	scratch = arena_printf(run->sr->arena, "%s/.scratch-%02zu", run->logs_dir, c->index + 1);
 	if (!cr->log_name || !cr->log_path || !scratch)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = mkdir_p(scratch, err);
+	rc = fs_mkdir_p(scratch, 0755, err);
 	if (rc)
 		return rc;
 	ctx.log = fopen(cr->log_path, "we");
@@ -372,7 +352,7 @@ static void run_suite(struct engine *eng, size_t index)
 		alts_err_set(&err, ALTS_ENOMEM, "out of memory");
 		goto failed;
 	}
-	if (mkdir_p(run.logs_dir, &err) || runner_new(&run.runner, runner, s, &err))
+	if (fs_mkdir_p(run.logs_dir, 0755, &err) || runner_new(&run.runner, runner, s, &err))
 		goto failed;
 	if (eng->opts->keep_env)
 		runner_keep_env(run.runner);
@@ -413,7 +393,7 @@ static int make_artifacts_dir(struct engine *eng, struct run_result *rr, struct 
 	int rc;
 
 	if (eng->opts->artifacts_dir) {
-		rc = mkdir_p(eng->opts->artifacts_dir, err);
+		rc = fs_mkdir_p(eng->opts->artifacts_dir, 0755, err);
 		if (rc)
 			return rc;
 		rr->artifacts_dir = alts_strdup(eng->opts->artifacts_dir);

@@ -2,8 +2,10 @@
 #include "runners/runner_util.h"
 #include "framework/suite.h"
 
-#include <ftw.h>
-#include <sys/stat.h>
+#include "framework/fs.h"
+#include "framework/sbuf.h"
+
+#include <unistd.h>
 
 static const char *const passthrough_vars[] = {
 	"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", NULL,
@@ -135,18 +137,55 @@ int runner_parse_os_release(struct runner_info *info, const char *text, struct a
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	ALTS_UNUSED(sb);
-	ALTS_UNUSED(ftw);
-	if (flag == FTW_DNR || flag == FTW_NS)
-		return 0;
-	return remove(path) && errno != ENOENT ? -1 : 0;
-}
-
 int runner_remove_tree(const char *path)
 {
-	if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
-		return errno ? -errno : ALTS_ERROR;
-	return 0;
+	return fs_remove_tree(path);
+}
+
+void runner_proc_spec(struct proc_spec *spec, const struct runner_exec_req *req, char **env,
+		      const char *default_cwd)
+{
+	struct proc_spec init = PROC_SPEC_INIT;
+
+	*spec = init;
+	spec->argv = req->argv;
+	spec->envp = (const char *const *)env;
+	spec->cwd = req->cwd ? req->cwd : default_cwd;
+	spec->stdin_path = req->stdin_path;
+	spec->stdout_path = req->stdout_path;
+	spec->stderr_path = req->stderr_path;
+	spec->append = req->append;
+	spec->timeout = req->timeout;
+	spec->cancel = req->cancel;
+	spec->on_output = req->on_output;
+	spec->payload = req->payload;
+}
+
+int runner_host_copy(const char *from, const char *to, struct alts_err *err)
+{
+	const char *argv[] = { "cp", "-a", "--", from, to, NULL };
+	const char *envp[] = { "PATH=/usr/bin:/bin", "LANG=C", NULL };
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	char errfile[] = "/tmp/alts-cp-XXXXXX";
+	struct sbuf msg = SBUF_INIT;
+	int fd = mkstemp(errfile), rc;
+
+	if (fd < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a temporary file");
+	close(fd);
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.stderr_path = errfile;
+	spec.timeout = 600;
+	rc = proc_run(&res, &spec, err);
+	if (!rc && res.exit_code) {
+		sbuf_read_file(&msg, errfile, 4096);
+		sbuf_trim_trailing(&msg);
+		rc = alts_err_set(err, ALTS_EENV, "cannot copy '%s' to '%s': %s", from, to,
+				  msg.len ? msg.buf : "cp failed");
+	}
+	unlink(errfile);
+	sbuf_release(&msg);
+	return rc;
 }

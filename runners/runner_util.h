@@ -25,4 +25,11 @@ int runner_parse_os_release(struct runner_info *info, const char *text, struct a
 /* Removes a directory tree; 0 or negative errno. Does not cross mount points. */
 int runner_remove_tree(const char *path);
 
+/* Fills spec from req: argv, env (from runner_env_build), cwd (default_cwd when unset), I/O, limits. */
+void runner_proc_spec(struct proc_spec *spec, const struct runner_exec_req *req, char **env,
+		      const char *default_cwd);
+
+/* `cp -a` on the host, with cp's own complaint in the error. */
+int runner_host_copy(const char *from, const char *to, struct alts_err *err);
+
 #endif

@@ -1,6 +1,7 @@
 #include "framework/common.h"
 #include "runners/sandbox_state.h"
 #include "runners/runner_util.h"
+#include "framework/fs.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
 
@@ -18,25 +19,6 @@ const char *sandbox_state_root(void)
 	const char *d = getenv("ALTS_SANDBOX_DIR");
 
 	return d && *d && strlen(d) < 1024 ? d : SANDBOX_STATE_DEFAULT;
-}
-
-static int mkdir_p(const char *path, struct alts_err *err)
-{
-	char buf[PATH_MAX];
-
-	if (!str_fmt(buf, sizeof(buf), "%s", path))
-		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
-			*p = '/';
-		}
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
-	return 0;
 }
 
 /* True when dir's lock is free, i.e. its alts-run is gone. */
@@ -99,7 +81,7 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 
 	st->lock_fd = -1;
 	st->dir[0] = '\0';
-	rc = mkdir_p(sandbox_state_root(), err);
+	rc = fs_mkdir_p(sandbox_state_root(), 0700, err);
 	if (rc)
 		return rc;
 	rc = sandbox_state_sweep(err);
