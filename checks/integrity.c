@@ -2,8 +2,10 @@
  * integrity: for each package, the package manager's own verification
  * (debsums / dpkg --verify / rpm -V), then ALTS's checks on the listed
  * files: they exist, symlinks resolve, ELF files find their libraries
- * (ldd) and carry no RPATH/RUNPATH with an empty entry (readelf -d).
- * Every command gets many paths at once (batches), never a shell.
+ * (ldd's way, through their dynamic loader; ldd itself for the rest) and
+ * carry no RPATH/RUNPATH with an empty entry (readelf -d). Every command
+ * gets many paths at once (batches); the one shell script is a constant
+ * that takes the paths as its arguments.
  */
 #include "framework/common.h"
 #include "checks/check_int.h"
@@ -86,6 +88,8 @@ struct integrity_run {
 	enum pkg_verifier verifier;
 	const char *verifier_name;
 	bool have_ldd, have_readelf;
+	bool sh_looked;               /* sh_loader was looked for */
+	const char *sh_loader;        /* /bin/sh's loader (arena), or NULL */
 	struct pkg_filters filters;   /* dpkg path-exclude rules */
 	unsigned parts;               /* enum integrity_part */
 	size_t nfailed;               /* failed sub-checks */
@@ -194,15 +198,17 @@ static int sub_from_problems(struct integrity_run *run, const char *pkg, const c
 }
 
 /*
- * Runs {"prog", ..., "--", paths...} once per batch and hands each output
- * to fn with the batch's paths; first is the index of paths[0] in the
- * whole list.
+ * Runs {"prog", ..., "--", paths...} once per batch (without the "--"
+ * when dashdash is false: the prefix ends where the paths go) and hands
+ * each output to fn with the batch's paths; first is the index of
+ * paths[0] in the whole list.
  */
 typedef int (*batch_fn)(struct integrity_run *run, const struct check_cmd_out *o, const char *const *paths,
 			size_t n, size_t first, void *payload, struct alts_err *err);
 
-static int run_batches(struct integrity_run *run, const char *const *prefix, const char *const *paths, size_t n,
-		       size_t batch, batch_fn fn, void *payload, struct alts_err *err)
+static int run_batches_ex(struct integrity_run *run, const char *const *prefix, bool dashdash,
+			  const char *const *paths, size_t n, size_t batch, batch_fn fn, void *payload,
+			  struct alts_err *err)
 {
 	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
 	size_t nprefix = 0;
@@ -215,14 +221,15 @@ static int run_batches(struct integrity_run *run, const char *const *prefix, con
 	if (!argv)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	memcpy(argv, prefix, nprefix * sizeof(*argv));
-	argv[nprefix] = "--";
+	if (dashdash)
+		argv[nprefix++] = "--";
 	opts.quiet = true;
 	for (size_t at = 0; at < n && !rc; at += batch) {
 		size_t k = n - at < batch ? n - at : batch;
 		struct check_cmd_out o;
 
-		memcpy(argv + nprefix + 1, paths + at, k * sizeof(*argv));
-		argv[nprefix + 1 + k] = NULL;
+		memcpy(argv + nprefix, paths + at, k * sizeof(*argv));
+		argv[nprefix + k] = NULL;
 		rc = check_cmd_ex(run->ctx, &o, argv, &opts, err);
 		if (!rc && (o.proc.timed_out || o.proc.canceled))
 			rc = alts_err_set(err, o.proc.canceled ? ALTS_ECANCELED : ALTS_ETIMEOUT, "%s %s", argv[0],
@@ -236,6 +243,12 @@ static int run_batches(struct integrity_run *run, const char *const *prefix, con
 	}
 	alts_free(argv);
 	return rc;
+}
+
+static int run_batches(struct integrity_run *run, const char *const *prefix, const char *const *paths, size_t n,
+		       size_t batch, batch_fn fn, void *payload, struct alts_err *err)
+{
+	return run_batches_ex(run, prefix, true, paths, n, batch, fn, payload, err);
 }
 
 /* Walks "name" lines in the order the names were given; calls fn for each match. */
@@ -621,17 +634,99 @@ static const char *display_path(const struct integrity_run *run, const char *env
 	return env_path;
 }
 
+/* Where tag starts inside the line, or NULL. */
+static const char *line_find(const char *line, size_t len, const char *tag)
+{
+	return memmem(line, len, tag, strlen(tag));
+}
+
+static bool line_starts(const char *line, size_t len, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	return len >= pl && !memcmp(line, prefix, pl);
+}
+
+/* True for the line check_cmd puts where it left the middle of a long output out. */
+static bool is_cut_line(const struct check_cmd_out *o, const char *line, size_t len)
+{
+	static const char tail[] = " bytes left out ...]";
+
+	return o->out.capped && line_starts(line, len, "[... ") && len >= sizeof(tail) - 1 &&
+	       !memcmp(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+}
+
+/*
+ * The ldd part. ldd is a shell script that costs some 30 ms a file, so
+ * files are traced through their dynamic loader directly, the way ldd
+ * does it, many files per command; ldd itself gets only the files this
+ * cannot answer for. readelf -d -l (the rpath part's command, with -l)
+ * tells which files need libraries at all and which loader each asks
+ * for (PT_INTERP).
+ */
+enum elf_kind {
+	ELF_UNKNOWN,  /* readelf did not say (absent, output cut): ask ldd */
+	ELF_NONE,     /* not ELF, static, or needing no library: nothing can be missing */
+	ELF_DYNAMIC,  /* needs libraries: trace it */
+};
+
+struct elf_file {
+	const char *path;      /* in the environment; borrowed */
+	enum elf_kind kind;
+	bool elf, needs, cut;  /* readelf: ELF, has NEEDED/filter entries, its section was cut */
+	const char *interp;    /* PT_INTERP (arena), or NULL */
+	const char *loader;    /* what traces it, or NULL: ldd does */
+	bool listed;           /* a listing of its libraries was read */
+	const char *missing;   /* libraries not found, one a line (arena), or NULL */
+};
+
+/*
+ * Traces each file "$@" through the loader $1, after a "==> FILE" line,
+ * with ldd's settings: LD_TRACE_LOADED_OBJECTS=1, the rest cleared. Not
+ * --list: glibc 2.36's stops at the first missing library ("error while
+ * loading shared libraries", exit 127) instead of printing "=> not
+ * found". Only glibc's loader knows LD_TRACE_LOADED_OBJECTS (musl's would
+ * run the file), so the loader must first pass --verify on itself, a
+ * glibc option (exit 2: a library); any other lists nothing. Nor does a
+ * file the loader refuses (another class or machine). ldd gets those.
+ * Constant: the loader and the files are positional parameters.
+ */
+static const char trace_script[] =
+	"L=$1; shift; \"$L\" --verify \"$L\" >/dev/null 2>&1; case $? in 0|2) ;; *) exit 0;; esac; "
+	"for f; do printf '%s\\n' \"==> $f\"; "
+	"LD_TRACE_LOADED_OBJECTS=1 LD_WARN= LD_BIND_NOW= LD_VERBOSE= \"$L\" \"$f\" 2>&1; done";
+
+/* A "\tlib => not found" line of a listing: records lib as missing from f. */
+static int note_missing(struct integrity_run *run, struct elf_file *f, const char *line, size_t len,
+			struct alts_err *err)
+{
+	const char *nf = line_find(line, len, " => not found");
+
+	if (!nf)
+		return 0;
+	f->missing = arena_printf(run->ctx->arena, "%s%.*s\n", f->missing ? f->missing : "", (int)(nf - line - 1),
+				  line + 1);
+	return f->missing ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+}
+
+/* A listing that cannot be trusted whole (cut short): ldd gets the file. */
+static void unlist(struct elf_file *f)
+{
+	f->listed = false;
+	f->missing = NULL;
+}
+
+/* ldd over files (payload: struct elf_file *[], like paths): "path:" sections of "\t..." lines. */
 static int ldd_batch(struct integrity_run *run, const struct check_cmd_out *o, const char *const *paths, size_t n,
 		     size_t first, void *payload, struct alts_err *err)
 {
-	struct problems *p = payload;
+	struct elf_file **files = (struct elf_file **)payload + first;
 	struct section_walk s;
 	const char *line = o->out.buf;
+	int rc = 0;
 
-	ALTS_UNUSED(first);
-	ALTS_UNUSED(err);
 	section_start(&s, paths, n);
-	while (*line) {
+	while (*line && !rc) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 
@@ -641,17 +736,42 @@ static int ldd_batch(struct integrity_run *run, const struct check_cmd_out *o, c
 			if (i < n)
 				s.cur = i;
 		} else if (s.cur < n && len > 0 && line[0] == '\t') {
-			const char *nf = strstr(line, " => not found");
-
-			if (nf && nf < line + len) {
-				const char *lib = line + 1;
-
-				problem_add(p, "%s: %.*s not found", display_path(run, paths[s.cur]), (int)(nf - lib), lib);
-			}
+			rc = note_missing(run, files[s.cur], line, len, err);
 		}
 		line += len + (nl ? 1 : 0);
 	}
-	return 0;
+	return rc;
+}
+
+/* The trace script's output (payload: struct elf_file *[], like paths): "==> path" sections. */
+static int trace_batch(struct integrity_run *run, const struct check_cmd_out *o, const char *const *paths,
+		       size_t n, size_t first, void *payload, struct alts_err *err)
+{
+	struct elf_file **files = (struct elf_file **)payload + first;
+	struct line_walk w = { paths, n, 0 };
+	const char *line = o->out.buf;
+	size_t cur = n;
+	int rc = 0;
+
+	while (*line && !rc) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (line_starts(line, len, "==> ")) {
+			cur = walk_find(&w, line + 4, len - 4);
+		} else if (is_cut_line(o, line, len)) {
+			if (cur < n)
+				unlist(files[cur]);
+			cur = n;
+		} else if (cur < n && len > 0 && line[0] == '\t') {
+			files[cur]->listed = true;
+			rc = note_missing(run, files[cur], line, len, err);
+		}
+		line += len + (nl ? 1 : 0);
+	}
+	if (o->proc.term_signal && cur < n)
+		unlist(files[cur]);  /* killed while printing it */
+	return rc;
 }
 
 /* True when a search path has an empty entry ("", ":x", "x:", "x::y"), which means the current directory. */
@@ -666,83 +786,283 @@ static bool path_has_empty_entry(const char *s, size_t len)
 	return false;
 }
 
-static int readelf_batch(struct integrity_run *run, const struct check_cmd_out *o, const char *const *paths,
-			 size_t n, size_t first, void *payload, struct alts_err *err)
+static void rpath_line(struct integrity_run *run, struct problems *p, const char *path, const char *line,
+		       size_t len)
 {
 	static const struct {
 		const char *tag, *name;
 	} tags[] = { { "Library rpath: [", "RPATH" }, { "Library runpath: [", "RUNPATH" } };
-	struct problems *p = payload;
-	struct section_walk s;
-	const char *line = o->out.buf;
 
-	ALTS_UNUSED(first);
-	ALTS_UNUSED(err);
-	section_start(&s, paths, n);
-	while (*line) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+	for (size_t t = 0; t < ALTS_ARRAY_SIZE(tags); t++) {
+		const char *at = line_find(line, len, tags[t].tag);
+		const char *val, *end;
 
-		if (len > 6 && !strncmp(line, "File: ", 6)) {
-			size_t i = walk_find(&s.w, line + 6, len - 6);
+		if (!at)
+			continue;
+		val = at + strlen(tags[t].tag);
+		end = memchr(val, ']', (size_t)(line + len - val));
+		if (end && path_has_empty_entry(val, (size_t)(end - val)))
+			problem_add(p, "%s: %s '%.*s' has an empty entry (the current directory)",
+				    display_path(run, path), tags[t].name, (int)(end - val), val);
+	}
+}
 
-			if (i < n)
-				s.cur = i;
-		} else if (s.cur < n) {
-			for (size_t t = 0; t < ALTS_ARRAY_SIZE(tags); t++) {
-				const char *at = strstr(line, tags[t].tag);
-				const char *val, *end;
+/* readelf -l/-d lines about an ELF file, for the ldd part. */
+static int elf_line(struct integrity_run *run, struct elf_file *f, const char *line, size_t len,
+		    struct alts_err *err)
+{
+	static const char interp[] = "[Requesting program interpreter: ";
+	const char *at, *end;
 
-				if (!at || at > line + len)
-					continue;
-				val = at + strlen(tags[t].tag);
-				end = memchr(val, ']', (size_t)(line + len - val));
-				if (end && path_has_empty_entry(val, (size_t)(end - val)))
-					problem_add(p, "%s: %s '%.*s' has an empty entry (the current directory)",
-						    display_path(run, paths[s.cur]), tags[t].name, (int)(end - val), val);
-			}
-		}
-		line += len + (nl ? 1 : 0);
+	if (line_starts(line, len, "Elf file type is ") ||
+	    line_starts(line, len, "There are no program headers in this file."))
+		f->elf = true;
+	else if (line_find(line, len, " (NEEDED) ") || line_find(line, len, " (FILTER) ") ||
+		 line_find(line, len, " (AUXILIARY) "))
+		f->needs = true;
+	else if ((at = line_find(line, len, interp)) && (end = memrchr(line, ']', len)) && end > at) {
+		f->interp = arena_strndup(run->ctx->arena, at + sizeof(interp) - 1,
+					  (size_t)(end - at - (sizeof(interp) - 1)));
+		if (!f->interp)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	}
 	return 0;
 }
 
-/* ldd or readelf -d over the ELF candidates. */
-static int integrity_elf(struct integrity_run *run, const char *pkg, const struct ifile *files, size_t n,
-			 bool ldd, struct alts_err *err)
+/* What readelf_batch fills: either may be NULL. */
+struct readelf_job {
+	struct problems *rpath;  /* RPATH/RUNPATH problems */
+	struct elf_file *elf;    /* one per path, for the ldd part */
+};
+
+/* readelf -d [-l] over files: "File: path" sections (none with one path). */
+static int readelf_batch(struct integrity_run *run, const struct check_cmd_out *o, const char *const *paths,
+			 size_t n, size_t first, void *payload, struct alts_err *err)
+{
+	struct readelf_job *job = payload;
+	struct elf_file *elf = job->elf ? job->elf + first : NULL;
+	/* Output not cut and readelf not killed: a file it printed nothing ELF about is not ELF. */
+	bool whole = !o->out.capped && !o->proc.term_signal;
+	struct section_walk s;
+	const char *line = o->out.buf;
+	int rc = 0;
+
+	section_start(&s, paths, n);
+	while (*line && !rc) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (line_starts(line, len, "File: ")) {
+			s.cur = walk_find(&s.w, line + 6, len - 6);
+		} else if (is_cut_line(o, line, len)) {
+			if (elf && s.cur < n)
+				elf[s.cur].cut = true;
+			s.cur = n;
+		} else if (s.cur < n) {
+			if (job->rpath)
+				rpath_line(run, job->rpath, paths[s.cur], line, len);
+			if (elf)
+				rc = elf_line(run, &elf[s.cur], line, len, err);
+		}
+		line += len + (nl ? 1 : 0);
+	}
+	for (size_t i = 0; elf && i < n; i++) {
+		if (elf[i].cut || (!elf[i].elf && !whole))
+			elf[i].kind = ELF_UNKNOWN;
+		else
+			elf[i].kind = elf[i].elf && elf[i].needs ? ELF_DYNAMIC : ELF_NONE;
+	}
+	return rc;
+}
+
+/* True for an interpreter worth running as a loader: in a lib directory, named like one (ld-linux-x86-64.so.2). */
+static bool loader_usable(const char *interp)
+{
+	const char *base = interp ? strrchr(interp, '/') : NULL;
+
+	return base && (!strncmp(interp, "/lib", 4) || !strncmp(interp, "/usr/lib", 8)) && !strstr(interp, "/..") &&
+	       !strncmp(base + 1, "ld", 2) && strstr(base, ".so");
+}
+
+/* The loader /bin/sh asks for (the environment's usual one), found once; *out NULL if none. */
+static int default_loader(struct integrity_run *run, const char **out, struct alts_err *err)
+{
+	static const char *const argv[] = { "readelf", "-l", "-W", NULL };
+	static const char *const sh[] = { "/bin/sh", NULL };
+
+	if (!run->sh_looked) {
+		struct elf_file f = { .path = sh[0] };
+		struct readelf_job job = { NULL, &f };
+		int rc = run_batches(run, argv, sh, 1, 1, readelf_batch, &job, err);
+
+		if (rc)
+			return rc;
+		run->sh_looked = true;
+		run->sh_loader = loader_usable(f.interp) ? f.interp : NULL;
+	}
+	*out = run->sh_loader;
+	return 0;
+}
+
+/* The usable interpreter most of the files ask for, or NULL. */
+static const char *usual_loader(const struct elf_file *elf, size_t n)
+{
+	const char *best = NULL;
+	size_t best_n = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t c = 0;
+
+		if (!loader_usable(elf[i].interp) || (best && !strcmp(best, elf[i].interp)))
+			continue;
+		for (size_t j = i; j < n; j++)
+			c += elf[j].interp && !strcmp(elf[j].interp, elf[i].interp);
+		if (c > best_n) {
+			best = elf[i].interp;
+			best_n = c;
+		}
+	}
+	return best;
+}
+
+/* Picks each dynamic file's loader: its PT_INTERP, or for a library the package's usual one, else /bin/sh's. */
+static int pick_loaders(struct integrity_run *run, struct elf_file *elf, size_t n, struct alts_err *err)
+{
+	const char *usual = usual_loader(elf, n);
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (elf[i].kind != ELF_DYNAMIC)
+			continue;
+		if (elf[i].interp)
+			elf[i].loader = loader_usable(elf[i].interp) ? elf[i].interp : NULL;
+		else if (usual)
+			elf[i].loader = usual;
+		else
+			rc = default_loader(run, &elf[i].loader, err);
+	}
+	return rc;
+}
+
+/* Lists the libraries of every file that needs some: loaders first, ldd for the rest; problems in file order. */
+static int ldd_files(struct integrity_run *run, const char *pkg, struct elf_file *elf, size_t n, struct problems *p,
+		     struct alts_err *err)
 {
 	static const char *const ldd_argv[] = { "ldd", NULL };
-	static const char *const readelf_argv[] = { "readelf", "-d", "-W", NULL };
-	const char *what = ldd ? "ldd" : "rpath";
-	const char **cand = NULL;
-	struct problems p;
-	size_t k = 0;
-	int rc;
+	struct elf_file **list = alts_calloc(n + 1, sizeof(*list));
+	const char **paths = alts_calloc(n + 1, sizeof(*paths));
+	bool *queued = alts_calloc(n + 1, sizeof(*queued));
+	size_t m = 0;
+	int rc = 0;
 
-	if (ldd && run->m.root)
-		return sub_add(run, pkg, what, CHECK_SKIP,
-			       "ldd would look for libraries on the host, not in the scratch root", NULL, err);
-	if (ldd ? !run->have_ldd : !run->have_readelf)
-		return sub_add(run, pkg, what, CHECK_SKIP,
-			       ldd ? "ldd is not installed in the environment"
-				   : "readelf is not installed in the environment (binutils)",
-			       NULL, err);
-	cand = alts_calloc(n + 1, sizeof(*cand));
-	if (!cand)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n && k < INTEGRITY_ELF_MAX; i++) {
-		if (elf_candidate(&files[i]))
-			cand[k++] = files[i].env_path;
+	if (!list || !paths || !queued) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto out;
 	}
-	problems_init(&p);
-	if (k == INTEGRITY_ELF_MAX)
+	rc = pick_loaders(run, elf, n, err);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *prefix[] = { "sh", "-c", trace_script, "sh", elf[i].loader, NULL };
+
+		if (elf[i].kind != ELF_DYNAMIC || !elf[i].loader || queued[i])
+			continue;
+		m = 0;
+		for (size_t j = i; j < n; j++) {
+			if (elf[j].kind == ELF_DYNAMIC && elf[j].loader && !queued[j] &&
+			    !strcmp(elf[j].loader, elf[i].loader)) {
+				queued[j] = true;
+				list[m] = &elf[j];
+				paths[m++] = elf[j].path;
+			}
+		}
+		rc = run_batches_ex(run, prefix, false, paths, m, INTEGRITY_ELF_BATCH, trace_batch, list, err);
+	}
+	m = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (elf[i].kind == ELF_UNKNOWN || (elf[i].kind == ELF_DYNAMIC && !elf[i].listed)) {
+			list[m] = &elf[i];
+			paths[m++] = elf[i].path;
+		}
+	}
+	if (!rc && m) {
+		check_logf(run->ctx, "alts: %s: %zu files for ldd (no loader could list them)", pkg, m);
+		rc = run_batches(run, ldd_argv, paths, m, INTEGRITY_ELF_BATCH, ldd_batch, list, err);
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		for (const char *lib = elf[i].missing; lib && *lib;) {
+			const char *nl = strchr(lib, '\n');
+
+			problem_add(p, "%s: %.*s not found", display_path(run, elf[i].path), (int)(nl - lib), lib);
+			lib = nl + 1;
+		}
+	}
+out:
+	alts_free(list);
+	alts_free(paths);
+	alts_free(queued);
+	return rc;
+}
+
+/* The ldd and rpath parts over the ELF candidates, sharing one readelf. */
+static int integrity_elf(struct integrity_run *run, const char *pkg, const struct ifile *files, size_t n,
+			 struct alts_err *err)
+{
+	static const char *const rpath_argv[] = { "readelf", "-d", "-W", NULL };
+	static const char *const both_argv[] = { "readelf", "-d", "-l", "-W", NULL };
+	bool rpath = (run->parts & PART_RPATH) && run->have_readelf;
+	bool ldd = (run->parts & PART_LDD) && !run->m.root && run->have_ldd;
+	const char **cand = NULL;
+	struct elf_file *elf = NULL;
+	struct problems rp, lp;
+	size_t k = 0;
+	int rc = 0;
+
+	problems_init(&rp);
+	problems_init(&lp);
+	cand = alts_calloc(n + 1, sizeof(*cand));
+	elf = alts_calloc(n + 1, sizeof(*elf));
+	if (!cand || !elf) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n && k < INTEGRITY_ELF_MAX; i++) {
+		if (elf_candidate(&files[i])) {
+			elf[k].path = files[i].env_path;
+			cand[k++] = files[i].env_path;
+		}
+	}
+	if (k == INTEGRITY_ELF_MAX && (rpath || ldd))
 		check_logf(run->ctx, "alts: %s: examining the first %d binaries only", pkg, INTEGRITY_ELF_MAX);
-	rc = run_batches(run, ldd ? ldd_argv : readelf_argv, cand, k, INTEGRITY_ELF_BATCH, ldd ? ldd_batch : readelf_batch,
-			 &p, err);
-	if (!rc)
-		rc = sub_from_problems(run, pkg, what, &p, err);
-	problems_release(&p);
+	if (run->have_readelf && (rpath || ldd)) {
+		struct readelf_job job = { rpath ? &rp : NULL, ldd ? elf : NULL };
+
+		rc = run_batches(run, ldd ? both_argv : rpath_argv, cand, k, INTEGRITY_ELF_BATCH, readelf_batch, &job,
+				 err);
+	}
+	if (!rc && ldd)
+		rc = ldd_files(run, pkg, elf, k, &lp, err);
+	if (rc)
+		goto out;
+	if (run->parts & PART_LDD) {
+		if (run->m.root)
+			rc = sub_add(run, pkg, "ldd", CHECK_SKIP,
+				     "ldd would look for libraries on the host, not in the scratch root", NULL, err);
+		else if (!run->have_ldd)
+			rc = sub_add(run, pkg, "ldd", CHECK_SKIP, "ldd is not installed in the environment", NULL, err);
+		else
+			rc = sub_from_problems(run, pkg, "ldd", &lp, err);
+	}
+	if (!rc && (run->parts & PART_RPATH)) {
+		if (!run->have_readelf)
+			rc = sub_add(run, pkg, "rpath", CHECK_SKIP,
+				     "readelf is not installed in the environment (binutils)", NULL, err);
+		else
+			rc = sub_from_problems(run, pkg, "rpath", &rp, err);
+	}
+out:
+	problems_release(&rp);
+	problems_release(&lp);
 	alts_free(cand);
+	alts_free(elf);
 	return rc;
 }
 
@@ -846,7 +1166,8 @@ static int integrity_prepare(struct integrity_run *run, struct alts_err *err)
 	}
 	if (parts & PART_LDD && !run->m.root)
 		rc = probe(run, "ldd", &run->have_ldd, err);
-	if (!rc && (parts & PART_RPATH))
+	/* readelf serves the rpath part, and the ldd part (which loader, which files). */
+	if (!rc && ((parts & PART_RPATH) || ((parts & PART_LDD) && !run->m.root)))
 		rc = probe(run, "readelf", &run->have_readelf, err);
 	if (!rc && run->m.family == PKG_FAMILY_DEB && (parts & (PART_VERIFY | PART_FILES))) {
 		struct pkg_cmd cmd = PKG_CMD_INIT;
@@ -888,10 +1209,8 @@ static int integrity_package(struct integrity_run *run, const char *pkg, struct 
 		rc = integrity_files(run, pkg, files, n, err);
 	if (!rc && (parts & PART_SYMLINKS))
 		rc = integrity_symlinks(run, pkg, files, n, err);
-	if (!rc && (parts & PART_LDD))
-		rc = integrity_elf(run, pkg, files, n, true, err);
-	if (!rc && (parts & PART_RPATH))
-		rc = integrity_elf(run, pkg, files, n, false, err);
+	if (!rc && (parts & (PART_LDD | PART_RPATH)))
+		rc = integrity_elf(run, pkg, files, n, err);
 	return rc;
 }
 

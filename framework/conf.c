@@ -93,8 +93,22 @@ bool conf_parse_duration(const char *text, double *out)
 
 	if (!text || !*text)
 		return false;
+	/* Plain decimal only: strtod would also take signs, exponents and hex. */
+	size_t len = strspn(text, "0123456789");
+
+	if (!len)
+		return false;
+	if (text[len] == '.') {
+		size_t frac = strspn(text + len + 1, "0123456789");
+
+		if (!frac)
+			return false;
+		len += 1 + frac;
+	}
 	errno = 0;
 	v = strtod(text, &end);
+	if (end != text + len)
+		return false;
 	if (end == text || errno || !isfinite(v) || v < 0)
 		return false;
 	if (!strcmp(end, "") || !strcmp(end, "s"))

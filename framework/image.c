@@ -1,5 +1,6 @@
 #include "framework/common.h"
 #include "framework/image.h"
+#include "framework/fs.h"
 #include "framework/log.h"
 #include "framework/proc.h"
 #include "framework/sbuf.h"
@@ -117,32 +118,11 @@ int image_open(struct image_meta *out, const char *name, struct alts_err *err)
 	return 0;
 }
 
-static int mkdir_p(const char *path, struct alts_err *err)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
-			*p = '/';
-		}
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", buf);
-	return 0;
-}
-
 /* Takes the image's lock (waiting for a concurrent build); returns the fd or a negative code. */
 static int image_lock(const char *name, struct alts_err *err)
 {
 	char path[PATH_MAX];
-	int fd, rc = mkdir_p(image_cache_dir(), err);
+	int fd, rc = fs_mkdir_p(image_cache_dir(), 0755, err);
 
 	if (rc)
 		return rc;
@@ -214,24 +194,44 @@ static void now_iso(char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * The manager of the tree's own packages: a Debian tree with rpm and dnf
+ * added (to test .rpm packages) is still an apt system.
+ */
 static const char *detect_manager(const char *rootfs)
 {
-	static const struct { const char *path, *name; } probes[] = {
-		{ "usr/bin/dnf", "dnf" }, { "usr/bin/yum", "yum" }, { "usr/bin/apt-get", "apt" },
-		{ "usr/bin/rpm", "rpm" }, { "usr/bin/dpkg", "dpkg" },
+	static const struct { const char *path, *name; } deb[] = {
+		{ "usr/bin/apt-get", "apt" }, { "usr/bin/dpkg", "dpkg" },
+	}, rpm[] = {
+		{ "usr/bin/dnf", "dnf" }, { "usr/bin/yum", "yum" }, { "usr/bin/rpm", "rpm" },
 	};
 	char path[PATH_MAX];
+	struct stat st;
+	bool debian;
 
-	for (size_t i = 0; i < ALTS_ARRAY_SIZE(probes); i++) {
-		str_fmt(path, sizeof(path), "%s/%s", rootfs, probes[i].path);
-		if (!access(path, F_OK))
-			return probes[i].name;
+	str_fmt(path, sizeof(path), "%s/var/lib/dpkg/status", rootfs);
+	debian = !stat(path, &st) && st.st_size > 0;
+	for (int pass = 0; pass < 2; pass++) {
+		bool use_deb = (pass == 0) == debian;
+		size_t n = use_deb ? ALTS_ARRAY_SIZE(deb) : ALTS_ARRAY_SIZE(rpm);
+
+		for (size_t i = 0; i < n; i++) {
+			const char *rel = use_deb ? deb[i].path : rpm[i].path;
+
+			str_fmt(path, sizeof(path), "%s/%s", rootfs, rel);
+			if (!access(path, F_OK))
+				return use_deb ? deb[i].name : rpm[i].name;
+		}
 	}
 	return "";
 }
 
-/* Writes meta.json from the tree's os-release. */
-static int write_meta(const char *dir, const char *name, const char *source, const char *arch, struct alts_err *err)
+/*
+ * Writes meta.json from the tree's os-release; dist_name and dist_version
+ * (may be NULL) fill what os-release leaves out.
+ */
+static int write_meta(const char *dir, const char *name, const char *source, const char *arch,
+		      const char *dist_name, const char *dist_version, struct alts_err *err)
 {
 	char path[PATH_MAX], rootfs[PATH_MAX], created[32];
 	struct runner_info info = { 0 };
@@ -251,10 +251,15 @@ static int write_meta(const char *dir, const char *name, const char *source, con
 	sbuf_release(&text);
 	if (rc)
 		goto out;
+	if (!*info.os_id && !dist_name) {
+		rc = alts_err_set(err, ALTS_EINVALID, "the tree's os-release has no ID=");
+		goto out;
+	}
 	now_iso(created, sizeof(created));
-	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "dist_name", info.os_id,
-			 "dist_version", info.os_version, "arch", arch, "package_manager", detect_manager(rootfs),
-			 "created", created, "source", source);
+	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "dist_name",
+			 *info.os_id ? info.os_id : dist_name, "dist_version",
+			 *info.os_version || !dist_version ? info.os_version : dist_version, "arch", arch,
+			 "package_manager", detect_manager(rootfs), "created", created, "source", source);
 	str_fmt(path, sizeof(path), "%s/meta.json", dir);
 	if (!meta || json_dump_file(meta, path, JSON_INDENT(2)))
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", path);
@@ -274,6 +279,67 @@ static int make_tmp_dir(char *buf, size_t size, const char *name, struct alts_er
 	return 0;
 }
 
+/*
+ * True when entry is ".tmp-NAME-XXXXXX" or ".old-NAME-XXXXXX" (mkdtemp's six
+ * characters); NAME goes to name.
+ */
+static bool leftover_name(const char *entry, char *name, size_t size)
+{
+	size_t len = strlen(entry);
+
+	if ((strncmp(entry, ".tmp-", 5) && strncmp(entry, ".old-", 5)) || len < 5 + 1 + 7 ||
+	    entry[len - 7] != '-' || len - 12 >= size)
+		return false;
+	memcpy(name, entry + 5, len - 12);
+	name[len - 12] = '\0';
+	return image_name_ok(name);
+}
+
+/*
+ * Removes leftover directories: those of image only (its lock must be
+ * held), or with only == NULL those whose image lock is free. Returns how
+ * many were removed.
+ */
+static int remove_leftovers(const char *only)
+{
+	struct dirent **entries = NULL;
+	int n = scandir(image_cache_dir(), &entries, NULL, NULL), removed = 0;
+
+	for (int i = 0; i < n; i++) {
+		char name[128], path[PATH_MAX];
+		bool stale = false;
+
+		if (leftover_name(entries[i]->d_name, name, sizeof(name))) {
+			if (only) {
+				stale = !strcmp(name, only);
+			} else {
+				int fd;
+
+				str_fmt(path, sizeof(path), "%s/%s.lock", image_cache_dir(), name);
+				fd = open(path, O_RDWR | O_CLOEXEC);
+				stale = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		if (stale && str_fmt(path, sizeof(path), "%s/%s", image_cache_dir(), entries[i]->d_name)) {
+			alts_log(ALTS_LOG_INFO, "image", "removing leftover %s", path);
+			if (!fs_remove_tree(path))
+				removed++;
+		}
+		free(entries[i]);
+	}
+	free(entries);
+	return removed;
+}
+
+int image_sweep(struct alts_err *err)
+{
+	if (access(image_cache_dir(), F_OK))
+		return errno == ENOENT ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", image_cache_dir());
+	return remove_leftovers(NULL);
+}
+
 /* Moves a finished tree into place; the old image (with force) goes first. */
 static int commit_image(const char *tmp, const char *name, struct alts_err *err)
 {
@@ -284,7 +350,7 @@ static int commit_image(const char *tmp, const char *name, struct alts_err *err)
 		str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
 		if (!mkdtemp(old) || rename(final, old) < 0)
 			return alts_err_errno(err, ALTS_EENV, errno, "cannot replace image '%s'", name);
-		runner_remove_tree(old);
+		fs_remove_tree(old);
 	}
 	if (rename(tmp, final) < 0)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot move the new image to '%s'", final);
@@ -347,38 +413,146 @@ static bool host_mirror(char *buf, size_t size)
 	return false;
 }
 
+/* A debootstrap target: "debian-12" -> debian, 12, bookworm. */
+struct build_dist {
+	char name[64];
+	char version[32];
+	const char *codename;
+};
+
+static int parse_dist(struct build_dist *out, const char *dist, struct alts_err *err)
+{
+	const char *dash = strchr(dist, '-');
+
+	if (!dash || dash == dist || (size_t)(dash - dist) >= sizeof(out->name) ||
+	    strlen(dash + 1) >= sizeof(out->version))
+		goto bad;
+	snprintf(out->name, sizeof(out->name), "%.*s", (int)(dash - dist), dist);
+	snprintf(out->version, sizeof(out->version), "%s", dash + 1);
+	out->codename = debian_codename(out->name, out->version);
+	if (out->codename)
+		return 0;
+bad:
+	return alts_err_set(err, ALTS_EINVALID,
+			    "cannot build '%s': debootstrap builds debian-10..13, debian-sid and ubuntu-20.04/22.04/24.04 "
+			    "(give the distribution with --dist when the image name differs); import other systems "
+			    "with 'alts-image import NAME rootfs.tar'",
+			    dist);
+}
+
+/* http(s)://, ftp:// or file:/ with no spaces, quotes or control characters. */
+static int check_mirror(const char *mirror, struct alts_err *err)
+{
+	static const char *const schemes[] = { "http://", "https://", "ftp://", "file:/" };
+	bool scheme = false;
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(schemes); i++)
+		scheme = scheme || !strncmp(mirror, schemes[i], strlen(schemes[i]));
+	for (const unsigned char *p = (const unsigned char *)mirror; scheme && *p; p++) {
+		if (*p <= ' ' || *p >= 0x7f || strchr("\"'\\`", *p))
+			scheme = false;
+	}
+	if (!scheme || strlen(mirror) >= 500)
+		return alts_err_set(err, ALTS_EINVALID,
+				    "invalid mirror '%s' (an http://, https://, ftp:// or file:/ URL without spaces)",
+				    mirror);
+	return 0;
+}
+
+/* Comma-separated Debian package names: [a-z0-9][a-z0-9+.-]*. */
+static int check_include(const char *include, struct alts_err *err)
+{
+	const char *p = include;
+
+	if (strlen(include) >= 480)
+		return alts_err_set(err, ALTS_EINVALID, "--include list is too long (%zu bytes, at most 479)",
+				    strlen(include));
+	for (;;) {
+		size_t n = strcspn(p, ",");
+
+		if (!n || !(islower((unsigned char)*p) || isdigit((unsigned char)*p)))
+			goto bad;
+		for (size_t i = 0; i < n; i++) {
+			if (!islower((unsigned char)p[i]) && !isdigit((unsigned char)p[i]) && !strchr("+.-", p[i]))
+				goto bad;
+		}
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+bad:
+	return alts_err_set(err, ALTS_EINVALID,
+			    "invalid --include '%s' (comma-separated package names: lowercase letters, digits, '+', "
+			    "'.' and '-')",
+			    include);
+}
+
+int image_build_check(const struct image_build_opts *opts, struct alts_err *err)
+{
+	static const char *const variants[] = { "minbase", "buildd", "fakechroot" };
+	struct build_dist d;
+	int rc = check_name(opts->name, err);
+
+	if (!rc)
+		rc = parse_dist(&d, opts->dist ? opts->dist : opts->name, err);
+	if (!rc && opts->mirror)
+		rc = check_mirror(opts->mirror, err);
+	if (!rc && opts->include)
+		rc = check_include(opts->include, err);
+	if (!rc && opts->variant) {
+		bool known = false;
+
+		for (size_t i = 0; i < ALTS_ARRAY_SIZE(variants); i++)
+			known = known || !strcmp(opts->variant, variants[i]);
+		if (!known)
+			rc = alts_err_set(err, ALTS_EINVALID, "unknown variant '%s' (minbase, buildd or fakechroot)",
+					  opts->variant);
+	}
+	return rc;
+}
+
+/* An existing image of another distribution is not what was asked for. */
+static int check_existing(const char *name, const struct build_dist *d, struct alts_err *err)
+{
+	struct image_meta m;
+	struct alts_err ignored = ALTS_ERR_INIT;
+
+	if (image_open(&m, name, &ignored) || !m.dist_name[0])
+		return 0;
+	if (strcmp(m.dist_name, d->name) || (m.dist_version[0] && strcmp(m.dist_version, d->version)))
+		return alts_err_set(err, ALTS_EINVALID,
+				    "image '%s' exists with %s-%s, not %s-%s (use --force to rebuild it)", name, m.dist_name,
+				    m.dist_version, d->name, d->version);
+	return 0;
+}
+
 int image_build(const struct image_build_opts *opts, struct alts_err *err)
 {
-	char dist[64], tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], mirror[512], source[700];
+	char tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], mirror[512], source[700];
 	char variant[64], include[512];
-	const char *dash, *codename;
+	struct build_dist d;
 	int lock, rc;
 
-	rc = check_name(opts->name, err);
+	rc = image_build_check(opts, err);
 	if (rc)
 		return rc;
-	dash = strchr(opts->name, '-');
-	snprintf(dist, sizeof(dist), "%.*s", dash ? (int)(dash - opts->name) : (int)strlen(opts->name), opts->name);
-	codename = dash ? debian_codename(dist, dash + 1) : NULL;
-	if (!codename)
-		return alts_err_set(err, ALTS_EINVALID,
-				    "cannot build '%s': debootstrap builds debian-10..13, debian-sid and ubuntu-20.04/22.04/24.04; "
-				    "import other systems with 'alts-image import NAME rootfs.tar'",
-				    opts->name);
+	parse_dist(&d, opts->dist ? opts->dist : opts->name, err);
 	if (opts->mirror)
 		snprintf(mirror, sizeof(mirror), "%s", opts->mirror);
-	else if (strcmp(dist, "debian") || !host_mirror(mirror, sizeof(mirror)))
+	else if (strcmp(d.name, "debian") || !host_mirror(mirror, sizeof(mirror)))
 		snprintf(mirror, sizeof(mirror), "%s",
-			 strcmp(dist, "debian") ? "http://archive.ubuntu.com/ubuntu" : "http://deb.debian.org/debian");
+			 strcmp(d.name, "debian") ? "http://archive.ubuntu.com/ubuntu" : "http://deb.debian.org/debian");
 	lock = image_lock(opts->name, err);
 	if (lock < 0)
 		return lock;
 	if (image_exists(opts->name) && !opts->force) {
-		if (!opts->quiet)
+		rc = check_existing(opts->name, &d, err);
+		if (!rc && !opts->quiet)
 			fprintf(stderr, "alts-image: '%s' is already built\n", opts->name);
 		close(lock);
-		return 0;
+		return rc;
 	}
+	remove_leftovers(opts->name);
 	rc = make_tmp_dir(tmp, sizeof(tmp), opts->name, err);
 	if (rc)
 		goto out;
@@ -387,13 +561,14 @@ int image_build(const struct image_build_opts *opts, struct alts_err *err)
 	snprintf(variant, sizeof(variant), "--variant=%s", opts->variant ? opts->variant : "minbase");
 	snprintf(include, sizeof(include), "--include=%s", opts->include ? opts->include : IMAGE_DEFAULT_INCLUDE);
 	{
-		const char *argv[] = { "debootstrap", variant, include, codename, rootfs, mirror, NULL };
+		const char *argv[] = { "debootstrap", variant, include, d.codename, rootfs, mirror, NULL };
 
 		rc = run_tool(argv, log_path, opts->quiet, 3600, err);
 	}
 	if (!rc) {
-		str_fmt(source, sizeof(source), "debootstrap %s %s", codename, mirror);
-		rc = write_meta(tmp, opts->name, source, host_arch(), err);
+		str_fmt(source, sizeof(source), "debootstrap %s %s%s%s", d.codename, mirror,
+			opts->include ? " --include=" : "", opts->include ? opts->include : "");
+		rc = write_meta(tmp, opts->name, source, host_arch(), d.name, d.version, err);
 	}
 	if (!rc)
 		rc = commit_image(tmp, opts->name, err);
@@ -402,10 +577,43 @@ int image_build(const struct image_build_opts *opts, struct alts_err *err)
 		goto out;
 	}
 	if (!opts->quiet)
-		fprintf(stderr, "alts-image: built '%s' in %s/%s\n", opts->name, image_cache_dir(), opts->name);
+		fprintf(stderr, "alts-image: built '%s' (%s-%s) in %s/%s\n", opts->name, d.name, d.version,
+			image_cache_dir(), opts->name);
 out:
 	close(lock);
 	return rc;
+}
+
+/* A plain tar (ustar magic) or a compressed stream tar can read by itself. */
+static int check_tarball(const char *path, struct alts_err *err)
+{
+	static const struct { size_t off, len; const char *magic; } magics[] = {
+		{ 0, 2, "\x1f\x8b" },                 /* gzip */
+		{ 0, 6, "\xfd" "7zXZ\0" },            /* xz */
+		{ 0, 4, "\x28\xb5\x2f\xfd" },         /* zstd */
+		{ 0, 3, "BZh" },                      /* bzip2 */
+		{ 257, 5, "ustar" },                  /* POSIX and GNU tar */
+	};
+	unsigned char head[512];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return alts_err_set(err, ALTS_EINVALID, "'%s' is not a regular file", path);
+	}
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	for (size_t i = 0; n > 0 && i < ALTS_ARRAY_SIZE(magics); i++) {
+		if ((size_t)n >= magics[i].off + magics[i].len &&
+		    !memcmp(head + magics[i].off, magics[i].magic, magics[i].len))
+			return 0;
+	}
+	return alts_err_set(err, ALTS_EINVALID,
+			    "'%s' is not a tar archive (plain, or compressed with gzip, xz, zstd or bzip2)", path);
 }
 
 int image_import(const char *name, const char *tarball, bool force, struct alts_err *err)
@@ -413,10 +621,14 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 	char tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], source[PATH_MAX + 16], abs[PATH_MAX];
 	int lock, rc = check_name(name, err);
 
+	tmp[0] = '\0';
 	if (rc)
 		return rc;
 	if (!realpath(tarball, abs))
 		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read '%s'", tarball);
+	rc = check_tarball(abs, err);
+	if (rc)
+		return rc;
 	lock = image_lock(name, err);
 	if (lock < 0)
 		return lock;
@@ -424,9 +636,12 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 		rc = alts_err_set(err, ALTS_EINVALID, "image '%s' exists (use --force to replace it)", name);
 		goto out;
 	}
+	remove_leftovers(name);
 	rc = make_tmp_dir(tmp, sizeof(tmp), name, err);
-	if (rc)
-		goto out;
+	if (rc) {
+		tmp[0] = '\0';
+		goto fail;
+	}
 	str_fmt(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
 	str_fmt(log_path, sizeof(log_path), "%s/import.log", tmp);
 	if (mkdir(rootfs, 0755) < 0) {
@@ -434,7 +649,7 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 		goto fail;
 	}
 	{
-		/* GNU tar recognises gzip, xz and zstd compression by itself when reading a file. */
+		/* GNU tar recognises gzip, xz, zstd and bzip2 compression by itself when reading a file. */
 		const char *argv[] = { "tar", "-x", "-f", abs, "-C", rootfs, "--numeric-owner", "--xattrs",
 				       "--xattrs-include=*", NULL };
 
@@ -447,17 +662,19 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 		str_fmt(osr2, sizeof(osr2), "%s/usr/lib/os-release", rootfs);
 		if (access(osr, F_OK) && access(osr2, F_OK))
 			rc = alts_err_set(err, ALTS_EINVALID,
-					  "'%s' has no etc/os-release: is it the root of a system tree?", tarball);
+					  "'%s' has no etc/os-release or usr/lib/os-release: is it the root of a system tree?",
+					  tarball);
 	}
 	if (!rc) {
 		str_fmt(source, sizeof(source), "import %s", abs);
-		rc = write_meta(tmp, name, source, host_arch(), err);
+		rc = write_meta(tmp, name, source, host_arch(), NULL, NULL, err);
 	}
 	if (!rc)
 		rc = commit_image(tmp, name, err);
 fail:
 	if (rc) {
-		runner_remove_tree(tmp);
+		if (tmp[0])
+			fs_remove_tree(tmp);
 		alts_err_prefix(err, "cannot import '%s' as image '%s'", tarball, name);
 	}
 out:
@@ -481,7 +698,7 @@ int image_remove(const char *name, struct alts_err *err)
 	str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
 	if (!mkdtemp(old) || rename(path, old) < 0) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot remove image '%s'", name);
-	} else if ((rc = runner_remove_tree(old)) != 0) {
+	} else if ((rc = fs_remove_tree(old)) != 0) {
 		rc = alts_err_errno(err, ALTS_EENV, -rc, "cannot remove '%s'", old);
 	}
 	close(lock);

@@ -11,10 +11,13 @@
  *   <cache>/<name>/rootfs/      the tree
  *   <cache>/<name>/meta.json    {"name","dist_name","dist_version","arch",
  *                                "package_manager","created","source"}
- *   <cache>/<name>.lock         flock()ed while the image is built or removed
+ *   <cache>/<name>.lock         flock()ed while the image is built, imported or removed
  *
  * An image is built in <cache>/.tmp-<name>-XXXXXX and renamed into place
- * only when complete, so a half-built image is never used.
+ * only when complete, so a half-built image is never used; a replaced or
+ * removed one is renamed to <cache>/.old-<name>-XXXXXX before it is
+ * deleted. Such directories left by a killed process are removed by the
+ * next build or import of that name, and by image_sweep().
  */
 
 struct image_meta {
@@ -48,7 +51,8 @@ int image_open(struct image_meta *out, const char *name, struct alts_err *err);
 void image_rootfs(char *buf, size_t size, const char *name);
 
 struct image_build_opts {
-	const char *name;        /* e.g. debian-12 */
+	const char *name;        /* e.g. debian-12, debian-12-rpm */
+	const char *dist;        /* NAME-VERSION to debootstrap (debian-12); NULL: the image name */
 	const char *mirror;      /* NULL: from the host's apt sources, else deb.debian.org */
 	const char *include;     /* extra packages, comma-separated; NULL: the default set */
 	const char *variant;     /* debootstrap --variant; NULL: minbase */
@@ -56,17 +60,40 @@ struct image_build_opts {
 	bool quiet;
 };
 
-/* Builds an image with debootstrap (Debian and Ubuntu names). */
+/*
+ * Builds an image with debootstrap (Debian and Ubuntu). Every option is
+ * validated first: a bad name, dist, mirror, include list or variant is
+ * ALTS_EINVALID before anything is written. meta.json records the
+ * distribution of the tree's os-release (the dist's version when the tree
+ * has none, as in sid), not the image name. An existing image is kept
+ * (returns 0) unless force is set; an existing one of another distribution
+ * is ALTS_EINVALID. A failed build keeps its directory for inspection
+ * until the next build or import of the name.
+ */
 int image_build(const struct image_build_opts *opts, struct alts_err *err);
 
+/* Validates build options without building; ALTS_EINVALID with the reason. */
+int image_build_check(const struct image_build_opts *opts, struct alts_err *err);
+
 /*
- * Imports a root filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.zst) as
- * image name; dist, version and package manager come from its os-release.
+ * Imports a root filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.zst,
+ * .tar.bz2) as image name; dist, version and package manager come from
+ * its os-release. ALTS_EINVALID when the name is bad, the file is missing
+ * or not a tar archive, the tree has no os-release, or the image exists
+ * and force is not set (a concurrent import of the same name waits for
+ * the first and then fails so). Nothing is left in the cache on failure.
  */
 int image_import(const char *name, const char *tarball, bool force, struct alts_err *err);
 
 /* Removes an image. ALTS_ENOTFOUND when it does not exist. */
 int image_remove(const char *name, struct alts_err *err);
+
+/*
+ * Removes what killed builds, imports and removals left in the cache
+ * (.tmp-NAME-* and .old-NAME-* whose NAME.lock nobody holds). Returns how
+ * many directories were removed, or a negative code.
+ */
+int image_sweep(struct alts_err *err);
 
 /* Calls fn for every complete image, sorted by name. */
 int image_list(int (*fn)(const struct image_meta *m, void *payload), void *payload, struct alts_err *err);

@@ -14,6 +14,16 @@
 /* How long to keep reading after the program exited, for output still in flight. */
 #define PROC_DRAIN_GRACE 0.2
 
+void proc_close_fds_from(int first)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
+		return;
+#endif
+	for (int fd = first; fd < 4096; fd++)
+		close(fd);
+}
+
 double proc_now(void)
 {
 	struct timespec ts;
@@ -101,9 +111,14 @@ static void child_relay(pid_t pid, int out_w, int err_w, int err_fd)
 {
 	int status;
 
-	close(out_w);
-	close(err_w);
-	close(err_fd);
+	ALTS_UNUSED(out_w);
+	ALTS_UNUSED(err_w);
+	ALTS_UNUSED(err_fd);
+	/*
+	 * It never execs, so it would keep every descriptor other threads had
+	 * open at fork time (their pipes among them); keep only 0-2.
+	 */
+	proc_close_fds_from(3);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

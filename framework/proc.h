@@ -59,6 +59,12 @@ struct proc_result {
  */
 int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_err *err);
 
+/*
+ * Closes every descriptor >= first. Async-signal-safe: for forked children
+ * that never exec (they would otherwise keep other threads' pipes open).
+ */
+void proc_close_fds_from(int first);
+
 /* Seconds from a monotonic clock, for deadlines and durations. */
 double proc_now(void);
 /* Seconds since the epoch, for timestamps in reports. */

@@ -225,6 +225,9 @@ static int validate_package_file(struct conf_ctx *ctx, yaml_node_t *node, const 
 struct suite_loader {
 	struct conf_ctx ctx;
 	struct suite *suite;
+	/* Checks are decoded last, whatever their place in the file: they refer to packages and environment. */
+	yaml_node_t *checks_node;
+	const char *checks_path;
 };
 
 static const struct conf_key package_keys[] = {
@@ -373,6 +376,201 @@ static int load_repos(struct suite_loader *l, yaml_node_t *node, const char *pat
 	return 0;
 }
 
+/* A host name or address for ssh: never an option ("-..."), no spaces, no user@. */
+static int validate_ssh_host(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *host = *(const char **)field;
+	char cbuf[16];
+
+	if (host[0] == '-')
+		return conf_fail(ctx, node, path, "host '%s' must not start with '-'", host);
+	for (const char *p = host; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p))
+			return conf_fail(ctx, node, path,
+					 "host '%s' contains %s (allowed: letters, digits and . - _ : [ ]); "
+					 "give the user in 'user'",
+					 host, describe_char(*p, cbuf, sizeof(cbuf)));
+	}
+	return 0;
+}
+
+static int validate_ssh_user(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *user = *(const char **)field;
+	char cbuf[16];
+
+	if (user[0] == '-')
+		return conf_fail(ctx, node, path, "user '%s' must not start with '-'", user);
+	for (const char *p = user; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return conf_fail(ctx, node, path, "user '%s' contains %s (allowed: letters, digits and . _ -)",
+					 user, describe_char(*p, cbuf, sizeof(cbuf)));
+	}
+	return 0;
+}
+
+static int validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	long port = *(long *)field;
+
+	if (port < 1 || port > 65535)
+		return conf_fail(ctx, node, path, "port %ld is out of range (1-65535)", port);
+	return 0;
+}
+
+/* ssh expands '%' and '${' in these paths and splits UserKnownHostsFile on spaces: refuse what it would change. */
+static int validate_ssh_path(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *file = *(const char **)field;
+	const char *bad = strpbrk(file, "%$\"'\t\n ");
+
+	if (bad)
+		return conf_fail(ctx, node, path,
+				 "path '%s' contains '%c', which ssh would expand or split; use a path without "
+				 "%%, $, quotes or spaces",
+				 file, *bad == '\t' || *bad == '\n' ? ' ' : *bad);
+	return 0;
+}
+
+static int validate_ssh_identity(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *file = *(const char **)field;
+	const char *bad = strpbrk(file, "%$");
+
+	if (bad)
+		return conf_fail(ctx, node, path, "path '%s' contains '%c', which ssh would expand", file, *bad);
+	return 0;
+}
+
+static int validate_host_key_checking(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const modes[] = { "yes", "accept-new", "no", NULL };
+	const char *mode = *(const char **)field;
+
+	return in_list(modes, mode) ? 0
+				    : fail_not_in_list(ctx, node, path, "host key checking mode", mode, modes);
+}
+
+static const struct conf_key ssh_keys[] = {
+	{ "host", CONF_STRING, offsetof(struct suite_env_ssh, host), CONF_NONEMPTY, NULL, validate_ssh_host },
+	{ "port", CONF_INT, offsetof(struct suite_env_ssh, port), 0, NULL, validate_port },
+	{ "user", CONF_STRING, offsetof(struct suite_env_ssh, user), CONF_NONEMPTY, NULL, validate_ssh_user },
+	{ "identity_file", CONF_STRING, offsetof(struct suite_env_ssh, identity_file), CONF_NONEMPTY, NULL,
+	  validate_ssh_identity },
+	{ "known_hosts", CONF_STRING, offsetof(struct suite_env_ssh, known_hosts), CONF_NONEMPTY, NULL,
+	  validate_ssh_path },
+	{ "strict_host_key_checking", CONF_STRING, offsetof(struct suite_env_ssh, strict_host_key_checking),
+	  CONF_NONEMPTY, NULL, validate_host_key_checking },
+	{ "connect_timeout", CONF_DURATION, offsetof(struct suite_env_ssh, connect_timeout), 0, NULL, NULL },
+	{ "reboot_command", CONF_ARGV, offsetof(struct suite_env_ssh, reboot_command), 0, NULL, NULL },
+	{ "reboot_timeout", CONF_DURATION, offsetof(struct suite_env_ssh, reboot_timeout), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static int validate_docker_url(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const schemes[] = { "unix://", "tcp://", "http://", "https://", NULL };
+	const char *url = *(const char **)field;
+
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return conf_fail(ctx, node, path, "docker URL '%s' contains a space or control character", url);
+	}
+	for (const char *const *sc = schemes; *sc; sc++) {
+		if (!strncmp(url, *sc, strlen(*sc)) && url[strlen(*sc)])
+			return 0;
+	}
+	return conf_fail(ctx, node, path,
+			 "'%s' is not a docker URL (unix:///path, tcp://host:port, http://host:port or https://host:port)",
+			 url);
+}
+
+static bool docker_image_ok(const char *image)
+{
+	if (!*image || !isalnum((unsigned char)*image))
+		return false;
+	for (const char *p = image; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-/:@", *p))
+			return false;
+	}
+	return true;
+}
+
+/* docker.image: one image name, or a mapping "<dist_name>-<dist_version>" -> image. */
+static int parse_docker_image(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	struct suite_env_docker *d = field;
+	const struct conf_key str = { "image", CONF_STRING, 0, CONF_NONEMPTY, NULL, NULL };
+	const struct conf_key map = { "image", CONF_STRMAP, 0, CONF_NONEMPTY, NULL, NULL };
+	int rc;
+
+	if (conf_is_null(node))
+		return 0;
+	if (node->type == YAML_MAPPING_NODE) {
+		rc = conf_decode_value(ctx, node, path, &map, &d->images);
+		for (size_t i = 0; !rc && i < d->images.n; i++) {
+			if (!docker_image_ok(d->images.values[i]))
+				rc = conf_fail(ctx, node, conf_path_key(ctx, path, d->images.keys[i]),
+					       "invalid image reference '%s'", d->images.values[i]);
+		}
+		return rc;
+	}
+	rc = conf_decode_value(ctx, node, path, &str, &d->image);
+	if (!rc && !docker_image_ok(d->image))
+		rc = conf_fail(ctx, node, path, "invalid image reference '%s'", d->image);
+	return rc;
+}
+
+static int validate_platform(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *p = *(const char **)field;
+
+	for (const char *c = p; *c; c++) {
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("/_-", *c))
+			return conf_fail(ctx, node, path, "invalid platform '%s' (like linux/amd64 or linux/arm64/v8)", p);
+	}
+	return 0;
+}
+
+static const struct conf_key docker_keys[] = {
+	{ "url", CONF_STRING, offsetof(struct suite_env_docker, url), CONF_NONEMPTY, NULL, validate_docker_url },
+	{ "image", CONF_CUSTOM, 0, 0, parse_docker_image, NULL },
+	{ "platform", CONF_STRING, offsetof(struct suite_env_docker, platform), CONF_NONEMPTY, NULL,
+	  validate_platform },
+	CONF_KEYS_END,
+};
+
+static const struct conf_key command_keys[] = {
+	{ "create", CONF_ARGV, offsetof(struct suite_env_command, create), CONF_REQUIRED, NULL, NULL },
+	{ "destroy", CONF_ARGV, offsetof(struct suite_env_command, destroy), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static int parse_env_section(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field,
+			     const struct conf_key *keys)
+{
+	struct conf_section sec = { keys, field };
+
+	if (conf_is_null(node))
+		return 0;
+	return conf_decode_map(ctx, node, path, &sec, 1);
+}
+
+static int parse_env_ssh(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	return parse_env_section(ctx, node, path, field, ssh_keys);
+}
+
+static int parse_env_docker(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	return parse_env_section(ctx, node, path, field, docker_keys);
+}
+
+static int parse_env_command(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	return parse_env_section(ctx, node, path, field, command_keys);
+}
+
 static const struct conf_key environment_keys[] = {
 	{ "runner", CONF_STRING, offsetof(struct suite_environment, runner), CONF_NONEMPTY, NULL, validate_runner },
 	{ "dist_name", CONF_STRING, offsetof(struct suite_environment, dist_name), CONF_NONEMPTY, NULL,
@@ -386,6 +584,9 @@ static const struct conf_key environment_keys[] = {
 	  NULL, validate_manager },
 	{ "image", CONF_STRING, offsetof(struct suite_environment, image), CONF_NONEMPTY, NULL, validate_image },
 	{ "network", CONF_STRING, offsetof(struct suite_environment, network), CONF_NONEMPTY, NULL, validate_network },
+	{ "ssh", CONF_CUSTOM, offsetof(struct suite_environment, ssh), 0, parse_env_ssh, NULL },
+	{ "docker", CONF_CUSTOM, offsetof(struct suite_environment, docker), 0, parse_env_docker, NULL },
+	{ "command", CONF_CUSTOM, offsetof(struct suite_environment, command), 0, parse_env_command, NULL },
 	CONF_KEYS_END,
 };
 
@@ -514,16 +715,28 @@ static int parse_checks(struct conf_ctx *ctx, yaml_node_t *node, const char *pat
 	struct suite_loader *l = (struct suite_loader *)((char *)ctx - offsetof(struct suite_loader, ctx));
 
 	ALTS_UNUSED(field);
-	return load_checks(l, node, path);
+	l->checks_node = node;
+	l->checks_path = path;
+	return 0;
 }
 
 static int parse_environment(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	struct conf_section sec = { environment_keys, field };
+	const struct suite_environment *env = field;
+	int rc;
 
 	if (conf_is_null(node))
 		return 0;
-	return conf_decode_map(ctx, node, path, &sec, 1);
+	rc = conf_decode_map(ctx, node, path, &sec, 1);
+	if (rc || !env->runner)
+		return rc;
+	/* What a runner cannot start without, named before anything runs. */
+	if (!strcmp(env->runner, "ssh") && !env->ssh.host)
+		return conf_fail(ctx, node, path, "the ssh runner needs 'ssh: {host: ...}'");
+	if (!strcmp(env->runner, "command") && !env->command.create.argc)
+		return conf_fail(ctx, node, path, "the command runner needs 'command: {create: [...]}'");
+	return 0;
 }
 
 static const struct conf_key suite_keys[] = {
@@ -605,6 +818,8 @@ int suite_load_buffer(struct suite **out, const char *label, const char *dir, co
 
 		rc = conf_decode_map(&l.ctx, root, "", &sec, 1);
 	}
+	if (!rc)
+		rc = load_checks(&l, l.checks_node, l.checks_path);
 	if (!rc)
 		rc = suite_check_packages_needed(&l, root);
 	if (rc)

@@ -29,6 +29,33 @@ struct suite_repo {
 	struct conf_loc loc;
 };
 
+/* environment.ssh: an existing host reached with the system ssh (runners/ssh.c). */
+struct suite_env_ssh {
+	const char *host;            /* name or address; required by the ssh runner */
+	long port;                   /* 0: 22 */
+	const char *user;            /* NULL: ssh's default */
+	const char *identity_file;   /* private key; NULL: ssh's defaults and agent */
+	const char *known_hosts;     /* NULL: ssh's defaults */
+	const char *strict_host_key_checking; /* yes (default), accept-new or no */
+	double connect_timeout;      /* seconds; 0: 30 */
+	struct conf_argv reboot_command; /* run on the host for >>>VMRESTART<<<; argc 0: [reboot] */
+	double reboot_timeout;       /* seconds to wait for the host to come back; 0: 600 */
+};
+
+/* environment.docker: the Docker Engine API (runners/docker.c). */
+struct suite_env_docker {
+	const char *url;             /* unix:///path, tcp://host:port, https://host:port; NULL: DOCKER_HOST or the default socket */
+	const char *image;           /* one image for every distribution, or NULL */
+	struct strmap images;        /* `image` given as a mapping: "<dist_name>-<dist_version>" -> image */
+	const char *platform;        /* e.g. linux/arm64/v8; NULL: from dist_arch */
+};
+
+/* environment.command: an external provisioner (runners/command.c). */
+struct suite_env_command {
+	struct conf_argv create;     /* prints connection info as JSON on stdout; required by the command runner */
+	struct conf_argv destroy;    /* gets that JSON on stdin; optional */
+};
+
 struct suite_environment {
 	const char *runner;        /* NULL: "sandbox" when an image for the distribution exists, else "local" */
 	const char *dist_name;     /* e.g. debian, almalinux; NULL: detect */
@@ -38,6 +65,9 @@ struct suite_environment {
 	const char *package_manager; /* apt, dnf, yum, dpkg, rpm; NULL: detect */
 	const char *image;         /* sandbox runner: image name; NULL: <dist_name>-<dist_version> */
 	const char *network;       /* sandbox runner: "none" (default) or "host" */
+	struct suite_env_ssh ssh;
+	struct suite_env_docker docker;
+	struct suite_env_command command;
 };
 
 struct suite_check {

@@ -10,10 +10,11 @@ static const struct reporter_ops *const reporter_backends[] = {
 	&reporter_junit_ops,
 	&reporter_json_ops,
 	&reporter_console_ops,
+	&reporter_html_ops,
 };
 
 static const char *const reporter_backend_names[] = {
-	"tap", "junit", "json", "console", NULL,
+	"tap", "junit", "json", "console", "html", NULL,
 };
 
 /* A reporter plus what the set owns for it. */

@@ -44,6 +44,7 @@ extern const struct reporter_ops reporter_tap_ops;
 extern const struct reporter_ops reporter_junit_ops;
 extern const struct reporter_ops reporter_json_ops;
 extern const struct reporter_ops reporter_console_ops;
+extern const struct reporter_ops reporter_html_ops;
 
 /*
  * Opens r->opts.path, or default_path when it is NULL, for writing. "-"

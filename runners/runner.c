@@ -7,6 +7,9 @@
 static const struct runner_ops *const runner_registry[] = {
 	&runner_local_ops,
 	&runner_sandbox_ops,
+	&runner_ssh_ops,
+	&runner_docker_ops,
+	&runner_command_ops,
 };
 
 static const char *runner_name_list[ALTS_ARRAY_SIZE(runner_registry) + 1];

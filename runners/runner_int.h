@@ -48,6 +48,9 @@ struct runner {
 
 extern const struct runner_ops runner_local_ops;
 extern const struct runner_ops runner_sandbox_ops;
+extern const struct runner_ops runner_ssh_ops;
+extern const struct runner_ops runner_docker_ops;
+extern const struct runner_ops runner_command_ops;
 
 /* Creates a runner from a backend that is not in the registry (tests, plugins). */
 int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const struct suite *suite,

@@ -14,6 +14,12 @@
  *
  * The code between fork() and exec()/_exit() is async-signal-safe: every
  * string it needs is prepared in the parent first (struct sandbox_plan).
+ *
+ * Where overlayfs is unavailable (the mount fails with ENODEV, EINVAL or
+ * EPERM: no module, a lower layer stacked too deep, a kernel that refuses
+ * it in this namespace) or ALTS_SANDBOX_MODE=copy asks for it, the parent
+ * copies the image (cp -a --reflink=auto) into the sandbox's directory and
+ * PID 1 bind-mounts the copy as the root instead. See docs/runners.md.
  */
 #include "framework/common.h"
 #include "runners/runner_util.h"
@@ -23,6 +29,7 @@
 #include "framework/sbuf.h"
 #include "framework/suite.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
@@ -38,6 +45,8 @@
 #include <unistd.h>
 
 #define SANDBOX_MAX_BINDS 32
+#define SANDBOX_MAX_PROXY_FILES 8
+#define SANDBOX_SMALL_FILE_MAX 16384  /* what PID 1 copies in one read */
 #define SANDBOX_WORKDIR "/alts-work"
 
 enum sandbox_ns { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT, NS_COUNT };
@@ -63,20 +72,40 @@ struct sandbox_plan {
 	char dev_nodes[6][2][PATH_MAX];  /* host node, target */
 	char dev_links[5][2][PATH_MAX];  /* link path, link text */
 	char resolv_src[64], resolv_dst[PATH_MAX], hosts_dst[PATH_MAX];
+	char copy[PATH_MAX];      /* copy mode: the image's copy, bind-mounted as the root */
+	/* network host: the host's apt proxy files (host path, target) and the image's dnf.conf with its proxy lines */
+	char apt_proxy[SANDBOX_MAX_PROXY_FILES][2][PATH_MAX];
+	size_t napt_proxy;
+	char dnf_conf_dst[PATH_MAX];
+	char dnf_conf[SANDBOX_SMALL_FILE_MAX];
+	size_t dnf_conf_len;      /* 0: dnf.conf is left alone */
 	struct sandbox_bind binds[SANDBOX_MAX_BINDS];
 	size_t nbinds;
 	bool rw_is_tmpfs;
 	bool network_host;
+	bool copy_mode;
+};
+
+/* ALTS_SANDBOX_MODE: how the root is made. */
+enum sandbox_mode {
+	SANDBOX_MODE_AUTO,     /* overlay, a copy when overlayfs is unavailable (default) */
+	SANDBOX_MODE_OVERLAY,  /* overlay only */
+	SANDBOX_MODE_COPY,     /* always a copy */
 };
 
 struct sandbox {
 	struct sandbox_plan plan;
 	struct sandbox_state state;   /* the state directory and its lock */
 	struct image_meta image;
+	char lower[PATH_MAX];         /* the image's rootfs */
+	bool keep;                    /* --keep-env: the state directory stays */
+	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
 	pid_t outer;                  /* made the namespaces; parent of init */
 	pid_t init;                   /* PID 1 of the sandbox, as the host sees it */
 	int ctl_fd;                   /* closing it ends the sandbox */
 	int ns_fds[NS_COUNT];
+	int failed_step;              /* the setup step PID 1 reported failed, and its errno */
+	int failed_errno;
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -87,7 +116,8 @@ struct sandbox_setup_error {
 
 enum setup_step {
 	STEP_OK = 0, STEP_PRIVATE, STEP_RW, STEP_DIRS, STEP_OVERLAY, STEP_PROC, STEP_DEV, STEP_DEVNODES, STEP_PTS,
-	STEP_TMPFS, STEP_BINDS, STEP_RESOLV, STEP_HOSTNAME, STEP_LOOPBACK, STEP_PIVOT, STEP_WORKDIR,
+	STEP_TMPFS, STEP_BINDS, STEP_RESOLV, STEP_HOSTNAME, STEP_LOOPBACK, STEP_PIVOT, STEP_WORKDIR, STEP_COPY,
+	STEP_PROXY,
 };
 
 static const char *const step_names[] = {
@@ -96,7 +126,10 @@ static const char *const step_names[] = {
 	"create device nodes", "mount /dev/pts", "mount tmpfs on /tmp, /run or /dev/shm",
 	"bind-mount local packages and repositories", "copy the resolver configuration", "set the host name",
 	"bring up the loopback interface", "switch root into the overlay", "create the work directory",
+	"bind-mount the image's copy as the root", "copy the host's apt and dnf proxy settings",
 };
+
+static void sandbox_stop(struct sandbox *sb);
 
 static int ns_enter_fds_close(struct sandbox *sb)
 {
@@ -120,11 +153,26 @@ static int make_node_target(const char *path)
 	return 0;
 }
 
+static int write_small_file(const char *to, const char *buf, size_t len)
+{
+	int out;
+
+	unlink(to);  /* it may be a symlink into /run, which is ours now */
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0)
+		return -1;
+	if (write(out, buf, len) != (ssize_t)len) {
+		close(out);
+		return -1;
+	}
+	return close(out);
+}
+
 static int copy_small_file(const char *from, const char *to)
 {
-	char buf[16384];
+	char buf[SANDBOX_SMALL_FILE_MAX];
 	ssize_t n;
-	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	int in = open(from, O_RDONLY | O_CLOEXEC);
 
 	if (in < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -132,15 +180,7 @@ static int copy_small_file(const char *from, const char *to)
 	close(in);
 	if (n < 0)
 		return -1;
-	unlink(to);  /* it may be a symlink into /run, which is ours now */
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0)
-		return -1;
-	if (write(out, buf, (size_t)n) != n) {
-		close(out);
-		return -1;
-	}
-	return close(out);
+	return write_small_file(to, buf, (size_t)n);
 }
 
 static int loopback_up(void)
@@ -201,12 +241,18 @@ static int setup_mounts(const struct sandbox_plan *p)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return STEP_PRIVATE;
-	if (p->rw_is_tmpfs && mount_tmpfs(p->rw, "mode=0755") < 0)
-		return STEP_RW;
-	if ((mkdir(p->upper, 0755) < 0 && errno != EEXIST) || (mkdir(p->work, 0755) < 0 && errno != EEXIST))
-		return STEP_DIRS;
-	if (mount("overlay", p->root, "overlay", 0, p->overlay_opts) < 0)
-		return STEP_OVERLAY;
+	if (p->copy_mode) {
+		if (mount(p->copy, p->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return STEP_COPY;
+	} else {
+		if (p->rw_is_tmpfs && mount_tmpfs(p->rw, "mode=0755") < 0)
+			return STEP_RW;
+		if ((mkdir(p->upper, 0755) < 0 && errno != EEXIST) ||
+		    (mkdir(p->work, 0755) < 0 && errno != EEXIST))
+			return STEP_DIRS;
+		if (mount("overlay", p->root, "overlay", 0, p->overlay_opts) < 0)
+			return STEP_OVERLAY;
+	}
 	if ((mkdir(p->proc, 0555) < 0 && errno != EEXIST) ||
 	    mount("proc", p->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return STEP_PROC;
@@ -235,6 +281,12 @@ static int setup_mounts(const struct sandbox_plan *p)
 	if (p->network_host &&
 	    (copy_small_file(p->resolv_src, p->resolv_dst) < 0 || copy_small_file("/etc/hosts", p->hosts_dst) < 0))
 		return STEP_RESOLV;
+	for (size_t i = 0; i < p->napt_proxy; i++) {
+		if (copy_small_file(p->apt_proxy[i][0], p->apt_proxy[i][1]) < 0)
+			return STEP_PROXY;
+	}
+	if (p->dnf_conf_len && write_small_file(p->dnf_conf_dst, p->dnf_conf, p->dnf_conf_len) < 0)
+		return STEP_PROXY;
 	if (mkdir(p->workdir, 0755) < 0 && errno != EEXIST)
 		return STEP_WORKDIR;
 	return STEP_OK;
@@ -266,13 +318,35 @@ static void report_setup(int fd, int step, int errnum)
 }
 
 /* PID 1: set up, report, then reap orphans until the control pipe closes. */
-static void sandbox_init_main(const struct sandbox_plan *p, int ctl_fd, int report_fd)
+/*
+ * The keepers never exec, so they would hold every descriptor other
+ * threads had open at fork time (their pipes, other sandboxes' control
+ * pipes); keep only stdio and the given ones.
+ */
+static void keep_only_fds(int a, int b, int c)
+{
+	for (int fd = 3; fd < 4096; fd++) {
+		if (fd != a && fd != b && fd != c)
+			close(fd);
+	}
+}
+
+static void sandbox_init_main(const struct sandbox_plan *p, int ctl_fd, int report_fd, int go_fd)
 {
 	int step;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	step = setup_root(p);
-	report_setup(report_fd, step, step ? errno : 0);
+	{
+		int e = errno;
+		char go;
+
+		/* The outer process writes our pid first; the report must come after it. */
+		while (read(go_fd, &go, 1) < 0 && errno == EINTR)
+			;
+		close(go_fd);
+		report_setup(report_fd, step, step ? e : 0);
+	}
 	close(report_fd);
 	if (step)
 		_exit(1);
@@ -299,8 +373,17 @@ static void sandbox_outer_main(const struct sandbox_plan *p, int ctl_fd, int rep
 	int status;
 
 	pid_t none = -1;
+	int go[2];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	keep_only_fds(ctl_fd, report_fd, -1);
+	if (pipe(go) < 0) {
+		int e = errno;
+
+		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
+			report_setup(report_fd, -2, e);
+		_exit(1);
+	}
 	if (unshare(flags) < 0) {
 		int e = errno;
 
@@ -316,11 +399,15 @@ static void sandbox_outer_main(const struct sandbox_plan *p, int ctl_fd, int rep
 			report_setup(report_fd, -2, e);
 		_exit(1);
 	}
-	if (init == 0)
-		sandbox_init_main(p, ctl_fd, report_fd);
+	if (init == 0) {
+		close(go[1]);
+		sandbox_init_main(p, ctl_fd, report_fd, go[0]);
+	}
+	close(go[0]);
 	/* The parent learns PID 1's host pid from here, before PID 1 reports. */
-	if (write(report_fd, &init, sizeof(init)) < 0)
+	if (write(report_fd, &init, sizeof(init)) < 0 || write(go[1], "g", 1) < 0)
 		_exit(1);
+	close(go[1]);
 	close(report_fd);
 	close(ctl_fd);
 	while (waitpid(init, &status, 0) < 0 && errno == EINTR)
@@ -392,7 +479,173 @@ static int plan_binds(struct sandbox_plan *p, const struct suite *s, struct alts
 	return rc;
 }
 
-static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *lower, bool keep,
+/* True when a line of dnf.conf sets one of the proxy options ("proxy = ...", "proxy_username=..."). */
+static bool dnf_proxy_line(const char *line, size_t len)
+{
+	static const char *const keys[] = { "proxy", "proxy_username", "proxy_password", "proxy_auth_method" };
+	size_t k;
+
+	while (len && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	k = 0;
+	while (k < len && (isalnum((unsigned char)line[k]) || line[k] == '_'))
+		k++;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(keys); i++) {
+		if (k == strlen(keys[i]) && !strncasecmp(line, keys[i], k)) {
+			while (k < len && (line[k] == ' ' || line[k] == '\t'))
+				k++;
+			return k < len && line[k] == '=';
+		}
+	}
+	return false;
+}
+
+/*
+ * Calls fn for every line of text in section [main] (or in no section, for
+ * files that start without one); a line "[main]" itself gets section 1.
+ */
+static void dnf_main_lines(const char *text, void (*fn)(const char *line, size_t len, int kind, void *payload),
+			   void *payload)
+{
+	bool in_main = true;
+
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		const char *t = text;
+
+		while (t < text + len && (*t == ' ' || *t == '\t'))
+			t++;
+		if (*t == '[') {
+			in_main = len - (size_t)(t - text) >= 6 && !strncmp(t, "[main]", 6);
+			fn(text, len, in_main ? 1 : 2, payload);
+		} else {
+			fn(text, len, in_main ? 0 : 2, payload);
+		}
+		text += len + (nl ? 1 : 0);
+	}
+}
+
+struct dnf_merge {
+	struct sbuf host;     /* the host's proxy lines */
+	struct sbuf out;      /* the image's dnf.conf with them */
+	bool inserted;
+};
+
+static void dnf_collect(const char *line, size_t len, int kind, void *payload)
+{
+	struct dnf_merge *m = payload;
+
+	if (kind == 0 && dnf_proxy_line(line, len)) {
+		sbuf_add(&m->host, line, len);
+		sbuf_addch(&m->host, '\n');
+	}
+}
+
+static void dnf_rewrite(const char *line, size_t len, int kind, void *payload)
+{
+	struct dnf_merge *m = payload;
+
+	if (kind == 0 && dnf_proxy_line(line, len))
+		return;  /* the host's settings replace the image's */
+	sbuf_add(&m->out, line, len);
+	sbuf_addch(&m->out, '\n');
+	if (kind == 1 && !m->inserted) {
+		sbuf_add(&m->out, m->host.buf, m->host.len);
+		m->inserted = true;
+	}
+}
+
+/* The image's dnf.conf with the host's proxy lines in [main]; nothing when the host has none. */
+static int plan_dnf_proxy(struct sandbox_plan *p, const char *lower, struct alts_err *err)
+{
+	struct dnf_merge m = { SBUF_INIT, SBUF_INIT, false };
+	struct sbuf host = SBUF_INIT, image = SBUF_INIT;
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = 0;
+
+	if (!str_fmt(path, sizeof(path), "%s/etc/dnf", lower) || stat(path, &st) || !S_ISDIR(st.st_mode) ||
+	    sbuf_read_file(&host, "/etc/dnf/dnf.conf", 1 << 20))
+		goto out;
+	dnf_main_lines(host.buf, dnf_collect, &m);
+	if (!m.host.len)
+		goto out;
+	str_fmt(path, sizeof(path), "%s/etc/dnf/dnf.conf", lower);
+	if (sbuf_read_file(&image, path, 1 << 20))
+		sbuf_reset(&image);
+	dnf_main_lines(image.buf, dnf_rewrite, &m);
+	if (!m.inserted) {
+		struct sbuf whole = SBUF_INIT;
+
+		sbuf_adds(&whole, "[main]\n");
+		sbuf_add(&whole, m.host.buf, m.host.len);
+		sbuf_add(&whole, m.out.buf, m.out.len);
+		sbuf_release(&m.out);
+		m.out = whole;
+	}
+	if (!sbuf_ok(&m.out) || !sbuf_ok(&m.host)) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	} else if (m.out.len > sizeof(p->dnf_conf) || !plan_path(p->dnf_conf_dst, sizeof(p->dnf_conf_dst), p->root,
+								  "/etc/dnf/dnf.conf")) {
+		alts_log(ALTS_LOG_WARN, "sandbox", "not copying the host's dnf proxy: %s would be over %zu bytes", path,
+			 sizeof(p->dnf_conf));
+	} else {
+		memcpy(p->dnf_conf, m.out.buf, m.out.len);
+		p->dnf_conf_len = m.out.len;
+		alts_log(ALTS_LOG_DEBUG, "sandbox", "the sandbox's dnf.conf gets the host's proxy settings");
+	}
+out:
+	sbuf_release(&host);
+	sbuf_release(&image);
+	sbuf_release(&m.host);
+	sbuf_release(&m.out);
+	return rc;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* The host's /etc/apt/apt.conf.d files that set Acquire::http(s)::Proxy, when the image has apt. */
+static int plan_apt_proxy(struct sandbox_plan *p, const char *lower, struct alts_err *err)
+{
+	static const char host_dir[] = "/etc/apt/apt.conf.d";
+	struct dirent **entries = NULL;
+	char path[PATH_MAX];
+	struct stat st;
+	int n, rc = 0;
+
+	if (!str_fmt(path, sizeof(path), "%s%s", lower, host_dir) || stat(path, &st) || !S_ISDIR(st.st_mode))
+		return 0;
+	n = scandir(host_dir, &entries, NULL, by_name);
+	for (int i = 0; i < n; i++) {
+		struct sbuf text = SBUF_INIT;
+		const char *name = entries[i]->d_name;
+
+		if (!rc && name[0] != '.' && str_fmt(path, sizeof(path), "%s/%s", host_dir, name) && !stat(path, &st) &&
+		    S_ISREG(st.st_mode) && !sbuf_read_file(&text, path, 1 << 20) &&
+		    (strcasestr(text.buf, "Acquire::http::Proxy") || strcasestr(text.buf, "Acquire::https::Proxy"))) {
+			if (text.len > SANDBOX_SMALL_FILE_MAX || p->napt_proxy == SANDBOX_MAX_PROXY_FILES) {
+				alts_log(ALTS_LOG_WARN, "sandbox", "not copying the apt proxy settings of %s: %s", path,
+					 text.len > SANDBOX_SMALL_FILE_MAX ? "over 16 KiB" : "too many proxy files");
+			} else if (!str_fmt(p->apt_proxy[p->napt_proxy][0], PATH_MAX, "%s", path) ||
+				   !str_fmt(p->apt_proxy[p->napt_proxy][1], PATH_MAX, "%s%s", p->root, path)) {
+				rc = alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
+			} else {
+				alts_log(ALTS_LOG_DEBUG, "sandbox", "copying the host's apt proxy settings %s", path);
+				p->napt_proxy++;
+			}
+		}
+		sbuf_release(&text);
+		free(entries[i]);
+	}
+	free(entries);
+	return rc;
+}
+
+static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *lower, bool keep, bool copy_mode,
 		     bool network_host, const struct suite *s, struct alts_err *err)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
@@ -402,11 +655,16 @@ static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *
 	};
 	bool ok;
 
+	int rc;
+
 	memset(p, 0, sizeof(*p));
-	p->rw_is_tmpfs = !keep;
+	/* A copy lives on the host's side of rw/, which a tmpfs would hide. */
+	p->rw_is_tmpfs = !keep && !copy_mode;
+	p->copy_mode = copy_mode;
 	p->network_host = network_host;
 	ok = str_fmt(p->root, sizeof(p->root), "%s/root", state_dir) &&
 	     str_fmt(p->rw, sizeof(p->rw), "%s/rw", state_dir) &&
+	     str_fmt(p->copy, sizeof(p->copy), "%s/rw/copy", state_dir) &&
 	     str_fmt(p->upper, sizeof(p->upper), "%s/rw/upper", state_dir) &&
 	     str_fmt(p->work, sizeof(p->work), "%s/rw/work", state_dir) &&
 	     str_fmt(p->overlay_opts, sizeof(p->overlay_opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, p->upper,
@@ -432,7 +690,12 @@ static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *
 		return alts_err_set(err, ALTS_EINVALID, "overlay paths may not contain ',' or ':' ('%s', '%s')", lower,
 				    state_dir);
 	snprintf(p->resolv_src, sizeof(p->resolv_src), "/etc/resolv.conf");
-	return plan_binds(p, s, err);
+	rc = plan_binds(p, s, err);
+	if (!rc && network_host)
+		rc = plan_apt_proxy(p, lower, err);
+	if (!rc && network_host)
+		rc = plan_dnf_proxy(p, lower, err);
+	return rc;
 }
 
 static int sandbox_open_ns(struct sandbox *sb, struct alts_err *err)
@@ -472,6 +735,8 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 
 		if (n != (ssize_t)sizeof(e))
 			return alts_err_set(err, ALTS_EENV, "sandbox setup ended without a report");
+		sb->failed_step = e.step;
+		sb->failed_errno = e.errnum;
 		return alts_err_set(err, ALTS_EENV, "cannot %s: %s", what, strerror(e.errnum));
 	}
 	return 0;
@@ -550,37 +815,114 @@ static int sandbox_fill_info(struct runner *r, const char *lower, struct alts_er
 	return 0;
 }
 
+static int sandbox_mode(enum sandbox_mode *out, struct alts_err *err)
+{
+	const char *v = getenv("ALTS_SANDBOX_MODE");
+
+	if (!v || !*v || !strcmp(v, "auto"))
+		*out = SANDBOX_MODE_AUTO;
+	else if (!strcmp(v, "overlay"))
+		*out = SANDBOX_MODE_OVERLAY;
+	else if (!strcmp(v, "copy"))
+		*out = SANDBOX_MODE_COPY;
+	else
+		return alts_err_set(err, ALTS_EINVALID, "invalid ALTS_SANDBOX_MODE '%s' (auto, overlay or copy)", v);
+	return 0;
+}
+
+/* Copy mode: the image's tree into rw/copy, shared blocks where the filesystem can (reflink). */
+static int sandbox_copy_image(struct sandbox *sb, struct alts_err *err)
+{
+	const char *argv[] = { "cp", "-a", "--reflink=auto", "--", sb->lower, sb->plan.copy, NULL };
+	const char *envp[] = { "PATH=/usr/bin:/bin", "LANG=C", NULL };
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	char log_path[PATH_MAX];
+	struct sbuf tail = SBUF_INIT;
+	int rc;
+
+	if (!str_fmt(log_path, sizeof(log_path), "%s/copy.log", sb->state.dir))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", sb->state.dir);
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.stdout_path = log_path;
+	spec.stderr_path = log_path;
+	spec.timeout = 1800;
+	rc = proc_run(&res, &spec, err);
+	if (!rc && res.exit_code) {
+		sbuf_read_file(&tail, log_path, 4096);
+		sbuf_trim_trailing(&tail);
+		rc = alts_err_set(err, ALTS_EENV, "cannot copy image '%s' to '%s' (cp exit %d)%s%s", sb->image.name,
+				  sb->plan.copy, res.exit_code, tail.len ? ": " : "", tail.buf);
+		sbuf_release(&tail);
+	}
+	unlink(log_path);
+	return rc;
+}
+
+/* Ends a sandbox whose setup failed, so that another can be started in the same directory. */
+static void sandbox_reset(struct sandbox *sb)
+{
+	sandbox_stop(sb);
+	sb->failed_step = 0;
+	sb->failed_errno = 0;
+}
+
+static bool overlay_unavailable(const struct sandbox *sb)
+{
+	return sb->failed_step == STEP_OVERLAY &&
+	       (sb->failed_errno == ENODEV || sb->failed_errno == EINVAL || sb->failed_errno == EPERM);
+}
+
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 	const struct suite *s = r->suite;
-	char lower[PATH_MAX];
-	bool keep = r->keep_env;
+	bool network_host = s && s->env.network && !strcmp(s->env.network, "host");
+	enum sandbox_mode mode = SANDBOX_MODE_AUTO;
 	int rc;
 
 	for (int i = 0; i < NS_COUNT; i++)
 		sb->ns_fds[i] = -1;
 	sb->ctl_fd = -1;
 	sb->outer = sb->init = -1;
+	sb->state.lock_fd = -1;
+	sb->keep = r->keep_env;
+	sb->prepared = true;
+	rc = sandbox_mode(&mode, err);
+	if (rc)
+		return rc;
 	rc = sandbox_pick_image(sb, s, err);
 	if (rc)
 		return rc;
-	image_rootfs(lower, sizeof(lower), sb->image.name);
+	image_rootfs(sb->lower, sizeof(sb->lower), sb->image.name);
 	rc = sandbox_state_create(&sb->state, err);
 	if (rc)
 		return rc;
-	rc = plan_make(&sb->plan, sb->state.dir, lower, keep, s && s->env.network && !strcmp(s->env.network, "host"),
-		       s, err);
+	rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, mode == SANDBOX_MODE_COPY, network_host, s, err);
 	if (!rc)
-		rc = sandbox_fill_info(r, lower, err);
+		rc = sandbox_fill_info(r, sb->lower, err);
+	if (!rc && sb->plan.copy_mode)
+		rc = sandbox_copy_image(sb, err);
 	if (!rc)
 		rc = sandbox_spawn(sb, err);
+	if (rc && mode == SANDBOX_MODE_AUTO && overlay_unavailable(sb)) {
+		alts_log(ALTS_LOG_WARN, "sandbox", "overlayfs is unavailable (%s); copying image '%s' instead",
+			 strerror(sb->failed_errno), sb->image.name);
+		sandbox_reset(sb);
+		alts_err_clear(err);
+		rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, true, network_host, s, err);
+		if (!rc)
+			rc = sandbox_copy_image(sb, err);
+		if (!rc)
+			rc = sandbox_spawn(sb, err);
+	}
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
 	}
-	alts_log(ALTS_LOG_DEBUG, "sandbox", "sandbox %s ready: image %s, PID 1 is %d", sb->state.dir, sb->image.name,
-		 (int)sb->init);
+	alts_log(ALTS_LOG_DEBUG, "sandbox", "sandbox %s ready (%s): image %s, PID 1 is %d", sb->state.dir,
+		 sb->plan.copy_mode ? "copy" : "overlay", sb->image.name, (int)sb->init);
 	return 0;
 }
 
@@ -655,11 +997,43 @@ static int sandbox_cp(const char *from, const char *to, struct alts_err *err)
 	return rc;
 }
 
+/*
+ * Creates the missing directories above env_path (as /etc/yum.repos.d,
+ * which Debian's dnf package does not ship); target is its host path.
+ */
+static int sandbox_mkdir_parents(const char *target, const char *env_path, struct alts_err *err)
+{
+	char buf[PATH_MAX];
+	size_t root_len = strlen(target) - strlen(env_path);
+	char *slash;
+
+	if (!str_fmt(buf, sizeof(buf), "%s", target))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", env_path);
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) <= root_len)
+		return 0;
+	*slash = '\0';
+	for (char *p = buf + root_len + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%.*s' in the sandbox",
+					      (int)(p - buf - root_len), env_path);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s' in the sandbox", buf + root_len);
+	return 0;
+}
+
 static int sandbox_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err)
 {
 	char target[PATH_MAX];
 	int rc = sandbox_host_path(r->priv, target, sizeof(target), env_path, err);
 
+	if (!rc)
+		rc = sandbox_mkdir_parents(target, env_path, err);
 	return rc ? rc : sandbox_cp(host_path, target, err);
 }
 
@@ -693,7 +1067,14 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 	struct sandbox *sb = r->priv;
 
 	sandbox_stop(sb);
-	if (keep || sb->plan.rw_is_tmpfs == false) {
+	if ((keep || sb->keep) && sb->plan.copy_mode) {
+		fprintf(stderr,
+			"alts: kept the sandbox's tree (a copy of image '%s') in %s; enter it with:\n"
+			"  chroot %s\n",
+			sb->image.name, sb->plan.copy, sb->plan.copy);
+		return sandbox_state_keep(&sb->state, err);
+	}
+	if (keep || sb->keep) {
 		fprintf(stderr,
 			"alts: kept the sandbox's upper layer in %s/rw/upper (lower: image '%s'); enter it with:\n"
 			"  unshare -m sh -c 'mount -t overlay overlay -o %s %s && chroot %s'\n",
@@ -707,7 +1088,7 @@ static void sandbox_destroy(struct runner *r)
 {
 	struct sandbox *sb = r->priv;
 
-	if (!sb)
+	if (!sb || !sb->prepared)
 		return;
 	if (sb->outer > 0 || sb->ctl_fd >= 0)
 		sandbox_stop(sb);

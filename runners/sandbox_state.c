@@ -50,34 +50,79 @@ static int state_remove_dir(const char *dir)
 	return runner_remove_tree(dir);
 }
 
+/*
+ * Serializes sweeps with the creation of new directories in one state
+ * root: a directory is locked before any sweep can see it, so a sweep
+ * never takes a sandbox being created for a stale one. Returns the fd.
+ */
+static int state_root_lock(struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if (!str_fmt(path, sizeof(path), "%s/.lock", sandbox_state_root()))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", sandbox_state_root());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot lock '%s'", path);
+			close(fd);
+			return rc;
+		}
+	}
+	return fd;
+}
+
 int sandbox_state_sweep(struct alts_err *err)
 {
 	const char *root = sandbox_state_root();
-	DIR *d = opendir(root);
 	struct dirent *e;
-	int removed = 0;
+	int removed = 0, lock;
+	DIR *d;
 
-	if (!d)
+	if (access(root, F_OK))
 		return errno == ENOENT ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", root);
+	lock = state_root_lock(err);
+	if (lock < 0)
+		return lock;
+	/* Under the lock, stale directories are renamed out of the way; they are removed after it. */
+	d = opendir(root);
+	if (!d) {
+		close(lock);
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", root);
+	}
 	while ((e = readdir(d)) != NULL) {
-		char dir[PATH_MAX];
+		char dir[PATH_MAX], gone[PATH_MAX];
 
-		if (strncmp(e->d_name, "sb-", 3) || !str_fmt(dir, sizeof(dir), "%s/%s", root, e->d_name))
+		if (strncmp(e->d_name, "sb-", 3) || !str_fmt(dir, sizeof(dir), "%s/%s", root, e->d_name) ||
+		    !str_fmt(gone, sizeof(gone), "%s/.stale-%s", root, e->d_name))
 			continue;
-		if (state_is_stale(dir)) {
+		if (state_is_stale(dir) && rename(dir, gone) == 0) {
 			alts_log(ALTS_LOG_INFO, "sandbox", "removing stale sandbox %s", dir);
-			if (state_remove_dir(dir) == 0)
-				removed++;
+			removed++;
 		}
 	}
 	closedir(d);
+	close(lock);
+	/* Also what an earlier sweep did not finish; two sweepers removing one tree is harmless. */
+	d = opendir(root);
+	while (d && (e = readdir(d)) != NULL) {
+		char dir[PATH_MAX];
+
+		if (!strncmp(e->d_name, ".stale-", 7) && str_fmt(dir, sizeof(dir), "%s/%s", root, e->d_name))
+			state_remove_dir(dir);
+	}
+	if (d)
+		closedir(d);
 	return removed;
 }
 
 int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 {
 	char path[PATH_MAX];
-	int rc;
+	int rc, lock;
 
 	st->lock_fd = -1;
 	st->dir[0] = '\0';
@@ -87,10 +132,14 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 	rc = sandbox_state_sweep(err);
 	if (rc < 0)
 		return rc;
+	lock = state_root_lock(err);
+	if (lock < 0)
+		return lock;
 	if (!str_fmt(st->dir, sizeof(st->dir), "%s/sb-XXXXXX", sandbox_state_root()) || !mkdtemp(st->dir)) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a sandbox directory in '%s'",
 				    sandbox_state_root());
 		st->dir[0] = '\0';
+		close(lock);
 		return rc;
 	}
 	str_fmt(path, sizeof(path), "%s/lock", st->dir);
@@ -99,6 +148,8 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot lock '%s'", path);
 		goto fail;
 	}
+	close(lock);
+	lock = -1;
 	if (!str_fmt(path, sizeof(path), "%s/root", st->dir) || mkdir(path, 0755) < 0 ||
 	    !str_fmt(path, sizeof(path), "%s/rw", st->dir) || mkdir(path, 0755) < 0) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", path);
@@ -106,6 +157,8 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 	}
 	return 0;
 fail:
+	if (lock >= 0)
+		close(lock);
 	sandbox_state_remove(st, NULL);
 	return rc;
 }

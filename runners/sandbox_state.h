@@ -9,7 +9,10 @@
  * that the owning alts-run holds (flock) while the sandbox lives. A
  * directory whose lock nobody holds is stale (its alts-run was killed) and
  * is removed by the next sandbox_state_create(), unless it was kept on
- * purpose (--keep-env writes a "kept" marker).
+ * purpose (--keep-env writes a "kept" marker). Sweeps and creations in one
+ * root take <state>/.lock in turn, so a directory is locked before a sweep
+ * can see it; a sweep renames stale directories to .stale-sb-XXXXXX and
+ * removes them after releasing that lock.
  *
  * The state root is $ALTS_SANDBOX_DIR, else /run/alts/sandboxes.
  */

@@ -28,16 +28,18 @@ static int usage_error(const char *msg)
 static int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "mirror", required_argument, NULL, 'm' }, { "include", required_argument, NULL, 'i' },
-		{ "variant", required_argument, NULL, 'V' }, { "force", no_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
+		{ "dist", required_argument, NULL, 'd' },    { "mirror", required_argument, NULL, 'm' },
+		{ "include", required_argument, NULL, 'i' }, { "variant", required_argument, NULL, 'V' },
+		{ "force", no_argument, NULL, 'f' },         { "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct image_build_opts o = { 0 };
 	struct alts_err err = ALTS_ERR_INIT;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:i:V:fq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:m:i:V:fq", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd': o.dist = optarg; break;
 		case 'm': o.mirror = optarg; break;
 		case 'i': o.include = optarg; break;
 		case 'V': o.variant = optarg; break;
@@ -47,20 +49,29 @@ static int cmd_build(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return usage_error("usage: alts-image build [--mirror URL] [--include PKGS] [--force] NAME");
+		return usage_error("usage: alts-image build [--dist NAME-VERSION] [--mirror URL] [--include PKGS] "
+				   "[--variant minbase|buildd|fakechroot] [--force] [--quiet] NAME");
 	o.name = argv[optind];
 	return image_build(&o, &err) ? fail(&err) : ALTS_EXIT_PASS;
 }
 
 static int cmd_import(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 },
+	};
 	struct alts_err err = ALTS_ERR_INIT;
-	bool force = argc > 1 && !strcmp(argv[1], "--force");
-	int first = force ? 2 : 1;
+	bool force = false;
+	int c;
 
-	if (argc - first != 2)
-		return usage_error("usage: alts-image import [--force] NAME ROOTFS.tar[.gz|.xz|.zst]");
-	return image_import(argv[first], argv[first + 1], force, &err) ? fail(&err) : ALTS_EXIT_PASS;
+	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		if (c != 'f')
+			return ALTS_EXIT_INVALID;
+		force = true;
+	}
+	if (argc - optind != 2)
+		return usage_error("usage: alts-image import [--force] NAME ROOTFS.tar[.gz|.xz|.zst|.bz2]");
+	return image_import(argv[optind], argv[optind + 1], force, &err) ? fail(&err) : ALTS_EXIT_PASS;
 }
 
 static int print_image(const struct image_meta *m, void *payload)
@@ -105,23 +116,31 @@ static int cmd_rm(int argc, char **argv)
 static int cmd_sweep(int argc, char **argv)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	int n;
+	int n, m;
 
-	ALTS_UNUSED(argc);
 	ALTS_UNUSED(argv);
+	if (argc != 1)
+		return usage_error("usage: alts-image sweep");
 	n = sandbox_state_sweep(&err);
 	if (n < 0)
 		return fail(&err);
-	printf("removed %d stale sandbox%s\n", n, n == 1 ? "" : "es");
+	m = image_sweep(&err);
+	if (m < 0)
+		return fail(&err);
+	printf("removed %d stale sandbox%s and %d unfinished image director%s\n", n, n == 1 ? "" : "es", m,
+	       m == 1 ? "y" : "ies");
 	return ALTS_EXIT_PASS;
 }
 
 static const struct image_cmd commands[] = {
-	{ "build", cmd_build, "build NAME: make an image with debootstrap (debian-11, debian-12, ubuntu-24.04 ...)" },
-	{ "import", cmd_import, "import NAME ROOTFS.tar[.gz|.xz|.zst]: take any root filesystem tarball" },
+	{ "build", cmd_build,
+	  "build [--dist NAME-VERSION] [--include PKGS] [--mirror URL] [--variant V] [--force] NAME:\n"
+	  "      make an image with debootstrap (debian-11, debian-12, ubuntu-24.04 ...); --dist when NAME\n"
+	  "      is not the distribution (alts-image build --dist debian-12 --include ...,rpm,dnf debian-12-rpm)" },
+	{ "import", cmd_import, "import [--force] NAME ROOTFS.tar[.gz|.xz|.zst|.bz2]: take any root filesystem tarball" },
 	{ "list", cmd_list, "list: the images in the cache" },
 	{ "rm", cmd_rm, "rm NAME...: remove images" },
-	{ "sweep", cmd_sweep, "sweep: remove sandboxes left by killed runs" },
+	{ "sweep", cmd_sweep, "sweep: remove sandboxes and unfinished images left by killed runs" },
 };
 
 static void usage(FILE *f)

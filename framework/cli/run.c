@@ -20,7 +20,7 @@ static void on_signal(int sig)
 
 struct cli {
 	struct engine_opts eng;
-	const char *tap, *junit, *json, *config_path, *color, *dist;
+	const char *tap, *junit, *json, *html, *config_path, *color, *dist;
 	int tap_version;
 	bool list, validate_only, verbose, quiet;
 	char **suite_paths;
@@ -37,6 +37,7 @@ static const char usage_text[] =
 	"  --tap-version 13|14   TAP version to write (default 13, which prove reads)\n"
 	"  --junit FILE          write JUnit XML to FILE\n"
 	"  --json FILE           write the JSON result (ALTS shape) to FILE\n"
+	"  --html FILE           write a self-contained HTML report to FILE\n"
 	"  --artifacts DIR       keep per-check logs under DIR (default: a new temporary dir)\n"
 	"  -v, --verbose         stream each check's output\n"
 	"  -q, --quiet           no console report (TAP/JUnit/JSON still written)\n"
@@ -109,7 +110,7 @@ static void split_dist(struct cli *c)
 }
 
 enum {
-	OPT_TAP = 256, OPT_TAP_VERSION, OPT_JUNIT, OPT_JSON, OPT_ARTIFACTS, OPT_RUNNER, OPT_DIST, OPT_FILTER,
+	OPT_TAP = 256, OPT_TAP_VERSION, OPT_JUNIT, OPT_JSON, OPT_HTML, OPT_ARTIFACTS, OPT_RUNNER, OPT_DIST, OPT_FILTER,
 	OPT_KEEP_ENV, OPT_CONFIG, OPT_LIST, OPT_VALIDATE, OPT_LOG_LEVEL, OPT_VERSION, OPT_COLOR,
 };
 
@@ -118,6 +119,7 @@ static const struct option long_opts[] = {
 	{ "tap-version", required_argument, NULL, OPT_TAP_VERSION },
 	{ "junit", required_argument, NULL, OPT_JUNIT },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ "artifacts", required_argument, NULL, OPT_ARTIFACTS },
 	{ "runner", required_argument, NULL, OPT_RUNNER },
 	{ "dist", required_argument, NULL, OPT_DIST },
@@ -151,6 +153,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_JUNIT: c->junit = optarg; break;
 		case OPT_JSON: c->json = optarg; break;
+		case OPT_HTML: c->html = optarg; break;
 		case OPT_ARTIFACTS: c->eng.artifacts_dir = optarg; break;
 		case OPT_RUNNER: c->eng.runner = optarg; break;
 		case OPT_DIST: c->dist = optarg; break;
@@ -238,6 +241,10 @@ static int open_reporters(struct reporter_set *set, const struct cli *c, const s
 		o.path = c->json;
 		rc = reporter_set_add(set, "json", &o, err);
 	}
+	if (!rc && c->html) {
+		o.path = c->html;
+		rc = reporter_set_add(set, "html", &o, err);
+	}
 	return rc;
 }
 
@@ -322,6 +329,12 @@ static int run(struct cli *c, struct suite **suites, struct alts_config *cfg)
 	reporter_set_free(set);
 	if (!c->quiet)
 		fprintf(c->tap && !strcmp(c->tap, "-") ? stderr : stdout, "logs: %s\n", rr->artifacts_dir);
+	/* -q silences the console, not the reason a run could not be done. */
+	for (size_t i = 0; c->quiet && i < rr->nsuites; i++) {
+		if (rr->suites[i]->bail_out)
+			fprintf(stderr, "alts-run: environment failure in suite '%s': %s\n", rr->suites[i]->suite->name,
+				rr->suites[i]->bail_out);
+	}
 	status = rr->exit_code;
 	run_result_free(rr);
 	return status;

@@ -102,6 +102,18 @@ static void test_suite__json_is_accepted(void **state)
 	suite_free(s);
 }
 
+static void test_suite__checks_may_come_before_packages(void **state)
+{
+	static const char text[] = "checks: [install, {install: {packages: [b]}}]\npackages: [a, b]\n";
+	struct suite *s = NULL;
+	struct alts_err err = ALTS_ERR_INIT;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(suite_load_buffer(&s, "order.yaml", NULL, text, sizeof(text) - 1, &err), &err);
+	assert_int_equal(s->nchecks, 2);
+	suite_free(s);
+}
+
 static void test_suite__name_defaults_to_the_file_name(void **state)
 {
 	static const char text[] = "checks: [{launch: {command: [\"true\"]}}]\n";
@@ -150,6 +162,11 @@ static void test_suite__durations(void **state)
 	assert_false(conf_parse_duration("5 m", &d));
 	assert_false(conf_parse_duration("nan", &d));
 	assert_false(conf_parse_duration("", &d));
+	assert_false(conf_parse_duration("1e3", &d));
+	assert_false(conf_parse_duration("+5", &d));
+	assert_false(conf_parse_duration(".5s", &d));
+	assert_false(conf_parse_duration("0x10", &d));
+	assert_false(conf_parse_duration("1.", &d));
 }
 
 /* Every allocation the loader makes may fail: it must report ENOMEM (or succeed) and leak nothing. */
@@ -232,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_suite__loads_every_field),
 		cmocka_unit_test(test_suite__json_is_accepted),
 		cmocka_unit_test(test_suite__name_defaults_to_the_file_name),
+		cmocka_unit_test(test_suite__checks_may_come_before_packages),
 		cmocka_unit_test(test_suite__package_names_refuse_shell_metacharacters),
 		cmocka_unit_test(test_suite__durations),
 		cmocka_unit_test(test_suite__survives_each_allocation_failure),

@@ -8,11 +8,17 @@ export ALTS_IMAGE_CACHE=${ALTS_TEST_IMAGE_CACHE:-/var/cache/alts/images}
 export ALTS_SANDBOX_DIR=$SCRATCH/sandboxes
 IMAGE=debian-12
 
+# ensure_image [NAME [BUILD-OPTIONS...]]: builds image NAME (default $IMAGE) once, with
+# 'alts-image build BUILD-OPTIONS... NAME'; later runs reuse it.
 ensure_image() {
-	if ! "$ALTS_IMAGE" list 2>/dev/null | grep -q "^$IMAGE "; then
+	local name=${1:-$IMAGE} start
+	[ $# -eq 0 ] || shift
+	if ! "$ALTS_IMAGE" list 2>/dev/null | grep -q "^$name "; then
 		need_cmd debootstrap
-		echo "# building image $IMAGE in $ALTS_IMAGE_CACHE (once)"
-		"$ALTS_IMAGE" build "$IMAGE" || { echo "cannot build the image"; exit 1; }
+		echo "# building image $name in $ALTS_IMAGE_CACHE (once)"
+		start=$(date +%s)
+		"$ALTS_IMAGE" build "$@" "$name" || { echo "cannot build the image"; exit 1; }
+		echo "# built image $name in $(( $(date +%s) - start )) s"
 	fi
 }
 

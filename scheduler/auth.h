@@ -1,0 +1,32 @@
+#ifndef ALTS_SCHED_AUTH_H
+#define ALTS_SCHED_AUTH_H
+
+#include <stddef.h>
+#include <time.h>
+
+/*
+ * JWT bearer tokens as ALTS uses them: HMAC-signed (HS256, HS384 or
+ * HS512) with a shared secret, claim `email`, optional `exp` and `nbf`.
+ */
+
+/* True when name is one of HS256, HS384, HS512 (the only accepted algorithms). */
+int auth_alg_valid(const char *name);
+
+/*
+ * Signs a token with claim email and, when expires_in > 0, `exp` =
+ * now + expires_in seconds. *out is the caller's (free with alts_free).
+ */
+int auth_token_create(char **out, const char *secret, const char *alg, const char *email, long expires_in,
+		      time_t now, struct alts_err *err);
+
+/*
+ * Verifies an Authorization header value ("Bearer <token>"; header may be
+ * NULL). Refuses a missing or malformed header, `alg` other than the
+ * configured one (so also `none`), a bad signature, `exp` <= now, `nbf`
+ * > now, and non-numeric `exp`/`nbf`. ALTS_EINVALID with a message that
+ * never contains the token or the secret; 0 when the token is good.
+ */
+int auth_verify_header(const char *header, const char *secret, const char *alg, time_t now,
+		       struct alts_err *err);
+
+#endif

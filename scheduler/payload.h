@@ -1,0 +1,70 @@
+#ifndef ALTS_SCHED_PAYLOAD_H
+#define ALTS_SCHED_PAYLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "framework/conf.h"
+
+/*
+ * The body of POST /tasks/schedule: either the ALTS payload (runner_type,
+ * dist_name, dist_version, dist_arch, repositories, package_name, ...)
+ * or a whole suite under `suite`. Parsing validates every field and
+ * routes the task to its queue; an ALTS payload becomes the standard
+ * suite (install, integrity, third-party tests, uninstall).
+ */
+
+/* What the scheduler accepts; borrowed from the config. */
+struct payload_rules {
+	const struct strlist *architectures;
+	const struct strlist *runners;        /* configured runners; "any" picks the first */
+	const struct strlist *distributions;
+	long cost;                            /* the <cost> part of the queue name */
+};
+
+/* A validated request; strings live in the arena given to payload_parse. */
+struct task_request {
+	const char *runner;        /* resolved: never "any" */
+	const char *queue_arch;    /* x86_64, aarch64, ... */
+	const char *queue;         /* <runner>-<queue_arch>-<cost> */
+	const char *dist_name;     /* may be NULL for suites that do not name it */
+	const char *dist_version;
+	const char *dist_arch;
+	const char *package_name;  /* NULL for suites */
+	const char *bs_task_id;
+	const char *callback_href;
+	const char *module_name;   /* modular package: name, stream, version (NULL when not) */
+	const char *module_stream;
+	const char *module_version;
+	const char *suite_json;    /* the suite to run, compact JSON */
+};
+
+/*
+ * Parses and validates body (JSON). On failure ALTS_EINVALID with a
+ * message fit for the client ("body:1:40: dist_arch: unknown architecture
+ * 'sparc' (allowed: ...)"); ALTS_ENOMEM on allocation failure.
+ */
+int payload_parse(struct task_request *out, struct arena *a, const struct payload_rules *rules, const char *body,
+		  size_t len, struct alts_err *err);
+
+/*
+ * The queue message for a task: {"task_id","queue","runner","dist_arch",
+ * "bs_task_id"?,"callback_href"?,"module"?,"suite":{...}}. *out is the caller's
+ * (alts_free).
+ */
+int payload_message(char **out, const struct task_request *r, const char *task_id, struct alts_err *err);
+
+/* The queue architecture for a dist_arch (aarch64 for arm64, x86_64 for i686, ...), or NULL. */
+const char *payload_queue_arch(const char *arch);
+/* Every architecture payload_queue_arch() knows, comma-separated. */
+const char *payload_known_archs(void);
+/* True for docker, sandbox, ssh, local and any. */
+bool payload_runner_known(const char *runner);
+/*
+ * Resolves runner ("any": the first configured runner) and arch into a
+ * queue name written to buf. ALTS_EINVALID when either is not allowed.
+ */
+int payload_route(char *buf, size_t size, const struct payload_rules *rules, const char *runner, const char *arch,
+		  const char **runner_out, struct alts_err *err);
+
+#endif

@@ -1,0 +1,195 @@
+#include "framework/common.h"
+#include "framework/log.h"
+#include "scheduler/results.h"
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESULTS_BACKOFF_MAX_MS 10000
+#define RESULTS_MAX_BYTES (4u << 20)
+
+struct results {
+	struct store *store;
+	const struct sched_config *cfg;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	amqp_connection_state_t conn;
+};
+
+static void results_disconnect(struct results *r, bool clean)
+{
+	if (!r->conn)
+		return;
+	if (clean) {
+		amqp_channel_close(r->conn, 1, AMQP_REPLY_SUCCESS);
+		amqp_connection_close(r->conn, AMQP_REPLY_SUCCESS);
+	}
+	amqp_destroy_connection(r->conn);
+	r->conn = NULL;
+}
+
+static bool reply_ok(amqp_rpc_reply_t rep)
+{
+	return rep.reply_type == AMQP_RESPONSE_NORMAL;
+}
+
+static int results_connect(struct results *r)
+{
+	const struct sched_config *c = r->cfg;
+	struct timeval tv = { 5, 0 };
+	amqp_socket_t *sock;
+	int port = (int)(c->use_ssl ? c->rabbitmq_ssl_port : c->rabbitmq_port);
+
+	r->conn = amqp_new_connection();
+	if (!r->conn)
+		return ALTS_ENOMEM;
+	if (c->use_ssl) {
+		sock = amqp_ssl_socket_new(r->conn);
+		if (sock) {
+			amqp_ssl_socket_set_verify_peer(sock, c->rabbitmq_ssl_verify_peer);
+			amqp_ssl_socket_set_verify_hostname(sock, c->rabbitmq_ssl_verify_peer);
+			if ((c->rabbitmq_ssl_cacert && amqp_ssl_socket_set_cacert(sock, c->rabbitmq_ssl_cacert)) ||
+			    (c->rabbitmq_ssl_cert && c->rabbitmq_ssl_key &&
+			     amqp_ssl_socket_set_key(sock, c->rabbitmq_ssl_cert, c->rabbitmq_ssl_key)))
+				sock = NULL;
+		}
+	} else {
+		sock = amqp_tcp_socket_new(r->conn);
+	}
+	amqp_set_handshake_timeout(r->conn, &tv);
+	amqp_set_rpc_timeout(r->conn, &tv);
+	if (!sock || amqp_socket_open_noblock(sock, c->rabbitmq_host, port, &tv) != AMQP_STATUS_OK ||
+	    !reply_ok(amqp_login(r->conn, c->rabbitmq_vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, c->rabbitmq_user,
+				 c->rabbitmq_password))) {
+		results_disconnect(r, false);
+		return ALTS_ERROR;
+	}
+	amqp_channel_open(r->conn, 1);
+	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+		goto fail;
+	amqp_queue_declare(r->conn, 1, amqp_cstring_bytes(c->results_queue), 0, 1, 0, 0, amqp_empty_table);
+	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+		goto fail;
+	amqp_basic_qos(r->conn, 1, 0, 64, 0);
+	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+		goto fail;
+	amqp_basic_consume(r->conn, 1, amqp_cstring_bytes(c->results_queue), amqp_empty_bytes, 0, 0, 0,
+			   amqp_empty_table);
+	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+		goto fail;
+	alts_log(ALTS_LOG_INFO, "results", "consuming '%s'", c->results_queue);
+	return 0;
+fail:
+	alts_log(ALTS_LOG_WARN, "results", "cannot consume '%s'", c->results_queue);
+	results_disconnect(r, false);
+	return ALTS_ERROR;
+}
+
+/* Applies one report; 0 (ack), or ALTS_ERROR to leave it for redelivery. */
+static int results_apply(struct results *r, const char *body, size_t len)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	json_error_t jerr;
+	json_t *j = len <= RESULTS_MAX_BYTES ? json_loadb(body, len, 0, &jerr) : NULL;
+	const char *id = json_string_value(json_object_get(j, "task_id"));
+	const char *state = json_string_value(json_object_get(j, "state"));
+	json_t *result = json_object_get(j, "result");
+	char *text = NULL;
+	bool applied = false;
+	int rc;
+
+	if (!id || !state) {
+		alts_log(ALTS_LOG_WARN, "results", "dropping a malformed report (%zu bytes)", len);
+		json_decref(j);
+		return 0;
+	}
+	if (result && !json_is_null(result))
+		text = json_dumps(result, JSON_COMPACT);
+	rc = store_report(r->store, id, state, text, &applied, &err);
+	free(text);
+	if (rc == ALTS_EINVALID || rc == ALTS_ENOTFOUND) {
+		alts_log(ALTS_LOG_WARN, "results", "dropping report for task %s: %s", id, err.msg);
+		rc = 0;
+	} else if (rc) {
+		alts_log(ALTS_LOG_ERROR, "results", "%s", err.msg);
+	} else {
+		alts_log(ALTS_LOG_INFO, "results", "task %s: %s%s", id, state, applied ? "" : " (ignored: already ended)");
+	}
+	json_decref(j);
+	return rc;
+}
+
+static void *results_main(void *arg)
+{
+	struct results *r = arg;
+	long backoff = 250;
+
+	while (!atomic_load(&r->stop)) {
+		struct timeval tv = { 0, 500000 };
+		amqp_envelope_t env;
+		amqp_rpc_reply_t rep;
+
+		if (!r->conn) {
+			if (results_connect(r)) {
+				for (long slept = 0; slept < backoff && !atomic_load(&r->stop); slept += 50)
+					usleep(50000);
+				backoff = backoff * 2 > RESULTS_BACKOFF_MAX_MS ? RESULTS_BACKOFF_MAX_MS : backoff * 2;
+				continue;
+			}
+			backoff = 250;
+		}
+		amqp_maybe_release_buffers(r->conn);
+		rep = amqp_consume_message(r->conn, &env, &tv, 0);
+		if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && rep.library_error == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
+			alts_log(ALTS_LOG_WARN, "results", "lost the broker; reconnecting");
+			results_disconnect(r, false);
+			continue;
+		}
+		if (!results_apply(r, env.message.body.bytes, env.message.body.len))
+			amqp_basic_ack(r->conn, 1, env.delivery_tag, 0);
+		else
+			amqp_basic_reject(r->conn, 1, env.delivery_tag, 1);
+		amqp_destroy_envelope(&env);
+	}
+	results_disconnect(r, true);
+	return NULL;
+}
+
+int results_start(struct results **out, struct store *store, const struct sched_config *cfg, struct alts_err *err)
+{
+	struct results *r = alts_calloc(1, sizeof(*r));
+	int e;
+
+	if (!r)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	r->store = store;
+	r->cfg = cfg;
+	e = pthread_create(&r->thread, NULL, results_main, r);
+	if (e) {
+		alts_free(r);
+		return alts_err_errno(err, ALTS_EENV, e, "cannot start the results thread");
+	}
+	r->started = true;
+	*out = r;
+	return 0;
+}
+
+void results_stop(struct results *r)
+{
+	if (!r)
+		return;
+	atomic_store(&r->stop, true);
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	alts_free(r);
+}

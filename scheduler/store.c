@@ -1,0 +1,429 @@
+#include "framework/common.h"
+#include "scheduler/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <time.h>
+
+enum store_stmt {
+	ST_INSERT,
+	ST_GET,
+	ST_LIST,
+	ST_LIST_STATE,
+	ST_CANCEL,
+	ST_CANCEL_BS,
+	ST_UNPUBLISHED,
+	ST_MARK,
+	ST_COUNT,
+	ST_RUNNING,
+	ST_FINISHED,
+	ST_CALLBACKS,
+	ST_CALLBACK_DONE,
+	ST_MAX,
+};
+
+#define STORE_COLUMNS \
+	"seq, id, state, queue, bs_task_id, callback_href, message, result, created_ms, updated_ms, " \
+	"published_ms, started_ms, finished_ms, published, callback_attempts"
+
+static const char *const store_sql[ST_MAX] = {
+	[ST_INSERT] = "INSERT INTO tasks (id, state, queue, bs_task_id, callback_href, message, created_ms, updated_ms,"
+		      " published) VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?6, 0)",
+	[ST_GET] = "SELECT " STORE_COLUMNS " FROM tasks WHERE id = ?1",
+	[ST_LIST] = "SELECT " STORE_COLUMNS " FROM tasks WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	[ST_LIST_STATE] = "SELECT " STORE_COLUMNS " FROM tasks WHERE seq > ?1 AND state = ?3 ORDER BY seq LIMIT ?2",
+	[ST_CANCEL] = "UPDATE tasks SET state = 'canceled', updated_ms = ?2, finished_ms = ?2"
+		      " WHERE id = ?1 AND state IN ('queued', 'running')",
+	[ST_CANCEL_BS] = "UPDATE tasks SET state = 'canceled', updated_ms = ?2, finished_ms = ?2"
+			 " WHERE bs_task_id = ?1 AND state IN ('queued', 'running')",
+	[ST_UNPUBLISHED] = "SELECT " STORE_COLUMNS " FROM tasks WHERE published = 0 AND state = 'queued'"
+			   " ORDER BY seq LIMIT ?1",
+	[ST_MARK] = "UPDATE tasks SET published = 1, published_ms = ?2, updated_ms = ?2 WHERE id = ?1",
+	[ST_COUNT] = "SELECT state, COUNT(*) FROM tasks GROUP BY state ORDER BY state",
+	[ST_RUNNING] = "UPDATE tasks SET state = 'running', started_ms = ?2, updated_ms = ?2"
+		       " WHERE id = ?1 AND state = 'queued'",
+	[ST_FINISHED] = "UPDATE tasks SET state = ?3, result = ?4, finished_ms = ?2, updated_ms = ?2,"
+			" started_ms = COALESCE(started_ms, ?2) WHERE id = ?1 AND state IN ('queued', 'running')",
+	[ST_CALLBACKS] = "SELECT " STORE_COLUMNS " FROM tasks WHERE callback_done = 0 AND callback_href IS NOT NULL"
+			 " AND state IN ('finished', 'failed') AND callback_next_ms <= ?1 ORDER BY seq LIMIT ?2",
+	[ST_CALLBACK_DONE] = "UPDATE tasks SET callback_done = ?2, callback_next_ms = ?3,"
+			     " callback_attempts = callback_attempts + 1 WHERE id = ?1",
+};
+
+static const char store_schema[] =
+	"PRAGMA journal_mode = WAL;"
+	"PRAGMA synchronous = NORMAL;"
+	"PRAGMA busy_timeout = 5000;"
+	"CREATE TABLE IF NOT EXISTS tasks ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" state TEXT NOT NULL,"
+	" queue TEXT NOT NULL,"
+	" bs_task_id TEXT,"
+	" callback_href TEXT,"
+	" message TEXT NOT NULL,"
+	" result TEXT,"
+	" created_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL,"
+	" published_ms INTEGER,"
+	" started_ms INTEGER,"
+	" finished_ms INTEGER,"
+	" published INTEGER NOT NULL DEFAULT 0,"
+	" callback_done INTEGER NOT NULL DEFAULT 0,"
+	" callback_attempts INTEGER NOT NULL DEFAULT 0,"
+	" callback_next_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS tasks_outbox ON tasks (published, state);"
+	"CREATE INDEX IF NOT EXISTS tasks_bs ON tasks (bs_task_id);"
+	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, seq);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_MAX];
+	pthread_mutex_t lock;
+};
+
+int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int store_fail(struct store *s, struct alts_err *err, const char *what)
+{
+	return alts_err_set(err, ALTS_ERROR, "task store: cannot %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+void store_task_release(struct store_task *t)
+{
+	if (!t)
+		return;
+	alts_free(t->id);
+	alts_free(t->state);
+	alts_free(t->queue);
+	alts_free(t->bs_task_id);
+	alts_free(t->callback_href);
+	alts_free(t->message);
+	alts_free(t->result);
+	memset(t, 0, sizeof(*t));
+}
+
+int store_open(struct store **out, const char *path, struct alts_err *err)
+{
+	struct store *s = alts_calloc(1, sizeof(*s));
+	char *errmsg = NULL;
+	int rc = 0;
+
+	if (!s)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		rc = alts_err_set(err, ALTS_EENV, "cannot open task store '%s': %s", path,
+				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_exec(s->db, store_schema, NULL, NULL, &errmsg) != SQLITE_OK) {
+		rc = alts_err_set(err, ALTS_EENV, "cannot initialise task store '%s': %s", path,
+				  errmsg ? errmsg : "unknown error");
+		sqlite3_free(errmsg);
+		goto out;
+	}
+	for (int i = 0; i < ST_MAX; i++) {
+		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			rc = alts_err_set(err, ALTS_EINTERNAL, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
+			goto out;
+		}
+	}
+out:
+	if (rc) {
+		store_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	alts_free(s);
+}
+
+/* Takes the lock and a reset statement; store_end() releases both. */
+static sqlite3_stmt *store_begin(struct store *s, enum store_stmt which)
+{
+	pthread_mutex_lock(&s->lock);
+	return s->stmt[which];
+}
+
+static void store_end(struct store *s, sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? alts_strdup((const char *)v) : NULL;
+}
+
+static int read_row(sqlite3_stmt *st, struct store_task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->seq = sqlite3_column_int64(st, 0);
+	t->id = col_dup(st, 1);
+	t->state = col_dup(st, 2);
+	t->queue = col_dup(st, 3);
+	t->bs_task_id = col_dup(st, 4);
+	t->callback_href = col_dup(st, 5);
+	t->message = col_dup(st, 6);
+	t->result = col_dup(st, 7);
+	t->created_ms = sqlite3_column_int64(st, 8);
+	t->updated_ms = sqlite3_column_int64(st, 9);
+	t->published_ms = sqlite3_column_int64(st, 10);
+	t->started_ms = sqlite3_column_int64(st, 11);
+	t->finished_ms = sqlite3_column_int64(st, 12);
+	t->published = sqlite3_column_int(st, 13) != 0;
+	t->callback_attempts = sqlite3_column_int(st, 14);
+	if (!t->id || !t->state || !t->queue || !t->message) {
+		store_task_release(t);
+		return ALTS_ENOMEM;
+	}
+	return 0;
+}
+
+int store_insert(struct store *s, const char *id, const char *queue, const char *bs_task_id,
+		 const char *callback_href, const char *message, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_INSERT);
+	int rc = 0;
+
+	bind_text(st, 1, id);
+	bind_text(st, 2, queue);
+	bind_text(st, 3, bs_task_id);
+	bind_text(st, 4, callback_href);
+	bind_text(st, 5, message);
+	sqlite3_bind_int64(st, 6, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "insert a task");
+	store_end(s, st);
+	return rc;
+}
+
+int store_get(struct store *s, struct store_task *out, const char *id, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_GET);
+	int rc, step;
+
+	bind_text(st, 1, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = read_row(st, out) ? alts_err_set(err, ALTS_ENOMEM, "out of memory") : 0;
+	else if (step == SQLITE_DONE)
+		rc = alts_err_set(err, ALTS_ENOTFOUND, "task '%s' not found", id);
+	else
+		rc = store_fail(s, err, "read a task");
+	store_end(s, st);
+	return rc;
+}
+
+/* Runs a row-returning statement, calling fn per row (outside no lock: rows are copies). */
+static int run_rows(struct store *s, sqlite3_stmt *st, store_task_fn fn, void *payload, struct alts_err *err)
+{
+	struct store_task *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int rc = 0, step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == alloc) {
+			struct store_task *grown = alts_reallocarray(rows, alloc ? alloc * 2 : 16, sizeof(*rows));
+
+			if (!grown) {
+				rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+				break;
+			}
+			rows = grown;
+			alloc = alloc ? alloc * 2 : 16;
+		}
+		if (read_row(st, &rows[n])) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = store_fail(s, err, "list tasks");
+	store_end(s, st);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = fn(&rows[i], payload);
+		store_task_release(&rows[i]);
+	}
+	alts_free(rows);
+	return rc;
+}
+
+int store_list(struct store *s, const char *state, int64_t after, int limit, store_task_fn fn, void *payload,
+	       struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, state ? ST_LIST_STATE : ST_LIST);
+
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, limit);
+	if (state)
+		bind_text(st, 3, state);
+	return run_rows(s, st, fn, payload, err);
+}
+
+int store_unpublished(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_UNPUBLISHED);
+
+	sqlite3_bind_int(st, 1, limit);
+	return run_rows(s, st, fn, payload, err);
+}
+
+int store_mark_published(struct store *s, const char *id, int64_t now_ms, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_MARK);
+	int rc = 0;
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "mark a task published");
+	store_end(s, st);
+	return rc;
+}
+
+static const char *static_state(const char *state)
+{
+	static const char *const states[] = { "queued", "running", "finished", "failed", "canceled" };
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(states); i++) {
+		if (!strcmp(states[i], state))
+			return states[i];
+	}
+	return "unknown";
+}
+
+int store_cancel(struct store *s, const char *id, const char **state_out, bool *changed, struct alts_err *err)
+{
+	struct store_task t;
+	sqlite3_stmt *st = store_begin(s, ST_CANCEL);
+	int rc = 0;
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "cancel a task");
+	*changed = sqlite3_changes(s->db) > 0;
+	store_end(s, st);
+	if (rc)
+		return rc;
+	rc = store_get(s, &t, id, err);
+	if (rc)
+		return rc;
+	*state_out = static_state(t.state);
+	store_task_release(&t);
+	return 0;
+}
+
+int store_cancel_bs(struct store *s, const char *bs_task_id, int *count, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_CANCEL_BS);
+	int rc = 0;
+
+	bind_text(st, 1, bs_task_id);
+	sqlite3_bind_int64(st, 2, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "cancel tasks");
+	else
+		*count = sqlite3_changes(s->db);
+	store_end(s, st);
+	return rc;
+}
+
+int store_count_states(struct store *s, store_count_fn fn, void *payload, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_COUNT);
+	int rc = 0, step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), payload);
+	if (step != SQLITE_DONE)
+		rc = store_fail(s, err, "count tasks");
+	store_end(s, st);
+	return rc;
+}
+
+int store_report(struct store *s, const char *id, const char *state, const char *result, bool *applied,
+		 struct alts_err *err)
+{
+	bool running = !strcmp(state, "running");
+	sqlite3_stmt *st;
+	struct store_task t = { 0 };
+	int rc = 0;
+
+	if (!running && strcmp(state, "finished") && strcmp(state, "failed"))
+		return alts_err_set(err, ALTS_EINVALID, "unknown state '%s' (allowed: running, finished, failed)", state);
+	st = store_begin(s, running ? ST_RUNNING : ST_FINISHED);
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, store_now_ms());
+	if (!running) {
+		bind_text(st, 3, state);
+		bind_text(st, 4, result);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "record a report");
+	*applied = sqlite3_changes(s->db) > 0;
+	store_end(s, st);
+	if (rc || *applied)
+		return rc;
+	rc = store_get(s, &t, id, err);
+	store_task_release(&t);
+	return rc;
+}
+
+int store_pending_callbacks(struct store *s, int64_t now_ms, int limit, store_task_fn fn, void *payload,
+			    struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_CALLBACKS);
+
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int(st, 2, limit);
+	return run_rows(s, st, fn, payload, err);
+}
+
+int store_callback_result(struct store *s, const char *id, int done, int64_t next_ms, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_CALLBACK_DONE);
+	int rc = 0;
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, done);
+	sqlite3_bind_int64(st, 3, next_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "record a callback");
+	store_end(s, st);
+	return rc;
+}

@@ -1,0 +1,101 @@
+#ifndef ALTS_SCHED_STORE_H
+#define ALTS_SCHED_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The task store: one SQLite database in WAL mode, one connection behind
+ * a mutex, prepared statements. Safe to call from any thread. A task is
+ * committed here before it is published (the outbox), so an accepted task
+ * survives a broker outage and a scheduler restart.
+ *
+ * States: queued (accepted; `published` says whether the broker has it),
+ * running, finished, failed, canceled.
+ */
+struct store;
+
+/* One task row; strings are owned by the struct until store_task_release(). */
+struct store_task {
+	int64_t seq;            /* insertion order, the list cursor */
+	char *id;
+	char *state;
+	char *queue;
+	char *bs_task_id;       /* NULL when none */
+	char *callback_href;    /* NULL when none */
+	char *message;          /* the queue message (JSON) */
+	char *result;           /* JSON, NULL until finished */
+	int64_t created_ms;     /* Unix time in milliseconds; 0: not yet */
+	int64_t updated_ms;
+	int64_t published_ms;
+	int64_t started_ms;
+	int64_t finished_ms;
+	bool published;
+	int callback_attempts;  /* POSTs to callback_href so far */
+};
+
+void store_task_release(struct store_task *t);
+
+/* Opens (creating) the database at path. */
+int store_open(struct store **out, const char *path, struct alts_err *err);
+void store_free(struct store *s);
+
+/* Inserts a queued, unpublished task. */
+int store_insert(struct store *s, const char *id, const char *queue, const char *bs_task_id,
+		 const char *callback_href, const char *message, struct alts_err *err);
+
+/* Fills *out (release it) or returns ALTS_ENOTFOUND. */
+int store_get(struct store *s, struct store_task *out, const char *id, struct alts_err *err);
+
+typedef int (*store_task_fn)(const struct store_task *t, void *payload);
+
+/*
+ * Calls fn for up to limit tasks with seq > after, in seq order, whose
+ * state is state (NULL: any). A non-zero return from fn stops and is
+ * returned.
+ */
+int store_list(struct store *s, const char *state, int64_t after, int limit, store_task_fn fn, void *payload,
+	       struct alts_err *err);
+
+/*
+ * Cancels a queued or running task. *state_out (static string) is the
+ * state afterwards; ALTS_ENOTFOUND when no such task.
+ */
+int store_cancel(struct store *s, const char *id, const char **state_out, bool *changed, struct alts_err *err);
+/* Cancels every queued or running task of a build system id; *count how many. */
+int store_cancel_bs(struct store *s, const char *bs_task_id, int *count, struct alts_err *err);
+
+/* Calls fn for up to limit queued tasks not yet published, oldest first. */
+int store_unpublished(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err);
+/* Marks a task published (confirmed by the broker). */
+int store_mark_published(struct store *s, const char *id, int64_t now_ms, struct alts_err *err);
+
+/*
+ * Records a worker's report: state "running" (from queued: sets
+ * started_ms), "finished" or "failed" (from queued or running: sets
+ * finished_ms and result, JSON text or NULL). A canceled or already
+ * finished task is left alone (*applied false). ALTS_ENOTFOUND when no
+ * such task; ALTS_EINVALID for another state.
+ */
+int store_report(struct store *s, const char *id, const char *state, const char *result, bool *applied,
+		 struct alts_err *err);
+
+/*
+ * Calls fn for up to limit ended (finished/failed) tasks with a
+ * callback_href whose callback is neither delivered nor given up and is
+ * due at now_ms.
+ */
+int store_pending_callbacks(struct store *s, int64_t now_ms, int limit, store_task_fn fn, void *payload,
+			    struct alts_err *err);
+/* Records a callback attempt: done 1 delivered, -1 given up, 0 retry at next_ms. */
+int store_callback_result(struct store *s, const char *id, int done, int64_t next_ms, struct alts_err *err);
+
+typedef void (*store_count_fn)(const char *state, int64_t count, void *payload);
+/* Calls fn once per state with its task count. */
+int store_count_states(struct store *s, store_count_fn fn, void *payload, struct alts_err *err);
+
+/* Current time in Unix milliseconds. */
+int64_t store_now_ms(void);
+
+#endif

@@ -1,0 +1,77 @@
+# Sourced by integration tests: a private rabbitmq-server on loopback.
+#   rabbitmq_start DIR   starts a node whose data, logs and ports live under DIR;
+#                        sets RABBITMQ_TEST_PORT (AMQP) and RABBITMQ_TEST_NODE
+#   rabbitmq_stop        stops it (data kept: rabbitmq_start DIR again restarts it)
+# Each node gets its own free AMQP, distribution and epmd ports, so tests can run
+# beside a system broker and each other. Needs rabbitmq-server (skip otherwise).
+
+# The scripts under /usr/lib/rabbitmq/bin run as the calling user; /usr/sbin wrappers switch to
+# the rabbitmq user, which cannot write our temporary directory.
+RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
+
+# free_port: prints a TCP port nobody listens on (bind-and-release through bash's /dev/tcp is
+# not possible, so probe upwards from a random start).
+free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+rabbitmq_start() {
+	local dir=$1 i
+	mkdir -p "$dir/mnesia" "$dir/log"
+	if [ ! -f "$dir/ports" ]; then
+		echo "$(free_port) $(free_port) $(free_port) alts-test-$$-$RANDOM" >"$dir/ports"
+	fi
+	read -r RABBITMQ_TEST_PORT _dist _epmd _name <"$dir/ports"
+	RABBITMQ_TEST_NODE="$_name@localhost"
+	RABBITMQ_TEST_DIR=$dir
+	export RABBITMQ_NODENAME=$RABBITMQ_TEST_NODE RABBITMQ_MNESIA_BASE=$dir/mnesia \
+		RABBITMQ_LOG_BASE=$dir/log RABBITMQ_NODE_PORT=$RABBITMQ_TEST_PORT \
+		RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_DIST_PORT=$_dist ERL_EPMD_PORT=$_epmd \
+		RABBITMQ_CONFIG_FILE=$dir/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins \
+		RABBITMQ_PID_FILE=$dir/rabbitmq.pid HOME=$dir
+	echo "[]." >"$dir/enabled_plugins"
+	printf 'loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%s\n' "$RABBITMQ_TEST_PORT" >"$dir/rabbitmq.conf"
+	"$RABBITMQ_BIN/rabbitmq-server" >>"$dir/server.out" 2>&1 &
+	RABBITMQ_TEST_PID=$!
+	for i in $(seq 1 "${RABBITMQ_START_TIMEOUT:-120}"); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$RABBITMQ_TEST_PORT") 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$RABBITMQ_TEST_PID" 2>/dev/null; then
+			echo "rabbitmq-server exited; see $dir/server.out" >&2
+			tail -20 "$dir/server.out" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+	echo "rabbitmq-server did not open port $RABBITMQ_TEST_PORT" >&2
+	return 1
+}
+
+rabbitmq_stop() {
+	[ -n "${RABBITMQ_TEST_PID:-}" ] || return 0
+	"$RABBITMQ_BIN/rabbitmqctl" -n "$RABBITMQ_TEST_NODE" stop >/dev/null 2>&1 || kill "$RABBITMQ_TEST_PID" 2>/dev/null
+	wait "$RABBITMQ_TEST_PID" 2>/dev/null
+	RABBITMQ_TEST_PID=
+	# epmd started for this node's port outlives it; stop it too.
+	pkill_epmd_port "$(awk '{print $3}' "$RABBITMQ_TEST_DIR/ports")"
+}
+
+# Stops the epmd that listens on the given port (only that one, by pid).
+pkill_epmd_port() {
+	local port=$1 pid
+	for pid in $(pgrep -x epmd 2>/dev/null); do
+		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-port $port\b" ||
+			tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "ERL_EPMD_PORT=$port"; then
+			kill "$pid" 2>/dev/null
+		fi
+	done
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# alts-scheduler's HTTP API with curl (no broker: --no-broker): bad JWTs are refused with
+# 401 + WWW-Authenticate, malformed bodies with 400/413/415 and a useful detail, the happy
+# path answers 201 and the task can be read back, listed and canceled.
+ALTS_RUN=${ALTS_RUN:-/bin/true}
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/scheduler.sh"
+need_cmd curl jq openssl
+trap 'sched_stop; rm -rf "$SCRATCH"' EXIT
+
+SECRET=api-test-secret
+cat >"$SCRATCH/config.yaml" <<YAML
+jwt_secret: $SECRET
+working_directory: $SCRATCH/wd
+max_body_size: 8192
+supported_runners: [docker, local]
+YAML
+sched_start "$SCRATCH/config.yaml" --no-broker || { bad "scheduler starts"; finish; exit 1; }
+ok "scheduler listens on $SCHED_URL"
+
+# ---- alts-token and JWTs ----
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+# jwt ALG(HS256|HS384|HS512|none) SECRET CLAIMS-JSON
+jwt() {
+	local alg=$1 secret=$2 claims=$3 head body sig=""
+	head=$(printf '{"alg":"%s","typ":"JWT"}' "$alg" | b64url)
+	body=$(printf '%s' "$claims" | b64url)
+	case $alg in
+	HS256) sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha256 -hmac "$secret" -binary | b64url) ;;
+	HS384) sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha384 -hmac "$secret" -binary | b64url) ;;
+	HS512) sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha512 -hmac "$secret" -binary | b64url) ;;
+	esac
+	printf '%s.%s.%s' "$head" "$body" "$sig"
+}
+now=$(date +%s)
+GOOD=$("$ALTS_TOKEN" -s "$SECRET" -a HS256 -e it@example.com)
+check "alts-token output verifies with openssl" [ "$GOOD" = "$(jwt HS256 "$SECRET" '{"email":"it@example.com"}')" ]
+check "alts-token --expires adds exp" [ "$("$ALTS_TOKEN" -s "$SECRET" -e a@b --expires 1d | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null | jq '.exp - now | floor | . > 86390 and . <= 86400')" = true ]
+check "alts-token -c reads the config" [ "$("$ALTS_TOKEN" -c "$SCRATCH/config.yaml" -e it@example.com)" = "$GOOD" ]
+check "alts-token refuses alg none (exit 2)" bash -c "'$ALTS_TOKEN' -s x -a none -e a >/dev/null 2>&1; [ \$? = 2 ]"
+AUTH="Authorization: Bearer $GOOD"
+
+declare -a BAD_NAMES BAD_HEADERS
+add_bad() { BAD_NAMES+=("$1"); BAD_HEADERS+=("$2"); }
+add_bad "missing header" ""
+add_bad "Basic scheme" "Authorization: Basic dXNlcjpwYXNz"
+add_bad "empty bearer" "Authorization: Bearer "
+add_bad "malformed token" "Authorization: Bearer not-a-jwt"
+add_bad "two segments" "Authorization: Bearer abc.def"
+add_bad "alg none" "Authorization: Bearer $(jwt none "" '{"email":"a@b"}')"
+add_bad "alg none with signature" "Authorization: Bearer $(jwt none "" '{"email":"a@b"}')AAAA"
+add_bad "wrong algorithm HS384" "Authorization: Bearer $(jwt HS384 "$SECRET" '{"email":"a@b"}')"
+add_bad "wrong algorithm HS512" "Authorization: Bearer $(jwt HS512 "$SECRET" '{"email":"a@b"}')"
+add_bad "bad signature" "Authorization: Bearer $(jwt HS256 wrong-secret '{"email":"a@b"}')"
+add_bad "tampered payload" "Authorization: Bearer $(jwt HS256 "$SECRET" '{"email":"a@b"}' | awk -F. -v p="$(printf '{"email":"root"}' | b64url)" '{print $1"."p"."$3}')"
+add_bad "expired exp" "Authorization: Bearer $(jwt HS256 "$SECRET" "{\"email\":\"a@b\",\"exp\":$((now - 10))}")"
+add_bad "future nbf" "Authorization: Bearer $(jwt HS256 "$SECRET" "{\"email\":\"a@b\",\"nbf\":$((now + 3600))}")"
+add_bad "exp not a number" "Authorization: Bearer $(jwt HS256 "$SECRET" '{"email":"a@b","exp":"never"}')"
+add_bad "RS256 header" "Authorization: Bearer $(jwt HS256 "$SECRET" '{"email":"a@b"}' | awk -F. -v h="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url)" '{print h"."$2"."$3}')"
+for i in "${!BAD_NAMES[@]}"; do
+	for route in "GET /tasks" "POST /tasks/schedule" "POST /cancel_tasks"; do
+		args=(-s -o "$SCRATCH/resp" -D "$SCRATCH/headers" -w '%{http_code}' -X "${route%% *}")
+		[ -n "${BAD_HEADERS[$i]}" ] && args+=(-H "${BAD_HEADERS[$i]}")
+		code=$(curl "${args[@]}" -H 'Content-Type: application/json' --data-binary '{}' "$SCHED_URL${route#* }")
+		[ "${route%% *}" = GET ] && code=$(curl "${args[@]/--data-binary/}" "$SCHED_URL${route#* }")
+		if [ "$code" = 401 ] && grep -qi '^WWW-Authenticate: Bearer' "$SCRATCH/headers" &&
+			[ -n "$(jq -r .detail "$SCRATCH/resp")" ]; then
+			[ "$route" = "GET /tasks" ] && ok "JWT refused: ${BAD_NAMES[$i]} ($(jq -r .detail "$SCRATCH/resp"))"
+		else
+			bad "JWT refused: ${BAD_NAMES[$i]} on $route (got $code: $(cat "$SCRATCH/resp"))"
+		fi
+	done
+done
+check "a good token is accepted" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks")" = 200 ]
+check "a token with future exp is accepted" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(jwt HS256 "$SECRET" "{\"email\":\"a\",\"exp\":$((now + 600)),\"nbf\":$((now - 5))}")" "$SCHED_URL/tasks")" = 200 ]
+
+# ---- malformed bodies: each answered 400/413/415 with a detail naming the problem ----
+B='"runner_type":"docker","dist_name":"almalinux","dist_version":"9","dist_arch":"x86_64"'
+big=$(head -c 9000 /dev/zero | tr '\0' 'a')
+malformed=(
+	"400|empty body|"
+	"400|invalid JSON|{"
+	"400|invalid JSON|{\"runner_type\":}"
+	"400|expected a JSON object|[]"
+	"400|expected a JSON object|42"
+	"400|duplicate|{$B,$B,\"package_name\":\"b\"}"
+	"400|unknown key 'bogus'|{$B,\"package_name\":\"b\",\"bogus\":1}"
+	"400|missing required key 'package_name'|{$B}"
+	"400|missing required key 'dist_arch'|{\"runner_type\":\"docker\",\"dist_name\":\"almalinux\",\"dist_version\":\"9\",\"package_name\":\"b\"}"
+	"400|unknown runner 'opennebula' (allowed: docker, local, any)|{\"runner_type\":\"opennebula\",\"dist_name\":\"almalinux\",\"dist_version\":\"9\",\"dist_arch\":\"x86_64\",\"package_name\":\"b\"}"
+	"400|unknown architecture 'sparc64' (allowed: x86_64|{\"runner_type\":\"docker\",\"dist_name\":\"almalinux\",\"dist_version\":\"9\",\"dist_arch\":\"sparc64\",\"package_name\":\"b\"}"
+	"400|unknown distribution 'gentoo' (allowed:|{\"runner_type\":\"docker\",\"dist_name\":\"gentoo\",\"dist_version\":\"9\",\"dist_arch\":\"x86_64\",\"package_name\":\"b\"}"
+	"400|dist_version: expected a string or a number|{\"runner_type\":\"docker\",\"dist_name\":\"almalinux\",\"dist_version\":false,\"dist_arch\":\"x86_64\",\"package_name\":\"b\"}"
+	"400|dist_version: expected a string|{\"runner_type\":\"docker\",\"dist_name\":\"almalinux\",\"dist_version\":{},\"dist_arch\":\"x86_64\",\"package_name\":\"b\"}"
+	"400|invalid package name 'b;reboot'|{$B,\"package_name\":\"b;reboot\"}"
+	"400|package_name: expected a string|{$B,\"package_name\":[\"b\"]}"
+	"400|package_version: invalid version|{$B,\"package_name\":\"b\",\"package_version\":\"1 \$(id)\"}"
+	"400|package_epoch: expected digits|{$B,\"package_name\":\"b\",\"package_epoch\":\"one\"}"
+	"400|repositories: expected a list|{$B,\"package_name\":\"b\",\"repositories\":\"http://r\"}"
+	"400|exactly one of 'url' and 'baseurl'|{$B,\"package_name\":\"b\",\"repositories\":[{\"url\":\"http://a\",\"baseurl\":\"http://b\"}]}"
+	"400|invalid URL 'gopher://r'|{$B,\"package_name\":\"b\",\"repositories\":[{\"url\":\"gopher://r\"}]}"
+	"400|callback_href: expected an http:// or https:// URL|{$B,\"package_name\":\"b\",\"callback_href\":\"file:///etc/passwd\"}"
+	"400|bs_task_id: invalid id|{$B,\"package_name\":\"b\",\"bs_task_id\":\"../../x\"}"
+	"400|module_stream: required with module_name|{$B,\"package_name\":\"b\",\"module_name\":\"perl\"}"
+	"400|test_configuration.tests[0]: missing required key 'url'|{$B,\"package_name\":\"b\",\"test_configuration\":{\"tests\":[{}]}}"
+	"400|invalid git URL|{$B,\"package_name\":\"b\",\"test_configuration\":{\"tests\":[{\"url\":\"--upload-pack=x\"}]}}"
+	"400|unknown check|{\"suite\":{\"packages\":[\"b\"],\"checks\":[\"explode\"],\"environment\":{\"dist_arch\":\"x86_64\"}}}"
+	"400|cannot be combined with 'suite'|{\"suite\":\"checks: [install]\",\"package_name\":\"b\"}"
+	"400|dist_arch: required|{\"suite\":\"packages: [b]\\nchecks: [install]\\n\"}"
+	"413|request body too large (limit 8192 bytes)|{$B,\"package_name\":\"$big\"}"
+)
+n=0
+for case in "${malformed[@]}"; do
+	want_code=${case%%|*}; rest=${case#*|}; want=${rest%%|*}; body=${rest#*|}
+	r=$(curl_json POST /tasks/schedule "$body" -H "$AUTH")
+	code=${r%% *}; detail=$(jq -r .detail <<<"${r#* }" 2>/dev/null)
+	n=$((n + 1))
+	if [ "$code" = "$want_code" ] && [[ "$detail" == *"$want"* ]]; then
+		ok "body $n: $code $detail"
+	else
+		bad "body $n: want $want_code '$want', got $r (body ${body:0:120})"
+	fi
+done
+r=$(curl -s -w ' %{http_code}' -X POST -H "$AUTH" -H 'Content-Type: text/plain' --data-binary '{}' "$SCHED_URL/tasks/schedule")
+check "text/plain body gives 415 ($r)" [ "${r##* }" = 415 ]
+r=$(curl -s -w ' %{http_code}' -X POST -H "$AUTH" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "{\"a\":\"$big\"}" "$SCHED_URL/tasks/schedule")
+check "chunked oversized body gives 413 ($r)" [ "${r##* }" = 413 ]
+
+# ---- happy path ----
+r=$(curl_json POST /tasks/schedule '{"runner_type":"any","dist_name":"almalinux","dist_version":8.6,"dist_arch":"aarch64","repositories":[{"url":"https://repo.example.org/el8/"},{"name":"extra","baseurl":"https://repo.example.org/extra/"}],"package_name":"bash","package_version":"4.4.20","bs_task_id":"7","callback_href":"https://bs.example.org/cb"}' -H "$AUTH")
+check "submit answers 201" [ "${r%% *}" = 201 ]
+check "answer is the ALTS shape" [ "$(jq -c '[.api_version, .success, (.task_id | test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))]' <<<"${r#* }")" = '["1",true,true]' ]
+id=$(jq -r .task_id <<<"${r#* }")
+r=$(curl_json GET "/tasks/$id" "" -H "$AUTH")
+check "GET /tasks/{id} is 200" [ "${r%% *}" = 200 ]
+check "status: queued, unpublished, on docker-aarch64-0" [ "$(jq -c '[.state, .published, .queue, .bs_task_id]' <<<"${r#* }")" = '["queued",false,"docker-aarch64-0","7"]' ]
+check "created_at is an ISO time" jq -e >/dev/null '.created_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")' <<<"${r#* }"
+r=$(curl_json GET "/tasks/$id/result" "" -H "$AUTH")
+check "GET result: state and null result" [ "$(jq -c '[.state, .api_version, .result]' <<<"${r#* }")" = '["queued","1",null]' ]
+r=$(curl_json POST /tasks/schedule '{"suite":"name: s\npackages: [hello]\nenvironment: {dist_name: debian, dist_version: 12, dist_arch: amd64}\nchecks: [install, uninstall]\n","runner_type":"local","bs_task_id":7}' -H "$AUTH")
+check "a YAML suite is accepted" [ "${r%% *}" = 201 ]
+id2=$(jq -r .task_id <<<"${r#* }")
+check "list shows both" [ "$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=500" | jq '[.tasks[].task_id] | length')" = 2 ]
+p1=$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=1")
+check "paging: first page has a cursor" [ "$(jq -r '.tasks[0].task_id' <<<"$p1")" = "$id" ]
+p2=$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=1&cursor=$(jq -r .next_cursor <<<"$p1")")
+check "paging: second page" [ "$(jq -r '.tasks[0].task_id' <<<"$p2")" = "$id2" ]
+check "bad state filter is 400" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks?state=lost")" = 400 ]
+check "bad limit is 400" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks?limit=0")" = 400 ]
+r=$(curl_json POST "/tasks/$id/cancel" "" -H "$AUTH")
+check "cancel a queued task" [ "$(jq -c '[.state, .canceled]' <<<"${r#* }")" = '["canceled",true]' ]
+r=$(curl_json POST "/tasks/$id/cancel" "" -H "$AUTH")
+check "cancel again changes nothing" [ "$(jq -c '[.state, .canceled]' <<<"${r#* }")" = '["canceled",false]' ]
+r=$(curl_json POST /cancel_tasks '{"bs_task_ids":[7, "8"]}' -H "$AUTH")
+check "cancel_tasks by bs_task_ids ($r)" [ "$(jq -c '[.success, .canceled]' <<<"${r#* }")" = '[true,1]' ]
+check "cancel_tasks refuses unknown keys" [ "$(curl_json POST /cancel_tasks '{"ids":[1]}' -H "$AUTH" | cut -d' ' -f1)" = 400 ]
+check "state filter" [ "$(curl -s -H "$AUTH" "$SCHED_URL/tasks?state=canceled" | jq '.tasks | length')" = 2 ]
+
+# ---- errors, health, metrics, openapi ----
+r=$(curl_json GET /tasks/00000000-0000-4000-8000-000000000000 "" -H "$AUTH")
+check "unknown task is 404 with detail" [ "${r%% *} $(jq -r .detail <<<"${r#* }")" = "404 task '00000000-0000-4000-8000-000000000000' not found" ]
+check "unknown route is 404" [ "$(curl_json GET /nope "" | cut -d' ' -f1)" = 404 ]
+check "bad task id is 404" [ "$(curl_json GET /tasks/xyz "" -H "$AUTH" | cut -d' ' -f1)" = 404 ]
+check "GET /tasks/schedule is 405 with Allow: POST" bash -c "curl -s -D - -o /dev/null '$SCHED_URL/tasks/schedule' | grep -qi '^Allow: POST'"
+check "DELETE /health is 405" [ "$(curl_json DELETE /health "" | cut -d' ' -f1)" = 405 ]
+check "health" [ "$(curl -s "$SCHED_URL/health" | jq -c '[.status, .database, .broker]')" = '["ok","ok","disconnected"]' ]
+curl -s "$SCHED_URL/metrics" >"$SCRATCH/metrics"
+check "metrics: requests by route and status" grep -q '^alts_http_requests_total{route="schedule",status="201"} 2$' "$SCRATCH/metrics"
+check "metrics: 401s counted" grep -q '^alts_http_requests_total{route="list",status="401"} ' "$SCRATCH/metrics"
+check "metrics: tasks by state" grep -q '^alts_tasks{state="canceled"} 2$' "$SCRATCH/metrics"
+check "openapi.json is OpenAPI 3" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -r .openapi)" = 3.0.3 ]
+check "openapi.json documents every route" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -c '.paths | keys')" = '["/cancel_tasks","/health","/metrics","/openapi.json","/tasks","/tasks/schedule","/tasks/{task_id}","/tasks/{task_id}/cancel","/tasks/{task_id}/result"]' ]
+check "the secret is never logged" bash -c "! grep -q '$SECRET' '$SCRATCH/scheduler.log'"
+
+# ---- config errors ----
+printf 'jwt_secret: x\nrabbitmq_hots: h\n' >"$SCRATCH/bad.yaml"
+out=$("$ALTS_SCHEDULER" -c "$SCRATCH/bad.yaml" --check-config 2>&1); rc=$?
+check "unknown config key: exit 2 with file:line:col ($out)" [ "$rc" = 2 ] && [[ "$out" == *"bad.yaml:2:1: unknown key 'rabbitmq_hots'"* ]]
+printf 'working_directory: /tmp\n' >"$SCRATCH/nosecret.yaml"
+check "no secret is an error" bash -c "! '$ALTS_SCHEDULER' -c '$SCRATCH/nosecret.yaml' --check-config 2>/dev/null"
+check "ALTS_JWT_SECRET supplies it" env ALTS_JWT_SECRET=from-env "$ALTS_SCHEDULER" -c "$SCRATCH/nosecret.yaml" --check-config
+printf 'file-secret\n' >"$SCRATCH/secret"
+printf 'jwt_secret_file: %s\n' "$SCRATCH/secret" >"$SCRATCH/filesecret.yaml"
+check "jwt_secret_file supplies it" [ "$("$ALTS_TOKEN" -c "$SCRATCH/filesecret.yaml" -e a@b)" = "$(jwt HS256 file-secret '{"email":"a@b"}')" ]
+sched_stop
+check "the scheduler stopped without sanitizer reports" bash -c "! grep -q -e 'Sanitizer' -e 'runtime error' '$SCRATCH/scheduler.log'"
+finish

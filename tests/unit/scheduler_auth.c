@@ -1,0 +1,195 @@
+/* Unit tests for scheduler/auth.c: token creation and every way a bearer token is refused. */
+#include "helpers.h"
+#include "scheduler/auth.h"
+
+#include <jwt.h>
+#include <time.h>
+
+#define SECRET "unit-test-secret"
+#define NOW ((time_t)1700000000)
+
+static char *make_token(const char *alg, const char *secret, const char *claims)
+{
+	jwt_t *jwt = NULL;
+	char *tok, *copy;
+
+	assert_int_equal(jwt_new(&jwt), 0);
+	assert_int_equal(jwt_add_grants_json(jwt, claims), 0);
+	assert_int_equal(jwt_set_alg(jwt, jwt_str_alg(alg), (const unsigned char *)secret, (int)strlen(secret)), 0);
+	tok = jwt_encode_str(jwt);
+	assert_non_null(tok);
+	copy = alts_asprintf("Bearer %s", tok);
+	free(tok);
+	jwt_free(jwt);
+	return copy;
+}
+
+static void assert_refused_at(const char *header, const char *alg, time_t now, const char *want)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+
+	assert_int_equal(auth_verify_header(header, SECRET, alg, now, &err), ALTS_EINVALID);
+	if (!strstr(err.msg, want))
+		fail_msg("message '%s' lacks '%s'", err.msg, want);
+	assert_null(strstr(err.msg, SECRET));
+}
+
+static void assert_refused(const char *header, const char *alg, const char *want)
+{
+	assert_refused_at(header, alg, NOW, want);
+}
+
+static void test_scheduler_auth__create_and_verify_each_alg(void **state)
+{
+	static const char *algs[] = { "HS256", "HS384", "HS512" };
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(algs); i++) {
+		struct alts_err err = ALTS_ERR_INIT;
+		char *tok = NULL, *hdr;
+
+		assert_ok_err(auth_token_create(&tok, SECRET, algs[i], "a@example.com", 3600, NOW, &err), &err);
+		hdr = alts_asprintf("Bearer %s", tok);
+		assert_ok_err(auth_verify_header(hdr, SECRET, algs[i], NOW, &err), &err);
+		assert_ok_err(auth_verify_header(hdr, SECRET, algs[i], NOW + 3599, &err), &err);
+		assert_refused_at(hdr, algs[i], NOW + 3600, "expired");
+		alts_free(hdr);
+		alts_free(tok);
+	}
+}
+
+static void test_scheduler_auth__claims_match_generate_jwt_token(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	char *tok = NULL;
+	jwt_t *jwt = NULL;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(auth_token_create(&tok, SECRET, "HS256", "user@example.com", 0, NOW, &err), &err);
+	assert_int_equal(jwt_decode(&jwt, tok, (const unsigned char *)SECRET, (int)strlen(SECRET)), 0);
+	assert_string_equal(jwt_get_grant(jwt, "email"), "user@example.com");
+	assert_null(jwt_get_grants_json(jwt, "exp"));
+	jwt_free(jwt);
+	alts_free(tok);
+}
+
+static void test_scheduler_auth__create_refuses_bad_alg_and_empty_secret(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	char *tok = NULL;
+
+	ALTS_UNUSED(state);
+	assert_int_equal(auth_token_create(&tok, SECRET, "none", "a", 0, NOW, &err), ALTS_EINVALID);
+	assert_int_equal(auth_token_create(&tok, SECRET, "RS256", "a", 0, NOW, &err), ALTS_EINVALID);
+	assert_int_equal(auth_token_create(&tok, "", "HS256", "a", 0, NOW, &err), ALTS_EINVALID);
+	assert_null(tok);
+}
+
+static void test_scheduler_auth__refuses_missing_and_malformed(void **state)
+{
+	ALTS_UNUSED(state);
+	assert_refused(NULL, "HS256", "missing");
+	assert_refused("", "HS256", "missing");
+	assert_refused("Basic dXNlcjpwYXNz", "HS256", "Bearer");
+	assert_refused("Bearer ", "HS256", "empty");
+	assert_refused("Bearer abc", "HS256", "malformed");
+	assert_refused("Bearer a.b.c", "HS256", "malformed");
+	assert_refused("Bearer ....", "HS256", "malformed");
+}
+
+/* Shapes that crash libjwt 1.10's base64 decoder never reach it (run under valgrind/ASan). */
+static void test_scheduler_auth__refuses_bad_shapes_before_decoding(void **state)
+{
+	static const char *const bad[] = {
+		"Bearer a.b.c", "Bearer abcde.abcde.abcde", "Bearer eyJhbGciOiJIUzI1NiJ9.e.x", "Bearer .eyJh.",
+		"Bearer eyJh..", "Bearer eyJh.eyJh.sig.extra", "Bearer eyJh.eyJh", "Bearer eyJh+/.eyJh.", "Bearer e\"J.eyJh.",
+	};
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bad); i++)
+		assert_refused(bad[i], "HS256", "malformed");
+}
+
+static void test_scheduler_auth__refuses_alg_none(void **state)
+{
+	/* {"alg":"none","typ":"JWT"} . {"email":"a@example.com"} . (no signature) */
+	static const char none[] = "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJlbWFpbCI6ImFAZXhhbXBsZS5jb20ifQ.";
+
+	ALTS_UNUSED(state);
+	assert_refused(none, "HS256", "credentials");
+	assert_refused("Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJlbWFpbCI6ImFAZXhhbXBsZS5jb20ifQ", "HS256",
+		       "credentials");
+}
+
+static void test_scheduler_auth__refuses_wrong_alg_and_signature(void **state)
+{
+	char *h384 = make_token("HS384", SECRET, "{\"email\":\"a@example.com\"}");
+	char *other = make_token("HS256", "another-secret", "{\"email\":\"a@example.com\"}");
+	char *good = make_token("HS256", SECRET, "{\"email\":\"a@example.com\"}");
+	char *tampered = alts_strdup(good);
+
+	ALTS_UNUSED(state);
+	assert_refused(h384, "HS256", "algorithm 'HS384' is not 'HS256'");
+	assert_refused(other, "HS256", "signature");
+	/* Flip one character of the signature. */
+	tampered[strlen(tampered) - 2] = tampered[strlen(tampered) - 2] == 'A' ? 'B' : 'A';
+	assert_refused(tampered, "HS256", "signature");
+	alts_free(h384);
+	alts_free(other);
+	alts_free(good);
+	alts_free(tampered);
+}
+
+static void test_scheduler_auth__time_claims(void **state)
+{
+	char claims[128];
+	char *expired, *future, *ok, *bad_exp, *bad_nbf;
+	struct alts_err err = ALTS_ERR_INIT;
+
+	ALTS_UNUSED(state);
+	snprintf(claims, sizeof(claims), "{\"email\":\"a\",\"exp\":%ld}", (long)NOW - 1);
+	expired = make_token("HS256", SECRET, claims);
+	snprintf(claims, sizeof(claims), "{\"email\":\"a\",\"nbf\":%ld}", (long)NOW + 60);
+	future = make_token("HS256", SECRET, claims);
+	snprintf(claims, sizeof(claims), "{\"email\":\"a\",\"nbf\":%ld,\"exp\":%ld}", (long)NOW, (long)NOW + 1);
+	ok = make_token("HS256", SECRET, claims);
+	bad_exp = make_token("HS256", SECRET, "{\"email\":\"a\",\"exp\":\"tomorrow\"}");
+	bad_nbf = make_token("HS256", SECRET, "{\"email\":\"a\",\"nbf\":[1]}");
+	assert_refused(expired, "HS256", "expired");
+	assert_refused(future, "HS256", "not valid yet");
+	assert_ok_err(auth_verify_header(ok, SECRET, "HS256", NOW, &err), &err);
+	assert_refused(bad_exp, "HS256", "'exp' is not a number");
+	assert_refused(bad_nbf, "HS256", "'nbf' is not a number");
+	alts_free(expired);
+	alts_free(future);
+	alts_free(ok);
+	alts_free(bad_exp);
+	alts_free(bad_nbf);
+}
+
+static void test_scheduler_auth__alg_names(void **state)
+{
+	ALTS_UNUSED(state);
+	assert_true(auth_alg_valid("HS256"));
+	assert_true(auth_alg_valid("HS512"));
+	assert_false(auth_alg_valid("hs256"));
+	assert_false(auth_alg_valid("none"));
+	assert_false(auth_alg_valid(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scheduler_auth__create_and_verify_each_alg),
+		cmocka_unit_test(test_scheduler_auth__claims_match_generate_jwt_token),
+		cmocka_unit_test(test_scheduler_auth__create_refuses_bad_alg_and_empty_secret),
+		cmocka_unit_test(test_scheduler_auth__refuses_missing_and_malformed),
+		cmocka_unit_test(test_scheduler_auth__refuses_bad_shapes_before_decoding),
+		cmocka_unit_test(test_scheduler_auth__refuses_alg_none),
+		cmocka_unit_test(test_scheduler_auth__refuses_wrong_alg_and_signature),
+		cmocka_unit_test(test_scheduler_auth__time_claims),
+		cmocka_unit_test(test_scheduler_auth__alg_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

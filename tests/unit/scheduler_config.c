@@ -1,0 +1,115 @@
+/* Unit tests for scheduler/sched_config.c: defaults, errors with file:line:col, secrets. */
+#include "helpers.h"
+#include "scheduler/sched_config.h"
+
+static int load(struct sched_config **c, const char *text, struct alts_err *err)
+{
+	return sched_config_load_buffer(c, "sched.yaml", text, strlen(text), err);
+}
+
+static int setup(void **state)
+{
+	ALTS_UNUSED(state);
+	unsetenv("ALTS_JWT_SECRET");
+	unsetenv("ALTS_RABBITMQ_PASSWORD");
+	return 0;
+}
+
+static void test_scheduler_config__defaults(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sched_config *c = NULL;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(load(&c, "jwt_secret: s\n", &err), &err);
+	assert_string_equal(c->rabbitmq_host, "localhost");
+	assert_int_equal(c->rabbitmq_port, 5672);
+	assert_int_equal(c->rabbitmq_ssl_port, 5671);
+	assert_false(c->use_ssl);
+	assert_string_equal(c->rabbitmq_vhost, "/");
+	assert_string_equal(c->hashing_algorithm, "HS256");
+	assert_string_equal(c->database, "/var/lib/alts/scheduler.db");
+	assert_int_equal(c->supported_runners.n, 1);
+	assert_string_equal(c->supported_runners.v[0], "docker");
+	assert_int_equal(c->max_body_size, 1 << 20);
+	sched_config_free(c);
+}
+
+static void test_scheduler_config__example_config_loads(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sched_config *c = NULL;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(sched_config_load(&c, ALTS_SOURCE_DIR "/configs/example_config.yaml", &err), &err);
+	assert_string_equal(c->rabbitmq_vhost, "test_system");
+	assert_true(c->connection_timeout > 29.9 && c->connection_timeout < 30.1);
+	sched_config_free(c);
+}
+
+static void test_scheduler_config__errors_have_locations(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "jwt_secret: s\nrabbitmq_hots: x\n", "sched.yaml:2:1: unknown key 'rabbitmq_hots'" },
+		{ "jwt_secret: s\nhashing_algorithm: none\n", "sched.yaml:2:20: hashing_algorithm: unsupported algorithm 'none'" },
+		{ "jwt_secret: s\nrabbitmq_port: 70000\n", "rabbitmq_port: port 70000 is out of range" },
+		{ "jwt_secret: s\nuse_ssl: maybe\n", "use_ssl: expected true or false" },
+		{ "jwt_secret: s\nsupported_architectures: [x86_64, sparc]\n", "unknown architecture 'sparc'" },
+		{ "jwt_secret: s\nsupported_runners: [any]\n", "unknown runner 'any'" },
+		{ "jwt_secret: s\nmax_body_size: 0\n", "max_body_size: must be a positive number" },
+		{ "rabbitmq_host: h\n", "no JWT secret" },
+		{ "jwt_secret_file: /nonexistent/alts-secret\n", "cannot read jwt_secret_file '/nonexistent/alts-secret'" },
+	};
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(cases); i++) {
+		struct alts_err err = ALTS_ERR_INIT;
+		struct sched_config *c = NULL;
+
+		assert_int_equal(load(&c, cases[i].text, &err), ALTS_EINVALID);
+		assert_null(c);
+		if (!strstr(err.msg, cases[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].want);
+	}
+}
+
+static void test_scheduler_config__secrets_from_env_and_files(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sched_config *c = NULL;
+	char *text;
+	const char *dir = test_sandbox_init();
+
+	ALTS_UNUSED(state);
+	alts_free(test_write_file("jwt", "from-file\nsecond line ignored\n"));
+	alts_free(test_write_file("pw", "  pw-from-file  \n"));
+	text = alts_asprintf("jwt_secret: from-config\njwt_secret_file: %s/jwt\nrabbitmq_password_file: %s/pw\n", dir, dir);
+	assert_ok_err(load(&c, text, &err), &err);
+	assert_string_equal(c->jwt_secret, "from-file");
+	assert_string_equal(c->rabbitmq_password, "  pw-from-file");
+	sched_config_free(c);
+	setenv("ALTS_JWT_SECRET", "from-env", 1);
+	setenv("ALTS_RABBITMQ_PASSWORD", "pw-env", 1);
+	assert_ok_err(load(&c, text, &err), &err);
+	assert_string_equal(c->jwt_secret, "from-env");
+	assert_string_equal(c->rabbitmq_password, "pw-env");
+	sched_config_free(c);
+	unsetenv("ALTS_JWT_SECRET");
+	unsetenv("ALTS_RABBITMQ_PASSWORD");
+	alts_free(text);
+	test_sandbox_cleanup();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_scheduler_config__defaults, setup),
+		cmocka_unit_test_setup(test_scheduler_config__example_config_loads, setup),
+		cmocka_unit_test_setup(test_scheduler_config__errors_have_locations, setup),
+		cmocka_unit_test_setup(test_scheduler_config__secrets_from_env_and_files, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
