@@ -942,23 +942,13 @@ static int sandbox_exec(struct runner *r, struct proc_result *out, const struct 
 			struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
-	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_spec spec;
 	char **env = NULL;
 	int rc = runner_env_build(&env, r, req, err);
 
 	if (rc)
 		return rc;
-	spec.argv = req->argv;
-	spec.envp = (const char *const *)env;
-	spec.cwd = req->cwd ? req->cwd : SANDBOX_WORKDIR;
-	spec.stdin_path = req->stdin_path;
-	spec.stdout_path = req->stdout_path;
-	spec.stderr_path = req->stderr_path;
-	spec.append = req->append;
-	spec.timeout = req->timeout;
-	spec.cancel = req->cancel;
-	spec.on_output = req->on_output;
-	spec.payload = req->payload;
+	runner_proc_spec(&spec, req, env, SANDBOX_WORKDIR);
 	spec.child_enter = sandbox_enter;
 	spec.enter_payload = sb;
 	rc = proc_run(out, &spec, err);
@@ -978,23 +968,6 @@ static int sandbox_host_path(const struct sandbox *sb, char *buf, size_t size, c
 	if (!str_fmt(buf, size, "/proc/%d/root%s", (int)sb->init, env_path))
 		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", env_path);
 	return 0;
-}
-
-static int sandbox_cp(const char *from, const char *to, struct alts_err *err)
-{
-	const char *argv[] = { "cp", "-a", "--", from, to, NULL };
-	const char *envp[] = { "PATH=/usr/bin:/bin", "LANG=C", NULL };
-	struct proc_spec spec = PROC_SPEC_INIT;
-	struct proc_result res;
-	int rc;
-
-	spec.argv = argv;
-	spec.envp = envp;
-	spec.timeout = 600;
-	rc = proc_run(&res, &spec, err);
-	if (!rc && res.exit_code)
-		rc = alts_err_set(err, ALTS_EENV, "cannot copy '%s' to '%s' (cp exit %d)", from, to, res.exit_code);
-	return rc;
 }
 
 /*
@@ -1034,7 +1007,7 @@ static int sandbox_copy_in(struct runner *r, const char *host_path, const char *
 
 	if (!rc)
 		rc = sandbox_mkdir_parents(target, env_path, err);
-	return rc ? rc : sandbox_cp(host_path, target, err);
+	return rc ? rc : runner_host_copy(host_path, target, err);
 }
 
 static int sandbox_copy_out(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err)
@@ -1042,7 +1015,7 @@ static int sandbox_copy_out(struct runner *r, const char *env_path, const char *
 	char source[PATH_MAX];
 	int rc = sandbox_host_path(r->priv, source, sizeof(source), env_path, err);
 
-	return rc ? rc : sandbox_cp(source, host_path, err);
+	return rc ? rc : runner_host_copy(source, host_path, err);
 }
 
 static void sandbox_stop(struct sandbox *sb)
