@@ -1,10 +1,9 @@
 #include "framework/common.h"
 #include "framework/log.h"
+#include "scheduler/amqp_conn.h"
 #include "scheduler/outbox.h"
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/time.h>
@@ -54,31 +53,12 @@ struct batch {
 	size_t n;
 };
 
-static bool rpc_ok(amqp_connection_state_t conn, const char *what)
-{
-	amqp_rpc_reply_t r = amqp_get_rpc_reply(conn);
-
-	if (r.reply_type == AMQP_RESPONSE_NORMAL)
-		return true;
-	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
-		alts_log(ALTS_LOG_WARN, "outbox", "%s failed: %s", what, amqp_error_string2(r.library_error));
-	else
-		alts_log(ALTS_LOG_WARN, "outbox", "%s failed: broker error (method 0x%08x)", what,
-			 (unsigned)r.reply.id);
-	return false;
-}
-
 static void outbox_disconnect(struct outbox *o)
 {
 	if (!o->conn)
 		return;
 	/* A clean close when we can; a dead socket just gets destroyed. */
-	if (atomic_load(&o->connected)) {
-		amqp_channel_close(o->conn, 1, AMQP_REPLY_SUCCESS);
-		amqp_connection_close(o->conn, AMQP_REPLY_SUCCESS);
-	}
-	amqp_destroy_connection(o->conn);
-	o->conn = NULL;
+	amqp_conn_close(&o->conn, atomic_load(&o->connected));
 	for (size_t i = 0; i < o->ndeclared; i++)
 		alts_free(o->declared[i]);
 	o->ndeclared = 0;
@@ -87,64 +67,18 @@ static void outbox_disconnect(struct outbox *o)
 
 static int outbox_connect(struct outbox *o)
 {
-	const struct sched_config *c = o->cfg;
-	struct timeval tv = { 5, 0 };
-	amqp_socket_t *sock;
-	int port = (int)(c->use_ssl ? c->rabbitmq_ssl_port : c->rabbitmq_port);
-	int status;
+	int rc = amqp_conn_open(&o->conn, o->cfg, 0, "outbox");
 
-	o->conn = amqp_new_connection();
-	if (!o->conn)
-		return ALTS_ENOMEM;
-	if (c->use_ssl) {
-		sock = amqp_ssl_socket_new(o->conn);
-		if (sock) {
-			amqp_ssl_socket_set_verify_peer(sock, c->rabbitmq_ssl_verify_peer);
-			amqp_ssl_socket_set_verify_hostname(sock, c->rabbitmq_ssl_verify_peer);
-			if ((c->rabbitmq_ssl_cacert && amqp_ssl_socket_set_cacert(sock, c->rabbitmq_ssl_cacert)) ||
-			    (c->rabbitmq_ssl_cert && c->rabbitmq_ssl_key &&
-			     amqp_ssl_socket_set_key(sock, c->rabbitmq_ssl_cert, c->rabbitmq_ssl_key))) {
-				alts_log(ALTS_LOG_ERROR, "outbox", "cannot load the TLS CA, certificate or key");
-				goto fail;
-			}
-		}
-	} else {
-		sock = amqp_tcp_socket_new(o->conn);
-	}
-	if (!sock)
-		goto fail;
-	amqp_set_handshake_timeout(o->conn, &tv);
-	amqp_set_rpc_timeout(o->conn, &tv);
-	status = amqp_socket_open_noblock(sock, c->rabbitmq_host, port, &tv);
-	if (status != AMQP_STATUS_OK) {
-		alts_log(ALTS_LOG_INFO, "outbox", "cannot connect to %s:%d: %s", c->rabbitmq_host, port,
-			 amqp_error_string2(status));
-		goto fail;
-	}
-	{
-		amqp_rpc_reply_t r = amqp_login(o->conn, c->rabbitmq_vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-						c->rabbitmq_user, c->rabbitmq_password);
-
-		if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-			/* The password is never logged. */
-			alts_log(ALTS_LOG_WARN, "outbox", "cannot log in to %s:%d as '%s' (vhost '%s')", c->rabbitmq_host,
-				 port, c->rabbitmq_user, c->rabbitmq_vhost);
-			goto fail;
-		}
-	}
+	if (rc)
+		return rc;
 	atomic_store(&o->connected, true);
-	amqp_channel_open(o->conn, 1);
-	if (!rpc_ok(o->conn, "channel.open"))
-		goto fail;
 	amqp_confirm_select(o->conn, 1);
-	if (!rpc_ok(o->conn, "confirm.select"))
-		goto fail;
-	alts_log(ALTS_LOG_INFO, "outbox", "connected to %s:%d", c->rabbitmq_host, port);
+	if (!amqp_conn_rpc_ok(o->conn, "outbox", "confirm.select")) {
+		atomic_store(&o->connected, false);
+		outbox_disconnect(o);
+		return ALTS_ERROR;
+	}
 	return 0;
-fail:
-	atomic_store(&o->connected, false);
-	outbox_disconnect(o);
-	return ALTS_ERROR;
 }
 
 static int declare_queue(struct outbox *o, const char *queue)
@@ -154,7 +88,7 @@ static int declare_queue(struct outbox *o, const char *queue)
 			return 0;
 	}
 	amqp_queue_declare(o->conn, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, amqp_empty_table);
-	if (!rpc_ok(o->conn, "queue.declare"))
+	if (!amqp_conn_rpc_ok(o->conn, "outbox", "queue.declare"))
 		return ALTS_ERROR;
 	if (o->ndeclared < OUTBOX_MAX_QUEUES)
 		o->declared[o->ndeclared++] = alts_strdup(queue);

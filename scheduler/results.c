@@ -1,10 +1,9 @@
 #include "framework/common.h"
 #include "framework/log.h"
+#include "scheduler/amqp_conn.h"
 #include "scheduler/results.h"
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,72 +23,26 @@ struct results {
 	amqp_connection_state_t conn;
 };
 
-static void results_disconnect(struct results *r, bool clean)
-{
-	if (!r->conn)
-		return;
-	if (clean) {
-		amqp_channel_close(r->conn, 1, AMQP_REPLY_SUCCESS);
-		amqp_connection_close(r->conn, AMQP_REPLY_SUCCESS);
-	}
-	amqp_destroy_connection(r->conn);
-	r->conn = NULL;
-}
-
-static bool reply_ok(amqp_rpc_reply_t rep)
-{
-	return rep.reply_type == AMQP_RESPONSE_NORMAL;
-}
-
 static int results_connect(struct results *r)
 {
-	const struct sched_config *c = r->cfg;
-	struct timeval tv = { 5, 0 };
-	amqp_socket_t *sock;
-	int port = (int)(c->use_ssl ? c->rabbitmq_ssl_port : c->rabbitmq_port);
+	const char *q = r->cfg->results_queue;
+	int rc = amqp_conn_open(&r->conn, r->cfg, 0, "results");
 
-	r->conn = amqp_new_connection();
-	if (!r->conn)
-		return ALTS_ENOMEM;
-	if (c->use_ssl) {
-		sock = amqp_ssl_socket_new(r->conn);
-		if (sock) {
-			amqp_ssl_socket_set_verify_peer(sock, c->rabbitmq_ssl_verify_peer);
-			amqp_ssl_socket_set_verify_hostname(sock, c->rabbitmq_ssl_verify_peer);
-			if ((c->rabbitmq_ssl_cacert && amqp_ssl_socket_set_cacert(sock, c->rabbitmq_ssl_cacert)) ||
-			    (c->rabbitmq_ssl_cert && c->rabbitmq_ssl_key &&
-			     amqp_ssl_socket_set_key(sock, c->rabbitmq_ssl_cert, c->rabbitmq_ssl_key)))
-				sock = NULL;
-		}
-	} else {
-		sock = amqp_tcp_socket_new(r->conn);
-	}
-	amqp_set_handshake_timeout(r->conn, &tv);
-	amqp_set_rpc_timeout(r->conn, &tv);
-	if (!sock || amqp_socket_open_noblock(sock, c->rabbitmq_host, port, &tv) != AMQP_STATUS_OK ||
-	    !reply_ok(amqp_login(r->conn, c->rabbitmq_vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, c->rabbitmq_user,
-				 c->rabbitmq_password))) {
-		results_disconnect(r, false);
-		return ALTS_ERROR;
-	}
-	amqp_channel_open(r->conn, 1);
-	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
-		goto fail;
-	amqp_queue_declare(r->conn, 1, amqp_cstring_bytes(c->results_queue), 0, 1, 0, 0, amqp_empty_table);
-	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+	if (rc)
+		return rc;
+	amqp_queue_declare(r->conn, 1, amqp_cstring_bytes(q), 0, 1, 0, 0, amqp_empty_table);
+	if (!amqp_conn_rpc_ok(r->conn, "results", "queue.declare"))
 		goto fail;
 	amqp_basic_qos(r->conn, 1, 0, 64, 0);
-	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+	if (!amqp_conn_rpc_ok(r->conn, "results", "basic.qos"))
 		goto fail;
-	amqp_basic_consume(r->conn, 1, amqp_cstring_bytes(c->results_queue), amqp_empty_bytes, 0, 0, 0,
-			   amqp_empty_table);
-	if (!reply_ok(amqp_get_rpc_reply(r->conn)))
+	amqp_basic_consume(r->conn, 1, amqp_cstring_bytes(q), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+	if (!amqp_conn_rpc_ok(r->conn, "results", "basic.consume"))
 		goto fail;
-	alts_log(ALTS_LOG_INFO, "results", "consuming '%s'", c->results_queue);
+	alts_log(ALTS_LOG_INFO, "results", "consuming '%s'", q);
 	return 0;
 fail:
-	alts_log(ALTS_LOG_WARN, "results", "cannot consume '%s'", c->results_queue);
-	results_disconnect(r, false);
+	amqp_conn_close(&r->conn, false);
 	return ALTS_ERROR;
 }
 
@@ -152,7 +105,7 @@ static void *results_main(void *arg)
 			continue;
 		if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
 			alts_log(ALTS_LOG_WARN, "results", "lost the broker; reconnecting");
-			results_disconnect(r, false);
+			amqp_conn_close(&r->conn, false);
 			continue;
 		}
 		if (!results_apply(r, env.message.body.bytes, env.message.body.len))
@@ -161,7 +114,7 @@ static void *results_main(void *arg)
 			amqp_basic_reject(r->conn, 1, env.delivery_tag, 1);
 		amqp_destroy_envelope(&env);
 	}
-	results_disconnect(r, true);
+	amqp_conn_close(&r->conn, true);
 	return NULL;
 }
 

@@ -3,6 +3,7 @@
 #include "scheduler/auth.h"
 #include "scheduler/payload.h"
 #include "scheduler/sched_config.h"
+#include "reporters/stores/artifact_store.h"
 
 #define SCHED_CONFIG_MAX_BYTES (1u << 20)
 #define SCHED_SECRET_MAX_BYTES (64u << 10)
@@ -68,6 +69,36 @@ static int validate_runners(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	return 0;
 }
 
+static int validate_backend(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *b = *(const char **)field;
+
+	if (!strcmp(b, "file") || !strcmp(b, "s3") || !strcmp(b, "azureblockblob") ||
+	    !strncmp(b, "azureblockblob://", 17))
+		return 0;
+	return conf_fail(ctx, node, path, "unknown result backend '%s' (allowed: file, s3, azureblockblob, "
+			 "azureblockblob://<connection string>)", b);
+}
+
+static int validate_addressing(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *v = *(const char **)field;
+
+	if (!strcmp(v, "path") || !strcmp(v, "virtual") || !strcmp(v, "auto"))
+		return 0;
+	return conf_fail(ctx, node, path, "unknown addressing style '%s' (allowed: path, virtual, auto)", v);
+}
+
+/* S3 parts are at least 5 MiB (except the last); Azure blocks at most 4000 MiB. */
+static int validate_part_size(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	long v = *(long *)field;
+
+	if (v >= 5L << 20 && v <= 4000L << 20)
+		return 0;
+	return conf_fail(ctx, node, path, "must be between 5 MiB and 4000 MiB (in bytes), got %ld", v);
+}
+
 #define K(name, type, flags, validate) \
 	{ #name, type, offsetof(struct sched_config, name), flags, NULL, validate }
 
@@ -100,7 +131,26 @@ static const struct conf_key sched_config_keys[] = {
 	K(threads, CONF_INT, 0, validate_positive),
 	K(connection_limit, CONF_INT, 0, validate_positive),
 	K(connection_timeout, CONF_DURATION, 0, NULL),
-	K(result_backend, CONF_STRING, 0, NULL),
+	K(worker_queues, CONF_STRLIST, CONF_NONEMPTY, NULL),
+	K(worker_concurrency, CONF_INT, 0, validate_positive),
+	K(worker_heartbeat, CONF_INT, 0, NULL),
+	K(worker_grace_period, CONF_DURATION, 0, NULL),
+	K(task_timeout, CONF_DURATION, 0, NULL),
+	K(provision_timeout, CONF_DURATION, 0, NULL),
+	K(tests_timeout, CONF_DURATION, 0, NULL),
+	K(commands_timeout, CONF_DURATION, 0, NULL),
+	K(spool_directory, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(cancel_exchange, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(result_backend, CONF_STRING, CONF_NONEMPTY, validate_backend),
+	K(file_store_directory, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(results_base_path, CONF_STRING, 0, NULL),
+	K(gzip_logs, CONF_BOOL, 0, NULL),
+	K(upload_part_size, CONF_INT, 0, validate_part_size),
+	K(upload_retries, CONF_INT, 0, validate_positive),
+	K(upload_timeout, CONF_DURATION, 0, NULL),
+	K(s3_addressing_style, CONF_STRING, 0, validate_addressing),
+	K(s3_secret_access_key_file, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(azure_connection_string_file, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(s3_access_key_id, CONF_STRING, 0, NULL),
 	K(s3_secret_access_key, CONF_STRING, 0, NULL),
 	K(s3_bucket, CONF_STRING, 0, NULL),
@@ -138,6 +188,20 @@ static void sched_config_defaults(struct sched_config *c)
 	c->threads = 4;
 	c->connection_limit = 1024;
 	c->connection_timeout = 30;
+	c->worker_concurrency = 4;
+	c->worker_heartbeat = 30;
+	c->worker_grace_period = 60;
+	c->task_timeout = 7200;
+	c->provision_timeout = 600;
+	c->tests_timeout = 1800;
+	c->commands_timeout = 30;
+	c->cancel_exchange = "alts-cancel";
+	c->result_backend = "file";
+	c->results_base_path = "results/";
+	c->upload_part_size = 8L << 20;
+	c->upload_retries = 5;
+	c->upload_timeout = 60;
+	c->s3_addressing_style = "auto";
 }
 
 /* Reads a secret file: the first line, trailing whitespace removed. */
@@ -191,13 +255,31 @@ static int resolve_secrets(struct sched_config *c, struct alts_err *err)
 		if (rc)
 			return rc;
 	}
+	if ((env = getenv("ALTS_S3_SECRET_ACCESS_KEY")) && *env) {
+		if (!(c->s3_secret_access_key = arena_strdup(c->arena, env)))
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	} else if (c->s3_secret_access_key_file) {
+		rc = read_secret_file(&c->s3_secret_access_key, c->arena, "s3_secret_access_key_file",
+				      c->s3_secret_access_key_file, err);
+		if (rc)
+			return rc;
+	}
+	if ((env = getenv("ALTS_AZURE_CONNECTION_STRING")) && *env) {
+		if (!(c->azure_connection_string = arena_strdup(c->arena, env)))
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	} else if (c->azure_connection_string_file) {
+		rc = read_secret_file(&c->azure_connection_string, c->arena, "azure_connection_string_file",
+				      c->azure_connection_string_file, err);
+		if (rc)
+			return rc;
+	}
 	if (!c->jwt_secret || !c->rabbitmq_password)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	return 0;
 }
 
-int sched_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
-			     struct alts_err *err)
+static int config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
+			      bool need_jwt, struct alts_err *err)
 {
 	struct sched_config *c = alts_calloc(1, sizeof(*c));
 	struct conf_ctx ctx = { 0 };
@@ -231,12 +313,21 @@ int sched_config_load_buffer(struct sched_config **out, const char *label, const
 	rc = resolve_secrets(c, err);
 	if (rc)
 		goto out;
-	if (!*c->jwt_secret) {
+	if (need_jwt && !*c->jwt_secret) {
 		rc = alts_err_set(err, ALTS_EINVALID,
 				  "%s: no JWT secret: set jwt_secret, jwt_secret_file or ALTS_JWT_SECRET", label);
 		goto out;
 	}
 	if (!c->database && !(c->database = arena_printf(c->arena, "%s/scheduler.db", c->working_directory))) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!c->spool_directory && !(c->spool_directory = arena_printf(c->arena, "%s/spool", c->working_directory))) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!c->file_store_directory &&
+	    !(c->file_store_directory = arena_printf(c->arena, "%s/artifacts", c->working_directory))) {
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -251,19 +342,45 @@ out:
 	return 0;
 }
 
-int sched_config_load(struct sched_config **out, const char *path, struct alts_err *err)
+int sched_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
+			     struct alts_err *err)
+{
+	return config_load_buffer(out, label, data, len, true, err);
+}
+
+int worker_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
+			      struct alts_err *err)
+{
+	return config_load_buffer(out, label, data, len, false, err);
+}
+
+static int config_load(struct sched_config **out, const char *path, bool need_jwt, struct alts_err *err)
 {
 	struct sbuf data = SBUF_INIT;
-	int rc = sbuf_read_file(&data, path, SCHED_CONFIG_MAX_BYTES);
+	int rc;
+
+	if (!path)
+		return config_load_buffer(out, "(defaults)", "{}", 2, need_jwt, err);
+	rc = sbuf_read_file(&data, path, SCHED_CONFIG_MAX_BYTES);
 
 	if (rc)
 		rc = alts_err_errno(err, ALTS_EINVALID, -rc, "cannot read config '%s'", path);
 	else if (data.capped)
 		rc = alts_err_set(err, ALTS_EINVALID, "%s: config is larger than %u bytes", path, SCHED_CONFIG_MAX_BYTES);
 	else
-		rc = sched_config_load_buffer(out, path, data.buf, data.len, err);
+		rc = config_load_buffer(out, path, data.buf, data.len, need_jwt, err);
 	sbuf_release(&data);
 	return rc;
+}
+
+int sched_config_load(struct sched_config **out, const char *path, struct alts_err *err)
+{
+	return config_load(out, path, true, err);
+}
+
+int worker_config_load(struct sched_config **out, const char *path, struct alts_err *err)
+{
+	return config_load(out, path, false, err);
 }
 
 void sched_config_free(struct sched_config *c)
@@ -272,4 +389,28 @@ void sched_config_free(struct sched_config *c)
 		return;
 	arena_free(c->arena);
 	alts_free(c);
+}
+
+void sched_config_artifact_store(const struct sched_config *c, struct artifact_store_config *out)
+{
+	*out = (struct artifact_store_config){
+		.backend = c->result_backend,
+		.file_directory = c->file_store_directory,
+		.base_path = c->result_backend && !strncmp(c->result_backend, "azure", 5)
+				     ? (c->azureblockblob_base_path ? c->azureblockblob_base_path : "")
+				     : (c->s3_base_path ? c->s3_base_path : ""),
+		.results_base_path = c->results_base_path,
+		.part_size = c->upload_part_size,
+		.retries = c->upload_retries,
+		.timeout = c->upload_timeout,
+		.s3_access_key_id = c->s3_access_key_id,
+		.s3_secret_access_key = c->s3_secret_access_key,
+		.s3_bucket = c->s3_bucket,
+		.s3_region = c->s3_region,
+		.s3_endpoint_url = c->s3_endpoint_url,
+		.s3_addressing_style = c->s3_addressing_style,
+		.azure_connection_string = c->azure_connection_string,
+		.azure_container = c->azureblockblob_container_name,
+		.azure_logs_container = c->azure_logs_container,
+	};
 }

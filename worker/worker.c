@@ -1,0 +1,6 @@
+#include "worker/worker.h"
+
+int worker_placeholder(void)
+{
+	return 0;
+}
