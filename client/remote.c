@@ -161,7 +161,8 @@ static void remote_clear_line(struct remote *r)
 /* "running, 1:02 elapsed, checks 3/7": printed when it changes, or kept on one line on a terminal. */
 static void remote_progress(struct remote *r, const char *state, json_t *task)
 {
-	json_t *done = json_object_get(task, "checks_done"), *total = json_object_get(task, "checks_total");
+	json_t *progress = json_object_get(task, "progress");
+	json_t *done = json_object_get(progress, "done"), *total = json_object_get(progress, "total");
 	long elapsed = (long)(proc_now() - r->t0);
 	char line[256], checks[64] = "";
 

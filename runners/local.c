@@ -91,9 +91,23 @@ static int local_exec(struct runner *r, struct proc_result *out, const struct ru
 	return rc;
 }
 
+/* As in the other runners, missing parent directories of env_path are made. */
 static int local_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err)
 {
+	char parent[PATH_MAX];
+	char *slash;
+	int rc;
+
 	ALTS_UNUSED(r);
+	if (!str_fmt(parent, sizeof(parent), "%s", env_path))
+		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", env_path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		rc = fs_mkdir_p(parent, 0755, err);
+		if (rc)
+			return rc;
+	}
 	return runner_host_copy(host_path, env_path, err);
 }
 

@@ -628,19 +628,45 @@ out:
 
 /* --- copies --- */
 
+/*
+ * Runs a copy script over the master connection with stdin or stdout on a
+ * local tar file. *exit_code is the remote status; on failure *why holds
+ * what the remote side printed (or a generic reason).
+ */
+static int ssh_copy_run(struct ssh *s, const char *script, const char *stdin_path, const char *stdout_path,
+			int *exit_code, struct sbuf *why, struct alts_err *err)
+{
+	char err_path[PATH_MAX + 32];
+	struct ssh_call call = { 0 };
+	struct proc_result res;
+	int rc;
+
+	ssh_local_file(s, err_path, sizeof(err_path), "err");
+	call.remote = script;
+	call.stdin_path = stdin_path;
+	call.stdout_path = stdout_path;
+	call.stderr_path = err_path;
+	call.timeout = SSH_COPY_TIMEOUT;
+	rc = ssh_run(&res, s, SSH_MUX, &call, err);
+	*exit_code = rc ? -1 : res.exit_code;
+	if (!rc && res.exit_code) {
+		sbuf_read_file(why, err_path, 4096);
+		sbuf_trim_trailing(why);
+	}
+	unlink(err_path);
+	return rc;
+}
+
 static int ssh_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err)
 {
 	struct ssh *s = r->priv;
-	char tar[PATH_MAX + 32], err_path[PATH_MAX + 32], dir[PATH_MAX], base[PATH_MAX];
-	struct sbuf script = SBUF_INIT, msg = SBUF_INIT;
-	struct ssh_call call = { 0 };
-	struct proc_result res;
-	int rc = runner_tar_split(dir, sizeof(dir), base, sizeof(base), host_path, err);
+	char tar[PATH_MAX + 32], dir[PATH_MAX], base[PATH_MAX];
+	struct sbuf script = SBUF_INIT, why = SBUF_INIT;
+	int rc = runner_tar_split(dir, sizeof(dir), base, sizeof(base), host_path, err), status;
 
 	if (rc)
 		return rc;
 	ssh_local_file(s, tar, sizeof(tar), "in.tar");
-	ssh_local_file(s, err_path, sizeof(err_path), "err");
 	rc = runner_tar_pack(tar, host_path, err);
 	if (rc)
 		goto out;
@@ -659,38 +685,27 @@ static int ssh_copy_in(struct runner *r, const char *host_path, const char *env_
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}
-	call.remote = script.buf;
-	call.stdin_path = tar;
-	call.stderr_path = err_path;
-	call.timeout = SSH_COPY_TIMEOUT;
-	rc = ssh_run(&res, s, SSH_MUX, &call, err);
-	if (!rc && res.exit_code) {
-		sbuf_read_file(&msg, err_path, 4096);
-		sbuf_trim_trailing(&msg);
+	rc = ssh_copy_run(s, script.buf, tar, NULL, &status, &why, err);
+	if (!rc && status)
 		rc = alts_err_set(err, ALTS_EENV, "cannot copy '%s' to '%s:%s': %s", host_path, s->conf->host,
-				  env_path, msg.len ? msg.buf : "ssh or tar failed");
-	}
+				  env_path, why.len ? why.buf : "ssh or tar failed");
 out:
 	unlink(tar);
-	unlink(err_path);
 	sbuf_release(&script);
-	sbuf_release(&msg);
+	sbuf_release(&why);
 	return rc;
 }
 
 static int ssh_copy_out(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err)
 {
 	struct ssh *s = r->priv;
-	char tar[PATH_MAX + 32], err_path[PATH_MAX + 32], dir[PATH_MAX], base[PATH_MAX], member[PATH_MAX + 2];
-	struct sbuf script = SBUF_INIT, msg = SBUF_INIT;
-	struct ssh_call call = { 0 };
-	struct proc_result res;
-	int rc = runner_tar_split(dir, sizeof(dir), base, sizeof(base), env_path, err);
+	char tar[PATH_MAX + 32], dir[PATH_MAX], base[PATH_MAX], member[PATH_MAX + 2];
+	struct sbuf script = SBUF_INIT, why = SBUF_INIT;
+	int rc = runner_tar_split(dir, sizeof(dir), base, sizeof(base), env_path, err), status;
 
 	if (rc)
 		return rc;
 	ssh_local_file(s, tar, sizeof(tar), "out.tar");
-	ssh_local_file(s, err_path, sizeof(err_path), "err");
 	snprintf(member, sizeof(member), "./%s", base);
 	sbuf_adds(&script, "cd ");
 	ssh__quote(&script, dir);
@@ -700,24 +715,16 @@ static int ssh_copy_out(struct runner *r, const char *env_path, const char *host
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}
-	call.remote = script.buf;
-	call.stdout_path = tar;
-	call.stderr_path = err_path;
-	call.timeout = SSH_COPY_TIMEOUT;
-	rc = ssh_run(&res, s, SSH_MUX, &call, err);
-	if (!rc && res.exit_code) {
-		sbuf_read_file(&msg, err_path, 4096);
-		sbuf_trim_trailing(&msg);
-		rc = alts_err_set(err, res.exit_code == 255 ? ALTS_EENV : ALTS_ENOTFOUND, "cannot copy '%s:%s': %s",
-				  s->conf->host, env_path, msg.len ? msg.buf : "ssh or tar failed");
-	}
+	rc = ssh_copy_run(s, script.buf, NULL, tar, &status, &why, err);
+	if (!rc && status)
+		rc = alts_err_set(err, status == 255 ? ALTS_EENV : ALTS_ENOTFOUND, "cannot copy '%s:%s': %s",
+				  s->conf->host, env_path, why.len ? why.buf : "ssh or tar failed");
 	if (!rc)
 		rc = runner_tar_unpack(tar, base, host_path, err);
 out:
 	unlink(tar);
-	unlink(err_path);
 	sbuf_release(&script);
-	sbuf_release(&msg);
+	sbuf_release(&why);
 	return rc;
 }
 
