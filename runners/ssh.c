@@ -254,6 +254,28 @@ static void ssh_local_file(struct ssh *s, char *buf, size_t size, const char *wh
 }
 
 /*
+ * ssh_run with the remote stderr captured: when the command exits non-zero,
+ * *why gets what it printed there (trimmed; empty when it printed nothing).
+ */
+static int ssh_run_capture(struct proc_result *res, struct ssh *s, enum ssh_mode mode, struct ssh_call *call,
+			   struct sbuf *why, struct alts_err *err)
+{
+	char err_path[PATH_MAX + 32];
+	int rc;
+
+	ssh_local_file(s, err_path, sizeof(err_path), "err");
+	call->stderr_path = err_path;
+	rc = ssh_run(res, s, mode, call, err);
+	if (!rc && res->exit_code) {
+		sbuf_read_file(why, err_path, 4096);
+		sbuf_trim_trailing(why);
+	}
+	unlink(err_path);
+	call->stderr_path = NULL;
+	return rc;
+}
+
+/*
  * Runs a helper script; on 0 the output is in *out (when out is given).
  * A failure (ssh or the script) is ALTS_EENV with what ssh or the script
  * said on stderr.
@@ -261,30 +283,24 @@ static void ssh_local_file(struct ssh *s, char *buf, size_t size, const char *wh
 static int ssh_helper(struct ssh *s, enum ssh_mode mode, const char *remote, double timeout, struct sbuf *out,
 		      const char *what, struct alts_err *err)
 {
-	char out_path[PATH_MAX + 32], err_path[PATH_MAX + 32];
+	char out_path[PATH_MAX + 32];
 	struct ssh_call call = { 0 };
 	struct proc_result res;
 	struct sbuf msg = SBUF_INIT;
 	int rc;
 
 	ssh_local_file(s, out_path, sizeof(out_path), "out");
-	ssh_local_file(s, err_path, sizeof(err_path), "err");
 	call.remote = remote;
 	call.stdout_path = out_path;
-	call.stderr_path = err_path;
 	call.timeout = timeout;
-	rc = ssh_run(&res, s, mode, &call, err);
-	if (!rc && res.exit_code) {
-		sbuf_read_file(&msg, err_path, 4096);
-		sbuf_trim_trailing(&msg);
+	rc = ssh_run_capture(&res, s, mode, &call, &msg, err);
+	if (!rc && res.exit_code)
 		rc = alts_err_set(err, ALTS_EENV, "cannot %s on '%s'%s: %s", what, s->conf->host,
 				  res.timed_out ? " (timed out)" : "",
 				  msg.len ? msg.buf : res.exit_code == 255 ? "ssh failed" : "exit status not 0");
-	}
 	if (!rc && out && sbuf_read_file(out, out_path, SSH_OUTPUT_MAX))
 		rc = alts_err_set(err, ALTS_EENV, "cannot read the output of ssh in '%s'", out_path);
 	unlink(out_path);
-	unlink(err_path);
 	sbuf_release(&msg);
 	return rc;
 }
@@ -628,32 +644,20 @@ out:
 
 /* --- copies --- */
 
-/*
- * Runs a copy script over the master connection with stdin or stdout on a
- * local tar file. *exit_code is the remote status; on failure *why holds
- * what the remote side printed (or a generic reason).
- */
+/* Runs a copy script over the master connection with stdin or stdout on a local tar file. */
 static int ssh_copy_run(struct ssh *s, const char *script, const char *stdin_path, const char *stdout_path,
 			int *exit_code, struct sbuf *why, struct alts_err *err)
 {
-	char err_path[PATH_MAX + 32];
 	struct ssh_call call = { 0 };
 	struct proc_result res;
 	int rc;
 
-	ssh_local_file(s, err_path, sizeof(err_path), "err");
 	call.remote = script;
 	call.stdin_path = stdin_path;
 	call.stdout_path = stdout_path;
-	call.stderr_path = err_path;
 	call.timeout = SSH_COPY_TIMEOUT;
-	rc = ssh_run(&res, s, SSH_MUX, &call, err);
+	rc = ssh_run_capture(&res, s, SSH_MUX, &call, why, err);
 	*exit_code = rc ? -1 : res.exit_code;
-	if (!rc && res.exit_code) {
-		sbuf_read_file(why, err_path, 4096);
-		sbuf_trim_trailing(why);
-	}
-	unlink(err_path);
 	return rc;
 }
 

@@ -235,47 +235,30 @@ out:
 }
 
 /* Environment, then file, then the config value. */
+static int resolve_secret(struct sched_config *c, const char **value, const char *env_name, const char *file_key,
+			  const char *file, struct alts_err *err)
+{
+	const char *env = getenv(env_name);
+
+	if (env && *env)
+		return (*value = arena_strdup(c->arena, env)) ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	return file ? read_secret_file(value, c->arena, file_key, file, err) : 0;
+}
+
 static int resolve_secrets(struct sched_config *c, struct alts_err *err)
 {
-	const char *env;
-	int rc;
+	int rc = resolve_secret(c, &c->jwt_secret, "ALTS_JWT_SECRET", "jwt_secret_file", c->jwt_secret_file, err);
 
-	if ((env = getenv("ALTS_JWT_SECRET")) && *env) {
-		c->jwt_secret = arena_strdup(c->arena, env);
-	} else if (c->jwt_secret_file) {
-		rc = read_secret_file(&c->jwt_secret, c->arena, "jwt_secret_file", c->jwt_secret_file, err);
-		if (rc)
-			return rc;
-	}
-	if ((env = getenv("ALTS_RABBITMQ_PASSWORD")) && *env) {
-		c->rabbitmq_password = arena_strdup(c->arena, env);
-	} else if (c->rabbitmq_password_file) {
-		rc = read_secret_file(&c->rabbitmq_password, c->arena, "rabbitmq_password_file",
-				      c->rabbitmq_password_file, err);
-		if (rc)
-			return rc;
-	}
-	if ((env = getenv("ALTS_S3_SECRET_ACCESS_KEY")) && *env) {
-		if (!(c->s3_secret_access_key = arena_strdup(c->arena, env)))
-			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	} else if (c->s3_secret_access_key_file) {
-		rc = read_secret_file(&c->s3_secret_access_key, c->arena, "s3_secret_access_key_file",
-				      c->s3_secret_access_key_file, err);
-		if (rc)
-			return rc;
-	}
-	if ((env = getenv("ALTS_AZURE_CONNECTION_STRING")) && *env) {
-		if (!(c->azure_connection_string = arena_strdup(c->arena, env)))
-			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	} else if (c->azure_connection_string_file) {
-		rc = read_secret_file(&c->azure_connection_string, c->arena, "azure_connection_string_file",
-				      c->azure_connection_string_file, err);
-		if (rc)
-			return rc;
-	}
-	if (!c->jwt_secret || !c->rabbitmq_password)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	return 0;
+	if (!rc)
+		rc = resolve_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
+				    c->rabbitmq_password_file, err);
+	if (!rc)
+		rc = resolve_secret(c, &c->s3_secret_access_key, "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file",
+				    c->s3_secret_access_key_file, err);
+	if (!rc)
+		rc = resolve_secret(c, &c->azure_connection_string, "ALTS_AZURE_CONNECTION_STRING",
+				    "azure_connection_string_file", c->azure_connection_string_file, err);
+	return rc;
 }
 
 static int config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
