@@ -36,6 +36,27 @@
 	"form\ffeed and vt\v and nul-free end\r\n"                                 \
 	"hello: error: cannot open display\n"
 
+/*
+ * A cmocka setup/teardown pair for a reporter test: a scratch directory
+ * (test_sandbox_init) with an empty output file whose path is in `var`.
+ */
+#define RF_OUTPUT_FILE_FIXTURE(var, name)                  \
+	static char *var;                                  \
+	static int setup(void **state)                     \
+	{                                                  \
+		ALTS_UNUSED(state);                        \
+		test_sandbox_init();                       \
+		var = test_write_file(name, "");           \
+		return 0;                                  \
+	}                                                  \
+	static int teardown(void **state)                  \
+	{                                                  \
+		ALTS_UNUSED(state);                        \
+		alts_free(var);                            \
+		test_sandbox_cleanup();                    \
+		return 0;                                  \
+	}
+
 struct rf_run {
 	struct arena *arena;
 	struct suite *suites[2];

@@ -3,23 +3,7 @@
 #include "reporters/reporter_int.h"
 #include "tests/unit/report_fixture.h"
 
-static char *txt_path;
-
-static int setup(void **state)
-{
-	ALTS_UNUSED(state);
-	test_sandbox_init();
-	txt_path = test_write_file("console.txt", "");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ALTS_UNUSED(state);
-	alts_free(txt_path);
-	test_sandbox_cleanup();
-	return 0;
-}
+RF_OUTPUT_FILE_FIXTURE(txt_path, "console.txt")
 
 #define assert_contains(hay, needle)                                                 \
 	do {                                                                         \

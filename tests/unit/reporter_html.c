@@ -5,23 +5,7 @@
 #include "reporters/reporter_int.h"
 #include "tests/unit/report_fixture.h"
 
-static char *html_path;
-
-static int setup(void **state)
-{
-	ALTS_UNUSED(state);
-	test_sandbox_init();
-	html_path = test_write_file("report.html", "");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ALTS_UNUSED(state);
-	alts_free(html_path);
-	test_sandbox_cleanup();
-	return 0;
-}
+RF_OUTPUT_FILE_FIXTURE(html_path, "report.html")
 
 #define assert_contains(hay, needle)                                                 \
 	do {                                                                         \

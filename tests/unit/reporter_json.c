@@ -5,23 +5,7 @@
 #include "reporters/reporter_int.h"
 #include "tests/unit/report_fixture.h"
 
-static char *json_path;
-
-static int setup(void **state)
-{
-	ALTS_UNUSED(state);
-	test_sandbox_init();
-	json_path = test_write_file("result.json", "");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ALTS_UNUSED(state);
-	alts_free(json_path);
-	test_sandbox_cleanup();
-	return 0;
-}
+RF_OUTPUT_FILE_FIXTURE(json_path, "result.json")
 
 static json_t *doc_load(const char *path)
 {

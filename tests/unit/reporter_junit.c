@@ -5,23 +5,7 @@
 #include "reporters/reporter_int.h"
 #include "tests/unit/report_fixture.h"
 
-static char *xml_path;
-
-static int setup(void **state)
-{
-	ALTS_UNUSED(state);
-	test_sandbox_init();
-	xml_path = test_write_file("report.xml", "");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ALTS_UNUSED(state);
-	alts_free(xml_path);
-	test_sandbox_cleanup();
-	return 0;
-}
+RF_OUTPUT_FILE_FIXTURE(xml_path, "report.xml")
 
 #define assert_starts_with(text, prefix)                                              \
 	do {                                                                          \

@@ -3,23 +3,7 @@
 #include "reporters/reporter_int.h"
 #include "tests/unit/report_fixture.h"
 
-static char *tap_path;
-
-static int setup(void **state)
-{
-	ALTS_UNUSED(state);
-	test_sandbox_init();
-	tap_path = test_write_file("out.tap", "");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ALTS_UNUSED(state);
-	alts_free(tap_path);
-	test_sandbox_cleanup();
-	return 0;
-}
+RF_OUTPUT_FILE_FIXTURE(tap_path, "out.tap")
 
 /* The TAP of the fixture (only: see rf_run_init) for a TAP version. */
 static char *tap_of(int only, int version)
