@@ -96,6 +96,7 @@ static void fill_output_tail(struct suite_run *run, struct check_result *cr)
 		while (start && start < all.len && all.buf[start - 1] != '\n')
 			start++;
 		cr->output = arena_strndup(run->sr->arena, all.buf + start, all.len - start);
+		cr->output_omitted = start;
 	}
 	sbuf_release(&all);
 }

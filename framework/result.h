@@ -49,6 +49,7 @@ struct check_result {
 	const char *log_path;  /* host path of the full log, or NULL */
 	const char *log_name;  /* file name of the log inside the artifacts dir */
 	const char *output;    /* tail of the output (capped), may be NULL */
+	size_t output_omitted; /* bytes of the log before that tail (the engine keeps output_tail bytes) */
 	struct check_sub *subs;
 	size_t nsubs;
 };

@@ -242,13 +242,14 @@ static const char *html_row_kind(enum check_status s)
 }
 
 /* The output tail, at most cap bytes, in a <details> element, open when asked. */
-static void html_add_output(struct sbuf *sb, const char *output, const char *log, bool open, size_t cap)
+static void html_add_output(struct sbuf *sb, const char *output, size_t before, const char *log, bool open,
+			    size_t cap)
 {
 	size_t omitted = 0;
 	const char *tail = NULL;
 
 	if (output && *output)
-		tail = reporter_tail(output, cap, &omitted);
+		tail = reporter_tail(output, cap, before, &omitted);
 	if (!tail) {
 		if (log) {
 			sbuf_adds(sb, "<div class=\"log\">no output · log <code>");
@@ -258,7 +259,7 @@ static void html_add_output(struct sbuf *sb, const char *output, const char *log
 		return;
 	}
 	sbuf_adds(sb, open ? "<details class=\"log\" open><summary>" : "<details class=\"log\"><summary>");
-	sbuf_addf(sb, "output (%zu bytes%s)", strlen(output), omitted ? ", tail shown" : "");
+	sbuf_addf(sb, "output (%zu bytes%s)", strlen(output) + before, omitted ? ", tail shown" : "");
 	if (log) {
 		sbuf_adds(sb, " · log <code>");
 		html_escape(sb, log);
@@ -281,6 +282,7 @@ struct html_row {
 	double duration;
 	const char *reason;   /* never NULL */
 	const char *output;
+	size_t output_omitted;  /* bytes cut before output */
 	const char *log;
 	size_t depth;         /* 0 for checks */
 };
@@ -318,7 +320,7 @@ static void html_add_row(struct sbuf *sb, const struct html_row *row, size_t cap
 		sbuf_adds(sb, "</div>");
 	}
 	/* a failed check shows its output at once; its parts stay folded */
-	html_add_output(sb, row->output, row->log, !row->depth && check_status_is_failure(row->status), cap);
+	html_add_output(sb, row->output, row->output_omitted, row->log, !row->depth && check_status_is_failure(row->status), cap);
 	sbuf_adds(sb, "</td></tr>\n");
 }
 
@@ -354,6 +356,7 @@ static void html_add_check(struct sbuf *sb, size_t suite_no, size_t check_no, co
 		.duration = cr->duration,
 		.reason = reporter_check_reason(cr, buf, sizeof(buf)),
 		.output = cr->output,
+		.output_omitted = cr->output_omitted,
 		.log = cr->log_path ? cr->log_path : cr->log_name,
 	};
 

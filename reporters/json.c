@@ -91,7 +91,7 @@ static json_t *rjson_output(const struct rjson_ctx *ctx, const char *output)
 
 	if (!output)
 		return json_null();
-	return rjson_str(reporter_tail(output, ctx->cap, &omitted));
+	return rjson_str(reporter_tail(output, ctx->cap, 0, &omitted));
 }
 
 static const char *rjson_suite_name(const struct suite_result *sr)
@@ -130,7 +130,7 @@ static json_t *rjson_full_check(struct rjson_ctx *ctx, const struct check_result
 	size_t omitted = 0;
 
 	if (cr->output)
-		reporter_tail(cr->output, ctx->cap, &omitted);
+		reporter_tail(cr->output, ctx->cap, cr->output_omitted, &omitted);
 	rjson_set(ctx, o, "type", json_string(reporter_check_type(cr)));
 	rjson_set(ctx, o, "name", rjson_str(cr->name));
 	rjson_set(ctx, o, "status", json_string(check_status_name(cr->status)));

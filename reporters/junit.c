@@ -151,14 +151,14 @@ static const char *junit_suite_name(const struct suite_result *sr)
 }
 
 /* The output tail, cut to the cap, with a note of what was cut. */
-static void junit_add_output(struct sbuf *sb, const char *output, size_t cap)
+static void junit_add_output(struct sbuf *sb, const char *output, size_t before, size_t cap)
 {
 	size_t omitted;
 	const char *tail;
 
 	if (!output || !*output)
 		return;
-	tail = reporter_tail(output, cap, &omitted);
+	tail = reporter_tail(output, cap, before, &omitted);
 	if (omitted)
 		sbuf_addf(sb, "[alts: %zu bytes of output omitted]\n", omitted);
 	junit_escape(sb, tail, false);
@@ -173,6 +173,7 @@ struct junit_case {
 	const char *reason;    /* message, never NULL */
 	const char *fail_type; /* failure type attribute */
 	const char *output;
+	size_t output_omitted;  /* bytes cut before output */
 	const char *log;
 };
 
@@ -192,7 +193,7 @@ static void junit_add_verdict(struct sbuf *sb, const struct junit_case *jc, size
 	junit_attr(sb, "message", jc->reason);
 	junit_attr(sb, "type", jc->status == CHECK_ERROR ? "error" : jc->fail_type);
 	sbuf_adds(sb, ">");
-	junit_add_output(sb, jc->output, cap);
+	junit_add_output(sb, jc->output, jc->output_omitted, cap);
 	sbuf_addf(sb, "</%s>\n", elem);
 }
 
@@ -219,7 +220,7 @@ static void junit_add_system_out(struct sbuf *sb, const struct junit_case *jc, s
 		sbuf_addch(sb, '\n');
 	}
 	if (has_output)
-		junit_add_output(sb, jc->output, cap);
+		junit_add_output(sb, jc->output, jc->output_omitted, cap);
 	sbuf_adds(sb, "</system-out>\n");
 }
 
@@ -284,6 +285,7 @@ static void junit_add_check(struct sbuf *sb, const char *suite_name, const struc
 		.reason = reporter_check_reason(cr, buf, sizeof(buf)),
 		.fail_type = junit_fail_type(cr),
 		.output = cr->output,
+		.output_omitted = cr->output_omitted,
 		.log = cr->log_path ? cr->log_path : cr->log_name,
 	};
 

@@ -120,8 +120,6 @@ int reporter_set_add(struct reporter_set *set, const char *name, const struct re
 		     struct alts_err *err)
 {
 	const struct reporter_ops *ops;
-	struct reporter_entry *e = NULL;
-	int rc;
 
 	ALTS_ASSERT_ARG(set && name, err);
 	ops = reporter_lookup(name);
@@ -129,8 +127,18 @@ int reporter_set_add(struct reporter_set *set, const char *name, const struct re
 		reporter_unknown(err, name);
 		return ALTS_ENOTFOUND;
 	}
+	return reporter_set_add_ops(set, ops, opts, err);
+}
+
+int reporter_set_add_ops(struct reporter_set *set, const struct reporter_ops *ops, const struct reporter_opts *opts,
+			 struct alts_err *err)
+{
+	struct reporter_entry *e = NULL;
+	int rc;
+
+	ALTS_ASSERT_ARG(set && ops && ops->destroy, err);
 	if (ops->abi != REPORTER_ABI)
-		return alts_err_set(err, ALTS_EINTERNAL, "reporter '%s' has ABI %d, expected %d", name,
+		return alts_err_set(err, ALTS_EINTERNAL, "reporter '%s' has ABI %d, expected %d", ops->name,
 				    ops->abi, REPORTER_ABI);
 	rc = reporter_entry_new(&e, ops, opts, err);
 	if (rc)
@@ -374,7 +382,7 @@ size_t reporter_ansi_len(const char *s, size_t n)
 	return 2;
 }
 
-const char *reporter_tail(const char *text, size_t cap, size_t *omitted)
+const char *reporter_tail(const char *text, size_t cap, size_t before, size_t *omitted)
 {
 	size_t len = strlen(text), skip = 0;
 
@@ -383,7 +391,7 @@ const char *reporter_tail(const char *text, size_t cap, size_t *omitted)
 		while (skip < len && ((unsigned char)text[skip] & 0xc0) == 0x80)
 			skip++;
 	}
-	*omitted = skip;
+	*omitted = before + skip;
 	return text + skip;
 }
 

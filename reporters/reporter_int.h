@@ -40,6 +40,14 @@ struct reporter {
 	void *priv;
 };
 
+/*
+ * Adds a reporter whose ops are the caller's (not in the registry), e.g.
+ * the worker's progress reporter; opts->payload reaches it as
+ * r->opts.payload. Same contract as reporter_set_add.
+ */
+int reporter_set_add_ops(struct reporter_set *set, const struct reporter_ops *ops, const struct reporter_opts *opts,
+			 struct alts_err *err);
+
 extern const struct reporter_ops reporter_tap_ops;
 extern const struct reporter_ops reporter_junit_ops;
 extern const struct reporter_ops reporter_json_ops;
@@ -78,7 +86,11 @@ size_t reporter_ansi_len(const char *s, size_t n);
  * starting on a character boundary; *omitted gets the bytes cut before it.
  * Borrowed from text.
  */
-const char *reporter_tail(const char *text, size_t cap, size_t *omitted);
+/*
+ * The last (at most) cap bytes of text, starting on a UTF-8 boundary;
+ * *omitted is what was cut plus `before` (bytes dropped earlier, by the engine).
+ */
+const char *reporter_tail(const char *text, size_t cap, size_t before, size_t *omitted);
 
 /*
  * Why a check has its status: its message, else a line made

@@ -235,14 +235,14 @@ out:
 	sbuf_release(&clean);
 }
 
-static void tap_yaml_output(struct sbuf *sb, int depth, const char *output, size_t cap)
+static void tap_yaml_output(struct sbuf *sb, int depth, const char *output, size_t before, size_t cap)
 {
 	size_t omitted;
 	const char *tail;
 
 	if (!output || !*output)
 		return;
-	tail = reporter_tail(output, cap, &omitted);
+	tail = reporter_tail(output, cap, before, &omitted);
 	if (omitted)
 		tap_yaml_long(sb, depth, "output_omitted_bytes", (long long)omitted);
 	tap_yaml_block(sb, depth, "output", tail);
@@ -296,7 +296,7 @@ static void tap_add_sub(struct sbuf *sb, const struct tap_priv *tp, int depth, s
 	tap_yaml_long(sb, depth, "duration_ms", tap_ms(sub->duration));
 	if (*reason)
 		tap_yaml_str(sb, depth, "message", reason);
-	tap_yaml_output(sb, depth, sub->output, tp->cap);
+	tap_yaml_output(sb, depth, sub->output, 0, tp->cap);
 	tap_yaml_end(sb, depth);
 }
 
@@ -346,7 +346,7 @@ static void tap_add_check(struct sbuf *sb, const struct tap_priv *tp, int depth,
 	if (*reason)
 		tap_yaml_str(sb, depth, "message", reason);
 	tap_yaml_str(sb, depth, "log", cr->log_path ? cr->log_path : cr->log_name);
-	tap_yaml_output(sb, depth, cr->output, tp->cap);
+	tap_yaml_output(sb, depth, cr->output, cr->output_omitted, tp->cap);
 	tap_yaml_end(sb, depth);
 }
 

@@ -88,4 +88,22 @@ if [ "$(id -u)" = 0 ]; then
 	check "environment failure: TAP bails out with the reason" grep -q "^Bail out! .*no image 'no-such-image'" "$SCRATCH/bail.tap"
 fi
 
+# Output beyond the config's output_tail: reports keep the tail and say how much was cut.
+cat >"$SCRATCH/long.yaml" <<'YAML'
+name: long output
+checks:
+  - launch:
+      name: chatty
+      command: [sh, -c, "seq 1 20000; exit 1"]
+YAML
+printf 'output_tail: 1024\n' >"$SCRATCH/tail.yaml"
+"$ALTS_RUN" --config "$SCRATCH/tail.yaml" --tap "$SCRATCH/long.tap" --junit "$SCRATCH/long.xml" \
+	--json "$SCRATCH/long.json" --artifacts "$SCRATCH/a-long" "$SCRATCH/long.yaml" >/dev/null
+total=$(seq 1 20000 | wc -c)
+omitted=$(sed -n 's/^ *output_omitted_bytes: //p' "$SCRATCH/long.tap")
+check "TAP: output_omitted_bytes counts what the engine cut" test -n "$omitted" -a "$omitted" -gt $((total - 1100)) -a "$omitted" -lt "$total"
+check "TAP: the kept tail ends with the last line" grep -q '^ *20000$' "$SCRATCH/long.tap"
+check "JUnit: notes the omitted bytes" grep -q "\[alts: $omitted bytes of output omitted\]" "$SCRATCH/long.xml"
+check "JSON: output_omitted_bytes as in TAP" test "$(jq '[.. | objects | .output_omitted_bytes? // empty] | max' "$SCRATCH/long.json")" = "$omitted"
+
 finish
