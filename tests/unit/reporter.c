@@ -197,13 +197,18 @@ static void test_reporter__tail_starts_on_a_character(void **state)
 	size_t omitted;
 
 	ALTS_UNUSED(state);
-	assert_string_equal(reporter_tail("short", 64, &omitted), "short");
+	assert_string_equal(reporter_tail("short", 64, 0, &omitted), "short");
 	assert_int_equal(omitted, 0);
-	assert_string_equal(reporter_tail("0123456789", 4, &omitted), "6789");
+	assert_string_equal(reporter_tail("0123456789", 4, 0, &omitted), "6789");
 	assert_int_equal(omitted, 6);
 	/* "é" is 2 bytes: a cut through it moves forward */
-	assert_string_equal(reporter_tail("ab\xc3\xa9xy", 3, &omitted), "xy");
+	assert_string_equal(reporter_tail("ab\xc3\xa9xy", 3, 0, &omitted), "xy");
 	assert_int_equal(omitted, 4);
+	/* what the engine cut before counts too */
+	assert_string_equal(reporter_tail("0123456789", 4, 100, &omitted), "6789");
+	assert_int_equal(omitted, 106);
+	assert_string_equal(reporter_tail("short", 64, 100, &omitted), "short");
+	assert_int_equal(omitted, 100);
 }
 
 static void test_reporter__reasons_fill_in_missing_messages(void **state)
