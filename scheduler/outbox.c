@@ -4,6 +4,7 @@
 #include "scheduler/outbox.h"
 
 #include <amqp.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/time.h>
@@ -31,11 +32,14 @@ struct outbox {
 	amqp_connection_state_t conn;
 	char *declared[OUTBOX_MAX_QUEUES];
 	size_t ndeclared;
+	bool cancel_declared;  /* the cancel exchange, on this connection */
+	int64_t cancel_after_ms;  /* declaring it failed: no cancels before then (tasks go on) */
 
 	atomic_bool connected;
 	atomic_uint_fast64_t published;
 	atomic_uint_fast64_t failures;
 	atomic_uint_fast64_t reconnects;
+	atomic_uint_fast64_t cancels;
 	/* Publish latency (commit to confirm), under lock. */
 	uint64_t latency_count;
 	double latency_sum;
@@ -62,6 +66,7 @@ static void outbox_disconnect(struct outbox *o)
 	for (size_t i = 0; i < o->ndeclared; i++)
 		alts_free(o->declared[i]);
 	o->ndeclared = 0;
+	o->cancel_declared = false;
 	atomic_store(&o->connected, false);
 }
 
@@ -254,6 +259,100 @@ out:
 	return rc;
 }
 
+static int collect_cancel(const struct store_task *t, void *payload)
+{
+	struct batch *b = payload;
+	struct pending *p = &b->p[b->n];
+	json_t *j = json_pack("{s:s}", "task_id", t->id);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	memset(p, 0, sizeof(*p));
+	p->task.id = alts_strdup(t->id);
+	p->task.message = body ? alts_strdup(body) : NULL;
+	free(body);
+	if (!p->task.id || !p->task.message) {
+		store_task_release(&p->task);
+		return ALTS_ENOMEM;
+	}
+	b->n++;
+	return 0;
+}
+
+/*
+ * Announces the cancels of published tasks on the fanout exchange
+ * cfg->cancel_exchange ({"task_id"}, persistent, confirmed) and clears
+ * cancel_pending for each one the broker confirmed; the rest is retried
+ * on the next round. 0, or an error (reconnect).
+ */
+static int publish_cancels(struct outbox *o, uint64_t *next_tag)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct batch b = { NULL, 0 };
+	amqp_bytes_t exchange = amqp_cstring_bytes(o->cfg->cancel_exchange);
+	int rc;
+
+	if (store_now_ms() < o->cancel_after_ms)
+		return 0;
+	b.p = alts_calloc(OUTBOX_BATCH, sizeof(*b.p));
+	if (!b.p)
+		return ALTS_ENOMEM;
+	rc = store_pending_cancels(o->store, OUTBOX_BATCH, collect_cancel, &b, &err);
+	if (rc) {
+		alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
+		goto out;
+	}
+	if (b.n && !o->cancel_declared) {
+		amqp_exchange_declare(o->conn, 1, exchange, amqp_cstring_bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
+		if (!amqp_conn_rpc_ok(o->conn, "outbox", "exchange.declare")) {
+			alts_log(ALTS_LOG_ERROR, "outbox",
+				 "cannot declare the cancel exchange '%s' (fanout, durable); retrying in %d s",
+				 o->cfg->cancel_exchange, OUTBOX_BACKOFF_MAX_MS / 1000);
+			/* The broker closed the channel: reconnect for the tasks, but do not spin on this. */
+			o->cancel_after_ms = store_now_ms() + OUTBOX_BACKOFF_MAX_MS;
+			rc = ALTS_ERROR;
+			goto out;
+		}
+		o->cancel_declared = true;
+	}
+	for (size_t i = 0; i < b.n && !rc; i++) {
+		amqp_basic_properties_t props;
+
+		memset(&props, 0, sizeof(props));
+		props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+		props.content_type = amqp_cstring_bytes("application/json");
+		props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+		props.message_id = amqp_cstring_bytes(b.p[i].task.id);
+		if (amqp_basic_publish(o->conn, 1, exchange, amqp_empty_bytes, 0, 0, &props,
+				       amqp_cstring_bytes(b.p[i].task.message)) != AMQP_STATUS_OK) {
+			alts_log(ALTS_LOG_WARN, "outbox", "cannot publish the cancel of task %s", b.p[i].task.id);
+			atomic_store(&o->connected, false);
+			rc = ALTS_ERROR;
+			break;
+		}
+		b.p[i].tag = ++*next_tag;
+	}
+	if (!rc && b.n)
+		rc = wait_confirms(o, &b);
+	for (size_t i = 0; i < b.n; i++) {
+		if (b.p[i].state == 1) {
+			if (store_cancel_sent(o->store, b.p[i].task.id, &err))
+				alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
+			atomic_fetch_add(&o->cancels, 1);
+			alts_log(ALTS_LOG_INFO, "outbox", "announced the cancel of task %s", b.p[i].task.id);
+		} else if (b.p[i].state == -1) {
+			atomic_fetch_add(&o->failures, 1);
+			alts_log(ALTS_LOG_WARN, "outbox", "the broker refused the cancel of task %s; will retry",
+				 b.p[i].task.id);
+		}
+	}
+out:
+	for (size_t i = 0; i < b.n; i++)
+		store_task_release(&b.p[i].task);
+	alts_free(b.p);
+	return rc;
+}
+
 /* Sleeps up to ms or until kicked or stopped. */
 static void outbox_wait(struct outbox *o, long ms)
 {
@@ -304,7 +403,8 @@ static void *outbox_main(void *arg)
 			backoff = OUTBOX_BACKOFF_MIN_MS;
 			next_tag = 0;
 		}
-		if (publish_batch(o, &next_tag, &count)) {
+		/* Tasks first: a cancel then follows a task canceled while its message was in flight. */
+		if (publish_batch(o, &next_tag, &count) || publish_cancels(o, &next_tag)) {
 			outbox_disconnect(o);
 			continue;
 		}
@@ -382,6 +482,9 @@ void outbox_metrics(struct outbox *o, struct sbuf *sb)
 	sbuf_addf(sb, "# HELP alts_broker_connections_total Successful connections to the broker.\n"
 		      "# TYPE alts_broker_connections_total counter\nalts_broker_connections_total %llu\n",
 		  (unsigned long long)atomic_load(&o->reconnects));
+	sbuf_addf(sb, "# HELP alts_cancels_published_total Cancels of published tasks confirmed by the broker.\n"
+		      "# TYPE alts_cancels_published_total counter\nalts_cancels_published_total %llu\n",
+		  (unsigned long long)atomic_load(&o->cancels));
 	pthread_mutex_lock(&o->lock);
 	sbuf_adds(sb, "# HELP alts_queue_publish_latency_seconds Time from commit to broker confirm.\n"
 		      "# TYPE alts_queue_publish_latency_seconds histogram\n");

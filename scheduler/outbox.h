@@ -16,12 +16,18 @@
  * 10 s) and republishes whatever was not confirmed: a task may reach its
  * queue twice after a broker crash (workers dedupe by task_id), never
  * zero times.
+ *
+ * It also announces cancels: a task canceled after it was published (or
+ * while running) has cancel_pending in the store; the outbox publishes
+ * {"task_id"} to the durable fanout exchange cfg->cancel_exchange
+ * (persistent, confirmed) and clears the flag on confirm, so a cancel
+ * made while the broker is away is sent when it comes back.
  */
 struct outbox;
 
 /* Starts the thread. cfg and store are borrowed until outbox_stop(). */
 int outbox_start(struct outbox **out, struct store *store, const struct sched_config *cfg, struct alts_err *err);
-/* Wakes the thread: a task was committed. Thread-safe, cheap. */
+/* Wakes the thread: a task was committed or canceled. Thread-safe, cheap. */
 void outbox_kick(struct outbox *o);
 /* Stops and joins the thread, frees o (NULL-safe). */
 void outbox_stop(struct outbox *o);

@@ -1,23 +1,30 @@
 #include "framework/common.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
+#include "reporters/stores/artifact_store.h"
 #include "scheduler/auth.h"
 #include "scheduler/payload.h"
 #include "scheduler/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #define API_VERSION "1"
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 500
 #define CANCEL_IDS_MAX 1000
+#define ARTIFACT_MAX ((size_t)64 << 20)  /* reports and logs served whole, up to this size */
+#define NAME_MAX_LEN 255
 
 extern const unsigned char sched_openapi_json[];
 extern const size_t sched_openapi_json_len;
@@ -32,21 +39,28 @@ enum route {
 	R_RESULT,
 	R_CANCEL,
 	R_CANCEL_TASKS,
+	R_REPORT,
+	R_LOGS,
+	R_LIVE_LOG,
+	R_DOCS,
 	R_OTHER,
 	R_MAX,
 };
 
 static const char *const route_names[R_MAX] = {
-	"health", "metrics", "openapi", "schedule", "list", "get", "result", "cancel", "cancel_tasks", "other",
+	"health", "metrics", "openapi", "schedule", "list", "get", "result", "cancel", "cancel_tasks", "report", "logs",
+	"live_log", "docs", "other",
 };
 
-static const int status_codes[] = { 200, 201, 400, 401, 404, 405, 413, 415, 500, 503 };
+static const int status_codes[] = { 200, 201, 400, 401, 404, 405, 409, 413, 415, 500, 502, 503 };
 #define NSTATUS ALTS_ARRAY_SIZE(status_codes)
 
 struct sched_server {
 	const struct sched_config *cfg;
 	struct store *store;
 	struct outbox *outbox;
+	struct artifact_store *artifacts;  /* shared by the HTTP threads: every backend is thread-safe after open */
+	const char *ui_dir;
 	struct payload_rules rules;
 	struct MHD_Daemon *daemon;
 	int port;
@@ -187,13 +201,39 @@ static json_t *json_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* Stored JSON text, or fallback (stolen) when absent or unreadable. */
+static json_t *stored_json(const char *text, json_t *fallback)
+{
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (!j)
+		return fallback;
+	json_decref(fallback);
+	return j;
+}
+
 static json_t *task_json(const struct store_task *t)
 {
-	return json_pack("{s:s,s:s,s:s,s:o,s:b,s:o,s:o,s:o,s:o,s:o}", "task_id", t->id, "state", t->state, "queue",
-			 t->queue, "bs_task_id", json_str_or_null(t->bs_task_id), "published", t->published,
-			 "created_at", iso_time(t->created_ms), "updated_at", iso_time(t->updated_ms), "published_at",
-			 iso_time(t->published_ms), "started_at", iso_time(t->started_ms), "finished_at",
-			 iso_time(t->finished_ms));
+	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:b,s:o,s:o,s:o,s:o,s:o}", "task_id", t->id, "state", t->state,
+			      "queue", t->queue, "bs_task_id", json_str_or_null(t->bs_task_id), "published",
+			      t->published, "created_at", iso_time(t->created_ms), "updated_at", iso_time(t->updated_ms),
+			      "published_at", iso_time(t->published_ms), "started_at", iso_time(t->started_ms),
+			      "finished_at", iso_time(t->finished_ms));
+
+	if (!j)
+		return NULL;
+	if (json_object_set_new(j, "worker", json_str_or_null(t->worker)) ||
+	    json_object_set_new(j, "progress",
+				t->has_progress ? json_pack("{s:I,s:I}", "done", (json_int_t)t->progress_done, "total",
+							    (json_int_t)t->progress_total)
+						: json_null()) ||
+	    json_object_set_new(j, "artifacts", stored_json(t->artifacts, json_object())) ||
+	    json_object_set_new(j, "artifacts_pending", stored_json(t->artifacts_pending, json_array())) ||
+	    json_object_set_new(j, "error", json_str_or_null(t->error))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 static bool content_type_ok(struct MHD_Connection *c)
@@ -338,6 +378,8 @@ static enum MHD_Result h_cancel(struct sched_server *s, struct MHD_Connection *c
 
 	if (store_cancel(s->store, id, &state, &changed, &err))
 		return send_err(s, c, R_CANCEL, &err);
+	if (changed)
+		outbox_kick(s->outbox);  /* a published task's cancel goes to the workers */
 	return send_json(s, c, R_CANCEL, 200,
 			 json_pack("{s:s,s:s,s:b}", "task_id", id, "state", state, "canceled", changed));
 }
@@ -394,7 +436,337 @@ static enum MHD_Result h_cancel_tasks(struct sched_server *s, struct MHD_Connect
 		}
 	}
 	json_decref(body);
+	if (total)
+		outbox_kick(s->outbox);
 	return send_json(s, c, R_CANCEL_TASKS, 200, json_pack("{s:b,s:i}", "success", 1, "canceled", total));
+}
+
+/* ---- reports, logs and the Swagger UI --------------------------------- */
+
+/* Adds the headers every stored artifact gets: its type, and no sniffing into HTML. */
+static void artifact_headers(struct MHD_Response *resp, const char *type, const char *encoding)
+{
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; sandbox");
+	if (encoding) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, encoding);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	}
+}
+
+static enum MHD_Result send_artifact(struct sched_server *s, struct MHD_Connection *c, enum route r,
+				     struct sbuf *sb, const char *type, const char *encoding)
+{
+	size_t len = sb->len;
+	char *data = sbuf_detach(sb, &len);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!data)
+		return send_error(s, c, r, 500, "out of memory");
+	resp = MHD_create_response_from_buffer_with_free_callback(len, data, alts_free);
+	if (!resp) {
+		alts_free(data);
+		return MHD_NO;
+	}
+	artifact_headers(resp, type, encoding);
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	count_request(s, r, 200);
+	return ret;
+}
+
+/* The Content-Type of a report or log: text for logs whatever their name says, so nothing runs as HTML. */
+static const char *artifact_type(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(name, "logs/", 5))
+		return n > 3 && !strcmp(name + n - 3, ".gz") ? "application/gzip" : "text/plain; charset=utf-8";
+	if (!strcmp(name, "report.xml"))
+		return "application/xml";
+	if (!strcmp(name, "result.json"))
+		return "application/json";
+	return "text/plain; charset=utf-8";
+}
+
+/*
+ * GET /tasks/{id}/log?offset=N: the live log the worker sends while the
+ * task runs (one line per check with its status, and failures' output),
+ * from byte N on. Clients poll with the offset they have read up to.
+ */
+#define LIVE_LOG_READ_MAX (1u << 20)
+
+static enum MHD_Result h_live_log(struct sched_server *s, struct MHD_Connection *c, const char *id)
+{
+	const char *offset_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset");
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sbuf sb = SBUF_INIT;
+	long offset = 0;
+
+	if (offset_s && !parse_long(offset_s, 0, LONG_MAX, &offset))
+		return send_error(s, c, R_LIVE_LOG, 400, "offset: expected a byte offset (0 or more)");
+	if (store_live_log(s->store, id, offset, LIVE_LOG_READ_MAX, &sb, &err)) {
+		sbuf_release(&sb);
+		return send_err(s, c, R_LIVE_LOG, &err);
+	}
+	return send_artifact(s, c, R_LIVE_LOG, &sb, "text/plain; charset=utf-8", NULL);
+}
+
+/*
+ * A log name (one path component): 1..255 bytes, no '/', '\', "..",
+ * control characters, nor a leading '.'. NULL when fine, else why not.
+ */
+static const char *log_name_problem(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n)
+		return "log name: expected a name (logs/<check>.log)";
+	if (n > NAME_MAX_LEN)
+		return "log name: longer than 255 bytes";
+	if (name[0] == '.' || strstr(name, ".."))
+		return "log name: must not start with '.' or contain '..'";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch == '/' || ch == '\\')
+			return "log name: must not contain '/' or '\\'";
+		if (ch < 0x20 || ch == 0x7f)
+			return "log name: must not contain control characters";
+	}
+	return NULL;
+}
+
+/* Reads <task_id>/<name> from the artifact store into sb (capped); the store's code. */
+static int artifact_read(struct sched_server *s, const char *id, const char *name, struct sbuf *sb,
+			 struct alts_err *err)
+{
+	char key[400];
+	int rc;
+
+	if (!str_fmt(key, sizeof(key), "%s/%s", id, name))
+		return alts_err_set(err, ALTS_EINVALID, "artifact name too long");
+	sbuf_reset(sb);
+	rc = artifact_store_get(s->artifacts, key, sb, ARTIFACT_MAX, err);
+	if (!rc && !sbuf_ok(sb))
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	else if (!rc && (sb->capped || sb->len > ARTIFACT_MAX))
+		rc = alts_err_set(err, ALTS_ERROR, "artifact '%s' is larger than the %zu MiB the scheduler serves", name,
+				  ARTIFACT_MAX >> 20);
+	return rc;
+}
+
+/* Inflates gzip data into out (capped at ARTIFACT_MAX); false on corrupt or oversized data. */
+static bool gunzip(struct sbuf *out, const struct sbuf *in)
+{
+	z_stream z;
+	unsigned char buf[65536];
+	int zrc = Z_OK;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return false;
+	z.next_in = (unsigned char *)in->buf;
+	z.avail_in = (uInt)in->len;
+	while (zrc != Z_STREAM_END) {
+		z.next_out = buf;
+		z.avail_out = sizeof(buf);
+		zrc = inflate(&z, Z_NO_FLUSH);
+		if (zrc != Z_OK && zrc != Z_STREAM_END)
+			break;
+		sbuf_add(out, buf, sizeof(buf) - z.avail_out);
+		if (!sbuf_ok(out) || out->len > ARTIFACT_MAX)
+			break;
+		if (zrc == Z_OK && !z.avail_in && z.avail_out)
+			break;  /* truncated input */
+	}
+	inflateEnd(&z);
+	return zrc == Z_STREAM_END && sbuf_ok(out) && out->len <= ARTIFACT_MAX;
+}
+
+static bool accepts_gzip(struct MHD_Connection *c)
+{
+	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+
+	return ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0");
+}
+
+/* True when the task's report lists name (or name.gz) as still spooled on its worker. */
+static bool artifact_pending(const struct store_task *t, const char *name)
+{
+	json_t *arr = t->artifacts_pending ? json_loads(t->artifacts_pending, 0, NULL) : NULL, *v;
+	size_t i, n = strlen(name);
+	bool found = false;
+
+	json_array_foreach(arr, i, v) {
+		const char *p = json_string_value(v);
+
+		found = found || (p && !strncmp(p, name, n) && (!p[n] || !strcmp(p + n, ".gz")));
+	}
+	json_decref(arr);
+	return found;
+}
+
+/*
+ * GET /tasks/{id}/report.tap, report.xml, result.json, logs/{name}: the
+ * file the worker stored as <task_id>/<name>, once the task has ended.
+ * logs/<x>.log falls back to logs/<x>.log.gz (gzip_logs), sent with
+ * Content-Encoding: gzip to clients that accept it, inflated otherwise.
+ */
+static enum MHD_Result h_artifact(struct sched_server *s, struct MHD_Connection *c, enum route r, const char *id,
+				  const char *name)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sbuf sb = SBUF_INIT, plain = SBUF_INIT;
+	struct store_task t;
+	char detail[512], gz[300];
+	const char *type = artifact_type(name), *encoding = NULL;
+	enum MHD_Result ret;
+	int rc;
+
+	if (store_get(s->store, &t, id, &err))
+		return send_err(s, c, r, &err);
+	if (!strcmp(t.state, "queued") || !strcmp(t.state, "running")) {
+		snprintf(detail, sizeof(detail), "task '%s' has not finished yet (state %s); '%s' is stored when it ends",
+			 id, t.state, name);
+		store_task_release(&t);
+		return send_error(s, c, r, 409, detail);
+	}
+	if (!s->artifacts) {
+		store_task_release(&t);
+		return send_error(s, c, r, 503, "no artifact store is configured");
+	}
+	rc = artifact_read(s, id, name, &sb, &err);
+	if (rc == ALTS_ENOTFOUND && r == R_LOGS && strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".log") &&
+	    str_fmt(gz, sizeof(gz), "%s.gz", name)) {
+		struct alts_err gz_err = ALTS_ERR_INIT;
+
+		if (!artifact_read(s, id, gz, &sb, &gz_err)) {
+			rc = 0;
+			if (accepts_gzip(c)) {
+				encoding = "gzip";
+			} else if (gunzip(&plain, &sb)) {
+				sbuf_release(&sb);
+				sb = plain;
+				plain = (struct sbuf)SBUF_INIT;
+			} else {
+				rc = alts_err_set(&err, ALTS_ERROR, "stored '%s' is not valid gzip or inflates past %zu MiB",
+						  gz, ARTIFACT_MAX >> 20);
+			}
+		}
+	}
+	if (rc == ALTS_ENOTFOUND) {
+		snprintf(detail, sizeof(detail), "task '%s' has no '%s'%s", id, name,
+			 artifact_pending(&t, name) ? " yet: its worker has not uploaded it (artifacts_pending)" : "");
+		ret = send_error(s, c, r, 404, detail);
+	} else if (rc == ALTS_EINVALID) {
+		ret = send_error(s, c, r, 400, err.msg);
+	} else if (rc) {
+		alts_log(ALTS_LOG_ERROR, "http", "task %s: %s: %s", id, name, err.msg);
+		snprintf(detail, sizeof(detail), "cannot read '%.100s' from the artifact store: %.300s", name, err.msg);
+		ret = send_error(s, c, r, 502, detail);
+	} else {
+		ret = send_artifact(s, c, r, &sb, type, encoding);
+	}
+	sbuf_release(&sb);
+	sbuf_release(&plain);
+	store_task_release(&t);
+	return ret;
+}
+
+static const char docs_index[] =
+	"<!DOCTYPE html>\n"
+	"<html lang=\"en\">\n"
+	"<head>\n"
+	"<meta charset=\"utf-8\">\n"
+	"<title>alts-scheduler API</title>\n"
+	"<link rel=\"stylesheet\" href=\"/docs/swagger-ui.css\">\n"
+	"<link rel=\"icon\" type=\"image/png\" href=\"/docs/favicon-32x32.png\">\n"
+	"</head>\n"
+	"<body>\n"
+	"<div id=\"swagger-ui\"></div>\n"
+	"<script src=\"/docs/swagger-ui-bundle.js\"></script>\n"
+	"<script src=\"/docs/swagger-ui-standalone-preset.js\"></script>\n"
+	"<script>\n"
+	"window.onload = function () {\n"
+	"  window.ui = SwaggerUIBundle({\n"
+	"    url: \"/openapi.json\",\n"
+	"    dom_id: \"#swagger-ui\",\n"
+	"    deepLinking: true,\n"
+	"    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],\n"
+	"    plugins: [SwaggerUIBundle.plugins.DownloadUrl],\n"
+	"    layout: \"BaseLayout\"\n"
+	"  });\n"
+	"};\n"
+	"</script>\n"
+	"</body>\n"
+	"</html>\n";
+
+static const char *docs_type(const char *file)
+{
+	static const struct {
+		const char *ext;
+		const char *type;
+	} types[] = {
+		{ ".js", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
+		{ ".html", "text/html; charset=utf-8" },     { ".png", "image/png" },
+		{ ".map", "application/json" },              { ".json", "application/json" },
+		{ ".txt", "text/plain; charset=utf-8" },     { ".md", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(file, '.');
+
+	for (size_t i = 0; dot && i < ALTS_ARRAY_SIZE(types); i++) {
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/*
+ * GET /docs: the Swagger UI page for /openapi.json; GET /docs/<file>: a
+ * file of the swagger-ui-dist directory (one path component of letters,
+ * digits, '.', '_', '-'; never a symlink or anything but a regular file).
+ */
+static enum MHD_Result h_docs(struct sched_server *s, struct MHD_Connection *c, const char *file)
+{
+	struct MHD_Response *resp;
+	struct stat st;
+	char path[4096];
+	enum MHD_Result ret;
+	int fd;
+
+	if (!s->ui_dir)
+		return send_error(s, c, R_DOCS, 404, "the Swagger UI is not installed (alts-scheduler --ui-dir DIR)");
+	if (!*file || !strcmp(file, "index.html"))
+		return send_body(s, c, R_DOCS, 200, "text/html; charset=utf-8", docs_index, sizeof(docs_index) - 1, NULL);
+	if (file[0] == '.' || strspn(file, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+				      strlen(file) ||
+	    !str_fmt(path, sizeof(path), "%s/%s", s->ui_dir, file))
+		return send_error(s, c, R_DOCS, 404, "Not Found");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			alts_log(ALTS_LOG_WARN, "http", "cannot open '%s': %s", path, strerror(errno));
+		return send_error(s, c, R_DOCS, 404, "Not Found");
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return send_error(s, c, R_DOCS, 404, "Not Found");
+	}
+	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);  /* takes fd */
+	if (!resp) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, docs_type(file));
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	count_request(s, R_DOCS, 200);
+	return ret;
 }
 
 static void metric_state(const char *state, int64_t count, void *payload)
@@ -460,6 +832,9 @@ struct match {
 	bool auth;
 	bool body;           /* reads a body */
 	char id[37];
+	const char *name;    /* report/log name (borrowed from the URL or static); the docs file */
+	char name_buf[NAME_MAX_LEN + 6];
+	const char *bad;     /* a malformed log name: 400 with this detail */
 };
 
 static bool match_route(struct match *m, const char *url)
@@ -468,17 +843,19 @@ static bool match_route(struct match *m, const char *url)
 
 	memset(m, 0, sizeof(*m));
 	if (!strcmp(url, "/health")) {
-		*m = (struct match){ R_HEALTH, "GET", false, false, { 0 } };
+		*m = (struct match){ .route = R_HEALTH, .allow = "GET" };
 	} else if (!strcmp(url, "/metrics")) {
-		*m = (struct match){ R_METRICS, "GET", false, false, { 0 } };
+		*m = (struct match){ .route = R_METRICS, .allow = "GET" };
 	} else if (!strcmp(url, "/openapi.json")) {
-		*m = (struct match){ R_OPENAPI, "GET", false, false, { 0 } };
+		*m = (struct match){ .route = R_OPENAPI, .allow = "GET" };
+	} else if (!strcmp(url, "/docs") || !strncmp(url, "/docs/", 6)) {
+		*m = (struct match){ .route = R_DOCS, .allow = "GET", .name = url[5] ? url + 6 : "" };
 	} else if (!strcmp(url, "/tasks/schedule")) {
-		*m = (struct match){ R_SCHEDULE, "POST", true, true, { 0 } };
+		*m = (struct match){ .route = R_SCHEDULE, .allow = "POST", .auth = true, .body = true };
 	} else if (!strcmp(url, "/tasks") || !strcmp(url, "/tasks/")) {
-		*m = (struct match){ R_LIST, "GET", true, false, { 0 } };
+		*m = (struct match){ .route = R_LIST, .allow = "GET", .auth = true };
 	} else if (!strcmp(url, "/cancel_tasks")) {
-		*m = (struct match){ R_CANCEL_TASKS, "POST", true, true, { 0 } };
+		*m = (struct match){ .route = R_CANCEL_TASKS, .allow = "POST", .auth = true, .body = true };
 	} else if (!strncmp(url, "/tasks/", 7)) {
 		const char *id = url + 7, *rest;
 
@@ -486,14 +863,26 @@ static bool match_route(struct match *m, const char *url)
 		rest = id + n;
 		if (!task_id_ok(id, n))
 			return false;
-		if (!*rest)
-			*m = (struct match){ R_GET, "GET", true, false, { 0 } };
-		else if (!strcmp(rest, "/result"))
-			*m = (struct match){ R_RESULT, "GET", true, false, { 0 } };
-		else if (!strcmp(rest, "/cancel"))
-			*m = (struct match){ R_CANCEL, "POST", true, false, { 0 } };
-		else
+		if (!*rest) {
+			*m = (struct match){ .route = R_GET, .allow = "GET", .auth = true };
+		} else if (!strcmp(rest, "/result")) {
+			*m = (struct match){ .route = R_RESULT, .allow = "GET", .auth = true };
+		} else if (!strcmp(rest, "/log")) {
+			*m = (struct match){ .route = R_LIVE_LOG, .allow = "GET", .auth = true };
+		} else if (!strcmp(rest, "/cancel")) {
+			*m = (struct match){ .route = R_CANCEL, .allow = "POST", .auth = true };
+		} else if (!strcmp(rest, "/report.tap") || !strcmp(rest, "/report.xml") || !strcmp(rest, "/result.json")) {
+			*m = (struct match){ .route = R_REPORT, .allow = "GET", .auth = true, .name = rest + 1 };
+		} else if (!strncmp(rest, "/logs/", 6)) {
+			*m = (struct match){ .route = R_LOGS, .allow = "GET", .auth = true };
+			m->bad = log_name_problem(rest + 6);
+			if (!m->bad) {
+				snprintf(m->name_buf, sizeof(m->name_buf), "logs/%s", rest + 6);
+				m->name = m->name_buf;
+			}
+		} else {
 			return false;
+		}
 		memcpy(m->id, id, 36);
 		m->id[36] = '\0';
 	} else {
@@ -523,6 +912,8 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 		snprintf(detail, sizeof(detail), "request body too large (limit %ld bytes)", s->cfg->max_body_size);
 		return send_error(s, c, m.route, 413, detail);
 	}
+	if (m.bad)
+		return send_error(s, c, m.route, 400, m.bad);
 	switch (m.route) {
 	case R_HEALTH: return h_health(s, c);
 	case R_METRICS: return h_metrics(s, c);
@@ -535,6 +926,10 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 	case R_RESULT: return h_get(s, c, m.id, true);
 	case R_CANCEL: return h_cancel(s, c, m.id);
 	case R_CANCEL_TASKS: return h_cancel_tasks(s, c, rq);
+	case R_REPORT:
+	case R_LOGS: return h_artifact(s, c, m.route, m.id, m.name);
+	case R_LIVE_LOG: return h_live_log(s, c, m.id);
+	case R_DOCS: return h_docs(s, c, m.name);
 	default: return send_error(s, c, R_OTHER, 404, "Not Found");
 	}
 }
@@ -601,7 +996,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int server_start(struct sched_server **out, const struct sched_config *cfg, struct store *store,
-		 struct outbox *outbox, struct alts_err *err)
+		 struct outbox *outbox, const struct server_options *opts, struct alts_err *err)
 {
 	struct sched_server *s = alts_calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
@@ -631,6 +1026,8 @@ int server_start(struct sched_server **out, const struct sched_config *cfg, stru
 	s->cfg = cfg;
 	s->store = store;
 	s->outbox = outbox;
+	s->artifacts = opts ? opts->artifacts : NULL;
+	s->ui_dir = opts ? opts->ui_dir : NULL;
 	s->rules.architectures = &cfg->supported_architectures;
 	s->rules.runners = &cfg->supported_runners;
 	s->rules.distributions = &cfg->supported_distributions;

@@ -19,12 +19,18 @@ enum store_stmt {
 	ST_FINISHED,
 	ST_CALLBACKS,
 	ST_CALLBACK_DONE,
+	ST_RECEIVED,
+	ST_REVOKED,
+	ST_CANCELS,
+	ST_CANCEL_SENT,
+	ST_LIVE_LOG,
 	ST_MAX,
 };
 
 #define STORE_COLUMNS \
 	"seq, id, state, queue, bs_task_id, callback_href, message, result, created_ms, updated_ms, " \
-	"published_ms, started_ms, finished_ms, published, callback_attempts"
+	"published_ms, started_ms, finished_ms, published, callback_attempts, worker, artifacts, " \
+	"artifacts_pending, error, progress_done, progress_total, cancel_pending"
 
 static const char *const store_sql[ST_MAX] = {
 	[ST_INSERT] = "INSERT INTO tasks (id, state, queue, bs_task_id, callback_href, message, created_ms, updated_ms,"
@@ -32,18 +38,49 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_GET] = "SELECT " STORE_COLUMNS " FROM tasks WHERE id = ?1",
 	[ST_LIST] = "SELECT " STORE_COLUMNS " FROM tasks WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_LIST_STATE] = "SELECT " STORE_COLUMNS " FROM tasks WHERE seq > ?1 AND state = ?3 ORDER BY seq LIMIT ?2",
-	[ST_CANCEL] = "UPDATE tasks SET state = 'canceled', updated_ms = ?2, finished_ms = ?2"
+	/* A published or running task must be told to the workers: cancel_pending (old values on the right). */
+	[ST_CANCEL] = "UPDATE tasks SET state = 'canceled', updated_ms = ?2, finished_ms = ?2,"
+		      " cancel_pending = (published = 1 OR state = 'running')"
 		      " WHERE id = ?1 AND state IN ('queued', 'running')",
-	[ST_CANCEL_BS] = "UPDATE tasks SET state = 'canceled', updated_ms = ?2, finished_ms = ?2"
+	[ST_CANCEL_BS] = "UPDATE tasks SET state = 'canceled', updated_ms = ?2, finished_ms = ?2,"
+			 " cancel_pending = (published = 1 OR state = 'running')"
 			 " WHERE bs_task_id = ?1 AND state IN ('queued', 'running')",
 	[ST_UNPUBLISHED] = "SELECT " STORE_COLUMNS " FROM tasks WHERE published = 0 AND state = 'queued'"
 			   " ORDER BY seq LIMIT ?1",
-	[ST_MARK] = "UPDATE tasks SET published = 1, published_ms = ?2, updated_ms = ?2 WHERE id = ?1",
+	/* Canceled while its message was in flight: the cancel must follow it. */
+	[ST_MARK] = "UPDATE tasks SET published = 1, published_ms = ?2, updated_ms = ?2,"
+		    " cancel_pending = CASE WHEN state = 'canceled' AND published = 0 THEN 1 ELSE cancel_pending END"
+		    " WHERE id = ?1",
 	[ST_COUNT] = "SELECT state, COUNT(*) FROM tasks GROUP BY state ORDER BY state",
-	[ST_RUNNING] = "UPDATE tasks SET state = 'running', started_ms = ?2, updated_ms = ?2"
-		       " WHERE id = ?1 AND state = 'queued'",
+	/*
+	 * Reports: ?1 id, ?2 now, ?3 state, ?4 result, ?5 worker, ?6 artifacts, ?7 pending, ?8 error, ?9/?10
+	 * progress, ?11 live log text to append while the log is under ?12 bytes.
+	 */
+	[ST_RUNNING] = "UPDATE tasks SET state = 'running', started_ms = COALESCE(started_ms, ?2), updated_ms = ?2,"
+		       " live_log = CASE WHEN ?11 IS NULL OR length(CAST(COALESCE(live_log, '') AS BLOB)) >= ?12 THEN live_log"
+		       " ELSE COALESCE(live_log, '') || ?11 END,"
+		       " worker = COALESCE(?5, worker), progress_done = COALESCE(?9, progress_done),"
+		       " progress_total = COALESCE(?10, progress_total)"
+		       " WHERE id = ?1 AND state IN ('queued', 'running')",
 	[ST_FINISHED] = "UPDATE tasks SET state = ?3, result = ?4, finished_ms = ?2, updated_ms = ?2,"
-			" started_ms = COALESCE(started_ms, ?2) WHERE id = ?1 AND state IN ('queued', 'running')",
+			" started_ms = COALESCE(started_ms, ?2), worker = COALESCE(?5, worker),"
+			" live_log = CASE WHEN ?11 IS NULL OR length(CAST(COALESCE(live_log, '') AS BLOB)) >= ?12 THEN live_log"
+			" ELSE COALESCE(live_log, '') || ?11 END,"
+			" artifacts = COALESCE(?6, artifacts), artifacts_pending = ?7, error = ?8,"
+			" progress_done = COALESCE(?9, progress_done), progress_total = COALESCE(?10, progress_total)"
+			" WHERE id = ?1 AND state IN ('queued', 'running')",
+	[ST_RECEIVED] = "UPDATE tasks SET worker = COALESCE(?5, worker), updated_ms = ?2"
+			" WHERE id = ?1 AND state IN ('queued', 'running')",
+	/* A worker's revoked report also lands on a task the scheduler canceled first; the first result stays. */
+	[ST_REVOKED] = "UPDATE tasks SET state = 'canceled', result = ?4, updated_ms = ?2,"
+		       " finished_ms = COALESCE(finished_ms, ?2), worker = COALESCE(?5, worker),"
+		       " artifacts = COALESCE(?6, artifacts), artifacts_pending = ?7, error = ?8,"
+		       " progress_done = COALESCE(?9, progress_done), progress_total = COALESCE(?10, progress_total)"
+		       " WHERE id = ?1 AND (state IN ('queued', 'running') OR (state = 'canceled' AND result IS NULL))",
+	[ST_CANCELS] = "SELECT " STORE_COLUMNS " FROM tasks WHERE cancel_pending = 1 ORDER BY seq LIMIT ?1",
+	[ST_CANCEL_SENT] = "UPDATE tasks SET cancel_pending = 0 WHERE id = ?1",
+	/* substr on a BLOB counts bytes; a task without a log reads as empty. */
+	[ST_LIVE_LOG] = "SELECT substr(CAST(COALESCE(live_log, '') AS BLOB), ?2 + 1, ?3) FROM tasks WHERE id = ?1",
 	[ST_CALLBACKS] = "SELECT " STORE_COLUMNS " FROM tasks WHERE callback_done = 0 AND callback_href IS NOT NULL"
 			 " AND state IN ('finished', 'failed') AND callback_next_ms <= ?1 ORDER BY seq LIMIT ?2",
 	[ST_CALLBACK_DONE] = "UPDATE tasks SET callback_done = ?2, callback_next_ms = ?3,"
@@ -71,10 +108,41 @@ static const char store_schema[] =
 	" published INTEGER NOT NULL DEFAULT 0,"
 	" callback_done INTEGER NOT NULL DEFAULT 0,"
 	" callback_attempts INTEGER NOT NULL DEFAULT 0,"
-	" callback_next_ms INTEGER NOT NULL DEFAULT 0);"
+	" callback_next_ms INTEGER NOT NULL DEFAULT 0,"
+	" worker TEXT,"
+	" artifacts TEXT,"
+	" artifacts_pending TEXT,"
+	" error TEXT,"
+	" progress_done INTEGER,"
+	" progress_total INTEGER,"
+	" cancel_pending INTEGER NOT NULL DEFAULT 0,"
+	" live_log TEXT);"
 	"CREATE INDEX IF NOT EXISTS tasks_outbox ON tasks (published, state);"
 	"CREATE INDEX IF NOT EXISTS tasks_bs ON tasks (bs_task_id);"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, seq);";
+
+/*
+ * Columns added after the first schema: a database from an older
+ * scheduler gets them with ALTER TABLE ADD COLUMN (rows keep their data,
+ * new columns start NULL or at their default). Append only.
+ */
+static const struct {
+	const char *name;
+	const char *decl;
+} store_columns_added[] = {
+	{ "worker", "TEXT" },
+	{ "artifacts", "TEXT" },
+	{ "artifacts_pending", "TEXT" },
+	{ "error", "TEXT" },
+	{ "progress_done", "INTEGER" },
+	{ "progress_total", "INTEGER" },
+	{ "cancel_pending", "INTEGER NOT NULL DEFAULT 0" },
+	{ "live_log", "TEXT" },
+};
+
+/* Indexes on added columns: created after the migration. */
+static const char store_schema_late[] =
+	"CREATE INDEX IF NOT EXISTS tasks_cancel ON tasks (cancel_pending) WHERE cancel_pending = 1;";
 
 struct store {
 	sqlite3 *db;
@@ -106,7 +174,64 @@ void store_task_release(struct store_task *t)
 	alts_free(t->callback_href);
 	alts_free(t->message);
 	alts_free(t->result);
+	alts_free(t->worker);
+	alts_free(t->artifacts);
+	alts_free(t->artifacts_pending);
+	alts_free(t->error);
 	memset(t, 0, sizeof(*t));
+}
+
+/* Adds the columns an older database lacks, in one transaction. */
+static int store_migrate(struct store *s, const char *path, struct alts_err *err)
+{
+	bool have[ALTS_ARRAY_SIZE(store_columns_added)] = { false };
+	sqlite3_stmt *st = NULL;
+	char *errmsg = NULL;
+	int rc = 0, step, missing = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA table_info(tasks)", -1, &st, NULL) != SQLITE_OK)
+		return alts_err_set(err, ALTS_EENV, "cannot read the schema of task store '%s': %s", path,
+				    sqlite3_errmsg(s->db));
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		for (size_t i = 0; name && i < ALTS_ARRAY_SIZE(store_columns_added); i++)
+			have[i] = have[i] || !strcmp(name, store_columns_added[i].name);
+	}
+	if (step != SQLITE_DONE)
+		rc = alts_err_set(err, ALTS_EENV, "cannot read the schema of task store '%s': %s", path,
+				  sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(store_columns_added); i++)
+		missing += !have[i];
+	if (!missing)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &errmsg) != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(store_columns_added); i++) {
+		char sql[256];
+
+		if (have[i])
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE tasks ADD COLUMN %s %s", store_columns_added[i].name,
+			 store_columns_added[i].decl);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &errmsg) != SQLITE_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	rc = alts_err_set(err, ALTS_EENV, "cannot migrate task store '%s': %s", path,
+			  errmsg ? errmsg : sqlite3_errmsg(s->db));
+	sqlite3_free(errmsg);
+	return rc;
 }
 
 int store_open(struct store **out, const char *path, struct alts_err *err)
@@ -125,6 +250,15 @@ int store_open(struct store **out, const char *path, struct alts_err *err)
 		goto out;
 	}
 	if (sqlite3_exec(s->db, store_schema, NULL, NULL, &errmsg) != SQLITE_OK) {
+		rc = alts_err_set(err, ALTS_EENV, "cannot initialise task store '%s': %s", path,
+				  errmsg ? errmsg : "unknown error");
+		sqlite3_free(errmsg);
+		goto out;
+	}
+	rc = store_migrate(s, path, err);
+	if (rc)
+		goto out;
+	if (sqlite3_exec(s->db, store_schema_late, NULL, NULL, &errmsg) != SQLITE_OK) {
 		rc = alts_err_set(err, ALTS_EENV, "cannot initialise task store '%s': %s", path,
 				  errmsg ? errmsg : "unknown error");
 		sqlite3_free(errmsg);
@@ -204,7 +338,20 @@ static int read_row(sqlite3_stmt *st, struct store_task *t)
 	t->finished_ms = sqlite3_column_int64(st, 12);
 	t->published = sqlite3_column_int(st, 13) != 0;
 	t->callback_attempts = sqlite3_column_int(st, 14);
-	if (!t->id || !t->state || !t->queue || !t->message) {
+	t->worker = col_dup(st, 15);
+	t->artifacts = col_dup(st, 16);
+	t->artifacts_pending = col_dup(st, 17);
+	t->error = col_dup(st, 18);
+	t->has_progress = sqlite3_column_type(st, 19) != SQLITE_NULL && sqlite3_column_type(st, 20) != SQLITE_NULL;
+	t->progress_done = sqlite3_column_int64(st, 19);
+	t->progress_total = sqlite3_column_int64(st, 20);
+	t->cancel_pending = sqlite3_column_int(st, 21) != 0;
+	if (!t->id || !t->state || !t->queue || !t->message ||
+	    (sqlite3_column_type(st, 7) != SQLITE_NULL && !t->result) ||
+	    (sqlite3_column_type(st, 15) != SQLITE_NULL && !t->worker) ||
+	    (sqlite3_column_type(st, 16) != SQLITE_NULL && !t->artifacts) ||
+	    (sqlite3_column_type(st, 17) != SQLITE_NULL && !t->artifacts_pending) ||
+	    (sqlite3_column_type(st, 18) != SQLITE_NULL && !t->error)) {
 		store_task_release(t);
 		return ALTS_ENOMEM;
 	}
@@ -376,31 +523,105 @@ int store_count_states(struct store *s, store_count_fn fn, void *payload, struct
 	return rc;
 }
 
-int store_report(struct store *s, const char *id, const char *state, const char *result, bool *applied,
-		 struct alts_err *err)
+int store_report(struct store *s, const char *id, const struct task_report *r, bool *applied, struct alts_err *err)
 {
-	bool running = !strcmp(state, "running");
+	static const struct {
+		const char *state;
+		enum store_stmt stmt;
+	} kinds[] = {
+		{ "received", ST_RECEIVED }, { "running", ST_RUNNING }, { "finished", ST_FINISHED },
+		{ "failed", ST_FINISHED },   { "revoked", ST_REVOKED },
+	};
 	sqlite3_stmt *st;
 	struct store_task t = { 0 };
-	int rc = 0;
+	int rc = 0, kind = -1;
 
-	if (!running && strcmp(state, "finished") && strcmp(state, "failed"))
-		return alts_err_set(err, ALTS_EINVALID, "unknown state '%s' (allowed: running, finished, failed)", state);
-	st = store_begin(s, running ? ST_RUNNING : ST_FINISHED);
+	*applied = false;
+	for (size_t i = 0; r->state && i < ALTS_ARRAY_SIZE(kinds); i++) {
+		if (!strcmp(kinds[i].state, r->state))
+			kind = (int)i;
+	}
+	if (kind < 0)
+		return alts_err_set(err, ALTS_EINVALID,
+				    "unknown state '%s' (allowed: received, running, finished, failed, revoked)",
+				    r->state ? r->state : "");
+	st = store_begin(s, kinds[kind].stmt);
+	/* Every report statement takes the same numbered parameters; unused ones are ignored. */
 	bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, store_now_ms());
-	if (!running) {
-		bind_text(st, 3, state);
-		bind_text(st, 4, result);
+	if (kinds[kind].stmt == ST_FINISHED)
+		bind_text(st, 3, r->state);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		bind_text(st, 4, r->result);
+	bind_text(st, 5, r->worker);
+	if (sqlite3_bind_parameter_count(st) >= 8) {
+		bind_text(st, 6, r->artifacts);
+		bind_text(st, 7, r->artifacts_pending);
+		bind_text(st, 8, r->error);
+	}
+	if (sqlite3_bind_parameter_count(st) >= 10 && r->has_progress) {
+		sqlite3_bind_int64(st, 9, r->progress_done);
+		sqlite3_bind_int64(st, 10, r->progress_total);
+	}
+	if (sqlite3_bind_parameter_count(st) >= 12) {
+		bind_text(st, 11, r->log);
+		sqlite3_bind_int64(st, 12, STORE_LIVE_LOG_MAX);
 	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_fail(s, err, "record a report");
-	*applied = sqlite3_changes(s->db) > 0;
+	else
+		*applied = sqlite3_changes(s->db) > 0;
 	store_end(s, st);
 	if (rc || *applied)
 		return rc;
 	rc = store_get(s, &t, id, err);
 	store_task_release(&t);
+	return rc;
+}
+
+int store_live_log(struct store *s, const char *id, int64_t offset, size_t max, struct sbuf *out,
+		   struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_LIVE_LOG);
+	int rc = 0, step;
+
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, offset < 0 ? 0 : offset);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+
+		if (n > 0)
+			sbuf_add(out, sqlite3_column_blob(st, 0), (size_t)n);
+		if (!sbuf_ok(out))
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	} else if (step == SQLITE_DONE) {
+		rc = alts_err_set(err, ALTS_ENOTFOUND, "task '%s' not found", id);
+	} else {
+		rc = store_fail(s, err, "read a live log");
+	}
+	store_end(s, st);
+	return rc;
+}
+
+int store_pending_cancels(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_CANCELS);
+
+	sqlite3_bind_int(st, 1, limit);
+	return run_rows(s, st, fn, payload, err);
+}
+
+int store_cancel_sent(struct store *s, const char *id, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_CANCEL_SENT);
+	int rc = 0;
+
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "record a cancel");
+	store_end(s, st);
 	return rc;
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "framework/sbuf.h"
+
 /*
  * The task store: one SQLite database in WAL mode, one connection behind
  * a mutex, prepared statements. Safe to call from any thread. A task is
@@ -33,11 +35,24 @@ struct store_task {
 	int64_t finished_ms;
 	bool published;
 	int callback_attempts;  /* POSTs to callback_href so far */
+	/* From worker reports (docs/internals/worker-protocol.md); NULL/false until reported. */
+	char *worker;             /* "<host>/<pid>" of the last worker that reported */
+	char *artifacts;          /* JSON object name -> URL */
+	char *artifacts_pending;  /* JSON array of names still spooled on the worker */
+	char *error;              /* why the task could not be run (failed) */
+	bool has_progress;
+	int64_t progress_done;    /* checks done / total, while running */
+	int64_t progress_total;
+	bool cancel_pending;      /* canceled after publishing; the cancel message is not yet confirmed */
 };
 
 void store_task_release(struct store_task *t);
 
-/* Opens (creating) the database at path. */
+/*
+ * Opens (creating) the database at path. A database written by an older
+ * scheduler is migrated in place: missing columns are added (ALTER TABLE
+ * ADD COLUMN), existing rows keep their data.
+ */
 int store_open(struct store **out, const char *path, struct alts_err *err);
 void store_free(struct store *s);
 
@@ -60,26 +75,67 @@ int store_list(struct store *s, const char *state, int64_t after, int limit, sto
 
 /*
  * Cancels a queued or running task. *state_out (static string) is the
- * state afterwards; ALTS_ENOTFOUND when no such task.
+ * state afterwards; ALTS_ENOTFOUND when no such task. A task that was
+ * already published (or is running) gets cancel_pending: the outbox
+ * announces the cancel to the workers (store_pending_cancels).
  */
 int store_cancel(struct store *s, const char *id, const char **state_out, bool *changed, struct alts_err *err);
 /* Cancels every queued or running task of a build system id; *count how many. */
 int store_cancel_bs(struct store *s, const char *bs_task_id, int *count, struct alts_err *err);
 
+/* Calls fn for up to limit tasks whose cancel must still be announced, oldest first. */
+int store_pending_cancels(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err);
+/* Clears cancel_pending: the broker confirmed the cancel message. */
+int store_cancel_sent(struct store *s, const char *id, struct alts_err *err);
+
 /* Calls fn for up to limit queued tasks not yet published, oldest first. */
 int store_unpublished(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err);
-/* Marks a task published (confirmed by the broker). */
+/*
+ * Marks a task published (confirmed by the broker). A task canceled while
+ * its message was in flight gets cancel_pending, so the cancel follows it.
+ */
 int store_mark_published(struct store *s, const char *id, int64_t now_ms, struct alts_err *err);
 
+/* One worker report (docs/internals/worker-protocol.md); every field but state may be NULL/unset. */
+struct task_report {
+	const char *state;              /* received, running, finished, failed, revoked */
+	const char *worker;
+	const char *result;             /* JSON text */
+	const char *artifacts;          /* JSON object text */
+	const char *artifacts_pending;  /* JSON array text */
+	const char *error;
+	bool has_progress;
+	int64_t progress_done;
+	int64_t progress_total;
+	const char *log;                /* text appended to the task's live log (NUL-terminated) */
+};
+
+/* The live log keeps at most this many bytes; later text is dropped (the full logs are artifacts). */
+#define STORE_LIVE_LOG_MAX ((int64_t)4 << 20)
+
 /*
- * Records a worker's report: state "running" (from queued: sets
- * started_ms), "finished" or "failed" (from queued or running: sets
- * finished_ms and result, JSON text or NULL). A canceled or already
- * finished task is left alone (*applied false). ALTS_ENOTFOUND when no
- * such task; ALTS_EINVALID for another state.
+ * Records a worker's report:
+ *   received  queued or running: records the worker, no state change
+ *   running   queued -> running (sets started_ms); while running, updates
+ *             the worker and progress
+ *   finished, failed
+ *             queued or running -> that state: finished_ms, result,
+ *             artifacts, artifacts_pending, error
+ *   revoked   queued, running or canceled (without a result yet) ->
+ *             canceled, keeping result and artifacts
+ * A report that does not apply (a finished task, a canceled one except
+ * for revoked, the second final result) is left alone: *applied false.
+ * ALTS_ENOTFOUND when no such task; ALTS_EINVALID for another state.
  */
-int store_report(struct store *s, const char *id, const char *state, const char *result, bool *applied,
-		 struct alts_err *err);
+int store_report(struct store *s, const char *id, const struct task_report *r, bool *applied, struct alts_err *err);
+
+/*
+ * Appends the task's live log from byte offset on to out (at most max
+ * bytes). ALTS_ENOTFOUND when no such task; an offset past the end adds
+ * nothing.
+ */
+int store_live_log(struct store *s, const char *id, int64_t offset, size_t max, struct sbuf *out,
+		   struct alts_err *err);
 
 /*
  * Calls fn for up to limit ended (finished/failed) tasks with a

@@ -2,6 +2,7 @@
 #include "framework/common.h"
 #include "framework/exitcode.h"
 #include "framework/log.h"
+#include "reporters/stores/artifact_store.h"
 #include "scheduler/callback.h"
 #include "scheduler/outbox.h"
 #include "scheduler/results.h"
@@ -13,14 +14,23 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* The swagger-ui-dist files for GET /docs; CMake sets it to <prefix>/share/alts/swagger-ui. */
+#ifndef ALTS_SWAGGER_UI_DIR
+#define ALTS_SWAGGER_UI_DIR "/usr/local/share/alts/swagger-ui"
+#endif
 
 static const char usage[] =
-	"usage: alts-scheduler -c CONFIG [--port N] [--port-file FILE] [--no-broker] [--log-level LEVEL]\n"
+	"usage: alts-scheduler -c CONFIG [--port N] [--port-file FILE] [--no-broker] [--ui-dir DIR]\n"
+	"                      [--log-level LEVEL]\n"
 	"\n"
 	"  -c, --config FILE     the scheduler config (configs/example_config.yaml documents it)\n"
 	"      --port N          override listen_port (0: any free port)\n"
 	"      --port-file FILE  write the bound port to FILE once listening\n"
 	"      --no-broker       do not publish (tasks stay queued, unpublished)\n"
+	"      --ui-dir DIR      the Swagger UI (swagger-ui-dist) served at /docs\n"
+	"                        (default " ALTS_SWAGGER_UI_DIR ")\n"
 	"      --log-level L     error, warn (default), info, debug, trace\n"
 	"      --check-config    load the config and exit\n";
 
@@ -49,7 +59,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "port", required_argument, NULL, 'p' },
 		{ "port-file", required_argument, NULL, 'P' }, { "no-broker", no_argument, NULL, 'n' },
 		{ "log-level", required_argument, NULL, 'l' }, { "check-config", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "ui-dir", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct alts_err err = ALTS_ERR_INIT;
 	struct sched_config *cfg = NULL;
@@ -58,7 +68,10 @@ int main(int argc, char **argv)
 	struct results *results = NULL;
 	struct callbacks *callbacks = NULL;
 	struct sched_server *server = NULL;
-	const char *config = NULL, *port = NULL, *port_file = NULL;
+	struct artifact_store *artifacts = NULL;
+	struct artifact_store_config store_cfg;
+	struct server_options sopts = { NULL, NULL };
+	const char *config = NULL, *port = NULL, *port_file = NULL, *ui_dir = ALTS_SWAGGER_UI_DIR;
 	bool no_broker = false, check_only = false, curl_ready = false;
 	sigset_t sigs;
 	int c, sig, status = ALTS_EXIT_PASS;
@@ -69,6 +82,7 @@ int main(int argc, char **argv)
 		case 'p': port = optarg; break;
 		case 'P': port_file = optarg; break;
 		case 'n': no_broker = true; break;
+		case 'u': ui_dir = optarg; break;
 		case 'k': check_only = true; break;
 		case 'l':
 			if (alts_log_set_level(optarg)) {
@@ -111,10 +125,21 @@ int main(int argc, char **argv)
 		status = fail("", &err);
 		goto out;
 	}
+	/* Reports and logs are read back from where workers store them, with the same settings. */
+	sched_config_artifact_store(cfg, &store_cfg);
+	if (artifact_store_open(&artifacts, &store_cfg, &err)) {
+		status = fail("result_backend", &err);
+		goto out;
+	}
+	sopts.artifacts = artifacts;
+	sopts.ui_dir = ui_dir;
+	if (access(ui_dir, R_OK | X_OK))
+		alts_log(ALTS_LOG_WARN, "scheduler", "no Swagger UI in '%s' (%s): /docs answers 404", ui_dir,
+			 strerror(errno));
 	if (store_open(&store, cfg->database, &err) || (!no_broker && outbox_start(&outbox, store, cfg, &err)) ||
 	    (!no_broker && *cfg->results_queue && results_start(&results, store, cfg, &err)) ||
 	    callbacks_start(&callbacks, store, &err) ||
-	    server_start(&server, cfg, store, outbox, &err)) {
+	    server_start(&server, cfg, store, outbox, &sopts, &err)) {
 		status = fail("", &err);
 		goto out;
 	}
@@ -132,6 +157,7 @@ out:
 	callbacks_stop(callbacks);
 	outbox_stop(outbox);
 	store_free(store);
+	artifact_store_free(artifacts);
 	sched_config_free(cfg);
 	if (curl_ready)
 		curl_global_cleanup();

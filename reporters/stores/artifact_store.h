@@ -18,7 +18,13 @@
  * Keys are relative ("<task_id>/report.tap"); each store prefixes its base
  * path. Uploads retry with exponential backoff on 5xx, 429 and transport
  * errors; a 4xx (wrong secret, missing bucket) fails at once with the
- * service's own error code and message in err.
+ * service's own error code and message in err (ALTS_EENV; ALTS_ENOTFOUND
+ * for a missing object, ALTS_EINVALID for a bad key or config).
+ *
+ * A store is immutable once open: one store may be used by any number of
+ * threads at once (each request has its own connection). Uploads that
+ * must survive an outage go through spool.h. User docs:
+ * docs/artifact-stores.md; internals: docs/internals/artifact-stores.md.
  */
 
 /* Filled by the caller (scheduler/worker: from struct sched_config); borrowed while the store is open. */
@@ -61,9 +67,18 @@ int artifact_store_put_bytes(struct artifact_store *s, const char *key, const vo
 /* Uploads the task summary (JSON) under results_base_path as <task_id>.json. */
 int artifact_store_put_summary(struct artifact_store *s, const char *task_id, const char *json, size_t len,
 			       struct alts_err *err);
-/* Reads key into out (appended), at most max bytes; ALTS_ENOTFOUND when absent. */
+/*
+ * Reads key into out (appended), at most max bytes (0: no limit): a
+ * longer object is cut and out->capped is set. ALTS_ENOTFOUND when absent.
+ */
 int artifact_store_get(struct artifact_store *s, const char *key, struct sbuf *out, size_t max, struct alts_err *err);
 /* A URL naming key (s3://bucket/..., https://account.blob.../..., file:///...); *out is the caller's (alts_free). */
 int artifact_store_url(struct artifact_store *s, const char *key, char **out, struct alts_err *err);
+
+/*
+ * Compresses src into dst (gzip, replacing dst atomically), e.g. a check's
+ * log before it is stored as logs/<check>.log.gz. src is left alone.
+ */
+int artifact_gzip_file(const char *src, const char *dst, struct alts_err *err);
 
 #endif

@@ -15,7 +15,16 @@ working_directory: $SCRATCH/wd
 max_body_size: 8192
 supported_runners: [docker, local]
 YAML
-sched_start "$SCRATCH/config.yaml" --no-broker || { bad "scheduler starts"; finish; exit 1; }
+# The Swagger UI for /docs: the build's copy (CMake runs npm ci), else the source tree's.
+UI_DIST=
+for d in "$ALTS_BUILD_DIR/swagger-ui/node_modules/swagger-ui-dist" "$ALTS_SOURCE_DIR/scheduler/ui/node_modules/swagger-ui-dist"; do
+	[ -f "$d/swagger-ui-bundle.js" ] && { UI_DIST=$d; break; }
+done
+mkdir -p "$SCRATCH/ui"
+[ -n "$UI_DIST" ] && cp "$UI_DIST"/*.js "$UI_DIST"/*.css "$UI_DIST"/*.png "$SCRATCH/ui/"
+ln -s /etc/passwd "$SCRATCH/ui/passwd.js"
+printf 'secret\n' >"$SCRATCH/ui/.hidden.js"
+sched_start "$SCRATCH/config.yaml" --no-broker --ui-dir "$SCRATCH/ui" || { bad "scheduler starts"; finish; exit 1; }
 ok "scheduler listens on $SCHED_URL"
 
 # ---- alts-token and JWTs ----
@@ -33,11 +42,11 @@ jwt() {
 	printf '%s.%s.%s' "$head" "$body" "$sig"
 }
 now=$(date +%s)
-GOOD=$("$ALTS_TOKEN" -s "$SECRET" -a HS256 -e it@example.com)
+GOOD=$("$ALTS_TOKEN_BIN" -s "$SECRET" -a HS256 -e it@example.com)
 check "alts-token output verifies with openssl" [ "$GOOD" = "$(jwt HS256 "$SECRET" '{"email":"it@example.com"}')" ]
-check "alts-token --expires adds exp" [ "$("$ALTS_TOKEN" -s "$SECRET" -e a@b --expires 1d | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null | jq '.exp - now | floor | . > 86390 and . <= 86400')" = true ]
-check "alts-token -c reads the config" [ "$("$ALTS_TOKEN" -c "$SCRATCH/config.yaml" -e it@example.com)" = "$GOOD" ]
-check "alts-token refuses alg none (exit 2)" bash -c "'$ALTS_TOKEN' -s x -a none -e a >/dev/null 2>&1; [ \$? = 2 ]"
+check "alts-token --expires adds exp" [ "$("$ALTS_TOKEN_BIN" -s "$SECRET" -e a@b --expires 1d | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null | jq '.exp - now | floor | . > 86390 and . <= 86400')" = true ]
+check "alts-token -c reads the config" [ "$("$ALTS_TOKEN_BIN" -c "$SCRATCH/config.yaml" -e it@example.com)" = "$GOOD" ]
+check "alts-token refuses alg none (exit 2)" bash -c "'$ALTS_TOKEN_BIN' -s x -a none -e a >/dev/null 2>&1; [ \$? = 2 ]"
 AUTH="Authorization: Bearer $GOOD"
 
 declare -a BAD_NAMES BAD_HEADERS
@@ -169,7 +178,147 @@ check "metrics: requests by route and status" grep -q '^alts_http_requests_total
 check "metrics: 401s counted" grep -q '^alts_http_requests_total{route="list",status="401"} ' "$SCRATCH/metrics"
 check "metrics: tasks by state" grep -q '^alts_tasks{state="canceled"} 2$' "$SCRATCH/metrics"
 check "openapi.json is OpenAPI 3" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -r .openapi)" = 3.0.3 ]
-check "openapi.json documents every route" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -c '.paths | keys')" = '["/cancel_tasks","/health","/metrics","/openapi.json","/tasks","/tasks/schedule","/tasks/{task_id}","/tasks/{task_id}/cancel","/tasks/{task_id}/result"]' ]
+check "openapi.json documents every route" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -c '.paths | keys')" = '["/cancel_tasks","/docs","/docs/{file}","/health","/metrics","/openapi.json","/tasks","/tasks/schedule","/tasks/{task_id}","/tasks/{task_id}/cancel","/tasks/{task_id}/logs/{name}","/tasks/{task_id}/report.tap","/tasks/{task_id}/report.xml","/tasks/{task_id}/result","/tasks/{task_id}/result.json"]' ]
+
+# ---- the OpenAPI document: valid for @apidevtools/swagger-parser, and it and the server agree ----
+JS_DIR=$ALTS_SOURCE_DIR/tests/js
+if command -v node >/dev/null && [ -d "$JS_DIR/node_modules/@apidevtools/swagger-parser" ]; then
+	curl -s "$SCHED_URL/openapi.json" >"$SCRATCH/openapi.json"
+	if node "$JS_DIR/openapi-validate.mjs" "$SCRATCH/openapi.json" >"$SCRATCH/ops" 2>"$SCRATCH/ops.err"; then
+		ok "swagger-parser validates /openapi.json ($(wc -l <"$SCRATCH/ops") operations)"
+	else
+		bad "swagger-parser validates /openapi.json: $(cat "$SCRATCH/ops.err")"
+	fi
+	# Every route the server answers, as "METHOD template": it must be documented ...
+	answered="GET /tasks
+POST /tasks/schedule
+GET /tasks/{task_id}
+GET /tasks/{task_id}/result
+POST /tasks/{task_id}/cancel
+GET /tasks/{task_id}/report.tap
+GET /tasks/{task_id}/report.xml
+GET /tasks/{task_id}/result.json
+GET /tasks/{task_id}/logs/{name}
+POST /cancel_tasks
+GET /health
+GET /metrics
+GET /openapi.json
+GET /docs
+GET /docs/{file}"
+	check "every route the server answers is documented" cmp -s <(sort <<<"$answered") <(sort "$SCRATCH/ops")
+	# ... and every documented operation is answered (not 404 Not Found / 405) by the server.
+	while read -r method path; do
+		url=${path//\{task_id\}/$id}
+		url=${url//\{name\}/install.log}
+		url=${url//\{file\}/swagger-ui.css}
+		if [ "$method" = GET ]; then
+			code=$(curl -s -o "$SCRATCH/resp" -w '%{http_code}' -H "$AUTH" "$SCHED_URL$url")
+		else
+			code=$(curl -s -o "$SCRATCH/resp" -w '%{http_code}' -X "$method" -H "$AUTH" \
+				-H 'Content-Type: application/json' --data-binary '{}' "$SCHED_URL$url")
+		fi
+		if [ "$code" = 405 ] || { [ "$code" = 404 ] && [ "$(jq -r .detail "$SCRATCH/resp" 2>/dev/null)" = "Not Found" ]; }; then
+			bad "documented $method $path is not answered ($code)"
+		else
+			ok "documented $method $path is answered ($code)"
+		fi
+	done <"$SCRATCH/ops"
+else
+	echo "SKIP swagger-parser checks: needs:node and npm install in tests/js"
+fi
+
+# ---- GET /docs: the Swagger UI, served from --ui-dir ----
+if [ -n "$UI_DIST" ]; then
+	code=$(curl -s -o "$SCRATCH/docs.html" -D "$SCRATCH/headers" -w '%{http_code}' "$SCHED_URL/docs")
+	check "GET /docs is 200 HTML" [ "$code $(grep -i '^Content-Type:' "$SCRATCH/headers" | tr -d '\r')" = "200 Content-Type: text/html; charset=utf-8" ]
+	check "the page loads the local bundle and /openapi.json" bash -c "grep -q 'src=\"/docs/swagger-ui-bundle.js\"' '$SCRATCH/docs.html' && grep -q '\"/openapi.json\"' '$SCRATCH/docs.html' && ! grep -q 'https://' '$SCRATCH/docs.html'"
+	check "GET /docs/ and /docs/index.html are the same page" bash -c "curl -s '$SCHED_URL/docs/' | cmp -s - '$SCRATCH/docs.html' && curl -s '$SCHED_URL/docs/index.html' | cmp -s - '$SCRATCH/docs.html'"
+	code=$(curl -s -o "$SCRATCH/bundle.js" -D "$SCRATCH/headers" -w '%{http_code}' "$SCHED_URL/docs/swagger-ui-bundle.js")
+	check "GET /docs/swagger-ui-bundle.js is 200 JavaScript" [ "$code $(grep -i '^Content-Type:' "$SCRATCH/headers" | tr -d '\r')" = "200 Content-Type: text/javascript; charset=utf-8" ]
+	check "the bundle is the swagger-ui-dist file" cmp -s "$SCRATCH/bundle.js" "$UI_DIST/swagger-ui-bundle.js"
+	check "GET /docs/swagger-ui.css is CSS" bash -c "curl -s -D - -o /dev/null '$SCHED_URL/docs/swagger-ui.css' | grep -qi '^Content-Type: text/css'"
+	for f in ../config.yaml ..%2Fconfig.yaml %2E%2E/config.yaml passwd.js .hidden.js nope.js a/b.js; do
+		r=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$SCHED_URL/docs/$f")
+		check "GET /docs/$f is 404 ($r)" [ "$r" = 404 ]
+	done
+	check "/docs needs no token" [ "$(curl -s -o /dev/null -w '%{http_code}' "$SCHED_URL/docs/swagger-ui-standalone-preset.js")" = 200 ]
+	CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+	if [ -n "$CHROMIUM" ]; then
+		timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+			--user-data-dir="$SCRATCH/chromium" --virtual-time-budget=15000 --dump-dom "$SCHED_URL/docs" \
+			>"$SCRATCH/dom.html" 2>"$SCRATCH/chromium.err"
+		missing=
+		while read -r method path; do
+			grep -q "data-path=\"$path\"" "$SCRATCH/dom.html" || missing="$missing $method:$path"
+		done <"$SCRATCH/ops"
+		check "chromium renders /docs with every operation (missing:${missing:- none})" \
+			bash -c "[ -z '$missing' ] && grep -q 'alts scheduler' '$SCRATCH/dom.html'"
+	else
+		echo "SKIP chromium rendering of /docs: needs:chromium"
+	fi
+else
+	echo "SKIP /docs checks: swagger-ui-dist not installed (build the swagger-ui target or npm ci in scheduler/ui)"
+	check "GET /docs without the UI is 404 with a detail" [ "$(curl -s "$SCHED_URL/docs" | jq -r .detail | cut -c1-30)" = "the Swagger UI is not installed" ]
+fi
+
+# ---- reports and logs: GET /tasks/{id}/report.tap, report.xml, result.json, logs/{name} ----
+SCHED_PEER=$ALTS_BUILD_DIR/sched_peer
+r=$(curl_json GET "/tasks/$id" "" -H "$AUTH")
+check "a task shows worker, progress, artifacts, artifacts_pending, error" [ "$(jq -c '[.worker, .progress, .artifacts, .artifacts_pending, .error]' <<<"${r#* }")" = '[null,null,{},[],null]' ]
+r=$(curl_json POST /tasks/schedule '{"runner_type":"docker","dist_name":"debian","dist_version":"12","dist_arch":"amd64","package_name":"hello"}' -H "$AUTH")
+queued=$(jq -r .task_id <<<"${r#* }")
+for name in report.tap report.xml result.json logs/install.log; do
+	r=$(curl_json GET "/tasks/$queued/$name" "" -H "$AUTH")
+	check "$name of a queued task is 409 ($(jq -r .detail <<<"${r#* }"))" [ "${r%% *}" = 409 ]
+done
+r=$(curl_json GET "/tasks/$id2/report.tap" "" -H "$AUTH")
+check "a missing report is 404 with a detail ($(jq -r .detail <<<"${r#* }"))" [ "${r%% *} $(jq -r .detail <<<"${r#* }")" = "404 task '$id2' has no 'report.tap'" ]
+r=$(curl_json GET "/tasks/00000000-0000-4000-8000-000000000000/report.tap" "" -H "$AUTH")
+check "report.tap of an unknown task is 404" [ "${r%% *}" = 404 ]
+check "report.tap needs a token" [ "$(curl -s -o /dev/null -w '%{http_code}' "$SCHED_URL/tasks/$id2/report.tap")" = 401 ]
+if [ -x "$SCHED_PEER" ]; then
+	printf 'TAP version 13\n1..1\nok 1 - install\n' >"$SCRATCH/report.tap"
+	printf '<?xml version="1.0"?>\n<testsuites tests="1"/>\n' >"$SCRATCH/report.xml"
+	printf '{"success":true}\n' >"$SCRATCH/result.json"
+	printf 'installing hello\n<script>alert(1)</script>\n' >"$SCRATCH/install.log"
+	printf 'uninstalling hello\n' >"$SCRATCH/uninstall.log"
+	gzip -c "$SCRATCH/uninstall.log" >"$SCRATCH/uninstall.log.gz"
+	head -c 2000000 /dev/urandom | base64 >"$SCRATCH/big.log"
+	put_ok=1
+	for f in report.tap report.xml result.json logs/install.log logs/uninstall.log.gz logs/big.log; do
+		"$SCHED_PEER" put "$SCRATCH/config.yaml" "$id2/$f" "$SCRATCH/${f#logs/}" || put_ok=0
+	done
+	check "artifacts stored in the file store" [ "$put_ok" = 1 ]
+	for f in report.tap:text/plain report.xml:application/xml result.json:application/json logs/install.log:text/plain logs/uninstall.log.gz:application/gzip logs/big.log:text/plain; do
+		name=${f%%:*} type=${f#*:}
+		code=$(curl -s -o "$SCRATCH/got" -D "$SCRATCH/headers" -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks/$id2/$name")
+		check "GET $name: 200 $type, the stored bytes" bash -c "[ '$code' = 200 ] && grep -qi '^Content-Type: $type' '$SCRATCH/headers' && cmp -s '$SCRATCH/got' '$SCRATCH/${name#logs/}'"
+	done
+	check "logs are sent with nosniff" grep -qi '^X-Content-Type-Options: nosniff' "$SCRATCH/headers"
+	curl -s -o "$SCRATCH/got" -D "$SCRATCH/headers" -H "$AUTH" "$SCHED_URL/tasks/$id2/logs/uninstall.log"
+	check "logs/x.log falls back to x.log.gz, inflated for a client without gzip" bash -c "cmp -s '$SCRATCH/got' '$SCRATCH/uninstall.log' && grep -qi '^Content-Type: text/plain' '$SCRATCH/headers'"
+	curl -s -o "$SCRATCH/got" -D "$SCRATCH/headers" -H "$AUTH" -H 'Accept-Encoding: gzip' "$SCHED_URL/tasks/$id2/logs/uninstall.log"
+	check "... and passed through with Content-Encoding: gzip to one that accepts it" bash -c "grep -qi '^Content-Encoding: gzip' '$SCRATCH/headers' && gzip -dc '$SCRATCH/got' | cmp -s - '$SCRATCH/uninstall.log'"
+	check "HEAD of a report is 200" [ "$(curl -s -I -o /dev/null -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks/$id2/report.tap")" = 200 ]
+	printf 'not gzip at all' >"$SCRATCH/corrupt.log.gz"
+	truncate -s 65M "$SCRATCH/huge.log"
+	"$SCHED_PEER" put "$SCRATCH/config.yaml" "$id2/logs/corrupt.log.gz" "$SCRATCH/corrupt.log.gz"
+	"$SCHED_PEER" put "$SCRATCH/config.yaml" "$id2/logs/huge.log" "$SCRATCH/huge.log"
+	rm -f "$SCRATCH/huge.log"
+	r=$(curl_json GET "/tasks/$id2/logs/corrupt.log" "" -H "$AUTH")
+	check "a corrupt .gz fallback is 502 ($(jq -r .detail <<<"${r#* }"))" [ "${r%% *}" = 502 ]
+	r=$(curl_json GET "/tasks/$id2/logs/huge.log" "" -H "$AUTH")
+	check "a log over 64 MiB is 502 ($(jq -r .detail <<<"${r#* }"))" [ "${r%% *}" = 502 ]
+else
+	bad "sched_peer is not built ($SCHED_PEER)"
+fi
+for name in .. ..%2F..%2Fconfig.yaml %2E%2E a%2Fb .hidden x%01y x%7Fy $(head -c 300 /dev/zero | tr '\0' a); do
+	r=$(curl -s --path-as-is -o "$SCRATCH/resp" -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks/$id2/logs/$name")
+	check "logs/${name:0:40} is 400 ($(jq -r .detail "$SCRATCH/resp"))" [ "$r" = 400 ]
+done
+r=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks/$id2/logs/../../report.tap")
+check "logs/../../report.tap does not escape ($r)" [ "$r" = 400 ]
+check "an unknown report name is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks/$id2/report.html")" = 404 ]
 check "the secret is never logged" bash -c "! grep -q '$SECRET' '$SCRATCH/scheduler.log'"
 
 # ---- config errors ----
@@ -181,7 +330,7 @@ check "no secret is an error" bash -c "! '$ALTS_SCHEDULER' -c '$SCRATCH/nosecret
 check "ALTS_JWT_SECRET supplies it" env ALTS_JWT_SECRET=from-env "$ALTS_SCHEDULER" -c "$SCRATCH/nosecret.yaml" --check-config
 printf 'file-secret\n' >"$SCRATCH/secret"
 printf 'jwt_secret_file: %s\n' "$SCRATCH/secret" >"$SCRATCH/filesecret.yaml"
-check "jwt_secret_file supplies it" [ "$("$ALTS_TOKEN" -c "$SCRATCH/filesecret.yaml" -e a@b)" = "$(jwt HS256 file-secret '{"email":"a@b"}')" ]
+check "jwt_secret_file supplies it" [ "$("$ALTS_TOKEN_BIN" -c "$SCRATCH/filesecret.yaml" -e a@b)" = "$(jwt HS256 file-secret '{"email":"a@b"}')" ]
 sched_stop
 check "the scheduler stopped without sanitizer reports" bash -c "! grep -q -e 'Sanitizer' -e 'runtime error' '$SCRATCH/scheduler.log'"
 finish

@@ -24,7 +24,7 @@ rabbitmq_vhost: /
 supported_runners: [docker, local]
 YAML
 sched_start "$SCRATCH/config.yaml" --log-level info || { bad "scheduler starts"; finish; exit 1; }
-AUTH="Authorization: Bearer $("$ALTS_TOKEN" -s queue-test-secret -e it@example.com)"
+AUTH="Authorization: Bearer $("$ALTS_TOKEN_BIN" -s queue-test-secret -e it@example.com)"
 
 # 1. One task, read back from its queue.
 body='{"runner_type":"any","dist_name":"almalinux","dist_version":9,"dist_arch":"arm64","package_name":"bash","package_version":"5.1.8-6.el9","repositories":[{"name":"base","url":"https://repo.example.org/9/"}],"bs_task_id":42,"test_configuration":{"tests":[{"url":"https://git.example.org/t.git","git_ref":"main","test_dir":"tests","tests_to_run":["a.sh"]}]}}'

@@ -13,10 +13,10 @@ SUBMIT=${ALTS_SUBMIT:-$(dirname "$ALTS_RUN")/alts-submit}
 require_cmd curl "apt: curl"
 require_cmd jq "apt: jq"
 tools_check
-# lib/scheduler.sh names the alts-token program ALTS_TOKEN; alts-submit reads the
-# bearer token from ALTS_TOKEN: every alts-submit below gets its own environment.
+# alts-submit reads the bearer token from ALTS_TOKEN (lib/scheduler.sh names the
+# alts-token program ALTS_TOKEN_BIN): every alts-submit below gets its own environment.
 . "$(dirname "$0")/lib/scheduler.sh"
-TOKEN_TOOL=$ALTS_TOKEN
+TOKEN_TOOL=$ALTS_TOKEN_BIN
 unset ALTS_TOKEN
 trap 'sched_stop; rm -rf "$SCRATCH"' EXIT
 [ -x "$SUBMIT" ] || { echo "alts-submit not built at $SUBMIT" >&2; exit 1; }

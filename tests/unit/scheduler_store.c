@@ -1,6 +1,19 @@
 /* Unit tests for scheduler/store.c: the task lifecycle in SQLite. */
 #include "helpers.h"
+#include "framework/sbuf.h"
+#include "scheduler/results.h"
 #include "scheduler/store.h"
+
+#include <sqlite3.h>
+
+/* A report with only a state and an optional result. */
+static int report(struct store *s, const char *id, const char *state, const char *result, bool *applied,
+		  struct alts_err *err)
+{
+	struct task_report r = { .state = state, .result = result };
+
+	return store_report(s, id, &r, applied, err);
+}
 
 static struct store *open_store(void)
 {
@@ -86,19 +99,19 @@ static void test_scheduler_store__reports(void **state)
 
 	ALTS_UNUSED(state);
 	assert_ok_err(store_insert(s, "a", "q", NULL, NULL, "{}", &err), &err);
-	assert_ok_err(store_report(s, "a", "running", NULL, &applied, &err), &err);
+	assert_ok_err(report(s, "a", "running", NULL, &applied, &err), &err);
 	assert_true(applied);
-	assert_ok_err(store_report(s, "a", "finished", "{\"ok\":true}", &applied, &err), &err);
+	assert_ok_err(report(s, "a", "finished", "{\"ok\":true}", &applied, &err), &err);
 	assert_true(applied);
-	assert_ok_err(store_report(s, "a", "failed", NULL, &applied, &err), &err);
+	assert_ok_err(report(s, "a", "failed", NULL, &applied, &err), &err);
 	assert_false(applied);
 	assert_ok_err(store_get(s, &t, "a", &err), &err);
 	assert_string_equal(t.state, "finished");
 	assert_string_equal(t.result, "{\"ok\":true}");
 	assert_true(t.started_ms > 0 && t.finished_ms >= t.started_ms);
 	store_task_release(&t);
-	assert_int_equal(store_report(s, "a", "exploded", NULL, &applied, &err), ALTS_EINVALID);
-	assert_int_equal(store_report(s, "zz", "running", NULL, &applied, &err), ALTS_ENOTFOUND);
+	assert_int_equal(report(s, "a", "exploded", NULL, &applied, &err), ALTS_EINVALID);
+	assert_int_equal(report(s, "zz", "running", NULL, &applied, &err), ALTS_ENOTFOUND);
 	store_free(s);
 	test_sandbox_cleanup();
 }
@@ -115,8 +128,8 @@ static void test_scheduler_store__callbacks_pending_until_done(void **state)
 	assert_ok_err(store_insert(s, "b", "q", NULL, NULL, "{}", &err), &err);
 	assert_ok_err(store_pending_callbacks(s, store_now_ms(), 10, count_cb, &n, &err), &err);
 	assert_int_equal(n, 0); /* not ended yet */
-	assert_ok_err(store_report(s, "a", "finished", NULL, &applied, &err), &err);
-	assert_ok_err(store_report(s, "b", "finished", NULL, &applied, &err), &err);
+	assert_ok_err(report(s, "a", "finished", NULL, &applied, &err), &err);
+	assert_ok_err(report(s, "b", "finished", NULL, &applied, &err), &err);
 	assert_ok_err(store_pending_callbacks(s, store_now_ms(), 10, count_cb, &n, &err), &err);
 	assert_int_equal(n, 1); /* only a has a callback_href */
 	assert_ok_err(store_callback_result(s, "a", 0, store_now_ms() + 60000, &err), &err);
@@ -133,6 +146,307 @@ static void test_scheduler_store__callbacks_pending_until_done(void **state)
 	test_sandbox_cleanup();
 }
 
+/* Every state of the protocol, with worker, progress, artifacts and error. */
+static void test_scheduler_store__report_fields(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	struct store_task t;
+	bool applied = false;
+	struct task_report r = { .state = "received", .worker = "host-1/42" };
+
+	ALTS_UNUSED(state);
+	assert_ok_err(store_insert(s, "a", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_true(applied);
+	assert_ok_err(store_get(s, &t, "a", &err), &err);
+	assert_string_equal(t.state, "queued"); /* received changes no state */
+	assert_string_equal(t.worker, "host-1/42");
+	assert_false(t.has_progress);
+	assert_int_equal(t.started_ms, 0);
+	store_task_release(&t);
+
+	r = (struct task_report){ .state = "running", .has_progress = true, .progress_done = 0, .progress_total = 5 };
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_true(applied);
+	r.progress_done = 2;
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_true(applied); /* progress while running */
+	assert_ok_err(store_get(s, &t, "a", &err), &err);
+	assert_string_equal(t.state, "running");
+	assert_string_equal(t.worker, "host-1/42"); /* kept when a report names none */
+	assert_true(t.has_progress);
+	assert_int_equal(t.progress_done, 2);
+	assert_int_equal(t.progress_total, 5);
+	assert_true(t.started_ms > 0);
+	store_task_release(&t);
+
+	r = (struct task_report){ .state = "finished", .worker = "host-1/42", .result = "{\"success\":true}",
+				  .artifacts = "{\"report.tap\":\"file:///x/a/report.tap\"}",
+				  .artifacts_pending = "[\"logs/install.log\"]" };
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_true(applied);
+	assert_ok_err(store_get(s, &t, "a", &err), &err);
+	assert_string_equal(t.state, "finished");
+	assert_string_equal(t.artifacts, "{\"report.tap\":\"file:///x/a/report.tap\"}");
+	assert_string_equal(t.artifacts_pending, "[\"logs/install.log\"]");
+	assert_int_equal(t.progress_done, 2);
+	assert_null(t.error);
+	store_task_release(&t);
+	/* A second final report (redelivery) keeps the first. */
+	r = (struct task_report){ .state = "failed", .error = "late" };
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_false(applied);
+	r = (struct task_report){ .state = "received", .worker = "other/1" };
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_false(applied);
+
+	/* failed carries the error. */
+	assert_ok_err(store_insert(s, "b", "q", NULL, NULL, "{}", &err), &err);
+	r = (struct task_report){ .state = "failed", .worker = "w/2", .error = "cannot pull image" };
+	assert_ok_err(store_report(s, "b", &r, &applied, &err), &err);
+	assert_true(applied);
+	assert_ok_err(store_get(s, &t, "b", &err), &err);
+	assert_string_equal(t.state, "failed");
+	assert_string_equal(t.error, "cannot pull image");
+	assert_null(t.result);
+	assert_true(t.finished_ms > 0);
+	store_task_release(&t);
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
+/* revoked: canceled with the worker's result, also after the scheduler canceled; nothing else lands after. */
+static void test_scheduler_store__revoked_and_canceled(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	struct store_task t;
+	const char *st = NULL;
+	bool applied = false, changed = false;
+	struct task_report r = { .state = "revoked", .result = "{\"revoked\":true}" };
+
+	ALTS_UNUSED(state);
+	/* Revoked while running (the worker saw the cancel first). */
+	assert_ok_err(store_insert(s, "a", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(report(s, "a", "running", NULL, &applied, &err), &err);
+	assert_ok_err(store_report(s, "a", &r, &applied, &err), &err);
+	assert_true(applied);
+	assert_ok_err(store_get(s, &t, "a", &err), &err);
+	assert_string_equal(t.state, "canceled");
+	assert_string_equal(t.result, "{\"revoked\":true}");
+	store_task_release(&t);
+
+	/* Canceled by the scheduler, then the worker's revoked report brings the result. */
+	assert_ok_err(store_insert(s, "b", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_mark_published(s, "b", store_now_ms(), &err), &err);
+	assert_ok_err(report(s, "b", "running", NULL, &applied, &err), &err);
+	assert_ok_err(store_cancel(s, "b", &st, &changed, &err), &err);
+	assert_true(changed);
+	assert_ok_err(report(s, "b", "finished", "{\"late\":1}", &applied, &err), &err);
+	assert_false(applied); /* reports for canceled tasks are ignored ... */
+	r.worker = "w/1";
+	assert_ok_err(store_report(s, "b", &r, &applied, &err), &err);
+	assert_true(applied); /* ... except revoked */
+	r.result = "{\"revoked\":true,\"second\":1}";
+	assert_ok_err(store_report(s, "b", &r, &applied, &err), &err);
+	assert_false(applied); /* the first result stays */
+	assert_ok_err(store_get(s, &t, "b", &err), &err);
+	assert_string_equal(t.state, "canceled");
+	assert_string_equal(t.result, "{\"revoked\":true}");
+	assert_string_equal(t.worker, "w/1");
+	store_task_release(&t);
+
+	/* A finished task is not revoked. */
+	assert_ok_err(store_insert(s, "c", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(report(s, "c", "finished", "{}", &applied, &err), &err);
+	assert_ok_err(store_report(s, "c", &r, &applied, &err), &err);
+	assert_false(applied);
+	assert_int_equal(report(s, "zz", "revoked", NULL, &applied, &err), ALTS_ENOTFOUND);
+	assert_int_equal(report(s, "c", NULL, NULL, &applied, &err), ALTS_EINVALID);
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
+static int collect_ids(const struct store_task *t, void *payload)
+{
+	struct sbuf *sb = payload;
+
+	sbuf_addf(sb, "%s%s", sb->len ? "," : "", t->id);
+	return 0;
+}
+
+static char *pending_cancels(struct store *s)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sbuf sb = SBUF_INIT;
+
+	assert_ok_err(store_pending_cancels(s, 100, collect_ids, &sb, &err), &err);
+	return sbuf_detach(&sb, NULL);
+}
+
+/* Only published (or running) tasks need their cancel announced; a cancel during the publish follows it. */
+static void test_scheduler_store__cancel_pending(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	const char *st = NULL;
+	bool changed = false, applied = false;
+	char *ids;
+	int n = 0;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(store_insert(s, "unpub", "q", "9", NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "pub", "q", "9", NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "run", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "inflight", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "done", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_mark_published(s, "pub", store_now_ms(), &err), &err);
+	assert_ok_err(store_mark_published(s, "done", store_now_ms(), &err), &err);
+	assert_ok_err(report(s, "run", "running", NULL, &applied, &err), &err); /* running before the publish confirm */
+	assert_ok_err(report(s, "done", "finished", NULL, &applied, &err), &err);
+	ids = pending_cancels(s);
+	assert_string_equal(ids, "");
+	alts_free(ids);
+
+	assert_ok_err(store_cancel_bs(s, "9", &n, &err), &err);
+	assert_int_equal(n, 2);
+	assert_ok_err(store_cancel(s, "run", &st, &changed, &err), &err);
+	assert_ok_err(store_cancel(s, "done", &st, &changed, &err), &err);
+	assert_false(changed);
+	assert_ok_err(store_cancel(s, "inflight", &st, &changed, &err), &err);
+	assert_true(changed);
+	ids = pending_cancels(s);
+	assert_string_equal(ids, "pub,run"); /* not unpub (never published), not done */
+	alts_free(ids);
+	/* The outbox had "inflight" on the wire when it was canceled: its confirm adds the cancel. */
+	assert_ok_err(store_mark_published(s, "inflight", store_now_ms(), &err), &err);
+	ids = pending_cancels(s);
+	assert_string_equal(ids, "pub,run,inflight");
+	alts_free(ids);
+	assert_ok_err(store_unpublished(s, 10, count_cb, &n, &err), &err);
+	assert_ok_err(store_cancel_sent(s, "pub", &err), &err);
+	assert_ok_err(store_cancel_sent(s, "inflight", &err), &err);
+	/* A repeated publish confirm of a canceled task does not announce it twice. */
+	assert_ok_err(store_mark_published(s, "pub", store_now_ms(), &err), &err);
+	ids = pending_cancels(s);
+	assert_string_equal(ids, "run");
+	alts_free(ids);
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
+/* A database from the first schema (no report columns) is migrated; its rows keep working. */
+static void test_scheduler_store__migrates_old_schema(void **state)
+{
+	static const char old_schema[] =
+		"CREATE TABLE tasks (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,"
+		" queue TEXT NOT NULL, bs_task_id TEXT, callback_href TEXT, message TEXT NOT NULL, result TEXT,"
+		" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, published_ms INTEGER, started_ms INTEGER,"
+		" finished_ms INTEGER, published INTEGER NOT NULL DEFAULT 0, callback_done INTEGER NOT NULL DEFAULT 0,"
+		" callback_attempts INTEGER NOT NULL DEFAULT 0, callback_next_ms INTEGER NOT NULL DEFAULT 0);"
+		"INSERT INTO tasks (id, state, queue, message, result, created_ms, updated_ms, published)"
+		" VALUES ('old-1', 'running', 'docker-x86_64-0', '{}', NULL, 1, 1, 1),"
+		"        ('old-2', 'finished', 'docker-x86_64-0', '{}', '{\"ok\":1}', 1, 1, 1);";
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = NULL;
+	struct store_task t;
+	struct task_report r = { .state = "finished", .worker = "w/1", .artifacts = "{}" };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char path[4096];
+	const char *cs = NULL;
+	bool applied = false, changed = false;
+	int cols = 0;
+
+	ALTS_UNUSED(state);
+	snprintf(path, sizeof(path), "%s/old.db", test_sandbox_init());
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, old_schema, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	for (int round = 0; round < 2; round++) {  /* the second open finds nothing to do */
+		assert_ok_err(store_open(&s, path, &err), &err);
+		assert_ok_err(store_get(s, &t, "old-2", &err), &err);
+		assert_string_equal(t.result, "{\"ok\":1}");
+		assert_null(t.worker);
+		assert_false(t.cancel_pending);
+		store_task_release(&t);
+		store_free(s);
+	}
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM pragma_table_info('tasks')", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	cols = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(cols, 17 + 7);
+
+	assert_ok_err(store_open(&s, path, &err), &err);
+	assert_ok_err(store_report(s, "old-1", &r, &applied, &err), &err);
+	assert_true(applied);
+	assert_ok_err(store_get(s, &t, "old-1", &err), &err);
+	assert_string_equal(t.state, "finished");
+	assert_string_equal(t.worker, "w/1");
+	store_task_release(&t);
+	assert_ok_err(store_insert(s, "new", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_mark_published(s, "new", store_now_ms(), &err), &err);
+	assert_ok_err(store_cancel(s, "new", &cs, &changed, &err), &err);
+	assert_ok_err(store_get(s, &t, "new", &err), &err);
+	assert_true(t.cancel_pending);
+	store_task_release(&t);
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
+/* results__apply: the report JSON as workers send it, bad optional fields left out. */
+static void test_scheduler_store__apply_report_json(void **state)
+{
+	static const char *const bodies[] = {
+		"not json",
+		"{\"state\":\"running\"}",
+		"{\"task_id\":\"a\",\"state\":\"exploded\"}",
+		"{\"task_id\":\"nope\",\"state\":\"running\"}",
+		"[1,2]",
+	};
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	struct store_task t;
+	const char *body;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(store_insert(s, "a", "q", NULL, NULL, "{}", &err), &err);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bodies); i++)
+		assert_int_equal(results__apply(s, bodies[i], strlen(bodies[i])), 0); /* dropped, acked */
+	body = "{\"task_id\":\"a\",\"state\":\"received\",\"worker\":\"h/1\",\"time_ms\":1764000000000}";
+	assert_int_equal(results__apply(s, body, strlen(body)), 0);
+	body = "{\"task_id\":\"a\",\"state\":\"running\",\"worker\":\"h/1\",\"progress\":{\"done\":1,\"total\":4}}";
+	assert_int_equal(results__apply(s, body, strlen(body)), 0);
+	body = "{\"task_id\":\"a\",\"state\":\"running\",\"progress\":{\"done\":-1,\"total\":\"x\"}}";
+	assert_int_equal(results__apply(s, body, strlen(body)), 0);
+	assert_ok_err(store_get(s, &t, "a", &err), &err);
+	assert_string_equal(t.state, "running");
+	assert_string_equal(t.worker, "h/1");
+	assert_int_equal(t.progress_done, 1); /* the bad progress was left out */
+	assert_int_equal(t.progress_total, 4);
+	store_task_release(&t);
+	body = "{\"task_id\":\"a\",\"state\":\"failed\",\"worker\":7,\"result\":\"x\","
+	       "\"artifacts\":{\"report.tap\":\"file:///r/a/report.tap\",\"bad\":1},"
+	       "\"artifacts_pending\":[\"logs/install.log\"],\"error\":\"no space left\"}";
+	assert_int_equal(results__apply(s, body, strlen(body)), 0);
+	assert_ok_err(store_get(s, &t, "a", &err), &err);
+	assert_string_equal(t.state, "failed");
+	assert_string_equal(t.worker, "h/1");
+	assert_null(t.result);     /* not an object */
+	assert_null(t.artifacts);  /* a non-string URL */
+	assert_string_equal(t.artifacts_pending, "[\"logs/install.log\"]");
+	assert_string_equal(t.error, "no space left");
+	store_task_release(&t);
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +454,11 @@ int main(void)
 		cmocka_unit_test(test_scheduler_store__outbox_and_cancel),
 		cmocka_unit_test(test_scheduler_store__reports),
 		cmocka_unit_test(test_scheduler_store__callbacks_pending_until_done),
+		cmocka_unit_test(test_scheduler_store__report_fields),
+		cmocka_unit_test(test_scheduler_store__revoked_and_canceled),
+		cmocka_unit_test(test_scheduler_store__cancel_pending),
+		cmocka_unit_test(test_scheduler_store__migrates_old_schema),
+		cmocka_unit_test(test_scheduler_store__apply_report_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

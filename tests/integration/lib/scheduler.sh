@@ -4,8 +4,8 @@
 #   token [ARGS...]               alts-token with the test secret
 ALTS_BUILD_DIR=${ALTS_BUILD_DIR:?ALTS_BUILD_DIR must point at the build directory}
 ALTS_SCHEDULER=${ALTS_SCHEDULER:-$ALTS_BUILD_DIR/alts-scheduler}
-ALTS_TOKEN=${ALTS_TOKEN:-$ALTS_BUILD_DIR/alts-token}
-[ -x "$ALTS_SCHEDULER" ] && [ -x "$ALTS_TOKEN" ] || { echo "SKIP: alts-scheduler not built"; exit 77; }
+ALTS_TOKEN_BIN=${ALTS_TOKEN_BIN:-$ALTS_BUILD_DIR/alts-token}
+[ -x "$ALTS_SCHEDULER" ] && [ -x "$ALTS_TOKEN_BIN" ] || { echo "SKIP: alts-scheduler not built"; exit 77; }
 
 sched_start() {
 	local config=$1 i

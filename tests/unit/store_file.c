@@ -1,0 +1,324 @@
+/* Unit tests for the file artifact store, the spool and the gzip helper (reporters/stores/). */
+#include "helpers.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "framework/sbuf.h"
+#include "reporters/stores/artifact_store_int.h"
+#include "reporters/stores/spool.h"
+
+static const char *sandbox;
+
+static struct artifact_store *open_file_store(const char *sub, const char *base)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = NULL;
+	char dir[4096];
+	struct artifact_store_config cfg = { .backend = "file", .file_directory = dir, .base_path = base,
+					     .results_base_path = "results/", .retries = 1 };
+
+	sandbox = test_sandbox_init();
+	snprintf(dir, sizeof(dir), "%s/%s", sandbox, sub);
+	assert_ok_err(artifact_store_open(&s, &cfg, &err), &err);
+	assert_string_equal(artifact_store_backend(s), "file");
+	return s;
+}
+
+static void test_store_file__put_get_url(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "base/");
+	struct sbuf got = SBUF_INIT;
+	char *url = NULL;
+	char path[4096];
+	char *src;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(artifact_store_put_bytes(s, "t1/report.tap", "ok 1\n", 5, NULL, &err), &err);
+	assert_ok_err(artifact_store_get(s, "t1/report.tap", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "ok 1\n");
+	sbuf_reset(&got);
+
+	src = test_write_file("src.log", "line 1\nline 2\n");
+	assert_ok_err(artifact_store_put_file(s, "t1/logs/install.log", src, NULL, &err), &err);
+	alts_free(src);
+	snprintf(path, sizeof(path), "%s/store/base/t1/logs/install.log", sandbox);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_ok_err(artifact_store_get(s, "t1/logs/install.log", &got, 6, &err), &err);
+	assert_string_equal(got.buf, "line 1");
+	assert_true(got.capped);
+	sbuf_release(&got);
+
+	/* Overwrite replaces the content. */
+	assert_ok_err(artifact_store_put_bytes(s, "t1/report.tap", "ok 2\n", 5, NULL, &err), &err);
+	sbuf_init(&got, 0);
+	assert_ok_err(artifact_store_get(s, "t1/report.tap", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "ok 2\n");
+	sbuf_release(&got);
+
+	assert_ok_err(artifact_store_url(s, "t1/a b.log", &url, &err), &err);
+	assert_true(!strncmp(url, "file:///", 8));
+	assert_non_null(strstr(url, "/store/base/t1/a%20b.log"));
+	alts_free(url);
+
+	assert_ok_err(artifact_store_put_summary(s, "t1", "{}", 2, &err), &err);
+	snprintf(path, sizeof(path), "%s/store/results/t1.json", sandbox);
+	assert_int_equal(access(path, R_OK), 0);
+
+	sbuf_init(&got, 0);
+	assert_int_equal(artifact_store_get(s, "t1/missing.log", &got, 0, &err), ALTS_ENOTFOUND);
+	assert_int_equal(artifact_store_get(s, "t1", &got, 0, &err), ALTS_ENOTFOUND);
+	sbuf_release(&got);
+	assert_int_equal(artifact_store_put_file(s, "t1/x", "/nonexistent/file", NULL, &err), ALTS_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "/nonexistent/file"));
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
+static void test_store_file__key_checks(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "");
+	static const char *bad[] = { "", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\\b", "a\nb", "a/./b" };
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bad); i++) {
+		alts_err_clear(&err);
+		assert_int_equal(artifact_store_put_bytes(s, bad[i], "x", 1, NULL, &err), ALTS_EINVALID);
+		assert_true(err.msg[0] != '\0');
+	}
+	assert_ok_err(artifact_store_put_bytes(s, "a..b/c.d/.hidden", "x", 1, NULL, &err), &err);
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
+static void test_store_file__open_errors(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = NULL;
+	struct artifact_store_config cfg = { .backend = "file" };
+
+	ALTS_UNUSED(state);
+	assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
+	assert_non_null(strstr(err.msg, "file_store_directory"));
+	cfg.backend = "ftp";
+	assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
+	assert_non_null(strstr(err.msg, "unknown result backend 'ftp'"));
+	assert_null(s);
+}
+
+static void test_store_file__content_types(void **state)
+{
+	ALTS_UNUSED(state);
+	assert_string_equal(artifact_content_type("a/report.tap"), "text/plain; charset=utf-8");
+	assert_string_equal(artifact_content_type("report.xml"), "application/xml");
+	assert_string_equal(artifact_content_type("x/result.json"), "application/json");
+	assert_string_equal(artifact_content_type("logs/install.log.gz"), "application/gzip");
+	assert_string_equal(artifact_content_type("blob"), "application/octet-stream");
+}
+
+static int collect_key(const char *key, void *payload)
+{
+	sbuf_addf(payload, "%s;", key);
+	return 0;
+}
+
+static void test_store_file__spool_put_and_flush(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "");
+	struct sbuf keys = SBUF_INIT, got = SBUF_INIT;
+	char spool[4096], store_dir[4096];
+	size_t delivered = 9, remaining = 9;
+	bool spooled = true;
+	char *src;
+
+	ALTS_UNUSED(state);
+	snprintf(spool, sizeof(spool), "%s/spool", sandbox);
+	snprintf(store_dir, sizeof(store_dir), "%s/store", sandbox);
+	/* A working store: uploaded, nothing spooled. */
+	assert_ok_err(artifact_spool_put_bytes(s, spool, "t/a.tap", "ok\n", 3, NULL, &spooled, &err), &err);
+	assert_false(spooled);
+	assert_ok_err(artifact_spool_flush(s, spool, &delivered, &remaining, &err), &err);
+	assert_int_equal(delivered, 0);
+	assert_int_equal(remaining, 0);
+
+	/* A broken store (its directory is a file now): spooled, the upload error kept in err. */
+	src = test_write_file("big.log", "log line\n");
+	{
+		char cmd[8300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' && touch '%s'", store_dir, store_dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_ok_err(artifact_spool_put_file(s, spool, "t/logs/x.log", src, NULL, &spooled, &err), &err);
+	assert_true(spooled);
+	assert_non_null(strstr(err.msg, "cannot"));
+	alts_err_clear(&err);
+	assert_ok_err(artifact_spool_put_bytes(s, spool, "t/b.json", "{}", 2, NULL, &spooled, &err), &err);
+	assert_true(spooled);
+	/* The source may go away: the spool has its own copy. */
+	unlink(src);
+	alts_free(src);
+	assert_ok_err(artifact_spool_list(spool, collect_key, &keys, &err), &err);
+	assert_string_equal(keys.buf, "t/logs/x.log;t/b.json;");
+
+	/* Still broken: the flush fails, records the attempt and keeps both. */
+	assert_int_not_equal(artifact_spool_flush(s, spool, &delivered, &remaining, &err), 0);
+	assert_int_equal(delivered, 0);
+	assert_int_equal(remaining, 2);
+	{
+		struct sbuf meta = SBUF_INIT;
+		char cmd[8300];
+
+		snprintf(cmd, sizeof(cmd), "cat '%s'/*.json > '%s/meta.txt'", spool, sandbox);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s/meta.txt", sandbox);
+		assert_int_equal(sbuf_read_file(&meta, cmd, 0), 0);
+		assert_non_null(strstr(meta.buf, "\"attempts\":2"));
+		assert_non_null(strstr(meta.buf, "\"key\":\"t/logs/x.log\""));
+		sbuf_release(&meta);
+	}
+
+	/* Repaired: everything is delivered and the spool is empty. */
+	unlink(store_dir);
+	assert_int_equal(mkdir(store_dir, 0755), 0);
+	assert_ok_err(artifact_spool_flush(s, spool, &delivered, &remaining, &err), &err);
+	assert_int_equal(delivered, 2);
+	assert_int_equal(remaining, 0);
+	assert_ok_err(artifact_store_get(s, "t/logs/x.log", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "log line\n");
+	sbuf_reset(&got);
+	assert_ok_err(artifact_store_get(s, "t/b.json", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "{}");
+	sbuf_reset(&keys);
+	assert_ok_err(artifact_spool_list(spool, collect_key, &keys, &err), &err);
+	assert_string_equal(keys.buf, "");
+
+	/* Invalid keys are refused, not spooled. */
+	assert_int_equal(artifact_spool_put_bytes(s, spool, "../x", "x", 1, NULL, &spooled, &err), ALTS_EINVALID);
+	sbuf_release(&keys);
+	sbuf_release(&got);
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
+static void test_store_file__spool_missing_dir(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "");
+	size_t delivered = 9, remaining = 9;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(artifact_spool_flush(s, "/nonexistent/spool", &delivered, &remaining, &err), &err);
+	assert_int_equal(delivered, 0);
+	assert_int_equal(remaining, 0);
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
+static void test_store_file__gzip(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	char *src = NULL, dst[4096];
+	char buf[256];
+	gzFile gz;
+	int n;
+
+	ALTS_UNUSED(state);
+	sandbox = test_sandbox_init();
+	src = test_write_file("check.log", "hello gzip\nsecond line\n");
+	snprintf(dst, sizeof(dst), "%s/check.log.gz", sandbox);
+	assert_ok_err(artifact_gzip_file(src, dst, &err), &err);
+	alts_free(src);
+	gz = gzopen(dst, "rb");
+	assert_non_null(gz);
+	n = gzread(gz, buf, sizeof(buf) - 1);
+	gzclose(gz);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "hello gzip\nsecond line\n");
+	assert_int_equal(artifact_gzip_file("/nonexistent", dst, &err), ALTS_ENOTFOUND);
+	test_sandbox_cleanup();
+}
+
+/* One pass over every operation; 0 or the first failure. */
+static int oom_scenario(const char *dir, const char *src)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = NULL;
+	struct sbuf got = SBUF_INIT;
+	struct artifact_store_config cfg = { .backend = "file", .file_directory = dir, .base_path = "b/",
+					     .results_base_path = "r/", .retries = 1 };
+	char spool[4200], *url = NULL;
+	size_t delivered, remaining;
+	bool spooled;
+	int rc;
+
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	rc = artifact_store_open(&s, &cfg, &err);
+	if (!rc)
+		rc = artifact_store_put_bytes(s, "t/a.tap", "ok\n", 3, NULL, &err);
+	if (!rc)
+		rc = artifact_store_put_file(s, "t/logs/x.log", src, NULL, &err);
+	if (!rc)
+		rc = artifact_store_put_summary(s, "t", "{}", 2, &err);
+	if (!rc)
+		rc = artifact_store_get(s, "t/a.tap", &got, 0, &err);
+	if (!rc)
+		rc = artifact_store_url(s, "t/a.tap", &url, &err);
+	if (!rc)
+		rc = artifact_spool_put_bytes(s, spool, "t/b.tap", "x", 1, NULL, &spooled, &err);
+	if (!rc)
+		rc = artifact_spool_flush(s, spool, &delivered, &remaining, &err);
+	alts_free(url);
+	sbuf_release(&got);
+	artifact_store_free(s);
+	return rc;
+}
+
+/* Every allocation in turn fails: the result is ALTS_ENOMEM or success, never a crash or leak. */
+static void test_store_file__each_allocation_fails(void **state)
+{
+	char dir[4200];
+	char *src;
+	unsigned long n;
+
+	ALTS_UNUSED(state);
+	sandbox = test_sandbox_init();
+	snprintf(dir, sizeof(dir), "%s/store", sandbox);
+	src = test_write_file("src.log", "log\n");
+	alts_alloc_fail_at(0);
+	assert_int_equal(oom_scenario(dir, src), 0);
+	n = alts_alloc_fail_at(0);
+	assert_true(n > 10);
+	for (unsigned long i = 1; i <= n; i++) {
+		int rc;
+
+		alts_alloc_fail_at(i);
+		rc = oom_scenario(dir, src);
+		alts_alloc_fail_at(0);
+		if (rc && rc != ALTS_ENOMEM)
+			fail_msg("allocation %lu failing gave %d, not ALTS_ENOMEM", i, rc);
+	}
+	alts_free(src);
+	test_sandbox_cleanup();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_store_file__put_get_url),
+		cmocka_unit_test(test_store_file__key_checks),
+		cmocka_unit_test(test_store_file__open_errors),
+		cmocka_unit_test(test_store_file__content_types),
+		cmocka_unit_test(test_store_file__spool_put_and_flush),
+		cmocka_unit_test(test_store_file__spool_missing_dir),
+		cmocka_unit_test(test_store_file__gzip),
+		cmocka_unit_test(test_store_file__each_allocation_fails),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
