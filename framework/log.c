@@ -28,6 +28,17 @@ void alts_log_set_json(int on)
 	log_json = on;
 }
 
+static alts_log_sink_fn log_sink;
+static void *log_sink_payload;
+
+void alts_log_set_sink(alts_log_sink_fn sink, void *payload)
+{
+	pthread_mutex_lock(&log_lock);
+	log_sink = sink;
+	log_sink_payload = payload;
+	pthread_mutex_unlock(&log_lock);
+}
+
 static void json_quote(struct sbuf *sb, const char *s)
 {
 	sbuf_addch(sb, '"');
@@ -57,6 +68,11 @@ void alts_log_write(int level, const char *comp, int errnum, const char *fmt, ..
 	va_end(ap);
 	if (errnum)
 		sbuf_addf(&msg, ": %s", strerror(errnum));
+	if (log_sink) {
+		log_sink(level, comp, msg.buf, log_sink_payload);
+		sbuf_release(&msg);
+		return;
+	}
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

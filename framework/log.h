@@ -19,6 +19,15 @@ extern int alts_log_threshold;
 int alts_log_set_level(const char *name);
 void alts_log_set_json(int on);
 
+/*
+ * Sends every line to sink instead of stderr (NULL: back to stderr), e.g.
+ * the worker's logfmt lines with the task id. sink gets the formatted
+ * message (errno text included), is called from any thread, and must not
+ * log itself.
+ */
+typedef void (*alts_log_sink_fn)(int level, const char *comp, const char *msg, void *payload);
+void alts_log_set_sink(alts_log_sink_fn sink, void *payload);
+
 void alts_log_write(int level, const char *comp, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

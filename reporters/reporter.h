@@ -21,6 +21,7 @@ struct reporter_opts {
 	bool color;           /* console: ANSI colour */
 	bool verbose;         /* console: stream check output */
 	size_t output_cap;    /* bytes of output embedded per check (JUnit system-out ...) */
+	void *payload;        /* reporters added with reporter_set_add_ops: the caller's data */
 };
 
 struct run_info {

@@ -1,6 +1,310 @@
-#include "worker/worker.h"
+#include "framework/common.h"
+#include "framework/log.h"
+#include "framework/sbuf.h"
+#include "worker/consumer.h"
+#include "worker/pool.h"
+#include "worker/publish.h"
+#include "worker/wlog.h"
+#include "worker/worker_int.h"
 
-int worker_placeholder(void)
+#include <signal.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORKER_TICK_MS 100
+#define WORKER_ABORT_WAIT_MS 15000    /* after the grace period: aborted tasks get this long to go */
+#define WORKER_LINGER_S 5.0           /* reports still queued at exit get this long */
+#define WORKER_CANCELED_MAX 16384
+#define WORKER_CANCELED_TTL_MS (24LL * 3600 * 1000)
+#define WORKER_DONE_MAX 4096
+#define WORKER_DONE_TTL_MS (6LL * 3600 * 1000)
+
+/* Signal flags: the one piece of process state, as a signal handler needs. */
+static volatile sig_atomic_t sig_stop;
+static volatile sig_atomic_t sig_reload;
+
+static void on_stop(int sig)
 {
-	return 0;
+	ALTS_UNUSED(sig);
+	sig_stop++;
+}
+
+static void on_reload(int sig)
+{
+	ALTS_UNUSED(sig);
+	sig_reload = 1;
+}
+
+int64_t worker_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int64_t worker_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct worker_cfg *worker_cfg_get(struct worker *w)
+{
+	struct worker_cfg *wc;
+
+	pthread_mutex_lock(&w->cfg_lock);
+	wc = w->cfg;
+	wc->refs++;
+	pthread_mutex_unlock(&w->cfg_lock);
+	return wc;
+}
+
+void worker_cfg_put(struct worker *w, struct worker_cfg *wc)
+{
+	bool last;
+
+	if (!wc)
+		return;
+	pthread_mutex_lock(&w->cfg_lock);
+	last = --wc->refs == 0;
+	pthread_mutex_unlock(&w->cfg_lock);
+	if (last) {
+		sched_config_free(wc->c);
+		alts_free(wc);
+	}
+}
+
+const struct strlist *worker_queues(struct worker *w, const struct sched_config *c)
+{
+	return w->opts.queues.n ? &w->opts.queues : &c->worker_queues;
+}
+
+void worker_task_done(struct worker *w)
+{
+	long n = atomic_fetch_add(&w->tasks_done, 1) + 1;
+
+	if (w->opts.max_tasks > 0 && n >= w->opts.max_tasks)
+		atomic_store(&w->max_reached, true);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool list_eq(const struct strlist *a, const struct strlist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		if (strcmp(a->v[i], b->v[i]))
+			return false;
+	}
+	return true;
+}
+
+/* True when the new config needs new connections (broker, queues, exchange). */
+static bool broker_changed(struct worker *w, const struct sched_config *a, const struct sched_config *b)
+{
+	return !str_eq(a->rabbitmq_host, b->rabbitmq_host) || a->rabbitmq_port != b->rabbitmq_port ||
+	       a->rabbitmq_ssl_port != b->rabbitmq_ssl_port || a->use_ssl != b->use_ssl ||
+	       !str_eq(a->rabbitmq_ssl_cacert, b->rabbitmq_ssl_cacert) ||
+	       !str_eq(a->rabbitmq_ssl_cert, b->rabbitmq_ssl_cert) || !str_eq(a->rabbitmq_ssl_key, b->rabbitmq_ssl_key) ||
+	       !str_eq(a->rabbitmq_user, b->rabbitmq_user) || !str_eq(a->rabbitmq_password, b->rabbitmq_password) ||
+	       !str_eq(a->rabbitmq_vhost, b->rabbitmq_vhost) || !str_eq(a->results_queue, b->results_queue) ||
+	       !str_eq(a->cancel_exchange, b->cancel_exchange) || a->worker_heartbeat != b->worker_heartbeat ||
+	       (!w->opts.queues.n && !list_eq(&a->worker_queues, &b->worker_queues));
+}
+
+static void reload(struct worker *w)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sched_config *c = NULL;
+	struct worker_cfg *wc, *old;
+	bool reconnect;
+
+	if (worker_config_load(&c, w->opts.config_path, &err)) {
+		wlog(ALTS_LOG_ERROR, "config.reload_failed", NULL, "msg=%s (keeping the old config)", err.msg);
+		return;
+	}
+	if (!worker_queues(w, c)->n || !c->results_queue || !*c->results_queue) {
+		wlog(ALTS_LOG_ERROR, "config.reload_failed", NULL,
+		     "msg=no queues or no results_queue in the new config (keeping the old config)");
+		sched_config_free(c);
+		return;
+	}
+	wc = alts_calloc(1, sizeof(*wc));
+	if (!wc) {
+		sched_config_free(c);
+		return;
+	}
+	wc->c = c;
+	wc->refs = 1;
+	pthread_mutex_lock(&w->cfg_lock);
+	old = w->cfg;
+	reconnect = broker_changed(w, old->c, c);
+	w->cfg = wc;
+	pthread_mutex_unlock(&w->cfg_lock);
+	if (c->worker_concurrency != old->c->worker_concurrency && w->opts.concurrency <= 0)
+		wlog(ALTS_LOG_WARN, "config.reload", NULL, "msg=worker_concurrency changes need a restart");
+	worker_cfg_put(w, old);
+	wlog(ALTS_LOG_INFO, "config.reloaded", NULL, "path=%s reconnect=%s", w->opts.config_path,
+	     reconnect ? "true" : "false");
+	if (reconnect) {
+		consumer_reconnect(w->consumer);
+		publisher_reconnect(w->publisher);
+	}
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_reload;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The caller's thread: signals, graceful stop, --max-tasks. */
+static void supervise(struct worker *w)
+{
+	int64_t grace_end = 0, abort_end = 0;
+	int handled_stops = 0;
+
+	for (;;) {
+		int64_t now = worker_mono_ms();
+		int phase = atomic_load(&w->phase);
+
+		if (sig_reload) {
+			sig_reload = 0;
+			reload(w);
+		}
+		if (sig_stop > handled_stops) {
+			handled_stops = sig_stop;
+			if (phase == WORKER_RUNNING) {
+				struct worker_cfg *wc = worker_cfg_get(w);
+
+				grace_end = now + (int64_t)(wc->c->worker_grace_period * 1000);
+				worker_cfg_put(w, wc);
+				wlog(ALTS_LOG_INFO, "worker.stopping", NULL, "running=%zu grace_ms=%lld",
+				     pool_load(w->pool), (long long)(grace_end - now));
+				consumer_pause(w->consumer);
+				atomic_store(&w->phase, WORKER_DRAINING);
+			} else if (phase == WORKER_DRAINING) {
+				grace_end = now;  /* a second signal: do not wait */
+			}
+			continue;
+		}
+		if (phase == WORKER_RUNNING && atomic_load(&w->max_reached)) {
+			consumer_pause(w->consumer);
+			atomic_store(&w->phase, WORKER_DRAINING);
+			grace_end = INT64_MAX;
+			continue;
+		}
+		if (phase != WORKER_RUNNING && pool_load(w->pool) == 0)
+			break;
+		if (phase == WORKER_DRAINING && now >= grace_end) {
+			wlog(ALTS_LOG_WARN, "worker.grace_over", NULL, "running=%zu msg=aborting and requeueing",
+			     pool_load(w->pool));
+			pool_abort_all(w->pool, JOB_STOP_SHUTDOWN);
+			atomic_store(&w->phase, WORKER_ABORTING);
+			abort_end = now + WORKER_ABORT_WAIT_MS;
+		}
+		if (phase == WORKER_ABORTING && now >= abort_end)
+			break;
+		usleep(WORKER_TICK_MS * 1000);
+	}
+}
+
+static int hostname_ident(char *buf, size_t size)
+{
+	char host[128] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	return str_fmt(buf, size, "%s/%ld", host, (long)getpid()) ? 0 : ALTS_ERROR;
+}
+
+int worker_run(const struct worker_opts *o, struct alts_err *err)
+{
+	struct worker w;
+	struct sched_config *c = NULL;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.opts = *o;
+	pthread_mutex_init(&w.cfg_lock, NULL);
+	rc = worker_config_load(&c, o->config_path, err);
+	if (rc)
+		goto out;
+	if (!worker_queues(&w, c)->n) {
+		rc = alts_err_set(err, ALTS_EINVALID, "%s: no queues to consume (set worker_queues or use --queues)",
+				  o->config_path);
+		goto out;
+	}
+	if (!c->results_queue || !*c->results_queue) {
+		rc = alts_err_set(err, ALTS_EINVALID, "%s: results_queue: must not be empty for the worker",
+				  o->config_path);
+		goto out;
+	}
+	rc = config_load(&w.engine_config, NULL, err);
+	if (rc)
+		goto out;
+	w.cfg = alts_calloc(1, sizeof(*w.cfg));
+	w.canceled = idset_new(WORKER_CANCELED_MAX, WORKER_CANCELED_TTL_MS);
+	w.done = idset_new(WORKER_DONE_MAX, WORKER_DONE_TTL_MS);
+	w.active = idset_new(1024, 0);
+	if (!w.cfg || !w.canceled || !w.done || !w.active) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto out;
+	}
+	w.cfg->c = c;
+	w.cfg->refs = 1;
+	c = NULL;
+	hostname_ident(w.ident, sizeof(w.ident));
+	wlog_capture_framework();
+	install_signals();
+	rc = publisher_start(&w.publisher, &w, err);
+	if (!rc)
+		rc = pool_start(&w.pool, &w, (int)(o->concurrency > 0 ? o->concurrency : w.cfg->c->worker_concurrency),
+				err);
+	if (!rc)
+		rc = consumer_start(&w.consumer, &w, err);
+	if (rc)
+		goto stop;
+	wlog(ALTS_LOG_INFO, "worker.started", NULL, "worker=%s concurrency=%ld config=%s", w.ident,
+	     o->concurrency > 0 ? o->concurrency : w.cfg->c->worker_concurrency, o->config_path);
+	supervise(&w);
+stop:
+	/* Order: the pool must not wait on a publisher that is gone, the consumer sends the last settles. */
+	atomic_store(&w.phase, WORKER_ABORTING);
+	if (w.pool)
+		pool_abort_all(w.pool, JOB_STOP_SHUTDOWN);
+	publisher_stop(w.publisher, WORKER_LINGER_S);
+	pool_stop(w.pool);
+	consumer_stop(w.consumer);
+	publisher_free(w.publisher);
+	atomic_store(&w.phase, WORKER_STOPPED);
+	if (!rc)
+		wlog(ALTS_LOG_INFO, "worker.stopped", NULL, "tasks=%ld", atomic_load(&w.tasks_done));
+out:
+	sched_config_free(c);
+	if (w.cfg)
+		worker_cfg_put(&w, w.cfg);
+	idset_free(w.canceled);
+	idset_free(w.done);
+	idset_free(w.active);
+	config_free(w.engine_config);
+	pthread_mutex_destroy(&w.cfg_lock);
+	alts_log_set_sink(NULL, NULL);
+	return rc;
 }

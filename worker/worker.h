@@ -1,7 +1,37 @@
 #ifndef ALTS_WORKER_H
 #define ALTS_WORKER_H
 
-/* alts-worker: placeholder, being written. */
-int worker_placeholder(void);
+#include <stdbool.h>
+
+#include "framework/conf.h"
+#include "framework/err.h"
+
+/*
+ * alts-worker: consumes task queues from RabbitMQ, runs each task's suite
+ * with the framework (as alts-run does), stores the reports and logs in
+ * the artifact store and reports every state change to the scheduler's
+ * results queue (docs/internals/worker-protocol.md). docs/worker.md is
+ * the user's guide.
+ *
+ * Threads: a consumer (owns the consuming connection, heartbeats, acks),
+ * a publisher (own connection, publisher confirms), N task threads and a
+ * monitor (deadlines, spool flushes). The caller's thread handles
+ * signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.
+ */
+
+struct worker_opts {
+	const char *config_path;   /* required */
+	struct strlist queues;     /* --queues; n == 0: worker_queues from the config */
+	long concurrency;          /* --concurrency; 0: worker_concurrency */
+	long max_tasks;            /* --max-tasks (--once: 1); 0: no limit */
+};
+
+/*
+ * Loads the config and runs until a signal (or max_tasks) stops it.
+ * Returns 0 after a clean stop; ALTS_EINVALID (config, options: message in
+ * err, "file:line:col: ..." for the config) or another negative code
+ * when it could not start.
+ */
+int worker_run(const struct worker_opts *o, struct alts_err *err);
 
 #endif

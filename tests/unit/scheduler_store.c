@@ -381,7 +381,7 @@ static void test_scheduler_store__migrates_old_schema(void **state)
 	cols = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	assert_int_equal(cols, 17 + 7);
+	assert_int_equal(cols, 17 + 8);  /* + worker, artifacts, artifacts_pending, error, progress x2, cancel_pending, live_log */
 
 	assert_ok_err(store_open(&s, path, &err), &err);
 	assert_ok_err(store_report(s, "old-1", &r, &applied, &err), &err);

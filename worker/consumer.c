@@ -1,0 +1,408 @@
+#include "framework/common.h"
+#include "framework/sbuf.h"
+#include "scheduler/amqp_conn.h"
+#include "worker/backoff.h"
+#include "worker/consumer.h"
+#include "worker/msg.h"
+#include "worker/pool.h"
+#include "worker/wlog.h"
+#include "worker/worker_int.h"
+
+#include <amqp.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONSUMER_WAIT_MS 100
+#define CONSUMER_MAX_QUEUES 64
+
+struct settle_item {
+	struct settle_item *next;
+	uint64_t gen, tag;
+	enum settle how;
+};
+
+struct consumer {
+	struct worker *w;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	struct settle_item *settles, *settles_tail;
+	bool stop, pause, reconnect;
+	atomic_bool connected;
+
+	/* Owned by the thread. */
+	amqp_connection_state_t conn;
+	uint64_t gen;
+	bool consuming;
+	char *tags[CONSUMER_MAX_QUEUES];   /* consumer tags of the task queues */
+	char *queues[CONSUMER_MAX_QUEUES];
+	size_t ntags;
+	char *cancel_tag;
+};
+
+static char *bytes_dup(amqp_bytes_t b)
+{
+	return b.bytes ? alts_strndup(b.bytes, b.len) : NULL;
+}
+
+static void consumer_disconnect(struct consumer *c, bool clean)
+{
+	amqp_conn_close(&c->conn, clean);
+	for (size_t i = 0; i < c->ntags; i++) {
+		alts_free(c->tags[i]);
+		alts_free(c->queues[i]);
+	}
+	c->ntags = 0;
+	alts_free(c->cancel_tag);
+	c->cancel_tag = NULL;
+	c->consuming = false;
+	atomic_store(&c->connected, false);
+}
+
+/* Declares and consumes the task queues. */
+static int consume_tasks(struct consumer *c, const struct sched_config *cfg)
+{
+	const struct strlist *q = worker_queues(c->w, cfg);
+
+	for (size_t i = 0; i < q->n && i < CONSUMER_MAX_QUEUES; i++) {
+		amqp_basic_consume_ok_t *ok;
+
+		amqp_queue_declare(c->conn, 1, amqp_cstring_bytes(q->v[i]), 0, 1, 0, 0, amqp_empty_table);
+		if (!amqp_conn_rpc_ok(c->conn, "worker.consume", "queue.declare"))
+			return ALTS_ERROR;
+		ok = amqp_basic_consume(c->conn, 1, amqp_cstring_bytes(q->v[i]), amqp_empty_bytes, 0, 0, 0,
+					amqp_empty_table);
+		if (!ok || !amqp_conn_rpc_ok(c->conn, "worker.consume", "basic.consume"))
+			return ALTS_ERROR;
+		c->tags[c->ntags] = bytes_dup(ok->consumer_tag);
+		c->queues[c->ntags] = alts_strdup(q->v[i]);
+		c->ntags++;
+	}
+	c->consuming = true;
+	return 0;
+}
+
+/* The exclusive queue bound to the cancel exchange, consumed without acks. */
+static int consume_cancels(struct consumer *c, const struct sched_config *cfg)
+{
+	amqp_queue_declare_ok_t *q;
+	amqp_basic_consume_ok_t *ok;
+	amqp_bytes_t name;
+
+	amqp_exchange_declare(c->conn, 1, amqp_cstring_bytes(cfg->cancel_exchange), amqp_cstring_bytes("fanout"), 0,
+			      1, 0, 0, amqp_empty_table);
+	if (!amqp_conn_rpc_ok(c->conn, "worker.consume", "exchange.declare"))
+		return ALTS_ERROR;
+	q = amqp_queue_declare(c->conn, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+	if (!q || !amqp_conn_rpc_ok(c->conn, "worker.consume", "queue.declare (cancels)"))
+		return ALTS_ERROR;
+	name = amqp_bytes_malloc_dup(q->queue);
+	if (!name.bytes)
+		return ALTS_ENOMEM;
+	amqp_queue_bind(c->conn, 1, name, amqp_cstring_bytes(cfg->cancel_exchange), amqp_empty_bytes,
+			amqp_empty_table);
+	if (!amqp_conn_rpc_ok(c->conn, "worker.consume", "queue.bind (cancels)")) {
+		amqp_bytes_free(name);
+		return ALTS_ERROR;
+	}
+	ok = amqp_basic_consume(c->conn, 1, name, amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+	amqp_bytes_free(name);
+	if (!ok || !amqp_conn_rpc_ok(c->conn, "worker.consume", "basic.consume (cancels)"))
+		return ALTS_ERROR;
+	c->cancel_tag = bytes_dup(ok->consumer_tag);
+	return c->cancel_tag ? 0 : ALTS_ENOMEM;
+}
+
+static int consumer_connect(struct consumer *c, bool take_tasks)
+{
+	struct worker_cfg *wc = worker_cfg_get(c->w);
+	const struct sched_config *cfg = wc->c;
+	long prefetch = c->w->opts.concurrency > 0 ? c->w->opts.concurrency : cfg->worker_concurrency;
+	int rc = amqp_conn_open(&c->conn, cfg, (int)cfg->worker_heartbeat, "worker.consume");
+
+	if (rc)
+		goto out;
+	atomic_store(&c->connected, true);
+	c->gen++;
+	/* global: the limit is shared by the consumers of every queue on the channel. */
+	amqp_basic_qos(c->conn, 1, 0, (uint16_t)(prefetch > 65535 ? 65535 : prefetch), 1);
+	rc = amqp_conn_rpc_ok(c->conn, "worker.consume", "basic.qos") ? 0 : ALTS_ERROR;
+	if (!rc)
+		rc = consume_cancels(c, cfg);
+	if (!rc && take_tasks)
+		rc = consume_tasks(c, cfg);
+	if (rc) {
+		consumer_disconnect(c, false);
+		rc = ALTS_ERROR;
+		goto out;
+	}
+	{
+		const struct strlist *q = worker_queues(c->w, cfg);
+		struct sbuf names = SBUF_INIT;
+
+		for (size_t i = 0; i < q->n; i++)
+			sbuf_addf(&names, "%s%s", i ? "," : "", q->v[i]);
+		wlog(ALTS_LOG_INFO, "consumer.connected", NULL, "queues=%s prefetch=%ld cancel_exchange=%s heartbeat=%ld",
+		     names.buf, prefetch, cfg->cancel_exchange, cfg->worker_heartbeat);
+		sbuf_release(&names);
+	}
+out:
+	worker_cfg_put(c->w, wc);
+	return rc;
+}
+
+/* Sends queued settles that belong to the current connection; drops the others. */
+static void flush_settles(struct consumer *c)
+{
+	struct settle_item *list;
+
+	pthread_mutex_lock(&c->lock);
+	list = c->settles;
+	c->settles = c->settles_tail = NULL;
+	pthread_mutex_unlock(&c->lock);
+	while (list) {
+		struct settle_item *s = list;
+
+		list = s->next;
+		if (c->conn && s->gen == c->gen) {
+			if (s->how == SETTLE_ACK)
+				amqp_basic_ack(c->conn, 1, s->tag, 0);
+			else
+				amqp_basic_reject(c->conn, 1, s->tag, 1);
+		} else {
+			wlog(ALTS_LOG_DEBUG, "consumer.settle_dropped", NULL, "tag=%llu gen=%llu",
+			     (unsigned long long)s->tag, (unsigned long long)s->gen);
+		}
+		alts_free(s);
+	}
+}
+
+static void stop_consuming(struct consumer *c)
+{
+	for (size_t i = 0; i < c->ntags; i++) {
+		amqp_basic_cancel(c->conn, 1, amqp_cstring_bytes(c->tags[i]));
+		amqp_conn_rpc_ok(c->conn, "worker.consume", "basic.cancel");
+	}
+	c->consuming = false;
+	wlog(ALTS_LOG_INFO, "consumer.paused", NULL, "msg=no new tasks");
+}
+
+static const char *queue_of(struct consumer *c, amqp_bytes_t tag)
+{
+	for (size_t i = 0; i < c->ntags; i++) {
+		if (strlen(c->tags[i]) == tag.len && !memcmp(c->tags[i], tag.bytes, tag.len))
+			return c->queues[i];
+	}
+	return NULL;
+}
+
+static void on_delivery(struct consumer *c, amqp_envelope_t *env, bool take)
+{
+	amqp_bytes_t tag = env->consumer_tag;
+	struct job *j;
+
+	if (c->cancel_tag && strlen(c->cancel_tag) == tag.len && !memcmp(c->cancel_tag, tag.bytes, tag.len)) {
+		char *id = cancel_msg_parse(env->message.body.bytes, env->message.body.len);
+
+		if (id)
+			pool_cancel(c->w->pool, id);
+		else
+			wlog(ALTS_LOG_WARN, "cancel.malformed", NULL, "bytes=%zu", env->message.body.len);
+		alts_free(id);
+		return;
+	}
+	if (!take) {
+		amqp_basic_reject(c->conn, 1, env->delivery_tag, 1);
+		return;
+	}
+	j = alts_calloc(1, sizeof(*j));
+	if (j) {
+		const char *q = queue_of(c, tag);
+
+		j->body = alts_strndup(env->message.body.bytes ? env->message.body.bytes : "", env->message.body.len);
+		j->len = env->message.body.len;
+		if (env->message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+			j->message_id = bytes_dup(env->message.properties.message_id);
+		j->queue = alts_strdup(q ? q : "?");
+		j->tag = env->delivery_tag;
+		j->gen = c->gen;
+		j->redelivered = env->redelivered;
+	}
+	if (!j || !j->body || !j->queue) {
+		job_free(j);
+		wlog(ALTS_LOG_ERROR, "consumer.oom", NULL, "msg=cannot take a delivery; requeued");
+		amqp_basic_reject(c->conn, 1, env->delivery_tag, 1);
+		return;
+	}
+	pool_submit(c->w->pool, j);
+}
+
+/* Reads the frame that interrupted amqp_consume_message; false when the channel or connection closed. */
+static bool read_other_frame(struct consumer *c)
+{
+	struct timeval tv = { 0, 0 };
+	amqp_frame_t frame;
+	int status = amqp_simple_wait_frame_noblock(c->conn, &frame, &tv);
+
+	if (status == AMQP_STATUS_TIMEOUT)
+		return true;
+	if (status != AMQP_STATUS_OK)
+		return false;
+	if (frame.frame_type == AMQP_FRAME_METHOD) {
+		switch (frame.payload.method.id) {
+		case AMQP_CHANNEL_CLOSE_METHOD:
+		case AMQP_CONNECTION_CLOSE_METHOD:
+			return false;
+		case AMQP_BASIC_CANCEL_METHOD:
+			/* The broker canceled a consumer (its queue was deleted): start over. */
+			return false;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+static void *consumer_main(void *arg)
+{
+	struct consumer *c = arg;
+	long backoff = 0;
+
+	for (;;) {
+		struct timeval tv = { 0, CONSUMER_WAIT_MS * 1000 };
+		bool stop, pause, reconnect, take;
+		amqp_envelope_t env;
+		amqp_rpc_reply_t rep;
+
+		pthread_mutex_lock(&c->lock);
+		stop = c->stop;
+		pause = c->pause;
+		reconnect = c->reconnect;
+		c->reconnect = false;
+		pthread_mutex_unlock(&c->lock);
+		if (stop)
+			break;
+		take = !pause && !atomic_load(&c->w->max_reached);
+		if (reconnect && c->conn) {
+			wlog(ALTS_LOG_INFO, "consumer.reconnect", NULL, "reason=reload");
+			flush_settles(c);
+			consumer_disconnect(c, true);
+		}
+		if (!c->conn) {
+			if (consumer_connect(c, take)) {
+				backoff = worker_backoff_next(backoff);
+				wlog(ALTS_LOG_INFO, "consumer.retry", NULL, "backoff_ms=%ld", backoff);
+				for (long slept = 0; slept < backoff; slept += 50) {
+					pthread_mutex_lock(&c->lock);
+					stop = c->stop;
+					pthread_mutex_unlock(&c->lock);
+					if (stop)
+						break;
+					usleep(50000);
+				}
+				flush_settles(c);  /* drops them: no connection */
+				continue;
+			}
+			backoff = 0;
+		}
+		if (c->consuming && !take)
+			stop_consuming(c);
+		flush_settles(c);
+		amqp_maybe_release_buffers(c->conn);
+		rep = amqp_consume_message(c->conn, &env, &tv, 0);
+		if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && rep.library_error == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    rep.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			if (read_other_frame(c))
+				continue;
+		}
+		if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
+			wlog(ALTS_LOG_WARN, "consumer.disconnected", NULL,
+			     "msg=lost the broker; running tasks go on, their messages will be redelivered");
+			consumer_disconnect(c, false);
+			continue;
+		}
+		on_delivery(c, &env, take && c->consuming);
+		amqp_destroy_envelope(&env);
+	}
+	flush_settles(c);
+	consumer_disconnect(c, c->conn != NULL);
+	return NULL;
+}
+
+int consumer_start(struct consumer **out, struct worker *w, struct alts_err *err)
+{
+	struct consumer *c = alts_calloc(1, sizeof(*c));
+	int e;
+
+	if (!c)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	c->w = w;
+	pthread_mutex_init(&c->lock, NULL);
+	e = pthread_create(&c->thread, NULL, consumer_main, c);
+	if (e) {
+		pthread_mutex_destroy(&c->lock);
+		alts_free(c);
+		return alts_err_errno(err, ALTS_EENV, e, "cannot start the consumer thread");
+	}
+	c->started = true;
+	*out = c;
+	return 0;
+}
+
+void consumer_settle(struct consumer *c, uint64_t gen, uint64_t tag, enum settle how)
+{
+	struct settle_item *s = alts_calloc(1, sizeof(*s));
+
+	if (!s)
+		return;  /* not acked: the broker redelivers when the connection goes */
+	s->gen = gen;
+	s->tag = tag;
+	s->how = how;
+	pthread_mutex_lock(&c->lock);
+	if (c->settles_tail)
+		c->settles_tail->next = s;
+	else
+		c->settles = s;
+	c->settles_tail = s;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void consumer_pause(struct consumer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->pause = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void consumer_reconnect(struct consumer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->reconnect = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool consumer_connected(struct consumer *c)
+{
+	return c && atomic_load(&c->connected);
+}
+
+void consumer_stop(struct consumer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_mutex_unlock(&c->lock);
+	if (c->started)
+		pthread_join(c->thread, NULL);
+	while (c->settles) {
+		struct settle_item *s = c->settles;
+
+		c->settles = s->next;
+		alts_free(s);
+	}
+	pthread_mutex_destroy(&c->lock);
+	alts_free(c);
+}

@@ -1,0 +1,78 @@
+#ifndef ALTS_WORKER_MSG_H
+#define ALTS_WORKER_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "framework/err.h"
+
+/*
+ * The worker's side of docs/internals/worker-protocol.md: parsing task
+ * messages and cancel messages, and building reports. Pure functions,
+ * no I/O.
+ */
+
+#define TASK_MSG_MAX_BYTES (8u << 20)
+
+/* A task message; every string is the caller's (task_msg_release). */
+struct task_msg {
+	char *task_id;     /* always set on success */
+	char *runner;      /* NULL when absent */
+	char *queue;       /* NULL when absent */
+	char *suite;       /* the suite as text (JSON, or the YAML/JSON string the message held) */
+};
+
+#define TASK_MSG_INIT { NULL, NULL, NULL, NULL }
+
+/* True for a usable task id: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
+bool task_msg_id_ok(const char *id);
+
+/*
+ * Parses a task message. message_id (the AMQP property, may be NULL) is
+ * the id when the body has none. On success 0 with *out filled. On
+ * failure ALTS_EINVALID (or ALTS_ENOMEM) with the reason in err; then
+ * *id_out (may be NULL) gets the task id when one could still be
+ * identified (the caller's, alts_free), so the failure can be reported.
+ */
+int task_msg_parse(struct task_msg *out, char **id_out, const char *body, size_t len, const char *message_id,
+		   struct alts_err *err);
+void task_msg_release(struct task_msg *m);
+
+/* The task id of a cancel message {"task_id": "..."}; NULL when malformed. Caller's (alts_free). */
+char *cancel_msg_parse(const char *body, size_t len);
+
+/* One artifact of a report. */
+struct report_artifact {
+	const char *name;   /* "report.tap", "logs/01-install.log" */
+	const char *url;
+};
+
+/* A report; borrowed strings. */
+struct report {
+	const char *task_id;
+	const char *state;          /* received, running, finished, failed, revoked */
+	const char *worker;         /* <host>/<pid> */
+	int64_t time_ms;
+	long done, total;           /* progress; total < 0: none */
+	const char *result;         /* JSON text of the result, or NULL */
+	bool revoked;               /* adds "revoked": true to the result (an empty one when none) */
+	int success;                /* 0/1: adds "success" to the result (when there is one); -1: not */
+	const struct report_artifact *artifacts;
+	size_t nartifacts;
+	const char *const *pending; /* artifacts spooled for later upload */
+	size_t npending;
+	const char *error;          /* failed: why; NULL otherwise */
+	const char *log;            /* running: text for the task's live log, or NULL */
+};
+
+#define REPORT_INIT { NULL, NULL, NULL, 0, 0, -1, NULL, false, -1, NULL, 0, NULL, 0, NULL, NULL }
+
+/*
+ * Builds the report's JSON (compact). A result that is not a JSON object
+ * is kept under "result" as {"raw": "<text>"}. *out is the caller's
+ * (alts_free).
+ */
+int report_build(char **out, const struct report *r, struct alts_err *err);
+
+#endif

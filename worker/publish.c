@@ -1,0 +1,373 @@
+#include "framework/common.h"
+#include "scheduler/amqp_conn.h"
+#include "worker/backoff.h"
+#include "worker/publish.h"
+#include "worker/wlog.h"
+#include "worker/worker_int.h"
+
+#include <amqp.h>
+#include <time.h>
+
+#define PUBLISH_CONFIRM_TIMEOUT_MS 10000
+
+struct pub_item {
+	struct pub_item *next;
+	char *task_id;
+	char *body;
+	size_t len;
+	int state;       /* 0 queued, 1 confirmed */
+	bool waited;     /* a sender waits: it frees the item */
+	bool abandoned;  /* the sender stopped waiting: the thread frees it */
+};
+
+struct publisher {
+	struct worker *w;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;     /* new item, stop, reconnect */
+	pthread_cond_t done;     /* an item was confirmed */
+	struct pub_item *head, *tail;
+	size_t backlog;
+	bool stop;
+	bool exited;             /* the thread is gone: nothing more is sent */
+	bool reconnect;
+	int64_t linger_until;    /* mono ms; while stopping */
+
+	/* Owned by the thread. */
+	amqp_connection_state_t conn;
+	uint64_t tag;
+	char *queue;
+};
+
+static void item_free(struct pub_item *it)
+{
+	if (!it)
+		return;
+	alts_free(it->task_id);
+	alts_free(it->body);
+	alts_free(it);
+}
+
+static void deadline_ts(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void pub_disconnect(struct publisher *p, bool clean)
+{
+	amqp_conn_close(&p->conn, clean);
+	alts_free(p->queue);
+	p->queue = NULL;
+}
+
+static int pub_connect(struct publisher *p)
+{
+	struct worker_cfg *wc = worker_cfg_get(p->w);
+	const struct sched_config *c = wc->c;
+	int rc = amqp_conn_open(&p->conn, c, (int)c->worker_heartbeat, "worker.publish");
+
+	if (rc)
+		goto out;
+	p->tag = 0;
+	amqp_confirm_select(p->conn, 1);
+	if (!amqp_conn_rpc_ok(p->conn, "worker.publish", "confirm.select"))
+		goto fail;
+	amqp_queue_declare(p->conn, 1, amqp_cstring_bytes(c->results_queue), 0, 1, 0, 0, amqp_empty_table);
+	if (!amqp_conn_rpc_ok(p->conn, "worker.publish", "queue.declare"))
+		goto fail;
+	p->queue = alts_strdup(c->results_queue);
+	if (!p->queue)
+		goto fail;
+	wlog(ALTS_LOG_INFO, "publish.connected", NULL, "queue=%s", c->results_queue);
+	goto out;
+fail:
+	pub_disconnect(p, false);
+	rc = ALTS_ERROR;
+out:
+	worker_cfg_put(p->w, wc);
+	return rc;
+}
+
+/* Publishes it and waits for its confirm: 1 confirmed, 0 nacked (retry), -1 connection lost. */
+static int pub_one(struct publisher *p, struct pub_item *it)
+{
+	amqp_basic_properties_t props;
+	int64_t deadline = worker_mono_ms() + PUBLISH_CONFIRM_TIMEOUT_MS;
+	uint64_t tag;
+
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+	props.content_type = amqp_cstring_bytes("application/json");
+	props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	props.message_id = amqp_cstring_bytes(it->task_id);
+	if (amqp_basic_publish(p->conn, 1, amqp_empty_bytes, amqp_cstring_bytes(p->queue), 0, 0, &props,
+			       (amqp_bytes_t){ it->len, it->body }) != AMQP_STATUS_OK)
+		return -1;
+	tag = ++p->tag;
+	for (;;) {
+		struct timeval tv = { 1, 0 };
+		amqp_frame_t frame;
+		int status;
+
+		if (worker_mono_ms() > deadline) {
+			wlog(ALTS_LOG_WARN, "publish.confirm_timeout", it->task_id, "ms=%d", PUBLISH_CONFIRM_TIMEOUT_MS);
+			return -1;
+		}
+		amqp_maybe_release_buffers(p->conn);
+		status = amqp_simple_wait_frame_noblock(p->conn, &frame, &tv);
+		if (status == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (status != AMQP_STATUS_OK)
+			return -1;
+		if (frame.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		switch (frame.payload.method.id) {
+		case AMQP_BASIC_ACK_METHOD: {
+			amqp_basic_ack_t *ack = frame.payload.method.decoded;
+
+			if (ack->delivery_tag == tag || (ack->multiple && ack->delivery_tag >= tag))
+				return 1;
+			break;
+		}
+		case AMQP_BASIC_NACK_METHOD: {
+			amqp_basic_nack_t *nack = frame.payload.method.decoded;
+
+			if (nack->delivery_tag == tag || (nack->multiple && nack->delivery_tag >= tag))
+				return 0;
+			break;
+		}
+		case AMQP_CHANNEL_CLOSE_METHOD:
+		case AMQP_CONNECTION_CLOSE_METHOD:
+			return -1;
+		default:
+			break;
+		}
+	}
+}
+
+/* Keeps the idle connection alive: reads (and answers) heartbeats. */
+static bool pub_idle(struct publisher *p)
+{
+	struct timeval tv = { 0, 0 };
+	amqp_frame_t frame;
+	int status;
+
+	if (!p->conn)
+		return true;
+	amqp_maybe_release_buffers(p->conn);
+	status = amqp_simple_wait_frame_noblock(p->conn, &frame, &tv);
+	if (status == AMQP_STATUS_OK || status == AMQP_STATUS_TIMEOUT)
+		return true;
+	return false;
+}
+
+static bool pub_should_exit(struct publisher *p)
+{
+	return p->stop && (!p->head || worker_mono_ms() >= p->linger_until);
+}
+
+static void *pub_main(void *arg)
+{
+	struct publisher *p = arg;
+	long backoff = 0;
+
+	pthread_mutex_lock(&p->lock);
+	while (!pub_should_exit(p)) {
+		struct pub_item *it = p->head;
+		struct timespec ts;
+		bool reconnect = p->reconnect;
+		int r;
+
+		p->reconnect = false;
+		pthread_mutex_unlock(&p->lock);
+		if (reconnect && p->conn) {
+			wlog(ALTS_LOG_INFO, "publish.reconnect", NULL, "reason=reload");
+			pub_disconnect(p, true);
+		}
+		if (!it) {
+			if (!pub_idle(p)) {
+				wlog(ALTS_LOG_WARN, "publish.disconnected", NULL, "msg=lost the broker");
+				pub_disconnect(p, false);
+			}
+			pthread_mutex_lock(&p->lock);
+			deadline_ts(&ts, 1000);
+			if (!p->head && !p->stop && !p->reconnect)
+				pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+			continue;
+		}
+		if (!p->conn && pub_connect(p)) {
+			backoff = worker_backoff_next(backoff);
+			pthread_mutex_lock(&p->lock);
+			deadline_ts(&ts, backoff);
+			if (!pub_should_exit(p))
+				pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+			continue;
+		}
+		backoff = 0;
+		r = pub_one(p, it);
+		if (r < 0) {
+			wlog(ALTS_LOG_WARN, "publish.disconnected", it->task_id, "msg=lost the broker; will resend");
+			pub_disconnect(p, false);
+		} else if (r == 0) {
+			wlog(ALTS_LOG_WARN, "publish.nacked", it->task_id, "msg=the broker refused the report; will resend");
+		}
+		pthread_mutex_lock(&p->lock);
+		if (r == 1) {
+			p->head = it->next;
+			if (!p->head)
+				p->tail = NULL;
+			p->backlog--;
+			wlog(ALTS_LOG_DEBUG, "publish.confirmed", it->task_id, "bytes=%zu", it->len);
+			it->state = 1;
+			if (it->waited && !it->abandoned)
+				pthread_cond_broadcast(&p->done);
+			else
+				item_free(it);
+		}
+	}
+	/* Whatever is left is dropped: the task's message was not acked, so the broker redelivers it. */
+	while (p->head) {
+		struct pub_item *it = p->head;
+
+		p->head = it->next;
+		wlog(ALTS_LOG_WARN, "publish.dropped", it->task_id, "msg=report not confirmed before exit");
+		if (it->waited && !it->abandoned)
+			it->state = -1;
+		else
+			item_free(it);
+	}
+	p->tail = NULL;
+	p->exited = true;
+	pthread_cond_broadcast(&p->done);
+	pthread_mutex_unlock(&p->lock);
+	pub_disconnect(p, p->conn != NULL);
+	return NULL;
+}
+
+int publisher_start(struct publisher **out, struct worker *w, struct alts_err *err)
+{
+	struct publisher *p = alts_calloc(1, sizeof(*p));
+	int e;
+
+	if (!p)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	p->w = w;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->done, NULL);
+	e = pthread_create(&p->thread, NULL, pub_main, p);
+	if (e) {
+		publisher_free(p);
+		return alts_err_errno(err, ALTS_EENV, e, "cannot start the publisher thread");
+	}
+	p->started = true;
+	*out = p;
+	return 0;
+}
+
+int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s)
+{
+	struct pub_item *it = alts_calloc(1, sizeof(*it));
+	struct timespec ts;
+	int rc = 0;
+
+	if (!it || !(it->task_id = alts_strdup(task_id ? task_id : "-")) || !(it->body = alts_strndup(body, len))) {
+		item_free(it);
+		return ALTS_ENOMEM;
+	}
+	it->len = len;
+	it->waited = wait_s > 0;
+	pthread_mutex_lock(&p->lock);
+	if (p->exited) {
+		pthread_mutex_unlock(&p->lock);
+		item_free(it);
+		return ALTS_ECANCELED;
+	}
+	if (p->tail)
+		p->tail->next = it;
+	else
+		p->head = it;
+	p->tail = it;
+	p->backlog++;
+	pthread_cond_signal(&p->cond);
+	if (wait_s > 0) {
+		deadline_ts(&ts, (long)(wait_s * 1000));
+		while (it->state == 0) {
+			if (pthread_cond_timedwait(&p->done, &p->lock, &ts))
+				break;
+		}
+		if (it->state == 1) {
+			item_free(it);
+		} else if (it->state == -1) {
+			item_free(it);
+			rc = ALTS_ECANCELED;
+		} else {
+			it->abandoned = true;  /* still queued: the thread frees it */
+			rc = ALTS_ETIMEOUT;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+size_t publisher_backlog(struct publisher *p)
+{
+	size_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->backlog;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+void publisher_reconnect(struct publisher *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->reconnect = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void publisher_stop(struct publisher *p, double linger_s)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	p->linger_until = worker_mono_ms() + (int64_t)(linger_s * 1000);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (p->started) {
+		pthread_join(p->thread, NULL);
+		p->started = false;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->exited = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void publisher_free(struct publisher *p)
+{
+	if (!p)
+		return;
+	publisher_stop(p, 0);
+	while (p->head) {
+		struct pub_item *it = p->head;
+
+		p->head = it->next;
+		item_free(it);
+	}
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	alts_free(p);
+}

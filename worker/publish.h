@@ -1,0 +1,48 @@
+#ifndef ALTS_WORKER_PUBLISH_H
+#define ALTS_WORKER_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "framework/err.h"
+
+/*
+ * The report publisher: one thread with its own RabbitMQ connection
+ * (publisher confirms on channel 1) that sends reports to the results
+ * queue, durable and persistent, in order. A report that is not
+ * confirmed (the broker went away, a nack) is sent again after a
+ * reconnect with backoff. rabbitmq-c connections are not thread-safe, so
+ * only this thread touches its connection; task threads hand reports
+ * over with publisher_send().
+ */
+struct publisher;
+struct worker;
+
+/* Starts the thread; w is borrowed until publisher_stop() (its config is read on every connect). */
+int publisher_start(struct publisher **out, struct worker *w, struct alts_err *err);
+
+/*
+ * Queues body (copied) for the results queue. wait_s > 0: blocks until the
+ * broker confirmed it (0), or wait_s passed or the publisher stopped
+ * (ALTS_ETIMEOUT; the report stays queued and is still sent when it can
+ * be). wait_s == 0: returns at once (0).
+ */
+int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s);
+
+/* Reports waiting to be confirmed. */
+size_t publisher_backlog(struct publisher *p);
+
+/*
+ * Stops the thread: what is queued gets up to linger_s more seconds to be
+ * confirmed, the rest is dropped (and logged); senders still waiting get
+ * ALTS_ECANCELED, later sends too. p stays valid until publisher_free.
+ * NULL-safe.
+ */
+void publisher_stop(struct publisher *p, double linger_s);
+/* Stops (if needed) and frees p. NULL-safe. */
+void publisher_free(struct publisher *p);
+
+/* Drops the connection (e.g. after a config reload); the thread reconnects. */
+void publisher_reconnect(struct publisher *p);
+
+#endif
