@@ -2,6 +2,8 @@
 #   rabbitmq_start DIR   starts a node whose data, logs and ports live under DIR;
 #                        sets RABBITMQ_TEST_PORT (AMQP) and RABBITMQ_TEST_NODE
 #   rabbitmq_stop        stops it (data kept: rabbitmq_start DIR again restarts it)
+# With RABBITMQ_TLS_DIR set (ca.pem, server.pem, server.key in it) the node also listens for
+# AMQPS on RABBITMQ_TEST_TLS_PORT and requires a client certificate signed by that CA.
 # Each node gets its own free AMQP, distribution and epmd ports, so tests can run
 # beside a system broker and each other. Needs rabbitmq-server (skip otherwise).
 
@@ -27,9 +29,9 @@ rabbitmq_start() {
 	local dir=$1 i
 	mkdir -p "$dir/mnesia" "$dir/log"
 	if [ ! -f "$dir/ports" ]; then
-		echo "$(free_port) $(free_port) $(free_port) alts-test-$$-$RANDOM" >"$dir/ports"
+		echo "$(free_port) $(free_port) $(free_port) alts-test-$$-$RANDOM $(free_port)" >"$dir/ports"
 	fi
-	read -r RABBITMQ_TEST_PORT _dist _epmd _name <"$dir/ports"
+	read -r RABBITMQ_TEST_PORT _dist _epmd _name RABBITMQ_TEST_TLS_PORT <"$dir/ports"
 	RABBITMQ_TEST_NODE="$_name@localhost"
 	RABBITMQ_TEST_DIR=$dir
 	export RABBITMQ_NODENAME=$RABBITMQ_TEST_NODE RABBITMQ_MNESIA_BASE=$dir/mnesia \
@@ -39,6 +41,14 @@ rabbitmq_start() {
 		RABBITMQ_PID_FILE=$dir/rabbitmq.pid HOME=$dir
 	echo "[]." >"$dir/enabled_plugins"
 	printf 'loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%s\n' "$RABBITMQ_TEST_PORT" >"$dir/rabbitmq.conf"
+	if [ -n "${RABBITMQ_TLS_DIR:-}" ]; then
+		printf '%s\n' "listeners.ssl.default = 127.0.0.1:$RABBITMQ_TEST_TLS_PORT" \
+			"ssl_options.cacertfile = $RABBITMQ_TLS_DIR/ca.pem" \
+			"ssl_options.certfile = $RABBITMQ_TLS_DIR/server.pem" \
+			"ssl_options.keyfile = $RABBITMQ_TLS_DIR/server.key" \
+			"ssl_options.verify = verify_peer" \
+			"ssl_options.fail_if_no_peer_cert = true" >>"$dir/rabbitmq.conf"
+	fi
 	"$RABBITMQ_BIN/rabbitmq-server" >>"$dir/server.out" 2>&1 &
 	RABBITMQ_TEST_PID=$!
 	for i in $(seq 1 "${RABBITMQ_START_TIMEOUT:-120}"); do
