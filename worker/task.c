@@ -262,12 +262,7 @@ static void add_artifact(struct task *t, struct artifact_store *st, const char *
 	if (!key || t->nartifacts >= TASK_MAX_ARTIFACTS || stat(path, &sb))
 		return;
 	name = arena_strdup(t->arena, name);
-	if (!st) {
-		/* The spool needs an open store (it tries the upload first): these are lost with the task directory. */
-		wlog(ALTS_LOG_ERROR, "artifact.lost", t->id, "name=%s msg=the artifact store could not be opened", name);
-		t->pending[t->npending++] = name;
-		return;
-	}
+	/* Without a store (it could not be opened) the spool keeps the file for a later flush. */
 	rc = artifact_spool_put_file(st, t->c->spool_directory, key, path, NULL, &spooled, &err);
 	if (rc) {
 		wlog(ALTS_LOG_ERROR, "artifact.lost", t->id, "name=%s msg=%s", name, err.msg);
@@ -279,7 +274,7 @@ static void add_artifact(struct task *t, struct artifact_store *st, const char *
 	} else {
 		t->nstored++;
 	}
-	if (!artifact_store_url(st, key, &url, &err)) {
+	if (st && !artifact_store_url(st, key, &url, &err)) {
 		t->artifacts[t->nartifacts].name = name;
 		t->artifacts[t->nartifacts].url = arena_strdup(t->arena, url);
 		t->nartifacts++;

@@ -117,8 +117,12 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 	const char *ct = content_type ? content_type : artifact_content_type(key);
 	int rc;
 
-	rc = path ? artifact_store_put_file(s, key, path, content_type, &uerr)
-		  : artifact_store_put_bytes(s, key, data, len, content_type, &uerr);
+	/* No store (it could not be opened): straight to the spool; a later flush opens one. */
+	if (!s)
+		rc = alts_err_set(&uerr, ALTS_EENV, "the artifact store is not available");
+	else
+		rc = path ? artifact_store_put_file(s, key, path, content_type, &uerr)
+			  : artifact_store_put_bytes(s, key, data, len, content_type, &uerr);
 	if (!rc) {
 		*spooled = false;
 		return 0;
@@ -129,7 +133,7 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 			*err = uerr;
 		return rc;
 	}
-	rc = spool_store(dir, key, path, data, len, ct, s->cfg.retries, uerr.msg, err);
+	rc = spool_store(dir, key, path, data, len, ct, s ? s->cfg.retries : 0, uerr.msg, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot spool '%s' after upload failure (%s)", key, uerr.msg);
 		return rc;

@@ -40,7 +40,8 @@
  * the spool (*spooled true; err then holds the upload failure, for the
  * log). Any other return is an error that left nothing behind.
  * spool_dir is created when missing; NULL or "" means no spool (the
- * upload's own result is returned).
+ * upload's own result is returned). s may be NULL (the store could not
+ * be opened): the file goes straight to the spool.
  */
 int artifact_spool_put_file(struct artifact_store *s, const char *spool_dir, const char *key, const char *path,
 			    const char *content_type, bool *spooled, struct alts_err *err);

@@ -286,6 +286,22 @@ check "the next worker flushed the spool into the store" [ -s "$SCRATCH/store/$i
 check "the spool is empty afterwards" [ "$(ls "$SCRATCH/spool"/*.json 2>/dev/null | wc -l)" = 0 ]
 worker_stop "$WORKER_PID"
 
+# 11b. The store cannot even be opened (its root cannot be made): still spooled, not lost.
+worker_config "$SCRATCH/noopen.yaml" "file_store_directory: $SCRATCH/store2/blocked/root"
+worker_start "$SCRATCH/noopen.yaml" || bad "worker with an unopenable store starts"
+WORKER_PIDS+=("$WORKER_PID")
+id13=$(submit_suite "$pass_suite")
+r=$(wait_result "$id13" 60)
+check "store unopenable: the task still finished" [ "$(jq -r .state <<<"$r")" = finished ]
+check "store unopenable: the artifacts are spooled, none lost" bash -c "grep -q 'event=artifact.spooled task=$id13 name=report.tap' '$WORKER_LOG' && ! grep -q 'event=artifact.lost task=$id13' '$WORKER_LOG'"
+check "store unopenable: the pending list names them" [ "$(curl -s -H "$AUTH" "$SCHED_URL/tasks/$id13" | jq '.artifacts_pending | length')" -ge 4 ]
+worker_stop "$WORKER_PID"
+worker_start "$SCRATCH/config.yaml" --log-level debug || bad "flushing worker starts"
+WORKER_PIDS+=("$WORKER_PID")
+for i in $(seq 1 50); do [ -s "$SCRATCH/store/$id13/report.tap" ] && break; sleep 0.1; done
+check "... and a worker with a good store delivers them" cmp -s <(curl -s -H "$AUTH" "$SCHED_URL/tasks/$id13/report.tap") "$SCRATCH/store/$id13/report.tap"
+worker_stop "$WORKER_PID"
+
 # 9. The broker restarts while a task runs: it reconnects, the task completes once.
 worker_start "$SCRATCH/config.yaml" --log-level debug || bad "worker for the broker restart starts"
 WORKER_PIDS+=("$WORKER_PID")
