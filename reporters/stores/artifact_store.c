@@ -44,7 +44,7 @@ const char *artifact_content_type(const char *key)
 }
 
 /* Keys are relative paths of printable characters without "." or ".." components. */
-static int check_key(const char *key, struct alts_err *err)
+int artifact_store_check_key(const char *key, struct alts_err *err)
 {
 	const char *p = key;
 
@@ -69,7 +69,7 @@ static int check_key(const char *key, struct alts_err *err)
 /* base_path + key, in a new string. */
 static int full_key(char **out, const char *base, const char *key, struct alts_err *err)
 {
-	int rc = check_key(key, err);
+	int rc = artifact_store_check_key(key, err);
 
 	if (rc)
 		return rc;

@@ -51,6 +51,9 @@ struct artifact_store_config {
 
 struct artifact_store;
 
+/* ALTS_EINVALID unless key is a relative path of printable characters without "." or ".." parts. */
+int artifact_store_check_key(const char *key, struct alts_err *err);
+
 /* Opens the store the config names; ALTS_EINVALID with a clear message for a bad or incomplete config. */
 int artifact_store_open(struct artifact_store **out, const struct artifact_store_config *cfg, struct alts_err *err);
 void artifact_store_free(struct artifact_store *s);

@@ -118,6 +118,8 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 	int rc;
 
 	/* No store (it could not be opened): straight to the spool; a later flush opens one. */
+	if (!s && (rc = artifact_store_check_key(key, err)))
+		return rc;
 	if (!s)
 		rc = alts_err_set(&uerr, ALTS_EENV, "the artifact store is not available");
 	else

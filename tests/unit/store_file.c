@@ -197,8 +197,20 @@ static void test_store_file__spool_put_and_flush(void **state)
 	assert_ok_err(artifact_spool_list(spool, collect_key, &keys, &err), &err);
 	assert_string_equal(keys.buf, "");
 
-	/* Invalid keys are refused, not spooled. */
+	/* No store at all (it could not be opened): straight to the spool, then delivered. */
+	assert_ok_err(artifact_spool_put_bytes(NULL, spool, "t/c.tap", "ok 1\n", 5, NULL, &spooled, &err), &err);
+	assert_true(spooled);
+	assert_non_null(strstr(err.msg, "not available"));
+	alts_err_clear(&err);
+	assert_ok_err(artifact_spool_flush(s, spool, &delivered, &remaining, &err), &err);
+	assert_int_equal(delivered, 1);
+	sbuf_reset(&got);
+	assert_ok_err(artifact_store_get(s, "t/c.tap", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "ok 1\n");
+
+	/* Invalid keys are refused, not spooled, with or without a store. */
 	assert_int_equal(artifact_spool_put_bytes(s, spool, "../x", "x", 1, NULL, &spooled, &err), ALTS_EINVALID);
+	assert_int_equal(artifact_spool_put_bytes(NULL, spool, "../x", "x", 1, NULL, &spooled, &err), ALTS_EINVALID);
 	sbuf_release(&keys);
 	sbuf_release(&got);
 	artifact_store_free(s);
