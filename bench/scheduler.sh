@@ -3,8 +3,7 @@
 #   bench/scheduler.sh BUILD_DIR [CONFIG]
 # Without CONFIG: a throw-away config and --no-broker (HTTP + validation + SQLite commit only).
 # With CONFIG (pointing at a running RabbitMQ): the outbox publishes while the load runs.
-# The FastAPI comparison of the issue is not implemented (python3-fastapi/uvicorn are not
-# installed here).
+# The same load against alts and a FastAPI + Celery peer, with the broker: bench/scheduler_vs_fastapi.sh.
 set -euo pipefail
 build=${1:?usage: bench/scheduler.sh BUILD_DIR [CONFIG]}
 config=${2:-}
