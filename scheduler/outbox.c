@@ -238,13 +238,20 @@ static int publish_batch(struct outbox *o, uint64_t *next_tag, size_t *count)
 	}
 	if (!rc && b.n)
 		rc = wait_confirms(o, &b);
+	if (b.n) {
+		const char *ids[OUTBOX_BATCH];
+		size_t nids = 0;
+
+		for (size_t i = 0; i < b.n; i++) {
+			if (b.p[i].state == 1)
+				ids[nids++] = b.p[i].task.id;
+		}
+		if (store_mark_published_many(o->store, ids, nids, store_now_ms(), &err))
+			alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
+	}
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.p[i].state == 1) {
-			int64_t now = store_now_ms();
-
-			if (store_mark_published(o->store, b.p[i].task.id, now, &err))
-				alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
-			record_latency(o, b.p[i].task.created_ms, now);
+			record_latency(o, b.p[i].task.created_ms, store_now_ms());
 			atomic_fetch_add(&o->published, 1);
 			(*count)++;
 		} else if (b.p[i].state == -1) {

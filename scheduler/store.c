@@ -462,6 +462,36 @@ int store_mark_published(struct store *s, const char *id, int64_t now_ms, struct
 	return rc;
 }
 
+int store_mark_published_many(struct store *s, const char *const *ids, size_t n, int64_t now_ms,
+			      struct alts_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (n == 1)
+		return store_mark_published(s, ids[0], now_ms, err);
+	if (!n)
+		return 0;
+	st = store_begin(s, ST_MARK);
+	/* One transaction: one WAL commit for the whole batch instead of one per task. */
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = store_fail(s, err, "begin marking tasks published");
+		goto out;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		bind_text(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, now_ms);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_fail(s, err, "mark a task published");
+		sqlite3_reset(st);
+	}
+	if (sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
+		rc = store_fail(s, err, "commit tasks published");
+out:
+	store_end(s, st);
+	return rc;
+}
+
 static const char *static_state(const char *state)
 {
 	static const char *const states[] = { "queued", "running", "finished", "failed", "canceled" };

@@ -95,6 +95,9 @@ int store_unpublished(struct store *s, int limit, store_task_fn fn, void *payloa
  * its message was in flight gets cancel_pending, so the cancel follows it.
  */
 int store_mark_published(struct store *s, const char *id, int64_t now_ms, struct alts_err *err);
+/* As store_mark_published for n tasks, in one transaction (all or none). */
+int store_mark_published_many(struct store *s, const char *const *ids, size_t n, int64_t now_ms,
+			      struct alts_err *err);
 
 /* One worker report (docs/internals/worker-protocol.md); every field but state may be NULL/unset. */
 struct task_report {

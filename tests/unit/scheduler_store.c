@@ -90,6 +90,32 @@ static void test_scheduler_store__outbox_and_cancel(void **state)
 	test_sandbox_cleanup();
 }
 
+static void test_scheduler_store__mark_published_in_one_go(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	const char *const ids[] = { "a", "c", "d" };
+	struct store_task t;
+	int n = 0;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(store_insert(s, "a", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "b", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "c", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_insert(s, "d", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_mark_published_many(s, ids, 3, 1234, &err), &err);
+	assert_ok_err(store_mark_published_many(s, ids, 0, 1234, &err), &err);
+	/* Only b is left to publish; the others carry the time. */
+	assert_ok_err(store_unpublished(s, 10, count_cb, &n, &err), &err);
+	assert_int_equal(n, 1);
+	assert_ok_err(store_get(s, &t, "c", &err), &err);
+	assert_true(t.published);
+	assert_int_equal(t.published_ms, 1234);
+	store_task_release(&t);
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
 static void test_scheduler_store__reports(void **state)
 {
 	struct alts_err err = ALTS_ERR_INIT;
@@ -452,6 +478,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scheduler_store__insert_get_list),
 		cmocka_unit_test(test_scheduler_store__outbox_and_cancel),
+		cmocka_unit_test(test_scheduler_store__mark_published_in_one_go),
 		cmocka_unit_test(test_scheduler_store__reports),
 		cmocka_unit_test(test_scheduler_store__callbacks_pending_until_done),
 		cmocka_unit_test(test_scheduler_store__report_fields),
