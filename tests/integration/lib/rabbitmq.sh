@@ -16,7 +16,8 @@ RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		# Below Linux's ephemeral range (32768-60999), where outgoing connections take ports.
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -25,7 +26,7 @@ free_port() {
 	return 1
 }
 
-rabbitmq_start() {
+rabbitmq_start_once() {
 	local dir=$1 i
 	mkdir -p "$dir/mnesia" "$dir/log"
 	if [ ! -f "$dir/ports" ]; then
@@ -38,7 +39,7 @@ rabbitmq_start() {
 		RABBITMQ_LOG_BASE=$dir/log RABBITMQ_NODE_PORT=$RABBITMQ_TEST_PORT \
 		RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_DIST_PORT=$_dist ERL_EPMD_PORT=$_epmd \
 		RABBITMQ_CONFIG_FILE=$dir/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins \
-		RABBITMQ_PID_FILE=$dir/rabbitmq.pid HOME=$dir
+		RABBITMQ_PID_FILE=$dir/rabbitmq.pid HOME=$dir ERL_CRASH_DUMP=$dir/erl_crash.dump
 	echo "[]." >"$dir/enabled_plugins"
 	printf 'loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%s\n' "$RABBITMQ_TEST_PORT" >"$dir/rabbitmq.conf"
 	if [ -n "${RABBITMQ_TLS_DIR:-}" ]; then
@@ -63,6 +64,22 @@ rabbitmq_start() {
 		sleep 0.5
 	done
 	echo "rabbitmq-server did not open port $RABBITMQ_TEST_PORT" >&2
+	return 1
+}
+
+# A first start whose ports were taken meanwhile (another test's node, an outgoing
+# connection) is retried on fresh ports; a restart keeps its ports (clients reconnect there).
+rabbitmq_start() {
+	local dir=$1 attempt fresh=0
+	[ -f "$dir/ports" ] || fresh=1
+	for attempt in 1 2 3; do
+		rabbitmq_start_once "$dir" && return 0
+		[ "$fresh" = 1 ] && grep -q 'already_used\|eaddrinuse' "$dir/server.out" 2>/dev/null || return 1
+		echo "rabbitmq-server: a port was taken; retrying on other ports ($attempt)" >&2
+		pkill_epmd_port "$(awk '{print $3}' "$dir/ports")"
+		rm -f "$dir/ports"
+		: >"$dir/server.out"
+	done
 	return 1
 }
 
