@@ -551,7 +551,10 @@ int remote_run(int *status, const struct remote_opts *opts, const char *body, st
 		rc = remote_fetch_result(&r, &result_status, err);
 	if (rc)
 		goto out;
-	if (result_status >= 0)
+	/* A canceled run is no verdict, whatever part of it the worker reported. */
+	if (!strcmp(state, "canceled"))
+		*status = ALTS_EXIT_ENV;
+	else if (result_status >= 0)
 		*status = result_status;
 	else if (!strcmp(state, "finished"))
 		*status = ALTS_EXIT_PASS;

@@ -90,11 +90,16 @@ static int send_report(struct task *t, const struct report *r, bool final)
 		struct artifact_store_config sc;
 		struct artifact_store *st = NULL;
 
-		/* The summary: the final report, kept in the store beside the artifacts. */
+		bool spooled = false;
+
+		/* The summary: the final report, kept in the store beside the artifacts (spooled when it cannot be). */
 		sched_config_artifact_store(t->c, &sc);
-		if (artifact_store_open(&st, &sc, &err) ||
-		    artifact_store_put_summary(st, t->id, body, strlen(body), &err))
-			wlog(ALTS_LOG_WARN, "summary.store_failed", t->id, "msg=%s", err.msg);
+		if (artifact_store_open(&st, &sc, &err))
+			st = NULL;
+		if (artifact_spool_put_summary(st, t->c->spool_directory, t->id, body, strlen(body), &spooled, &err))
+			wlog(ALTS_LOG_ERROR, "summary.lost", t->id, "msg=%s", err.msg);
+		else if (spooled)
+			wlog(ALTS_LOG_WARN, "summary.spooled", t->id, "msg=%s", err.msg);
 		artifact_store_free(st);
 	}
 	rc = publisher_send(t->w->publisher, t->id, body, strlen(body), final ? TASK_CONFIRM_WAIT_S : 0);

@@ -40,14 +40,15 @@ static char *spool_new_id(void)
 	return alts_asprintf("%013lld-%d-%06lu", now_ms(), (int)getpid(), n % 1000000);
 }
 
-static int spool_write_meta(const char *dir, const char *id, const char *key, const char *content_type,
+/* summary: key is a task id whose summary this is (artifact_store_put_summary), not an artifact key. */
+static int spool_write_meta(const char *dir, const char *id, const char *key, bool summary, const char *content_type,
 			    long long size, long attempts, const char *last_error, long long spooled_at,
 			    struct alts_err *err)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:s, s:I, s:I}", "key", key, "content_type", content_type,
-			      "size", (json_int_t)size, "attempts", (int)attempts, "last_error",
-			      last_error ? last_error : "", "spooled_at", (json_int_t)spooled_at, "updated_at",
-			      (json_int_t)now_ms());
+	json_t *o = json_pack("{s:s, s:b, s:s, s:I, s:i, s:s, s:I, s:I}", "key", key, "summary", summary,
+			      "content_type", content_type, "size", (json_int_t)size, "attempts", (int)attempts,
+			      "last_error", last_error ? last_error : "", "spooled_at", (json_int_t)spooled_at,
+			      "updated_at", (json_int_t)now_ms());
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	char *path = alts_asprintf("%s/%s.json", dir, id);
 	int rc;
@@ -63,7 +64,7 @@ static int spool_write_meta(const char *dir, const char *id, const char *key, co
 }
 
 /* Copies the upload into the spool: data first, the .json last (it commits the entry). */
-static int spool_store(const char *dir, const char *key, const char *path, const void *data, size_t len,
+static int spool_store(const char *dir, const char *key, bool summary, const char *path, const void *data, size_t len,
 		       const char *content_type, long attempts, const char *last_error, struct alts_err *err)
 {
 	char *id = NULL, *data_path = NULL;
@@ -93,7 +94,7 @@ static int spool_store(const char *dir, const char *key, const char *path, const
 	rc = store_write_atomic(data_path, data, len, fd, 0600, err);
 	if (rc)
 		goto out;
-	rc = spool_write_meta(dir, id, key, content_type, size, attempts, last_error, now_ms(), err);
+	rc = spool_write_meta(dir, id, key, summary, content_type, size, attempts, last_error, now_ms(), err);
 	if (rc)
 		unlink(data_path);
 out:
@@ -110,8 +111,9 @@ static bool spool_worth_it(int rc)
 	return rc != ALTS_EINVALID && rc != ALTS_ENOTFOUND && rc != ALTS_ENOMEM && rc != ALTS_EINTERNAL;
 }
 
-static int spool_put(struct artifact_store *s, const char *dir, const char *key, const char *path, const void *data,
-		     size_t len, const char *content_type, bool *spooled, struct alts_err *err)
+/* summary: key is a task id and data its summary (artifact_store_put_summary). */
+static int spool_put(struct artifact_store *s, const char *dir, const char *key, bool summary, const char *path,
+		     const void *data, size_t len, const char *content_type, bool *spooled, struct alts_err *err)
 {
 	struct alts_err uerr = ALTS_ERR_INIT;
 	const char *ct = content_type ? content_type : artifact_content_type(key);
@@ -122,6 +124,8 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 		return rc;
 	if (!s)
 		rc = alts_err_set(&uerr, ALTS_EENV, "the artifact store is not available");
+	else if (summary)
+		rc = artifact_store_put_summary(s, key, data, len, &uerr);
 	else
 		rc = path ? artifact_store_put_file(s, key, path, content_type, &uerr)
 			  : artifact_store_put_bytes(s, key, data, len, content_type, &uerr);
@@ -135,7 +139,7 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 			*err = uerr;
 		return rc;
 	}
-	rc = spool_store(dir, key, path, data, len, ct, s ? s->cfg.retries : 0, uerr.msg, err);
+	rc = spool_store(dir, key, summary, path, data, len, ct, s ? s->cfg.retries : 0, uerr.msg, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot spool '%s' after upload failure (%s)", key, uerr.msg);
 		return rc;
@@ -150,13 +154,19 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 int artifact_spool_put_file(struct artifact_store *s, const char *spool_dir, const char *key, const char *path,
 			    const char *content_type, bool *spooled, struct alts_err *err)
 {
-	return spool_put(s, spool_dir, key, path, NULL, 0, content_type, spooled, err);
+	return spool_put(s, spool_dir, key, false, path, NULL, 0, content_type, spooled, err);
 }
 
 int artifact_spool_put_bytes(struct artifact_store *s, const char *spool_dir, const char *key, const void *data,
 			     size_t len, const char *content_type, bool *spooled, struct alts_err *err)
 {
-	return spool_put(s, spool_dir, key, NULL, data ? data : "", len, content_type, spooled, err);
+	return spool_put(s, spool_dir, key, false, NULL, data ? data : "", len, content_type, spooled, err);
+}
+
+int artifact_spool_put_summary(struct artifact_store *s, const char *spool_dir, const char *task_id, const char *json,
+			       size_t len, bool *spooled, struct alts_err *err)
+{
+	return spool_put(s, spool_dir, task_id, true, NULL, json, len, "application/json", spooled, err);
 }
 
 /* ---- reading the spool ---- */
@@ -250,6 +260,7 @@ struct spool_meta {
 	json_t *root;
 	const char *key;
 	const char *content_type;
+	bool summary;
 	long attempts;
 	long long spooled_at;
 };
@@ -259,20 +270,22 @@ static int spool_read_meta(struct spool_meta *m, const char *dir, const char *id
 	char *path = alts_asprintf("%s/%s.json", dir, id);
 	json_error_t jerr;
 	json_int_t attempts = 0, spooled_at = 0;
-	int rc = 0;
+	int summary = 0, rc = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (!path)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	m->root = json_load_file(path, 0, &jerr);
-	if (!m->root || json_unpack(m->root, "{s:s, s:s, s?I, s?I}", "key", &m->key, "content_type",
-				    &m->content_type, "attempts", &attempts, "spooled_at", &spooled_at)) {
+	if (!m->root || json_unpack(m->root, "{s:s, s:s, s?I, s?I, s?b}", "key", &m->key, "content_type",
+				    &m->content_type, "attempts", &attempts, "spooled_at", &spooled_at, "summary",
+				    &summary)) {
 		rc = alts_err_set(err, ALTS_EINVALID, "spool entry '%s' is unreadable: %s", path,
 				  m->root ? "missing key or content_type" : jerr.text);
 		json_decref(m->root);
 		m->root = NULL;
 	}
 	m->attempts = (long)attempts;
+	m->summary = summary;
 	m->spooled_at = (long long)spooled_at;
 	alts_free(path);
 	return rc;
@@ -329,14 +342,23 @@ static int spool_deliver(struct artifact_store *s, const char *dir, const char *
 		spool_quarantine(dir, id);
 		goto out;
 	}
-	rc = artifact_store_put_file(s, m.key, data, m.content_type, err);
+	if (m.summary) {
+		struct sbuf body = SBUF_INIT;
+		int e = sbuf_read_file(&body, data, 0);
+
+		rc = e ? alts_err_errno(err, ALTS_EENV, -e, "cannot read '%s'", data)
+		       : artifact_store_put_summary(s, m.key, body.len ? body.buf : "", body.len, err);
+		sbuf_release(&body);
+	} else {
+		rc = artifact_store_put_file(s, m.key, data, m.content_type, err);
+	}
 	if (!rc) {
 		alts_log(ALTS_LOG_INFO, "spool", "delivered spooled '%s'", m.key);
 		spool_remove(dir, id);
 	} else {
 		struct alts_err merr = ALTS_ERR_INIT;
 
-		if (spool_write_meta(dir, id, m.key, m.content_type, (long long)st.st_size, m.attempts + s->cfg.retries,
+		if (spool_write_meta(dir, id, m.key, m.summary, m.content_type, (long long)st.st_size, m.attempts + s->cfg.retries,
 				     err ? err->msg : "", m.spooled_at, &merr))
 			alts_log(ALTS_LOG_WARN, "spool", "%s", merr.msg);
 	}

@@ -51,6 +51,14 @@ int artifact_spool_put_bytes(struct artifact_store *s, const char *spool_dir, co
 			     size_t len, const char *content_type, bool *spooled, struct alts_err *err);
 
 /*
+ * As artifact_spool_put_bytes, for a task's summary (artifact_store_put_summary:
+ * <results_base_path><task_id>.json, on Azure in the summaries' container);
+ * a flush delivers it the same way.
+ */
+int artifact_spool_put_summary(struct artifact_store *s, const char *spool_dir, const char *task_id, const char *json,
+			       size_t len, bool *spooled, struct alts_err *err);
+
+/*
  * Tries to deliver every entry in spool_dir, oldest first; a delivered
  * entry is removed, a failed one gets attempts+1 and last_error updated.
  * It stops at the first failed delivery (the store is most likely still

@@ -117,12 +117,13 @@ xsd_valid() {
 	xmllint --noout --schema "$1" "$2" 2>"$SCRATCH/xsd.err" || { cat "$SCRATCH/xsd.err" >&2; return 1; }
 }
 spool_count() { find "$1" -name '*.json' 2>/dev/null | wc -l; }
-# spool_copy SPOOL DIR: copies each spooled upload's data to DIR/<key> (key from its metadata).
+# spool_copy SPOOL DIR: copies each spooled artifact's data to DIR/<key> (key from its metadata);
+# a spooled summary goes to DIR/<task_id>.summary.json.
 spool_copy() {
 	local j k
 	for j in "$1"/*.json; do
 		[ -f "$j" ] || continue
-		k=$(jq -r .key "$j")
+		k=$(jq -r 'if .summary then .key + ".summary.json" else .key end' "$j")
 		mkdir -p "$(dirname "$2/$k")"
 		cp "${j%.json}.data" "$2/$k"
 	done
@@ -206,7 +207,7 @@ pending_task() {
 		[ "$(grep -c "event=artifact.spooled task=$id " "$WORKER_LOG")" = 5 ]
 	check "$label: ... naming the service's error ($(grep -m1 "event=artifact.spooled task=$id name=report.tap" "$WORKER_LOG" | sed 's/.* msg=//' | cut -c1-160))" \
 		grep -Eq "event=artifact.spooled task=$id name=report.tap msg=.*HTTP 403 ($code_re)" "$WORKER_LOG"
-	check "$label: the summary upload failed with the same error" grep -Eq "event=summary.store_failed task=$id msg=.*($code_re)" "$WORKER_LOG"
+	check "$label: the summary upload failed with the same error and was spooled" grep -Eq "event=summary.spooled task=$id msg=.*($code_re)" "$WORKER_LOG"
 	check "$label: artifacts.stored says 0 stored, 5 pending" grep -q "event=artifacts.stored task=$id stored=0 pending=5" "$WORKER_LOG"
 	check "$label: the secret is in no log" fails grep -qF -- "$secret" "$WORKER_LOG" "$SCRATCH/scheduler.log"
 	code=$(sched_get "/tasks/$id/report.tap" "$SCRATCH/resp-pending")
@@ -277,14 +278,15 @@ check "s3 down: all artifacts pending ($(jq -c .artifacts_pending <<<"$t"))" \
 	[ "$(jq -r '.artifacts_pending | sort | join(" ")' <<<"$t")" = "$PASS_NAMES" ]
 check "s3 down: the worker says why (connection)" \
 	grep -Eq "event=artifact.spooled task=$id4 name=report.tap msg=\"?s3 PUT 'alts/$id4/report.tap' in bucket '$BUCKET' failed: .*onnect" "$W4LOG"
-check "s3 down: the spool holds 5 uploads" [ "$(spool_count "$SCRATCH/spool-s3")" = 5 ]
+check "s3 down: the spool holds 5 artifacts and the summary" [ "$(spool_count "$SCRATCH/spool-s3")" = 6 ]
 check "s3 down: the spool metadata names the keys" \
-	[ "$(jq -r .key "$SCRATCH"/spool-s3/*.json | sort | tr '\n' ' ')" = "$(for n in $PASS_NAMES; do printf '%s ' "$id4/$n"; done)" ]
+	[ "$(jq -r 'select(.summary != true) | .key' "$SCRATCH"/spool-s3/*.json | sort | tr '\n' ' ')" = "$(for n in $PASS_NAMES; do printf '%s ' "$id4/$n"; done)" ]
+check "s3 down: ... and the summary's task" [ "$(jq -r 'select(.summary == true) | .key' "$SCRATCH"/spool-s3/*.json)" = "$id4" ]
 spool_copy "$SCRATCH/spool-s3" "$SCRATCH/spooled4"
 check "s3 down: the spooled TAP is a whole report" grep -q '^1\.\.2$' "$SCRATCH/spooled4/$id4/report.tap"
 code=$(sched_get "/tasks/$id4/report.tap" "$SCRATCH/resp")
 check "s3 down: the scheduler cannot read the store: 502 ($code $(head -c 160 "$SCRATCH/resp"))" [ "$code" = 502 ]
-check "s3 down: the summary upload failed (logged)" grep -q "event=summary.store_failed task=$id4 " "$W4LOG"
+check "s3 down: the summary was spooled" grep -q "event=summary.spooled task=$id4 " "$W4LOG"
 s3rver_start "$SCRATCH/s3" "$BUCKET" || bad "s3rver restarts"
 S3_BACK=$(date +%s)
 code=$(sched_get "/tasks/$id4/report.tap" "$SCRATCH/resp")
@@ -316,7 +318,7 @@ worker_config "$SCRATCH/s3-fixed.yaml" "$(s3_yaml "$S3RVER_SECRET" "$SCRATCH/spo
 worker_start "$SCRATCH/s3-fixed.yaml" --log-level debug || bad "fixed worker starts"
 WORKER_PIDS+=("$WORKER_PID")
 for i in $(seq 1 300); do [ "$(spool_count "$SCRATCH/spool-s3bad")" = 0 ] && break; sleep 0.1; done
-check "s3 secret fixed: the restarted worker flushed the spool at start" grep -q "event=spool.flushed task=- delivered=5" "$WORKER_LOG"
+check "s3 secret fixed: the restarted worker flushed the spool at start" grep -q "event=spool.flushed task=- delivered=6" "$WORKER_LOG"
 check "s3 secret fixed: the spool is empty" [ "$(spool_count "$SCRATCH/spool-s3bad")" = 0 ]
 compare_delivered "s3 secret fixed" "$id3" "$SCRATCH/spooled3" "s3://$BUCKET/alts/"
 worker_stop "$WORKER_PID"
@@ -327,10 +329,12 @@ for i in $(seq 1 90); do all_in_s3 "$id4" && break; sleep 1; done
 check "s3 back: by the periodic flush, not the one at start ($(($(date +%s) - W4_STARTED)) s)" [ $(($(date +%s) - W4_STARTED)) -ge 25 ]
 check "s3 back: the periodic flush delivered them $(($(date +%s) - S3_BACK)) s after s3rver came back ($(($(date +%s) - W4_STARTED)) s after the worker started)" all_in_s3 "$id4"
 compare_delivered "s3 back" "$id4" "$SCRATCH/spooled4" "s3://$BUCKET/alts/"
-check "s3 back: spool.flushed logged" grep -q "event=spool.flushed task=- delivered=5" "$W4LOG"
+check "s3 back: spool.flushed logged" grep -q "event=spool.flushed task=- delivered=6" "$W4LOG"
 check "s3 back: the spool is empty" [ "$(spool_count "$SCRATCH/spool-s3")" = 0 ]
-# The summary is not spooled (only artifacts are; its failure was logged above).
-s3get "summaries/$id4.json" /dev/null || echo "# note: the summary of $id4 was lost with the outage (summaries are not spooled)"
+# The summary was spooled with the artifacts and is delivered with them.
+for i in $(seq 1 50); do s3get "summaries/$id4.json" "$SCRATCH/summary4.json" && break; sleep 0.2; done
+check "s3 back: the spooled summary is delivered and says finished" [ "$(jq -r '.task_id + " " + .state' "$SCRATCH/summary4.json" 2>/dev/null)" = "$id4 finished" ]
+check "s3 back: ... byte for byte what was spooled" cmp -s "$SCRATCH/summary4.json" "$SCRATCH/spooled4/$id4.summary.json"
 worker_stop "$W4"
 
 # ================================================================ Azure
@@ -376,7 +380,7 @@ check "azure wrong key: the message names the blob and container" \
 	grep -Eq "event=artifact.spooled task=$idd name=report.tap msg=\"?azure Put Blob 'celery_result_backend/$idd/report.tap' in container 'alts-logs' failed: HTTP 403" "$WORKER_LOG"
 check "azure wrong key: the real key is in no log either" fails grep -qF -- "$AZURITE_KEY" "$SCRATCH"/worker-*.log "$SCRATCH/scheduler.log"
 check "azure wrong key: nothing reached Azurite" fails azurite_get alts-logs "celery_result_backend/$idd/report.tap"
-check "azure wrong key: the spool holds 5 uploads" [ "$(spool_count "$SCRATCH/spool-azbad")" = 5 ]
+check "azure wrong key: the spool holds 5 artifacts and the summary" [ "$(spool_count "$SCRATCH/spool-azbad")" = 6 ]
 worker_stop "$WORKER_PID"
 
 sched_stop

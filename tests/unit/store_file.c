@@ -208,6 +208,17 @@ static void test_store_file__spool_put_and_flush(void **state)
 	assert_ok_err(artifact_store_get(s, "t/c.tap", &got, 0, &err), &err);
 	assert_string_equal(got.buf, "ok 1\n");
 
+	/* A summary without a store: spooled, then delivered under results_base_path. */
+	assert_ok_err(artifact_spool_put_summary(NULL, spool, "tid", "{\"state\":\"finished\"}", 20, &spooled, &err),
+		      &err);
+	assert_true(spooled);
+	alts_err_clear(&err);
+	assert_ok_err(artifact_spool_flush(s, spool, &delivered, &remaining, &err), &err);
+	assert_int_equal(delivered, 1);
+	sbuf_reset(&got);
+	assert_ok_err(artifact_store_get(s, "results/tid.json", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "{\"state\":\"finished\"}");
+
 	/* Invalid keys are refused, not spooled, with or without a store. */
 	assert_int_equal(artifact_spool_put_bytes(s, spool, "../x", "x", 1, NULL, &spooled, &err), ALTS_EINVALID);
 	assert_int_equal(artifact_spool_put_bytes(NULL, spool, "../x", "x", 1, NULL, &spooled, &err), ALTS_EINVALID);
