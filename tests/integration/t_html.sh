@@ -48,6 +48,8 @@ check "the summary line counts the run" \
 	grep -q '<p class="summary" id="summary">1 suite: 2 passed, 1 failed, 1 skipped in ' report.html
 # the engine keeps output_tail bytes of each check's output, and the page no more
 chatty=$(perl -0777 -ne 'print $1 if m{id="s1-c4">.*?<pre>(.*?)</pre>}s' report.html)
+check "chatty output says how much was cut" grep -Eq '^\[alts: [0-9]+ bytes of output omitted\]' <<<"$chatty"
+chatty=$(sed '1{/^\[alts: [0-9]* bytes of output omitted\]$/d}' <<<"$chatty")
 check "chatty output is cut to the output cap" test "${#chatty}" -le 1024
 check "chatty output keeps its tail" grep -q 'last line' <<<"$chatty"
 check "chatty output lost its head" bash -c '! grep -qx 1 <<<"$1"' _ "$chatty"

@@ -2,6 +2,8 @@
 #   rabbitmq_start DIR   starts a node whose data, logs and ports live under DIR;
 #                        sets RABBITMQ_TEST_PORT (AMQP) and RABBITMQ_TEST_NODE
 #   rabbitmq_stop        stops it (data kept: rabbitmq_start DIR again restarts it)
+#   rabbitmq_kill        kills it with SIGKILL at once (a crash: connections drop mid-flight;
+#                        rabbitmq_start DIR restarts it and recovers durable queues)
 # With RABBITMQ_TLS_DIR set (ca.pem, server.pem, server.key in it) the node also listens for
 # AMQPS on RABBITMQ_TEST_TLS_PORT and requires a client certificate signed by that CA.
 # Each node gets its own free AMQP, distribution and epmd ports, so tests can run
@@ -92,12 +94,22 @@ rabbitmq_stop() {
 	pkill_epmd_port "$(awk '{print $3}' "$RABBITMQ_TEST_DIR/ports")"
 }
 
+rabbitmq_kill() {
+	[ -n "${RABBITMQ_TEST_PID:-}" ] || return 0
+	local pids="$RABBITMQ_TEST_PID $(pgrep -P "$RABBITMQ_TEST_PID" 2>/dev/null)"
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null
+	wait "$RABBITMQ_TEST_PID" 2>/dev/null
+	RABBITMQ_TEST_PID=
+	pkill_epmd_port "$(awk '{print $3}' "$RABBITMQ_TEST_DIR/ports")"
+}
+
 # Stops the epmd that listens on the given port (only that one, by pid).
 pkill_epmd_port() {
 	local port=$1 pid
 	for pid in $(pgrep -x epmd 2>/dev/null); do
-		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-port $port\b" ||
-			tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "ERL_EPMD_PORT=$port"; then
+		if { tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-port $port\b"; } 2>/dev/null ||
+			{ tr '\0' '\n' <"/proc/$pid/environ" | grep -qx "ERL_EPMD_PORT=$port"; } 2>/dev/null; then
 			kill "$pid" 2>/dev/null
 		fi
 	done
