@@ -201,6 +201,34 @@ static void record_latency(struct outbox *o, int64_t created_ms, int64_t now_ms)
 	pthread_mutex_unlock(&o->lock);
 }
 
+/*
+ * Publishes every message of the batch (persistent JSON, message_id = task
+ * id) to exchange, routed by each task's queue when by_queue, and waits for
+ * the broker's confirms (each entry's state). An error means reconnect.
+ */
+static int publish_confirmed(struct outbox *o, struct batch *b, amqp_bytes_t exchange, bool by_queue,
+			     const char *what, uint64_t *next_tag)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		amqp_basic_properties_t props;
+
+		memset(&props, 0, sizeof(props));
+		props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+		props.content_type = amqp_cstring_bytes("application/json");
+		props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+		props.message_id = amqp_cstring_bytes(b->p[i].task.id);
+		if (amqp_basic_publish(o->conn, 1, exchange,
+				       by_queue ? amqp_cstring_bytes(b->p[i].task.queue) : amqp_empty_bytes, 0, 0, &props,
+				       amqp_cstring_bytes(b->p[i].task.message)) != AMQP_STATUS_OK) {
+			alts_log(ALTS_LOG_WARN, "outbox", "cannot publish %s %s", what, b->p[i].task.id);
+			atomic_store(&o->connected, false);
+			return ALTS_ERROR;
+		}
+		b->p[i].tag = ++*next_tag;
+	}
+	return b->n ? wait_confirms(o, b) : 0;
+}
+
 /* Publishes one batch; 0 with *count set, or an error (reconnect). */
 static int publish_batch(struct outbox *o, uint64_t *next_tag, size_t *count)
 {
@@ -219,25 +247,8 @@ static int publish_batch(struct outbox *o, uint64_t *next_tag, size_t *count)
 	}
 	for (size_t i = 0; i < b.n && !rc; i++)
 		rc = declare_queue(o, b.p[i].task.queue);
-	for (size_t i = 0; i < b.n && !rc; i++) {
-		amqp_basic_properties_t props;
-
-		memset(&props, 0, sizeof(props));
-		props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
-		props.content_type = amqp_cstring_bytes("application/json");
-		props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-		props.message_id = amqp_cstring_bytes(b.p[i].task.id);
-		if (amqp_basic_publish(o->conn, 1, amqp_empty_bytes, amqp_cstring_bytes(b.p[i].task.queue), 0, 0, &props,
-				       amqp_cstring_bytes(b.p[i].task.message)) != AMQP_STATUS_OK) {
-			alts_log(ALTS_LOG_WARN, "outbox", "cannot publish task %s", b.p[i].task.id);
-			atomic_store(&o->connected, false);
-			rc = ALTS_ERROR;
-			break;
-		}
-		b.p[i].tag = ++*next_tag;
-	}
-	if (!rc && b.n)
-		rc = wait_confirms(o, &b);
+	if (!rc)
+		rc = publish_confirmed(o, &b, amqp_empty_bytes, true, "task", next_tag);
 	if (b.n) {
 		const char *ids[OUTBOX_BATCH];
 		size_t nids = 0;
@@ -322,25 +333,8 @@ static int publish_cancels(struct outbox *o, uint64_t *next_tag)
 		}
 		o->cancel_declared = true;
 	}
-	for (size_t i = 0; i < b.n && !rc; i++) {
-		amqp_basic_properties_t props;
-
-		memset(&props, 0, sizeof(props));
-		props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
-		props.content_type = amqp_cstring_bytes("application/json");
-		props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-		props.message_id = amqp_cstring_bytes(b.p[i].task.id);
-		if (amqp_basic_publish(o->conn, 1, exchange, amqp_empty_bytes, 0, 0, &props,
-				       amqp_cstring_bytes(b.p[i].task.message)) != AMQP_STATUS_OK) {
-			alts_log(ALTS_LOG_WARN, "outbox", "cannot publish the cancel of task %s", b.p[i].task.id);
-			atomic_store(&o->connected, false);
-			rc = ALTS_ERROR;
-			break;
-		}
-		b.p[i].tag = ++*next_tag;
-	}
-	if (!rc && b.n)
-		rc = wait_confirms(o, &b);
+	if (!rc)
+		rc = publish_confirmed(o, &b, exchange, false, "the cancel of task", next_tag);
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.p[i].state == 1) {
 			if (store_cancel_sent(o->store, b.p[i].task.id, &err))
