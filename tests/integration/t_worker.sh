@@ -18,22 +18,13 @@ need_cmd curl jq
 [ -x "$RABBITMQ_BIN/rabbitmq-server" ] || skip_test "needs:rabbitmq-server (not installed)"
 AMQP_GET=$ALTS_BUILD_DIR/amqp_get
 fails() { ! "$@"; }
-WORKER_PIDS=()
 cleanup() {
-	local p
-	for p in "${WORKER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	workers_kill_all
 	sched_stop
 	rabbitmq_stop
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-# Keeps the logs of a failed run for a look.
-dump_logs() {
-	local f
-	for f in "$SCRATCH"/worker-*.log "$SCRATCH/scheduler.log"; do
-		[ -f "$f" ] && { echo "# --- $f"; tail -40 "$f" | sed 's/^/# /'; }
-	done
-}
 
 rabbitmq_start "$SCRATCH/rmq" || { bad "rabbitmq-server starts"; finish; exit 1; }
 ok "rabbitmq-server listens on 127.0.0.1:$RABBITMQ_TEST_PORT"

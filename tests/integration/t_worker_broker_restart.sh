@@ -22,22 +22,14 @@ need_cmd curl jq
 AMQP_GET=$ALTS_BUILD_DIR/amqp_get
 NTASKS=${ALTS_RESTART_TASKS:-200}
 fails() { ! "$@"; }
-WORKER_PIDS=()
 cleanup() {
-	local p
-	for p in "${WORKER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	workers_kill_all
 	sched_stop
 	rabbitmq_stop
 	pkill -f "[a]lts-restart-check-$$" 2>/dev/null
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-dump_logs() {
-	local f
-	for f in "$SCRATCH"/worker-*.log "$SCRATCH/scheduler.log"; do
-		[ -f "$f" ] && { echo "# --- $f"; tail -40 "$f" | sed 's/^/# /'; }
-	done
-}
 # count_state STATE: how many tasks the scheduler lists in that state (pages of 500).
 count_state() {
 	local cursor= n=0 page

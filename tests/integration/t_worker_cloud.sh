@@ -30,10 +30,8 @@ azurite_available || skip_test "needs:azurite (run npm ci in tests/js)"
 # Store retries back off by milliseconds here, not seconds.
 export ALTS_STORE_BACKOFF_MS=10
 fails() { ! "$@"; }
-WORKER_PIDS=()
 cleanup() {
-	local p
-	for p in "${WORKER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	workers_kill_all
 	sched_stop
 	s3rver_stop
 	azurite_stop
@@ -41,12 +39,6 @@ cleanup() {
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-dump_logs() {
-	local f
-	for f in "$SCRATCH"/worker-*.log "$SCRATCH/scheduler.log"; do
-		[ -f "$f" ] && { echo "# --- $f"; tail -40 "$f" | sed 's/^/# /'; }
-	done
-}
 T0=$(date +%s)
 phase() { echo "# [+$(($(date +%s) - T0)) s] $*"; }
 

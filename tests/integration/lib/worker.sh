@@ -10,10 +10,26 @@
 #   wait_result ID [SECONDS]         waits until the task's state is final; prints GET /tasks/ID/result
 #   task_state ID                    prints the task's state
 #   proc_alive PID                   true when PID runs (a zombie counts as dead)
+#   workers_kill_all                 SIGKILLs every pid in WORKER_PIDS (tests add theirs; for cleanup)
+#   dump_logs                        prints the tail of every worker log and the scheduler's
 # Needs sched_start to have run (SCHED_URL) and AUTH to hold the Authorization header.
 ALTS_WORKER=${ALTS_WORKER:-$ALTS_BUILD_DIR/alts-worker}
 [ -x "$ALTS_WORKER" ] || { echo "SKIP: alts-worker not built"; exit 77; }
 WORKER_N=0
+WORKER_PIDS=()
+
+workers_kill_all() {
+	local p
+	for p in "${WORKER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+}
+
+# Keeps the logs of a failed run for a look.
+dump_logs() {
+	local f
+	for f in "$SCRATCH"/worker-*.log "$SCRATCH/scheduler.log"; do
+		[ -f "$f" ] && { echo "# --- $f"; tail -40 "$f" | sed 's/^/# /'; }
+	done
+}
 
 worker_config() {
 	local file=$1 extra=${2-}
