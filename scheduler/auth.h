@@ -29,4 +29,16 @@ int auth_token_create(char **out, const char *secret, const char *alg, const cha
 int auth_verify_header(const char *header, const char *secret, const char *alg, time_t now,
 		       struct alts_err *err);
 
+/*
+ * A thread-safe memory of tokens verified before (256 of them), for
+ * auth_verify_header_cached(): a token seen again is not decoded again,
+ * only its `exp`/`nbf` are checked against now.
+ */
+struct auth_cache;
+struct auth_cache *auth_cache_new(void);
+void auth_cache_free(struct auth_cache *c);
+/* As auth_verify_header(), through cache (NULL: none). Same answers, same messages. */
+int auth_verify_header_cached(struct auth_cache *cache, const char *header, const char *secret, const char *alg,
+			      time_t now, struct alts_err *err);
+
 #endif

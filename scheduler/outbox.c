@@ -4,13 +4,18 @@
 #include "scheduler/outbox.h"
 
 #include <amqp.h>
+#include <amqp_framing.h>
+#include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
-#define OUTBOX_BATCH 256
+#define OUTBOX_WINDOW 4096  /* messages in flight (published, confirm awaited) */
+#define OUTBOX_FETCH 1024   /* tasks read from the store at a time */
 #define OUTBOX_CONFIRM_TIMEOUT_MS 10000
 #define OUTBOX_BACKOFF_MIN_MS 250
 #define OUTBOX_BACKOFF_MAX_MS 10000
@@ -33,6 +38,24 @@ struct outbox {
 	char *declared[OUTBOX_MAX_QUEUES];
 	size_t ndeclared;
 	bool cancel_declared;  /* the cancel exchange, on this connection */
+	/*
+	 * The window: messages published and not yet retired, a ring in
+	 * delivery-tag order (win[win_head] has tag first_tag). Up to
+	 * OUTBOX_WINDOW in flight, so the broker always has work while
+	 * confirms come back, instead of one batch at a time.
+	 */
+	struct inflight *win;
+	size_t win_head, win_count;
+	uint64_t first_tag;
+	int64_t cursor;           /* the last task (seq) published on this connection */
+	size_t cancels_in_flight;
+	int64_t oldest_wait_ms;   /* since when the window's head has waited for its confirm */
+	/*
+	 * Plain TCP: the frames of a burst of publishes, written with one
+	 * send() (rabbitmq-c sends each frame of each message on its own:
+	 * three system calls a task). TLS goes through rabbitmq-c.
+	 */
+	struct sbuf frames;
 	int64_t cancel_after_ms;  /* declaring it failed: no cancels before then (tasks go on) */
 
 	atomic_bool connected;
@@ -46,16 +69,38 @@ struct outbox {
 	uint64_t latency_bucket[ALTS_ARRAY_SIZE(latency_buckets)];
 };
 
-struct pending {
-	struct store_task task;
-	uint64_t tag;
-	int state;  /* 0 waiting, 1 acked, -1 nacked */
+/* A message published on this connection and not yet retired (confirmed or refused). */
+struct inflight {
+	bool cancel;        /* the cancel of task id, else the task itself */
+	char *id;
+	int64_t created_ms;
+	int state;          /* 0 waiting, 1 acked, -1 nacked */
 };
 
-struct batch {
-	struct pending *p;
-	size_t n;
+/* Rows read from the store for publishing, in seq order. */
+struct fetched {
+	struct store_task *t;
+	size_t n, cap;
 };
+
+static void inflight_release(struct inflight *f)
+{
+	alts_free(f->id);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Forgets every message in flight: after a reconnect they are fetched and published again. */
+static void window_clear(struct outbox *o)
+{
+	for (size_t i = 0; i < o->win_count; i++)
+		inflight_release(&o->win[(o->win_head + i) % OUTBOX_WINDOW]);
+	o->win_head = o->win_count = 0;
+	o->first_tag = 1;
+	o->cursor = 0;
+	o->cancels_in_flight = 0;
+	sbuf_reset(&o->frames);
+	o->oldest_wait_ms = 0;
+}
 
 static void outbox_disconnect(struct outbox *o)
 {
@@ -67,6 +112,7 @@ static void outbox_disconnect(struct outbox *o)
 		alts_free(o->declared[i]);
 	o->ndeclared = 0;
 	o->cancel_declared = false;
+	window_clear(o);
 	atomic_store(&o->connected, false);
 }
 
@@ -102,77 +148,332 @@ static int declare_queue(struct outbox *o, const char *queue)
 
 static int collect(const struct store_task *t, void *payload)
 {
-	struct batch *b = payload;
-	struct pending *p = &b->p[b->n++];
+	struct fetched *f = payload;
+	struct store_task *d = &f->t[f->n];
 
-	/* Take the strings over: run_rows releases the original afterwards. */
-	p->task = *t;
-	p->task.id = alts_strdup(t->id);
-	p->task.queue = alts_strdup(t->queue);
-	p->task.message = alts_strdup(t->message);
-	p->task.state = p->task.bs_task_id = p->task.callback_href = p->task.result = NULL;
-	if (!p->task.id || !p->task.queue || !p->task.message) {
-		store_task_release(&p->task);
-		b->n--;
+	/* Only what publishing needs; run_rows releases the original afterwards. */
+	memset(d, 0, sizeof(*d));
+	d->seq = t->seq;
+	d->created_ms = t->created_ms;
+	d->id = alts_strdup(t->id);
+	d->queue = t->queue ? alts_strdup(t->queue) : NULL;
+	d->message = t->message ? alts_strdup(t->message) : NULL;
+	if (!d->id || (t->queue && !d->queue) || (t->message && !d->message)) {
+		store_task_release(d);
 		return ALTS_ENOMEM;
 	}
+	f->n++;
 	return 0;
 }
 
-static void resolve(struct batch *b, uint64_t tag, bool multiple, int state)
+static void fetched_release(struct fetched *f)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->p[i].state == 0 && (b->p[i].tag == tag || (multiple && b->p[i].tag <= tag)))
-			b->p[i].state = state;
+	for (size_t i = 0; i < f->n; i++)
+		store_task_release(&f->t[i]);
+	f->n = 0;
+}
+
+#define FRAME_HEADER_SIZE 7
+#define FRAME_END 0xCE
+
+static void put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+/* Appends one frame whose payload is head (head_len bytes) then tail. */
+static void add_frame(struct sbuf *sb, uint8_t type, uint16_t channel, const void *head, size_t head_len,
+		      const void *tail, size_t tail_len)
+{
+	unsigned char h[FRAME_HEADER_SIZE], end = FRAME_END;
+
+	h[0] = type;
+	put16(h + 1, channel);
+	put32(h + 3, (uint32_t)(head_len + tail_len));
+	sbuf_add(sb, h, sizeof(h));
+	sbuf_add(sb, head, head_len);
+	sbuf_add(sb, tail, tail_len);
+	sbuf_add(sb, &end, 1);
+}
+
+/*
+ * The frames of basic.publish as rabbitmq-c's amqp_basic_publish() sends
+ * them (AMQP 0-9-1 section 4.2.6): method, content header, body frames of
+ * at most frame_max bytes.
+ */
+static int encode_publish(struct outbox *o, amqp_bytes_t exchange, amqp_bytes_t routing_key,
+			  amqp_basic_properties_t *props, amqp_bytes_t body)
+{
+	unsigned char buf[4096];
+	amqp_basic_publish_t m = { 0, exchange, routing_key, 0, 0 };
+	size_t frame_max = (size_t)amqp_get_frame_max(o->conn), chunk;
+	int n;
+
+	if (frame_max <= FRAME_HEADER_SIZE + 1 || !frame_max)
+		frame_max = 131072;
+	chunk = frame_max - FRAME_HEADER_SIZE - 1;
+	put32(buf, AMQP_BASIC_PUBLISH_METHOD);
+	n = amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, &m, (amqp_bytes_t){ sizeof(buf) - 4, buf + 4 });
+	if (n < 0)
+		return ALTS_ERROR;
+	add_frame(&o->frames, AMQP_FRAME_METHOD, 1, buf, (size_t)n + 4, NULL, 0);
+	put16(buf, AMQP_BASIC_CLASS);
+	put16(buf + 2, 0);  /* weight */
+	put64(buf + 4, body.len);
+	n = amqp_encode_properties(AMQP_BASIC_CLASS, props, (amqp_bytes_t){ sizeof(buf) - 12, buf + 12 });
+	if (n < 0)
+		return ALTS_ERROR;
+	add_frame(&o->frames, AMQP_FRAME_HEADER, 1, buf, (size_t)n + 12, NULL, 0);
+	for (size_t off = 0; off < body.len; off += chunk)
+		add_frame(&o->frames, AMQP_FRAME_BODY, 1, NULL, 0, (const char *)body.bytes + off,
+			  body.len - off < chunk ? body.len - off : chunk);
+	return sbuf_ok(&o->frames) ? 0 : ALTS_ENOMEM;
+}
+
+/* Writes the frames gathered by encode_publish(); an error means reconnect. */
+static int flush_frames(struct outbox *o)
+{
+	int fd = amqp_get_sockfd(o->conn);
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < o->frames.len) {
+		ssize_t n = send(fd, o->frames.buf + off, o->frames.len - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off += (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+
+			/* The broker reads slower than we write: wait for room, not forever. */
+			if (poll(&pfd, 1, OUTBOX_CONFIRM_TIMEOUT_MS) <= 0) {
+				alts_log(ALTS_LOG_WARN, "outbox", "the broker took no data for %d ms",
+					 OUTBOX_CONFIRM_TIMEOUT_MS);
+				rc = ALTS_ETIMEOUT;
+				break;
+			}
+		} else {
+			alts_log(ALTS_LOG_WARN, "outbox", "cannot send to the broker: %s", strerror(errno));
+			rc = ALTS_ERROR;
+			break;
+		}
+	}
+	sbuf_reset(&o->frames);
+	if (rc)
+		atomic_store(&o->connected, false);
+	return rc;
+}
+
+/*
+ * Publishes one message (persistent JSON, message_id = task id) and puts
+ * it at the tail of the window. exchange "" routes by queue. On plain TCP
+ * the frames wait in o->frames for flush_frames().
+ */
+static int publish_one(struct outbox *o, amqp_bytes_t exchange, const char *routing_key, const char *id,
+		       const char *body, bool cancel, int64_t created_ms)
+{
+	struct inflight *f = &o->win[(o->win_head + o->win_count) % OUTBOX_WINDOW];
+	amqp_basic_properties_t props;
+
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+	props.content_type = amqp_cstring_bytes("application/json");
+	props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	props.message_id = amqp_cstring_bytes(id);
+	f->id = alts_strdup(id);
+	if (!f->id)
+		return ALTS_ENOMEM;
+	if (!o->cfg->use_ssl) {
+		if (encode_publish(o, exchange, routing_key ? amqp_cstring_bytes(routing_key) : amqp_empty_bytes, &props,
+				   amqp_cstring_bytes(body))) {
+			inflight_release(f);
+			return ALTS_ENOMEM;
+		}
+	} else if (amqp_basic_publish(o->conn, 1, exchange,
+				      routing_key ? amqp_cstring_bytes(routing_key) : amqp_empty_bytes, 0, 0, &props,
+				      amqp_cstring_bytes(body)) != AMQP_STATUS_OK) {
+		alts_log(ALTS_LOG_WARN, "outbox", "cannot publish %s %s", cancel ? "the cancel of task" : "task", id);
+		inflight_release(f);
+		atomic_store(&o->connected, false);
+		return ALTS_ERROR;
+	}
+	f->cancel = cancel;
+	f->created_ms = created_ms;
+	o->cancels_in_flight += cancel;
+	f->state = 0;
+	if (!o->win_count)
+		o->oldest_wait_ms = store_now_ms();
+	o->win_count++;
+	return 0;
+}
+
+/* Publishes the next unpublished tasks, as many as the window has room for. *count: how many. */
+static int publish_tasks(struct outbox *o, size_t *count)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	size_t room = OUTBOX_WINDOW - o->win_count;
+	struct fetched f = { NULL, 0, 0 };
+	int rc;
+
+	*count = 0;
+	if (room < OUTBOX_FETCH / 4)
+		return 0;  /* wait for confirms rather than read the store for a handful */
+	f.cap = room < OUTBOX_FETCH ? room : OUTBOX_FETCH;
+	f.t = alts_calloc(f.cap, sizeof(*f.t));
+	if (!f.t)
+		return ALTS_ENOMEM;
+	rc = store_unpublished(o->store, o->cursor, (int)f.cap, collect, &f, &err);
+	if (rc)
+		alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
+	for (size_t i = 0; i < f.n && !rc; i++) {
+		rc = declare_queue(o, f.t[i].queue);
+		if (!rc)
+			rc = publish_one(o, amqp_empty_bytes, f.t[i].queue, f.t[i].id, f.t[i].message, false,
+					 f.t[i].created_ms);
+		if (!rc) {
+			o->cursor = f.t[i].seq;
+			(*count)++;
+		}
+	}
+	if (o->frames.len && !rc)
+		rc = flush_frames(o);
+	fetched_release(&f);
+	alts_free(f.t);
+	return rc;
+}
+
+static int collect_cancel(const struct store_task *t, void *payload)
+{
+	struct fetched *f = payload;
+	struct store_task *d = &f->t[f->n];
+	json_t *j = json_pack("{s:s}", "task_id", t->id);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	memset(d, 0, sizeof(*d));
+	d->id = alts_strdup(t->id);
+	d->message = body ? alts_strdup(body) : NULL;
+	free(body);
+	if (!d->id || !d->message) {
+		store_task_release(d);
+		return ALTS_ENOMEM;
+	}
+	f->n++;
+	return 0;
+}
+
+/*
+ * Announces the cancels of published tasks on the fanout exchange
+ * cfg->cancel_exchange ({"task_id"}, persistent, confirmed). One round at
+ * a time: the next is read once this one is retired (cancel_pending is
+ * cleared on confirm, so a round in flight would be read again).
+ */
+static int publish_cancels(struct outbox *o)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	amqp_bytes_t exchange = amqp_cstring_bytes(o->cfg->cancel_exchange);
+	struct fetched f = { NULL, 0, 0 };
+	int rc;
+
+	if (o->cancels_in_flight || store_now_ms() < o->cancel_after_ms || OUTBOX_WINDOW - o->win_count < 64)
+		return 0;
+	f.cap = 64;
+	f.t = alts_calloc(f.cap, sizeof(*f.t));
+	if (!f.t)
+		return ALTS_ENOMEM;
+	rc = store_pending_cancels(o->store, (int)f.cap, collect_cancel, &f, &err);
+	if (rc) {
+		alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
+		goto out;
+	}
+	if (f.n && !o->cancel_declared) {
+		amqp_exchange_declare(o->conn, 1, exchange, amqp_cstring_bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
+		if (!amqp_conn_rpc_ok(o->conn, "outbox", "exchange.declare")) {
+			alts_log(ALTS_LOG_ERROR, "outbox",
+				 "cannot declare the cancel exchange '%s' (fanout, durable); retrying in %d s",
+				 o->cfg->cancel_exchange, OUTBOX_BACKOFF_MAX_MS / 1000);
+			/* The broker closed the channel: reconnect for the tasks, but do not spin on this. */
+			o->cancel_after_ms = store_now_ms() + OUTBOX_BACKOFF_MAX_MS;
+			rc = ALTS_ERROR;
+			goto out;
+		}
+		o->cancel_declared = true;
+	}
+	for (size_t i = 0; i < f.n && !rc; i++)
+		rc = publish_one(o, exchange, NULL, f.t[i].id, f.t[i].message, true, 0);
+	if (o->frames.len && !rc)
+		rc = flush_frames(o);
+out:
+	fetched_release(&f);
+	alts_free(f.t);
+	return rc;
+}
+
+/* Applies a confirm (ack or nack) for delivery tag, every tag up to it when multiple. */
+static void resolve(struct outbox *o, uint64_t tag, bool multiple, int state)
+{
+	uint64_t from, to;
+
+	if (tag < o->first_tag || tag >= o->first_tag + o->win_count)
+		return;  /* not ours, or already retired */
+	to = tag - o->first_tag;
+	from = multiple ? 0 : to;
+	for (uint64_t i = from; i <= to; i++) {
+		struct inflight *f = &o->win[(o->win_head + i) % OUTBOX_WINDOW];
+
+		if (!f->state)
+			f->state = state;
 	}
 }
 
-static size_t waiting(const struct batch *b)
+/*
+ * Reads the confirms that have arrived, waiting up to wait_ms for the
+ * first one. An error means reconnect.
+ */
+static int read_confirms(struct outbox *o, long wait_ms)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < b->n; i++)
-		n += b->p[i].state == 0;
-	return n;
-}
-
-/* Reads confirms until every message of the batch is acked or nacked. */
-static int wait_confirms(struct outbox *o, struct batch *b)
-{
-	int64_t deadline = store_now_ms() + OUTBOX_CONFIRM_TIMEOUT_MS;
-
-	while (waiting(b)) {
-		struct timeval tv = { 1, 0 };
+	for (;;) {
+		struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
 		amqp_frame_t frame;
 		int status;
 
-		if (store_now_ms() > deadline) {
-			alts_log(ALTS_LOG_WARN, "outbox", "no publisher confirm within %d ms", OUTBOX_CONFIRM_TIMEOUT_MS);
-			return ALTS_ETIMEOUT;
-		}
 		amqp_maybe_release_buffers(o->conn);
 		status = amqp_simple_wait_frame_noblock(o->conn, &frame, &tv);
 		if (status == AMQP_STATUS_TIMEOUT)
-			continue;
+			return 0;
 		if (status != AMQP_STATUS_OK) {
 			alts_log(ALTS_LOG_WARN, "outbox", "lost the broker while waiting for confirms: %s",
 				 amqp_error_string2(status));
 			atomic_store(&o->connected, false);
 			return ALTS_ERROR;
 		}
+		wait_ms = 0;  /* then only what is already there */
 		if (frame.frame_type != AMQP_FRAME_METHOD)
 			continue;
 		switch (frame.payload.method.id) {
 		case AMQP_BASIC_ACK_METHOD: {
 			amqp_basic_ack_t *ack = frame.payload.method.decoded;
 
-			resolve(b, ack->delivery_tag, ack->multiple, 1);
+			resolve(o, ack->delivery_tag, ack->multiple, 1);
 			break;
 		}
 		case AMQP_BASIC_NACK_METHOD: {
 			amqp_basic_nack_t *nack = frame.payload.method.decoded;
 
-			resolve(b, nack->delivery_tag, nack->multiple, -1);
+			resolve(o, nack->delivery_tag, nack->multiple, -1);
 			break;
 		}
 		case AMQP_CHANNEL_CLOSE_METHOD:
@@ -184,7 +485,6 @@ static int wait_confirms(struct outbox *o, struct batch *b)
 			break;
 		}
 	}
-	return 0;
 }
 
 static void record_latency(struct outbox *o, int64_t created_ms, int64_t now_ms)
@@ -201,156 +501,75 @@ static void record_latency(struct outbox *o, int64_t created_ms, int64_t now_ms)
 	pthread_mutex_unlock(&o->lock);
 }
 
+#define RETIRE_MAX 1024
+
 /*
- * Publishes every message of the batch (persistent JSON, message_id = task
- * id) to exchange, routed by each task's queue when by_queue, and waits for
- * the broker's confirms (each entry's state). An error means reconnect.
+ * Retires up to RETIRE_MAX of the confirmed head of the window: acked
+ * tasks are marked published (one transaction), acked cancels cleared. A
+ * refused message means reconnect: what was not confirmed is then
+ * published again.
  */
-static int publish_confirmed(struct outbox *o, struct batch *b, amqp_bytes_t exchange, bool by_queue,
-			     const char *what, uint64_t *next_tag)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		amqp_basic_properties_t props;
-
-		memset(&props, 0, sizeof(props));
-		props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
-		props.content_type = amqp_cstring_bytes("application/json");
-		props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-		props.message_id = amqp_cstring_bytes(b->p[i].task.id);
-		if (amqp_basic_publish(o->conn, 1, exchange,
-				       by_queue ? amqp_cstring_bytes(b->p[i].task.queue) : amqp_empty_bytes, 0, 0, &props,
-				       amqp_cstring_bytes(b->p[i].task.message)) != AMQP_STATUS_OK) {
-			alts_log(ALTS_LOG_WARN, "outbox", "cannot publish %s %s", what, b->p[i].task.id);
-			atomic_store(&o->connected, false);
-			return ALTS_ERROR;
-		}
-		b->p[i].tag = ++*next_tag;
-	}
-	return b->n ? wait_confirms(o, b) : 0;
-}
-
-/* Publishes one batch; 0 with *count set, or an error (reconnect). */
-static int publish_batch(struct outbox *o, uint64_t *next_tag, size_t *count)
+static int retire_some(struct outbox *o, size_t *retired)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	struct batch b = { NULL, 0 };
-	int rc;
+	const char *ids[RETIRE_MAX];
+	struct inflight done[ALTS_ARRAY_SIZE(ids)];
+	size_t n = 0, nids = 0;
+	int64_t now = store_now_ms();
+	int rc = 0;
 
-	*count = 0;
-	b.p = alts_calloc(OUTBOX_BATCH, sizeof(*b.p));
-	if (!b.p)
-		return ALTS_ENOMEM;
-	rc = store_unpublished(o->store, OUTBOX_BATCH, collect, &b, &err);
-	if (rc) {
+	while (o->win_count && n < ALTS_ARRAY_SIZE(ids)) {
+		struct inflight *f = &o->win[o->win_head];
+
+		if (!f->state)
+			break;
+		done[n++] = *f;
+		memset(f, 0, sizeof(*f));
+		o->win_head = (o->win_head + 1) % OUTBOX_WINDOW;
+		o->win_count--;
+		o->first_tag++;
+		o->oldest_wait_ms = now;  /* the new head's wait is counted from the last progress */
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (done[i].state == 1 && !done[i].cancel)
+			ids[nids++] = done[i].id;
+	}
+	if (nids && store_mark_published_many(o->store, ids, nids, now, &err))
 		alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
-		goto out;
-	}
-	for (size_t i = 0; i < b.n && !rc; i++)
-		rc = declare_queue(o, b.p[i].task.queue);
-	if (!rc)
-		rc = publish_confirmed(o, &b, amqp_empty_bytes, true, "task", next_tag);
-	if (b.n) {
-		const char *ids[OUTBOX_BATCH];
-		size_t nids = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct inflight *f = &done[i];
 
-		for (size_t i = 0; i < b.n; i++) {
-			if (b.p[i].state == 1)
-				ids[nids++] = b.p[i].task.id;
-		}
-		if (store_mark_published_many(o->store, ids, nids, store_now_ms(), &err))
-			alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
-	}
-	for (size_t i = 0; i < b.n; i++) {
-		if (b.p[i].state == 1) {
-			record_latency(o, b.p[i].task.created_ms, store_now_ms());
+		if (f->cancel)
+			o->cancels_in_flight--;
+		if (f->state == 1 && !f->cancel) {
+			record_latency(o, f->created_ms, now);
 			atomic_fetch_add(&o->published, 1);
-			(*count)++;
-		} else if (b.p[i].state == -1) {
+		} else if (f->state == 1) {
+			if (store_cancel_sent(o->store, f->id, &err))
+				alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
+			atomic_fetch_add(&o->cancels, 1);
+			alts_log(ALTS_LOG_INFO, "outbox", "announced the cancel of task %s", f->id);
+		} else {
 			atomic_fetch_add(&o->failures, 1);
-			alts_log(ALTS_LOG_WARN, "outbox", "the broker refused task %s; will retry", b.p[i].task.id);
+			alts_log(ALTS_LOG_WARN, "outbox", "the broker refused %s %s; will retry",
+				 f->cancel ? "the cancel of task" : "task", f->id);
+			rc = ALTS_ERROR;
 		}
+		inflight_release(f);
 	}
-out:
-	for (size_t i = 0; i < b.n; i++)
-		store_task_release(&b.p[i].task);
-	alts_free(b.p);
+	*retired = n;
 	return rc;
 }
 
-static int collect_cancel(const struct store_task *t, void *payload)
+/* Retires the whole confirmed head of the window, a transaction per 1024 tasks. */
+static int retire(struct outbox *o)
 {
-	struct batch *b = payload;
-	struct pending *p = &b->p[b->n];
-	json_t *j = json_pack("{s:s}", "task_id", t->id);
-	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	json_decref(j);
-	memset(p, 0, sizeof(*p));
-	p->task.id = alts_strdup(t->id);
-	p->task.message = body ? alts_strdup(body) : NULL;
-	free(body);
-	if (!p->task.id || !p->task.message) {
-		store_task_release(&p->task);
-		return ALTS_ENOMEM;
-	}
-	b->n++;
-	return 0;
-}
-
-/*
- * Announces the cancels of published tasks on the fanout exchange
- * cfg->cancel_exchange ({"task_id"}, persistent, confirmed) and clears
- * cancel_pending for each one the broker confirmed; the rest is retried
- * on the next round. 0, or an error (reconnect).
- */
-static int publish_cancels(struct outbox *o, uint64_t *next_tag)
-{
-	struct alts_err err = ALTS_ERR_INIT;
-	struct batch b = { NULL, 0 };
-	amqp_bytes_t exchange = amqp_cstring_bytes(o->cfg->cancel_exchange);
+	size_t n;
 	int rc;
 
-	if (store_now_ms() < o->cancel_after_ms)
-		return 0;
-	b.p = alts_calloc(OUTBOX_BATCH, sizeof(*b.p));
-	if (!b.p)
-		return ALTS_ENOMEM;
-	rc = store_pending_cancels(o->store, OUTBOX_BATCH, collect_cancel, &b, &err);
-	if (rc) {
-		alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
-		goto out;
-	}
-	if (b.n && !o->cancel_declared) {
-		amqp_exchange_declare(o->conn, 1, exchange, amqp_cstring_bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
-		if (!amqp_conn_rpc_ok(o->conn, "outbox", "exchange.declare")) {
-			alts_log(ALTS_LOG_ERROR, "outbox",
-				 "cannot declare the cancel exchange '%s' (fanout, durable); retrying in %d s",
-				 o->cfg->cancel_exchange, OUTBOX_BACKOFF_MAX_MS / 1000);
-			/* The broker closed the channel: reconnect for the tasks, but do not spin on this. */
-			o->cancel_after_ms = store_now_ms() + OUTBOX_BACKOFF_MAX_MS;
-			rc = ALTS_ERROR;
-			goto out;
-		}
-		o->cancel_declared = true;
-	}
-	if (!rc)
-		rc = publish_confirmed(o, &b, exchange, false, "the cancel of task", next_tag);
-	for (size_t i = 0; i < b.n; i++) {
-		if (b.p[i].state == 1) {
-			if (store_cancel_sent(o->store, b.p[i].task.id, &err))
-				alts_log(ALTS_LOG_ERROR, "outbox", "%s", err.msg);
-			atomic_fetch_add(&o->cancels, 1);
-			alts_log(ALTS_LOG_INFO, "outbox", "announced the cancel of task %s", b.p[i].task.id);
-		} else if (b.p[i].state == -1) {
-			atomic_fetch_add(&o->failures, 1);
-			alts_log(ALTS_LOG_WARN, "outbox", "the broker refused the cancel of task %s; will retry",
-				 b.p[i].task.id);
-		}
-	}
-out:
-	for (size_t i = 0; i < b.n; i++)
-		store_task_release(&b.p[i].task);
-	alts_free(b.p);
+	do
+		rc = retire_some(o, &n);
+	while (!rc && n == RETIRE_MAX);
 	return rc;
 }
 
@@ -389,10 +608,10 @@ static void *outbox_main(void *arg)
 {
 	struct outbox *o = arg;
 	long backoff = OUTBOX_BACKOFF_MIN_MS;
-	uint64_t next_tag = 0;
 
 	while (!outbox_stopping(o)) {
 		size_t count = 0;
+		int rc;
 
 		if (!o->conn) {
 			if (outbox_connect(o)) {
@@ -402,14 +621,26 @@ static void *outbox_main(void *arg)
 			}
 			atomic_fetch_add(&o->reconnects, 1);
 			backoff = OUTBOX_BACKOFF_MIN_MS;
-			next_tag = 0;
+			window_clear(o);
 		}
 		/* Tasks first: a cancel then follows a task canceled while its message was in flight. */
-		if (publish_batch(o, &next_tag, &count) || publish_cancels(o, &next_tag)) {
+		rc = publish_tasks(o, &count);
+		if (!rc)
+			rc = publish_cancels(o);
+		/* Confirms: a short wait while the window is busy, so new tasks are not held up long. */
+		if (!rc && o->win_count)
+			rc = read_confirms(o, count ? 0 : 50);
+		if (!rc)
+			rc = retire(o);
+		if (!rc && o->win_count && store_now_ms() - o->oldest_wait_ms > OUTBOX_CONFIRM_TIMEOUT_MS) {
+			alts_log(ALTS_LOG_WARN, "outbox", "no publisher confirm within %d ms", OUTBOX_CONFIRM_TIMEOUT_MS);
+			rc = ALTS_ETIMEOUT;
+		}
+		if (rc) {
 			outbox_disconnect(o);
 			continue;
 		}
-		if (count < OUTBOX_BATCH)
+		if (!o->win_count && !count)
 			outbox_wait(o, 1000);
 	}
 	outbox_disconnect(o);
@@ -425,6 +656,13 @@ int outbox_start(struct outbox **out, struct store *store, const struct sched_co
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	o->store = store;
 	o->cfg = cfg;
+	o->first_tag = 1;
+	sbuf_init(&o->frames, 0);
+	o->win = alts_calloc(OUTBOX_WINDOW, sizeof(*o->win));
+	if (!o->win) {
+		alts_free(o);
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_cond_init(&o->cond, NULL);
 	e = pthread_create(&o->thread, NULL, outbox_main, o);
@@ -457,6 +695,9 @@ void outbox_stop(struct outbox *o)
 	pthread_mutex_unlock(&o->lock);
 	if (o->started)
 		pthread_join(o->thread, NULL);
+	window_clear(o);
+	sbuf_release(&o->frames);
+	alts_free(o->win);
 	pthread_cond_destroy(&o->cond);
 	pthread_mutex_destroy(&o->lock);
 	alts_free(o);

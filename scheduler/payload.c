@@ -1,4 +1,5 @@
 #include "framework/common.h"
+#include "framework/jsondoc.h"
 #include "framework/sbuf.h"
 #include "framework/suite.h"
 #include "scheduler/payload.h"
@@ -627,6 +628,60 @@ static int check_required(struct conf_ctx *ctx, yaml_node_t *root, const struct 
 	return 0;
 }
 
+int payload_suite_loads(json_t *suite, struct alts_err *err)
+{
+	struct suite *s = NULL;
+	char *text = json_dumps(suite, JSON_COMPACT);
+	int rc;
+
+	if (!text)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = suite_load_buffer(&s, "generated suite", "/nonexistent/alts-rest-suite", text, strlen(text), err);
+	suite_free(s);
+	free(text);
+	return rc;
+}
+
+#define TASK_ID_KEY ",\"task_id\":\""
+#define TASK_ID_PLACEHOLDER "00000000-0000-0000-0000-000000000000"
+
+/*
+ * The queue message with a placeholder task id (the id is drawn after
+ * validation): r->message and r->task_id_at, where payload_message()
+ * writes the id. Keys are sorted and "task_id" is the last key but
+ * "version", so its place is the last ',"task_id":"' of the text (a
+ * quote inside a string value is escaped, so no value can fake it).
+ */
+static int message_template(struct task_request *r, struct arena *a, json_t *suite)
+{
+	json_t *msg = json_object();
+	char *text = NULL;
+	const char *at = NULL;
+	int bad = !msg;
+
+	bad = bad || set_str(msg, "task_id", TASK_ID_PLACEHOLDER) || set_str(msg, "queue", r->queue) ||
+	      set_str(msg, "runner", r->runner) || set_str(msg, "dist_name", r->dist_name) ||
+	      set_str(msg, "dist_version", r->dist_version) || set_str(msg, "dist_arch", r->dist_arch) ||
+	      set_str(msg, "package_name", r->package_name) || set_str(msg, "bs_task_id", r->bs_task_id) ||
+	      set_str(msg, "callback_href", r->callback_href) || json_object_set_new(msg, "version", json_integer(1)) ||
+	      json_object_set(msg, "suite", suite);
+	if (!bad && r->module_name) {
+		json_t *mod = json_object();
+
+		bad = !mod || set_str(mod, "name", r->module_name) || set_str(mod, "stream", r->module_stream) ||
+		      set_str(mod, "version", r->module_version) || json_object_set_new(msg, "module", mod);
+	}
+	if (!bad)
+		text = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(msg);
+	for (const char *p = text; p && (p = strstr(p, TASK_ID_KEY)); p++)
+		at = p;
+	r->message = text && at ? arena_strdup(a, text) : NULL;
+	r->task_id_at = r->message ? (size_t)(at - text) + strlen(TASK_ID_KEY) : 0;
+	free(text);
+	return r->message ? 0 : ALTS_ENOMEM;
+}
+
 static int build_request(struct task_request *r, struct arena *a, struct payload *p, struct conf_ctx *ctx,
 			 yaml_node_t *root, struct alts_err *err)
 {
@@ -670,23 +725,18 @@ static int build_request(struct task_request *r, struct arena *a, struct payload
 		suite = payload_to_suite(p);
 		if (!suite)
 			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		/* The generated suite must load as a hand-written one would. */
-		text = json_dumps(suite, JSON_COMPACT);
-		if (!text) {
-			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-			goto out;
-		}
-		{
-			struct suite *s = NULL;
-
-			rc = suite_load_buffer(&s, "generated suite", "/nonexistent/alts-rest-suite", text, strlen(text),
-					       err);
-			suite_free(s);
-		}
-		free(text);
-		text = NULL;
+#ifndef NDEBUG
+		/*
+		 * The generated suite must load as a hand-written one would. The
+		 * fields were validated with the suite loader's own rules, so a
+		 * release build does not pay for a second parse on every request;
+		 * debug builds (all tests under the sanitizers) check each one, and
+		 * so does the unit test of every payload shape.
+		 */
+		rc = payload_suite_loads(suite, err);
 		if (rc)
 			goto out;
+#endif
 		r->dist_name = p->dist_name;
 		r->dist_version = p->dist_version;
 		r->package_name = p->package_name;
@@ -695,17 +745,16 @@ static int build_request(struct task_request *r, struct arena *a, struct payload
 			   err);
 	if (rc)
 		goto out;
-	text = json_dumps(suite, JSON_COMPACT);
 	r->queue = arena_strdup(a, queue);
 	r->queue_arch = payload_queue_arch(arch);
 	r->dist_arch = arch;
-	r->suite_json = text ? arena_strdup(a, text) : NULL;
 	r->bs_task_id = p->bs_task_id;
 	r->callback_href = p->callback_href;
 	r->module_name = p->module_name;
 	r->module_stream = p->module_stream;
 	r->module_version = p->module_version;
-	if (!r->queue || !r->suite_json)
+	rc = r->queue ? message_template(r, a, suite) : ALTS_ENOMEM;
+	if (rc)
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 out:
 	free(text);
@@ -713,16 +762,36 @@ out:
 	return rc;
 }
 
-int payload_parse(struct task_request *out, struct arena *a, const struct payload_rules *rules, const char *body,
-		  size_t len, struct alts_err *err)
+/* Decodes and validates doc into *out; messages name positions when doc has them. */
+static int parse_document(struct task_request *out, struct arena *a, const struct payload_rules *rules,
+			  yaml_document_t *doc, struct alts_err *err)
 {
 	struct payload p = { 0 };
 	struct task_request r = { 0 };
 	struct conf_ctx ctx = { 0 };
+	struct conf_section sec = { payload_keys, &p };
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+	int rc;
+
+	ctx.doc = doc;
+	ctx.arena = a;
+	ctx.file = PAYLOAD_LABEL;
+	ctx.err = err;
+	p.rules = rules;
+	rc = conf_decode_map(&ctx, root, "", &sec, 1);
+	if (!rc)
+		rc = build_request(&r, a, &p, &ctx, root, err);
+	if (!rc)
+		*out = r;
+	return rc;
+}
+
+int payload_parse(struct task_request *out, struct arena *a, const struct payload_rules *rules, const char *body,
+		  size_t len, struct alts_err *err)
+{
 	json_error_t jerr;
 	json_t *strict;
 	yaml_document_t doc;
-	yaml_node_t *root;
 	int rc;
 
 	/* Strict JSON first: libyaml would take YAML-only syntax too. */
@@ -736,53 +805,42 @@ int payload_parse(struct task_request *out, struct arena *a, const struct payloa
 	json_decref(strict);
 	if (rc)
 		return rc;
-	rc = conf_load_document(&doc, PAYLOAD_LABEL, body, len, err);
+	/*
+	 * The document without libyaml's parser first; a body it refuses, or
+	 * one that fails validation, is read again by libyaml, so the message
+	 * names a line and a column.
+	 */
+	if (!jsondoc_load(&doc, body, len)) {
+		rc = parse_document(out, a, rules, &doc, err);
+		yaml_document_delete(&doc);
+		if (!rc || rc == ALTS_ENOMEM)
+			return rc;
+		if (err)
+			memset(err, 0, sizeof(*err));
+	}
+	return payload_parse_yaml(out, a, rules, body, len, err);
+}
+
+int payload_parse_yaml(struct task_request *out, struct arena *a, const struct payload_rules *rules,
+		       const char *body, size_t len, struct alts_err *err)
+{
+	yaml_document_t doc;
+	int rc = conf_load_document(&doc, PAYLOAD_LABEL, body, len, err);
+
 	if (rc)
 		return rc;
-	ctx.doc = &doc;
-	ctx.arena = a;
-	ctx.file = PAYLOAD_LABEL;
-	ctx.err = err;
-	p.rules = rules;
-	root = yaml_document_get_root_node(&doc);
-	{
-		struct conf_section sec = { payload_keys, &p };
-
-		rc = conf_decode_map(&ctx, root, "", &sec, 1);
-	}
-	if (!rc)
-		rc = build_request(&r, a, &p, &ctx, root, err);
+	rc = parse_document(out, a, rules, &doc, err);
 	yaml_document_delete(&doc);
-	if (!rc)
-		*out = r;
 	return rc;
 }
 
 int payload_message(char **out, const struct task_request *r, const char *task_id, struct alts_err *err)
 {
-	json_t *msg = json_object(), *suite = json_loads(r->suite_json, 0, NULL);
-	char *text = NULL;
-	int bad = !msg || !suite;
-
-	bad = bad || set_str(msg, "task_id", task_id) || set_str(msg, "queue", r->queue) ||
-	      set_str(msg, "runner", r->runner) || set_str(msg, "dist_name", r->dist_name) ||
-	      set_str(msg, "dist_version", r->dist_version) || set_str(msg, "dist_arch", r->dist_arch) ||
-	      set_str(msg, "package_name", r->package_name) || set_str(msg, "bs_task_id", r->bs_task_id) ||
-	      set_str(msg, "callback_href", r->callback_href) || json_object_set_new(msg, "version", json_integer(1)) ||
-	      json_object_set(msg, "suite", suite);
-	if (!bad && r->module_name) {
-		json_t *mod = json_object();
-
-		bad = !mod || set_str(mod, "name", r->module_name) || set_str(mod, "stream", r->module_stream) ||
-		      set_str(mod, "version", r->module_version) || json_object_set_new(msg, "module", mod);
-	}
-	if (!bad)
-		text = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(suite);
-	json_decref(msg);
-	if (!text)
+	if (strlen(task_id) != strlen(TASK_ID_PLACEHOLDER))
+		return alts_err_set(err, ALTS_EINTERNAL, "task id '%s' is not a UUID", task_id);
+	*out = alts_strdup(r->message);
+	if (!*out)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	*out = alts_strdup(text);
-	free(text);
-	return *out ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	memcpy(*out + r->task_id_at, task_id, strlen(TASK_ID_PLACEHOLDER));
+	return 0;
 }

@@ -6,6 +6,8 @@
 
 #include "framework/conf.h"
 
+#include <jansson.h>
+
 /*
  * The body of POST /tasks/schedule: either the ALTS payload (runner_type,
  * dist_name, dist_version, dist_arch, repositories, package_name, ...)
@@ -36,7 +38,8 @@ struct task_request {
 	const char *module_name;   /* modular package: name, stream, version (NULL when not) */
 	const char *module_stream;
 	const char *module_version;
-	const char *suite_json;    /* the suite to run, compact JSON */
+	const char *message;       /* the queue message with a placeholder task id, see payload_message() */
+	size_t task_id_at;         /* where in message the task id goes */
 };
 
 /*
@@ -46,6 +49,13 @@ struct task_request {
  */
 int payload_parse(struct task_request *out, struct arena *a, const struct payload_rules *rules, const char *body,
 		  size_t len, struct alts_err *err);
+/*
+ * As payload_parse() on a body already known to be a JSON object, with
+ * libyaml reading it (what payload_parse() falls back to for its
+ * messages). The reference the fast path is tested against.
+ */
+int payload_parse_yaml(struct task_request *out, struct arena *a, const struct payload_rules *rules,
+		       const char *body, size_t len, struct alts_err *err);
 
 /*
  * The queue message for a task: {"task_id","queue","runner","dist_arch",
@@ -53,6 +63,9 @@ int payload_parse(struct task_request *out, struct arena *a, const struct payloa
  * (alts_free).
  */
 int payload_message(char **out, const struct task_request *r, const char *task_id, struct alts_err *err);
+
+/* 0 when suite (a suite as JSON) loads as a suite file would; else the loader's error. */
+int payload_suite_loads(json_t *suite, struct alts_err *err);
 
 /* The queue architecture for a dist_arch (aarch64 for arm64, x86_64 for i686, ...), or NULL. */
 const char *payload_queue_arch(const char *arch);

@@ -3,6 +3,7 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store.h"
 #include "scheduler/auth.h"
+#include "scheduler/intake.h"
 #include "scheduler/payload.h"
 #include "scheduler/server.h"
 
@@ -25,6 +26,7 @@
 #define CANCEL_IDS_MAX 1000
 #define ARTIFACT_MAX ((size_t)64 << 20)  /* reports and logs served whole, up to this size */
 #define NAME_MAX_LEN 255
+#define STOP_DRAIN_MS 2000  /* answers to committed tasks may take this long at shutdown */
 
 extern const unsigned char sched_openapi_json[];
 extern const size_t sched_openapi_json_len;
@@ -59,6 +61,9 @@ struct sched_server {
 	const struct sched_config *cfg;
 	struct store *store;
 	struct outbox *outbox;
+	struct intake *intake;  /* group commit of POST /tasks/schedule */
+	struct auth_cache *auth_cache;
+	atomic_int in_intake;   /* requests handed to it and not yet answered */
 	struct artifact_store *artifacts;  /* shared by the HTTP threads: every backend is thread-safe after open */
 	const char *ui_dir;
 	struct payload_rules rules;
@@ -67,11 +72,19 @@ struct sched_server {
 	atomic_uint_fast64_t requests[R_MAX][NSTATUS];
 };
 
+enum intake_state { NOT_HANDED, COMMITTING, COMMITTED };
+
 /* One request: its body and everything parsed from it, freed at completion. */
 struct request {
 	struct arena *arena;
 	struct sbuf body;
 	bool too_large;
+	/* POST /tasks/schedule: suspended while its task is in the intake. */
+	enum intake_state intake;
+	struct intake_task task;
+	struct MHD_Connection *conn;
+	char id[37];
+	char *message;
 };
 
 /* ---- responses --------------------------------------------------------- */
@@ -155,13 +168,34 @@ static enum MHD_Result send_err(struct sched_server *s, struct MHD_Connection *c
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/*
+ * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74
+ * random bits. Ids of successive tasks sort by time, so each one lands at
+ * the right edge of the store's id index instead of on a random page: a
+ * group commit then writes a few index pages, not one per task.
+ * Randomness comes from getrandom() in blocks, per thread.
+ */
 static int new_task_id(char out[37])
 {
+	static _Thread_local unsigned char pool[256];
+	static _Thread_local size_t used = sizeof(pool);
 	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
 
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		return ALTS_EENV;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	if (used + 10 > sizeof(pool)) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+			return ALTS_EENV;
+		used = 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	memcpy(b + 6, pool + used, 10);
+	memset(pool + used, 0, 10);  /* used once */
+	used += 10;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
 		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
@@ -251,12 +285,24 @@ static bool content_type_ok(struct MHD_Connection *c)
 
 /* ---- handlers ---------------------------------------------------------- */
 
+/* The intake committed (or failed) rq's task: its connection may answer now. */
+static void schedule_committed(struct intake_task *t, void *payload)
+{
+	struct request *rq = payload;
+
+	ALTS_UNUSED(t);
+	rq->intake = COMMITTED;  /* published to the HTTP thread by MHD_resume_connection's lock */
+	MHD_resume_connection(rq->conn);
+}
+
+/*
+ * Validates the task, then suspends the connection and hands the task to
+ * the intake: the answer (schedule_answer) follows its commit.
+ */
 static enum MHD_Result h_schedule(struct sched_server *s, struct MHD_Connection *c, struct request *rq)
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct task_request tr;
-	char id[37], *msg = NULL;
-	enum MHD_Result ret;
 
 	if (!content_type_ok(c))
 		return send_error(s, c, R_SCHEDULE, 415, "unsupported Content-Type: expected application/json");
@@ -266,19 +312,42 @@ static enum MHD_Result h_schedule(struct sched_server *s, struct MHD_Connection 
 		return send_error(s, c, R_SCHEDULE, 500, "out of memory");
 	if (payload_parse(&tr, rq->arena, &s->rules, rq->body.buf, rq->body.len, &err))
 		return send_err(s, c, R_SCHEDULE, &err);
-	if (new_task_id(id))
+	if (new_task_id(rq->id))
 		return send_error(s, c, R_SCHEDULE, 500, "cannot generate a task id");
-	if (payload_message(&msg, &tr, id, &err) ||
-	    store_insert(s->store, id, tr.queue, tr.bs_task_id, tr.callback_href, msg, &err)) {
-		alts_free(msg);
+	if (payload_message(&rq->message, &tr, rq->id, &err))
 		return send_err(s, c, R_SCHEDULE, &err);
+	/* tr's strings live in rq->arena until the request completes. */
+	rq->task = (struct intake_task){
+		.row = { rq->id, tr.queue, tr.bs_task_id, tr.callback_href, rq->message, 0 },
+		.done = schedule_committed,
+		.payload = rq,
+	};
+	rq->conn = c;
+	rq->intake = COMMITTING;
+	atomic_fetch_add(&s->in_intake, 1);
+	/* Suspended before it is handed in: the intake may resume it at once. */
+	MHD_suspend_connection(c);
+	if (intake_submit(s->intake, &rq->task)) {
+		rq->task.row.rc = ALTS_ECANCELED;
+		rq->intake = COMMITTED;
+		MHD_resume_connection(c);
 	}
-	alts_free(msg);
-	outbox_kick(s->outbox);
-	alts_log(ALTS_LOG_INFO, "http", "task %s accepted for queue %s", id, tr.queue);
-	ret = send_json(s, c, R_SCHEDULE, 201,
-			json_pack("{s:s,s:b,s:s}", "api_version", API_VERSION, "success", 1, "task_id", id));
-	return ret;
+	return MHD_YES;
+}
+
+static enum MHD_Result schedule_answer(struct sched_server *s, struct MHD_Connection *c, struct request *rq)
+{
+	char body[128];
+	int n;
+
+	if (rq->task.row.rc == ALTS_ECANCELED)
+		return send_error(s, c, R_SCHEDULE, 503, "the scheduler is shutting down; submit again");
+	if (rq->task.row.rc)  /* the intake logged why */
+		return send_error(s, c, R_SCHEDULE, 500, "internal error; see the scheduler's log");
+	alts_log(ALTS_LOG_DEBUG, "http", "task %s accepted for queue %s", rq->id, rq->task.row.queue);
+	n = snprintf(body, sizeof(body), "{\"api_version\":\"%s\",\"success\":true,\"task_id\":\"%s\"}", API_VERSION,
+		     rq->id);
+	return send_body(s, c, R_SCHEDULE, 201, "application/json", body, (size_t)n, NULL);
 }
 
 static enum MHD_Result h_get(struct sched_server *s, struct MHD_Connection *c, const char *id, bool result)
@@ -903,7 +972,8 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 	head = !strcmp(method, "HEAD") && !strcmp(m.allow, "GET");
 	if (strcmp(method, m.allow) && !head)
 		return send_error_allow(s, c, m.route, 405, m.allow, "Method Not Allowed");
-	if (m.auth && auth_verify_header(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	if (m.auth && auth_verify_header_cached(s->auth_cache,
+						MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
 					 s->cfg->jwt_secret, s->cfg->hashing_algorithm, time(NULL), &err))
 		return send_error(s, c, m.route, 401, err.msg);
 	if (rq->too_large) {
@@ -942,6 +1012,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct request *rq = *con_cls;
 
 	ALTS_UNUSED(version);
+	if (rq && rq->intake == COMMITTED)
+		return schedule_answer(s, c, rq);
+	if (rq && rq->intake == COMMITTING)
+		return MHD_YES;  /* suspended; nothing to do until the intake resumes it */
 	if (!rq) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		long len;
@@ -973,13 +1047,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct sched_server *s = cls;
 	struct request *rq = *con_cls;
 
-	ALTS_UNUSED(cls);
 	ALTS_UNUSED(c);
 	ALTS_UNUSED(toe);
 	if (!rq)
 		return;
+	if (rq->intake != NOT_HANDED)
+		atomic_fetch_sub(&s->in_intake, 1);
+	alts_free(rq->message);
 	sbuf_release(&rq->body);
 	arena_free(rq->arena);
 	alts_free(rq);
@@ -1000,8 +1077,9 @@ int server_start(struct sched_server **out, const struct sched_config *cfg, stru
 {
 	struct sched_server *s = alts_calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *info;
+	int rc;
 
 	if (!s)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
@@ -1032,6 +1110,17 @@ int server_start(struct sched_server **out, const struct sched_config *cfg, stru
 	s->rules.runners = &cfg->supported_runners;
 	s->rules.distributions = &cfg->supported_distributions;
 	s->rules.cost = cfg->default_cost;
+	s->auth_cache = auth_cache_new();
+	if (!s->auth_cache) {
+		alts_free(s);
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	rc = intake_start(&s->intake, store, outbox, err);
+	if (rc) {
+		auth_cache_free(s->auth_cache);
+		alts_free(s);
+		return rc;
+	}
 	s->daemon = MHD_start_daemon(
 		flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -1039,6 +1128,8 @@ int server_start(struct sched_server **out, const struct sched_config *cfg, stru
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
 	if (!s->daemon) {
+		intake_free(s->intake);
+		auth_cache_free(s->auth_cache);
 		alts_free(s);
 		return alts_err_set(err, ALTS_EENV, "cannot listen on %s:%ld", cfg->listen_address, cfg->listen_port);
 	}
@@ -1055,9 +1146,22 @@ int server_port(const struct sched_server *s)
 
 void server_stop(struct sched_server *s)
 {
+	MHD_socket listener;
+
 	if (!s)
 		return;
-	if (s->daemon)
-		MHD_stop_daemon(s->daemon);
+	/*
+	 * No new connections; every task handed in is committed and answered
+	 * before the connections close (a suspended one would close unanswered).
+	 */
+	listener = MHD_quiesce_daemon(s->daemon);
+	intake_stop(s->intake);
+	for (int waited = 0; atomic_load(&s->in_intake) > 0 && waited < STOP_DRAIN_MS; waited += 10)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	MHD_stop_daemon(s->daemon);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
+	intake_free(s->intake);
+	auth_cache_free(s->auth_cache);
 	alts_free(s);
 }

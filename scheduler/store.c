@@ -46,7 +46,7 @@ static const char *const store_sql[ST_MAX] = {
 			 " cancel_pending = (published = 1 OR state = 'running')"
 			 " WHERE bs_task_id = ?1 AND state IN ('queued', 'running')",
 	[ST_UNPUBLISHED] = "SELECT " STORE_COLUMNS " FROM tasks WHERE published = 0 AND state = 'queued'"
-			   " ORDER BY seq LIMIT ?1",
+			   " AND seq > ?2 ORDER BY seq LIMIT ?1",
 	/* Canceled while its message was in flight: the cancel must follow it. */
 	[ST_MARK] = "UPDATE tasks SET published = 1, published_ms = ?2, updated_ms = ?2,"
 		    " cancel_pending = CASE WHEN state = 'canceled' AND published = 0 THEN 1 ELSE cancel_pending END"
@@ -358,20 +358,59 @@ static int read_row(sqlite3_stmt *st, struct store_task *t)
 	return 0;
 }
 
+/* One INSERT with the lock held; st stays reset for the next one. */
+static int insert_row(struct store *s, sqlite3_stmt *st, const struct store_new_task *t, int64_t now_ms,
+		      struct alts_err *err)
+{
+	int rc = 0;
+
+	bind_text(st, 1, t->id);
+	bind_text(st, 2, t->queue);
+	bind_text(st, 3, t->bs_task_id);
+	bind_text(st, 4, t->callback_href);
+	bind_text(st, 5, t->message);
+	sqlite3_bind_int64(st, 6, now_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, err, "insert a task");
+	sqlite3_reset(st);
+	return rc;
+}
+
 int store_insert(struct store *s, const char *id, const char *queue, const char *bs_task_id,
 		 const char *callback_href, const char *message, struct alts_err *err)
 {
+	struct store_new_task t = { id, queue, bs_task_id, callback_href, message, 0 };
+
+	return store_insert_many(s, &t, 1, err);
+}
+
+int store_insert_many(struct store *s, struct store_new_task *tasks, size_t n, struct alts_err *err)
+{
 	sqlite3_stmt *st = store_begin(s, ST_INSERT);
+	int64_t now_ms = store_now_ms();
+	size_t i = 0;
 	int rc = 0;
 
-	bind_text(st, 1, id);
-	bind_text(st, 2, queue);
-	bind_text(st, 3, bs_task_id);
-	bind_text(st, 4, callback_href);
-	bind_text(st, 5, message);
-	sqlite3_bind_int64(st, 6, store_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = store_fail(s, err, "insert a task");
+	if (n > 1 && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		for (i = 0; i < n && !rc; i++)
+			rc = insert_row(s, st, &tasks[i], now_ms, NULL);
+		if (!rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+			for (i = 0; i < n; i++)
+				tasks[i].rc = 0;
+			goto out;
+		}
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	/* One at a time (autocommit): a failing row takes only itself down. */
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		struct alts_err one = ALTS_ERR_INIT;
+
+		tasks[i].rc = insert_row(s, st, &tasks[i], now_ms, &one);
+		if (tasks[i].rc && !rc)
+			rc = alts_err_set(err, tasks[i].rc, "%s", one.msg);
+	}
+out:
 	store_end(s, st);
 	return rc;
 }
@@ -441,11 +480,13 @@ int store_list(struct store *s, const char *state, int64_t after, int limit, sto
 	return run_rows(s, st, fn, payload, err);
 }
 
-int store_unpublished(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err)
+int store_unpublished(struct store *s, int64_t after, int limit, store_task_fn fn, void *payload,
+		      struct alts_err *err)
 {
 	sqlite3_stmt *st = store_begin(s, ST_UNPUBLISHED);
 
 	sqlite3_bind_int(st, 1, limit);
+	sqlite3_bind_int64(st, 2, after);
 	return run_rows(s, st, fn, payload, err);
 }
 

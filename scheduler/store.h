@@ -60,6 +60,24 @@ void store_free(struct store *s);
 int store_insert(struct store *s, const char *id, const char *queue, const char *bs_task_id,
 		 const char *callback_href, const char *message, struct alts_err *err);
 
+/* One task for store_insert_many(); rc is its outcome (0: committed). */
+struct store_new_task {
+	const char *id;
+	const char *queue;
+	const char *bs_task_id;     /* NULL when none */
+	const char *callback_href;  /* NULL when none */
+	const char *message;
+	int rc;
+};
+
+/*
+ * Inserts n tasks in one transaction (one WAL commit for all). When that
+ * fails, each task is inserted on its own, so one bad row fails alone;
+ * every task's rc tells, and err holds the first failure. Returns 0 when
+ * every task was committed.
+ */
+int store_insert_many(struct store *s, struct store_new_task *tasks, size_t n, struct alts_err *err);
+
 /* Fills *out (release it) or returns ALTS_ENOTFOUND. */
 int store_get(struct store *s, struct store_task *out, const char *id, struct alts_err *err);
 
@@ -88,8 +106,9 @@ int store_pending_cancels(struct store *s, int limit, store_task_fn fn, void *pa
 /* Clears cancel_pending: the broker confirmed the cancel message. */
 int store_cancel_sent(struct store *s, const char *id, struct alts_err *err);
 
-/* Calls fn for up to limit queued tasks not yet published, oldest first. */
-int store_unpublished(struct store *s, int limit, store_task_fn fn, void *payload, struct alts_err *err);
+/* Calls fn for up to limit queued tasks not yet published with seq > after, oldest first. */
+int store_unpublished(struct store *s, int64_t after, int limit, store_task_fn fn, void *payload,
+		      struct alts_err *err);
 /*
  * Marks a task published (confirmed by the broker). A task canceled while
  * its message was in flight gets cancel_pending, so the cancel follows it.

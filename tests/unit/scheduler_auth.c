@@ -177,6 +177,46 @@ static void test_scheduler_auth__alg_names(void **state)
 	assert_false(auth_alg_valid(NULL));
 }
 
+/* The cache answers as the decoder would: times checked on each use, other secrets and algorithms miss. */
+static void test_scheduler_auth__cache_rechecks_times_and_keys(void **state)
+{
+	struct auth_cache *cache = auth_cache_new();
+	struct alts_err err = ALTS_ERR_INIT;
+	char *exp = make_token("HS256", SECRET, "{\"email\":\"a\",\"exp\":1700000100}");
+	char *nbf = make_token("HS256", SECRET, "{\"email\":\"a\",\"nbf\":1700000100}");
+	char *other = make_token("HS256", "another-secret", "{\"email\":\"a\"}");
+
+	ALTS_UNUSED(state);
+	assert_non_null(cache);
+	for (int round = 0; round < 2; round++) {  /* the first decodes, the second is remembered */
+		assert_ok_err(auth_verify_header_cached(cache, exp, SECRET, "HS256", NOW, &err), &err);
+		assert_int_equal(auth_verify_header_cached(cache, exp, SECRET, "HS256", NOW + 100, &err), ALTS_EINVALID);
+		assert_non_null(strstr(err.msg, "token expired"));
+		assert_int_equal(auth_verify_header_cached(cache, nbf, SECRET, "HS256", NOW, &err), ALTS_EINVALID);
+		assert_non_null(strstr(err.msg, "not valid yet"));
+		assert_ok_err(auth_verify_header_cached(cache, nbf, SECRET, "HS256", NOW + 100, &err), &err);
+		/* A remembered token under another configuration is decoded again, and refused. */
+		assert_int_equal(auth_verify_header_cached(cache, exp, "another-secret", "HS256", NOW, &err), ALTS_EINVALID);
+		assert_int_equal(auth_verify_header_cached(cache, exp, SECRET, "HS384", NOW, &err), ALTS_EINVALID);
+		assert_int_equal(auth_verify_header_cached(cache, other, SECRET, "HS256", NOW, &err), ALTS_EINVALID);
+		assert_non_null(strstr(err.msg, "bad signature"));
+	}
+	/* More tokens than slots: every one still verifies. */
+	for (int i = 0; i < 600; i++) {
+		char claims[64], *tok;
+
+		snprintf(claims, sizeof(claims), "{\"email\":\"u%d\"}", i);
+		tok = make_token("HS256", SECRET, claims);
+		assert_ok_err(auth_verify_header_cached(cache, tok, SECRET, "HS256", NOW, &err), &err);
+		assert_ok_err(auth_verify_header_cached(cache, tok, SECRET, "HS256", NOW, &err), &err);
+		alts_free(tok);
+	}
+	alts_free(exp);
+	alts_free(nbf);
+	alts_free(other);
+	auth_cache_free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_scheduler_auth__refuses_wrong_alg_and_signature),
 		cmocka_unit_test(test_scheduler_auth__time_claims),
 		cmocka_unit_test(test_scheduler_auth__alg_names),
+		cmocka_unit_test(test_scheduler_auth__cache_rechecks_times_and_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,9 +137,20 @@ static json_t *parse_message(const char *body, const char *id)
 	json_t *j;
 
 	assert_ok_err(parse(&r, a, body, &err), &err);
+	/* The fast path (no libyaml) and libyaml's agree on the message. */
+	{
+		struct task_request ry;
+
+		assert_ok_err(payload_parse_yaml(&ry, a, &rules, body, strlen(body), &err), &err);
+		assert_string_equal(ry.message, r.message);
+		assert_string_equal(ry.queue, r.queue);
+	}
 	assert_ok_err(payload_message(&msg, &r, id, &err), &err);
 	j = json_loads(msg, 0, NULL);
 	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "task_id")), id);
+	/* What a worker will load: the suite in the message is a valid suite. */
+	assert_ok_err(payload_suite_loads(json_object_get(j, "suite"), &err), &err);
 	alts_free(msg);
 	arena_free(a);
 	return j;
@@ -185,6 +196,36 @@ static void test_scheduler_payload__alts_payload_becomes_standard_suite(void **s
 		    "{\"script\":{\"git\":{\"url\":\"https://g.example/t.git\",\"ref\":\"main\",\"path\":\"tests/b.sh\"},"
 		    "\"name\":\"third-party tests 1: tests/b.sh\"}},\"uninstall\"]}");
 	json_decref(m);
+}
+
+/*
+ * Release builds do not load the generated suite again (debug builds do):
+ * every shape of ALTS payload must give a suite that loads, with the task
+ * id in its place.
+ */
+static void test_scheduler_payload__every_payload_shape_loads(void **state)
+{
+	static const char *const bodies[] = {
+		"{" BASE ",\"package_name\":\"bash\"}",
+		"{" BASE ",\"package_name\":\"perl-DBI\",\"package_version\":\"1.643-9.el9\",\"package_epoch\":2}",
+		"{" BASE ",\"package_name\":\"lib+plus_1.0\",\"package_version\":\"1:2.3~rc1+dfsg-1\"}",
+		"{" BASE ",\"package_name\":\"bash\",\"repositories\":[{\"url\":\"http://r/\"},"
+		"{\"name\":\"b\",\"baseurl\":\"https://r/b/\"},{\"name\":\"c\",\"url\":\"file:///srv/repo\"}]}",
+		"{" BASE ",\"package_name\":\"nodejs\",\"module_name\":\"nodejs\",\"module_stream\":\"18\","
+		"\"module_version\":\"9020020230524\"}",
+		"{" BASE ",\"package_name\":\"bash\",\"bs_task_id\":\"a-1_2\",\"callback_href\":\"http://bs/cb?x=1\"}",
+		"{" BASE ",\"package_name\":\"bash\",\"test_configuration\":{\"tests\":[{\"url\":\"https://g/t.git\"},"
+		"{\"url\":\"git@g.example:t.git\",\"git_ref\":\"v1\",\"test_dir\":\"a/b\","
+		"\"tests_to_run\":[\"x.sh\",\"y/z.bats\"]}]}}",
+		"{\"runner_type\":\"local\",\"dist_name\":\"debian\",\"dist_version\":12.5,\"dist_arch\":\"amd64\","
+		"\"package_name\":\"hello\",\"package_version\":null,\"repositories\":[]}",
+		"{\"runner_type\":\"any\",\"dist_name\":\"rocky\",\"dist_version\":\"8.10\",\"dist_arch\":\"ppc64le\","
+		"\"package_name\":\"kernel-tools\"}",
+	};
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bodies); i++)
+		json_decref(parse_message(bodies[i], "01890a5d-ac96-774b-bcce-b302099a8057"));
 }
 
 static void test_scheduler_payload__suite_as_text_and_object(void **state)
@@ -246,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_scheduler_payload__routing_map),
 		cmocka_unit_test(test_scheduler_payload__invalid_bodies),
 		cmocka_unit_test(test_scheduler_payload__alts_payload_becomes_standard_suite),
+		cmocka_unit_test(test_scheduler_payload__every_payload_shape_loads),
 		cmocka_unit_test(test_scheduler_payload__suite_as_text_and_object),
 		cmocka_unit_test(test_scheduler_payload__alloc_failures_are_clean),
 	};

@@ -81,7 +81,7 @@ static void test_scheduler_store__outbox_and_cancel(void **state)
 	assert_ok_err(store_cancel(s, "c", &st, &changed, &err), &err);
 	assert_false(changed);
 	/* Only b: a is published, c canceled (never published). */
-	assert_ok_err(store_unpublished(s, 10, count_cb, &n, &err), &err);
+	assert_ok_err(store_unpublished(s, 0, 10, count_cb, &n, &err), &err);
 	assert_int_equal(n, 1);
 	assert_ok_err(store_cancel_bs(s, "7", &n, &err), &err);
 	assert_int_equal(n, 2);
@@ -106,7 +106,7 @@ static void test_scheduler_store__mark_published_in_one_go(void **state)
 	assert_ok_err(store_mark_published_many(s, ids, 3, 1234, &err), &err);
 	assert_ok_err(store_mark_published_many(s, ids, 0, 1234, &err), &err);
 	/* Only b is left to publish; the others carry the time. */
-	assert_ok_err(store_unpublished(s, 10, count_cb, &n, &err), &err);
+	assert_ok_err(store_unpublished(s, 0, 10, count_cb, &n, &err), &err);
 	assert_int_equal(n, 1);
 	assert_ok_err(store_get(s, &t, "c", &err), &err);
 	assert_true(t.published);
@@ -350,7 +350,7 @@ static void test_scheduler_store__cancel_pending(void **state)
 	ids = pending_cancels(s);
 	assert_string_equal(ids, "pub,run,inflight");
 	alts_free(ids);
-	assert_ok_err(store_unpublished(s, 10, count_cb, &n, &err), &err);
+	assert_ok_err(store_unpublished(s, 0, 10, count_cb, &n, &err), &err);
 	assert_ok_err(store_cancel_sent(s, "pub", &err), &err);
 	assert_ok_err(store_cancel_sent(s, "inflight", &err), &err);
 	/* A repeated publish confirm of a canceled task does not announce it twice. */
@@ -473,10 +473,46 @@ static void test_scheduler_store__apply_report_json(void **state)
 	test_sandbox_cleanup();
 }
 
+/* One transaction for many; a failing row (a duplicate id) fails alone and the rest are committed. */
+static void test_scheduler_store__insert_many(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	struct store_new_task rows[] = {
+		{ "m-1", "q", NULL, NULL, "{}", -1 },
+		{ "m-2", "q", "9", NULL, "{}", -1 },
+		{ "m-3", "q", NULL, NULL, "{}", -1 },
+	};
+	struct store_new_task again[] = {
+		{ "m-4", "q", NULL, NULL, "{}", -1 },
+		{ "m-2", "q", NULL, NULL, "{}", -1 },
+		{ "m-5", "q", NULL, NULL, "{}", -1 },
+	};
+	int n = 0;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(store_insert_many(s, rows, 3, &err), &err);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(rows[i].rc, 0);
+	assert_int_equal(store_insert_many(s, again, 3, &err), ALTS_ERROR);
+	assert_non_null(strstr(err.msg, "insert a task"));
+	assert_int_equal(again[0].rc, 0);
+	assert_int_equal(again[1].rc, ALTS_ERROR);
+	assert_int_equal(again[2].rc, 0);
+	assert_ok_err(store_list(s, NULL, 0, 10, count_cb, &n, &err), &err);
+	assert_int_equal(n, 5);
+	n = 0;
+	assert_ok_err(store_unpublished(s, 2, 10, count_cb, &n, &err), &err);
+	assert_int_equal(n, 3);  /* seq > 2: m-3, m-4, m-5 */
+	store_free(s);
+	test_sandbox_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scheduler_store__insert_get_list),
+		cmocka_unit_test(test_scheduler_store__insert_many),
 		cmocka_unit_test(test_scheduler_store__outbox_and_cancel),
 		cmocka_unit_test(test_scheduler_store__mark_published_in_one_go),
 		cmocka_unit_test(test_scheduler_store__reports),
