@@ -9,6 +9,13 @@
 #include <time.h>
 
 #define PUBLISH_CONFIRM_TIMEOUT_MS 10000
+/*
+ * Reports published before their confirms are awaited: every task thread's
+ * reports share one connection, and waiting for each confirm in turn (the
+ * broker syncs persistent messages to disk before it confirms) made the
+ * publisher the farm's bottleneck.
+ */
+#define PUBLISH_BATCH 256
 
 struct pub_item {
 	struct pub_item *next;
@@ -17,6 +24,7 @@ struct pub_item {
 	size_t len;
 	int state;       /* 0 queued, 1 confirmed */
 	bool waited;     /* a sender waits: it frees the item */
+	bool durable;    /* persistent (delivery mode 2), else transient */
 	bool abandoned;  /* the sender stopped waiting: the thread frees it */
 };
 
@@ -95,29 +103,41 @@ out:
 	return rc;
 }
 
-/* Publishes it and waits for its confirm: 1 confirmed, 0 nacked (retry), -1 connection lost. */
-static int pub_one(struct publisher *p, struct pub_item *it)
+/*
+ * Publishes items (in order) and waits for their confirms: state[i] is 1
+ * confirmed, 0 refused (resent). -1 when the connection is lost (every
+ * unconfirmed item is resent after the reconnect).
+ */
+static int pub_batch(struct publisher *p, struct pub_item *const *items, size_t n, int *state)
 {
-	amqp_basic_properties_t props;
 	int64_t deadline = worker_mono_ms() + PUBLISH_CONFIRM_TIMEOUT_MS;
-	uint64_t tag;
+	uint64_t first = p->tag + 1;
+	size_t waiting = n;
 
-	memset(&props, 0, sizeof(props));
-	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
-	props.content_type = amqp_cstring_bytes("application/json");
-	props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-	props.message_id = amqp_cstring_bytes(it->task_id);
-	if (amqp_basic_publish(p->conn, 1, amqp_empty_bytes, amqp_cstring_bytes(p->queue), 0, 0, &props,
-			       (amqp_bytes_t){ it->len, it->body }) != AMQP_STATUS_OK)
-		return -1;
-	tag = ++p->tag;
-	for (;;) {
+	for (size_t i = 0; i < n; i++) {
+		amqp_basic_properties_t props;
+
+		memset(&props, 0, sizeof(props));
+		props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+		props.content_type = amqp_cstring_bytes("application/json");
+		props.delivery_mode = items[i]->durable ? AMQP_DELIVERY_PERSISTENT : AMQP_DELIVERY_NONPERSISTENT;
+		props.message_id = amqp_cstring_bytes(items[i]->task_id);
+		if (amqp_basic_publish(p->conn, 1, amqp_empty_bytes, amqp_cstring_bytes(p->queue), 0, 0, &props,
+				       (amqp_bytes_t){ items[i]->len, items[i]->body }) != AMQP_STATUS_OK)
+			return -1;
+		p->tag++;
+		state[i] = -1;
+	}
+	while (waiting) {
 		struct timeval tv = { 1, 0 };
 		amqp_frame_t frame;
-		int status;
+		int status, result;
+		uint64_t tag;
+		bool multiple;
 
 		if (worker_mono_ms() > deadline) {
-			wlog(ALTS_LOG_WARN, "publish.confirm_timeout", it->task_id, "ms=%d", PUBLISH_CONFIRM_TIMEOUT_MS);
+			wlog(ALTS_LOG_WARN, "publish.confirm_timeout", items[0]->task_id, "ms=%d",
+			     PUBLISH_CONFIRM_TIMEOUT_MS);
 			return -1;
 		}
 		amqp_maybe_release_buffers(p->conn);
@@ -132,24 +152,31 @@ static int pub_one(struct publisher *p, struct pub_item *it)
 		case AMQP_BASIC_ACK_METHOD: {
 			amqp_basic_ack_t *ack = frame.payload.method.decoded;
 
-			if (ack->delivery_tag == tag || (ack->multiple && ack->delivery_tag >= tag))
-				return 1;
+			tag = ack->delivery_tag, multiple = ack->multiple, result = 1;
 			break;
 		}
 		case AMQP_BASIC_NACK_METHOD: {
 			amqp_basic_nack_t *nack = frame.payload.method.decoded;
 
-			if (nack->delivery_tag == tag || (nack->multiple && nack->delivery_tag >= tag))
-				return 0;
+			tag = nack->delivery_tag, multiple = nack->multiple, result = 0;
 			break;
 		}
 		case AMQP_CHANNEL_CLOSE_METHOD:
 		case AMQP_CONNECTION_CLOSE_METHOD:
 			return -1;
 		default:
-			break;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t = first + i;
+
+			if (state[i] < 0 && (t == tag || (multiple && t <= tag))) {
+				state[i] = result;
+				waiting--;
+			}
 		}
 	}
+	return 0;
 }
 
 /* Keeps the idle connection alive: reads (and answers) heartbeats. */
@@ -180,9 +207,11 @@ static void *pub_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!pub_should_exit(p)) {
-		struct pub_item *it = p->head;
+		struct pub_item *it = p->head, *batch[PUBLISH_BATCH];
+		int state[PUBLISH_BATCH];
 		struct timespec ts;
 		bool reconnect = p->reconnect;
+		size_t n;
 		int r;
 
 		p->reconnect = false;
@@ -211,15 +240,25 @@ static void *pub_main(void *arg)
 			continue;
 		}
 		backoff = 0;
-		r = pub_one(p, it);
+		pthread_mutex_lock(&p->lock);
+		/* Items before the tail are not touched by senders: safe to use unlocked. */
+		for (n = 0; it && n < PUBLISH_BATCH; it = it->next)
+			batch[n++] = it;
+		pthread_mutex_unlock(&p->lock);
+		r = pub_batch(p, batch, n, state);
 		if (r < 0) {
-			wlog(ALTS_LOG_WARN, "publish.disconnected", it->task_id, "msg=lost the broker; will resend");
+			wlog(ALTS_LOG_WARN, "publish.disconnected", batch[0]->task_id, "msg=lost the broker; will resend");
 			pub_disconnect(p, false);
-		} else if (r == 0) {
-			wlog(ALTS_LOG_WARN, "publish.nacked", it->task_id, "msg=the broker refused the report; will resend");
 		}
 		pthread_mutex_lock(&p->lock);
-		if (r == 1) {
+		/* The confirmed run at the head leaves the queue, in order; from a refused one on, all is resent. */
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			it = batch[i];
+			if (state[i] != 1) {
+				wlog(ALTS_LOG_WARN, "publish.nacked", it->task_id,
+				     "msg=the broker refused the report; will resend");
+				break;
+			}
 			p->head = it->next;
 			if (!p->head)
 				p->tail = NULL;
@@ -272,7 +311,8 @@ int publisher_start(struct publisher **out, struct worker *w, struct alts_err *e
 	return 0;
 }
 
-int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s)
+int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s,
+		   bool durable)
 {
 	struct pub_item *it = alts_calloc(1, sizeof(*it));
 	struct timespec ts;
@@ -284,6 +324,7 @@ int publisher_send(struct publisher *p, const char *task_id, const char *body, s
 	}
 	it->len = len;
 	it->waited = wait_s > 0;
+	it->durable = durable;
 	pthread_mutex_lock(&p->lock);
 	if (p->exited) {
 		pthread_mutex_unlock(&p->lock);

@@ -9,7 +9,7 @@
 /*
  * The report publisher: one thread with its own RabbitMQ connection
  * (publisher confirms on channel 1) that sends reports to the results
- * queue, durable and persistent, in order. A report that is not
+ * queue (durable), in order. A report that is not
  * confirmed (the broker went away, a nack) is sent again after a
  * reconnect with backoff. rabbitmq-c connections are not thread-safe, so
  * only this thread touches its connection; task threads hand reports
@@ -25,9 +25,12 @@ int publisher_start(struct publisher **out, struct worker *w, struct alts_err *e
  * Queues body (copied) for the results queue. wait_s > 0: blocks until the
  * broker confirmed it (0), or wait_s passed or the publisher stopped
  * (ALTS_ETIMEOUT; the report stays queued and is still sent when it can
- * be). wait_s == 0: returns at once (0).
+ * be). wait_s == 0: returns at once (0). durable: a persistent message
+ * (final reports); else transient, for reports a later one supersedes
+ * (the broker confirms those without writing them to disk).
  */
-int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s);
+int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s,
+		   bool durable);
 
 /* Reports waiting to be confirmed. */
 size_t publisher_backlog(struct publisher *p);

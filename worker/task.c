@@ -102,7 +102,8 @@ static int send_report(struct task *t, const struct report *r, bool final)
 			wlog(ALTS_LOG_WARN, "summary.spooled", t->id, "msg=%s", err.msg);
 		artifact_store_free(st);
 	}
-	rc = publisher_send(t->w->publisher, t->id, body, strlen(body), final ? TASK_CONFIRM_WAIT_S : 0);
+	/* received/running/progress are superseded by the final report: transient, no disk write at the broker. */
+	rc = publisher_send(t->w->publisher, t->id, body, strlen(body), final ? TASK_CONFIRM_WAIT_S : 0, final);
 	if (rc)
 		wlog(ALTS_LOG_WARN, "report.unconfirmed", t->id, "state=%s", r->state);
 	alts_free(body);

@@ -54,7 +54,7 @@ rabbitmq_start_once() {
 	fi
 	"$RABBITMQ_BIN/rabbitmq-server" >>"$dir/server.out" 2>&1 &
 	RABBITMQ_TEST_PID=$!
-	for i in $(seq 1 "${RABBITMQ_START_TIMEOUT:-120}"); do
+	for i in $(seq 1 "${RABBITMQ_START_TIMEOUT:-240}"); do  # half-seconds: a loaded CI box needs more than a minute
 		if (exec 3<>"/dev/tcp/127.0.0.1/$RABBITMQ_TEST_PORT") 2>/dev/null; then
 			return 0
 		fi
