@@ -26,6 +26,7 @@
 #define CANCEL_IDS_MAX 1000
 #define ARTIFACT_MAX ((size_t)64 << 20)  /* reports and logs served whole, up to this size */
 #define NAME_MAX_LEN 255
+#define INTERNAL_ERROR_DETAIL "internal error; see the scheduler's log"  /* the cause is logged, not sent */
 #define STOP_DRAIN_MS 2000  /* answers to committed tasks may take this long at shutdown */
 
 extern const unsigned char sched_openapi_json[];
@@ -163,7 +164,7 @@ static enum MHD_Result send_err(struct sched_server *s, struct MHD_Connection *c
 	if (err->code == ALTS_ENOTFOUND)
 		return send_error(s, c, r, 404, err->msg);
 	alts_log(ALTS_LOG_ERROR, "http", "%s", err->msg);
-	return send_error(s, c, r, 500, "internal error; see the scheduler's log");
+	return send_error(s, c, r, 500, INTERNAL_ERROR_DETAIL);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -343,7 +344,7 @@ static enum MHD_Result schedule_answer(struct sched_server *s, struct MHD_Connec
 	if (rq->task.row.rc == ALTS_ECANCELED)
 		return send_error(s, c, R_SCHEDULE, 503, "the scheduler is shutting down; submit again");
 	if (rq->task.row.rc)  /* the intake logged why */
-		return send_error(s, c, R_SCHEDULE, 500, "internal error; see the scheduler's log");
+		return send_error(s, c, R_SCHEDULE, 500, INTERNAL_ERROR_DETAIL);
 	alts_log(ALTS_LOG_DEBUG, "http", "task %s accepted for queue %s", rq->id, rq->task.row.queue);
 	n = snprintf(body, sizeof(body), "{\"api_version\":\"%s\",\"success\":true,\"task_id\":\"%s\"}", API_VERSION,
 		     rq->id);

@@ -17,7 +17,6 @@ source "$(dirname "$0")/lib/worker.sh"
 need_cmd curl jq
 [ -x "$RABBITMQ_BIN/rabbitmq-server" ] || skip_test "needs:rabbitmq-server (not installed)"
 AMQP_GET=$ALTS_BUILD_DIR/amqp_get
-fails() { ! "$@"; }
 cleanup() {
 	workers_kill_all
 	sched_stop

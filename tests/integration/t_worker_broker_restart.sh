@@ -21,7 +21,6 @@ need_cmd curl jq
 [ -x "$RABBITMQ_BIN/rabbitmq-server" ] || skip_test "needs:rabbitmq-server (not installed)"
 AMQP_GET=$ALTS_BUILD_DIR/amqp_get
 NTASKS=${ALTS_RESTART_TASKS:-200}
-fails() { ! "$@"; }
 cleanup() {
 	workers_kill_all
 	sched_stop

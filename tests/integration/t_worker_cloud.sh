@@ -29,7 +29,6 @@ s3rver_available || skip_test "needs:s3rver (run npm ci in tests/js)"
 azurite_available || skip_test "needs:azurite (run npm ci in tests/js)"
 # Store retries back off by milliseconds here, not seconds.
 export ALTS_STORE_BACKOFF_MS=10
-fails() { ! "$@"; }
 cleanup() {
 	workers_kill_all
 	sched_stop

@@ -12,7 +12,9 @@
 #   proc_alive PID                   true when PID runs (a zombie counts as dead)
 #   workers_kill_all                 SIGKILLs every pid in WORKER_PIDS (tests add theirs; for cleanup)
 #   dump_logs                        prints the tail of every worker log and the scheduler's
+#   fails CMD...                     true when CMD fails (for `check "..." fails ...`)
 # Needs sched_start to have run (SCHED_URL) and AUTH to hold the Authorization header.
+fails() { ! "$@"; }
 ALTS_WORKER=${ALTS_WORKER:-$ALTS_BUILD_DIR/alts-worker}
 [ -x "$ALTS_WORKER" ] || { echo "SKIP: alts-worker not built"; exit 77; }
 WORKER_N=0
