@@ -307,7 +307,8 @@ r=$(wait_result "$id9" 120)
 check "broker restart: the task finished" [ "$(jq -r .state <<<"$r")" = finished ]
 for i in $(seq 1 100); do [ "$(grep -c "event=consumer.connected" "$W5LOG")" -ge 2 ] && break; sleep 0.1; done
 check "broker restart: the consumer reconnected" [ "$(grep -c "event=consumer.connected" "$W5LOG")" -ge 2 ]
-sleep 2
+# The redelivery comes once the broker has recovered the queue: slow on a loaded machine.
+for i in $(seq 1 200); do grep -q "event=task.duplicate task=$id9" "$W5LOG" && break; sleep 0.1; done
 check "broker restart: one task.finished" [ "$(grep -c "event=task.finished task=$id9 " "$W5LOG")" = 1 ]
 check "broker restart: the redelivery was acked as a duplicate" grep -q "event=task.duplicate task=$id9" "$W5LOG"
 check "broker restart: queue drained" [ "$("$AMQP_GET" 127.0.0.1 "$RABBITMQ_TEST_PORT" local-x86_64-0 | wc -l)" = 0 ]
