@@ -22,10 +22,10 @@
  */
 #include "framework/common.h"
 #include "framework/exitcode.h"
-#include "framework/image.h"
+#include "runners/image.h"
 #include "framework/log.h"
 #include "framework/proc.h"
-#include "framework/suite.h"
+#include "engine/suite_load.h"
 #include "runners/runner.h"
 
 #include <unistd.h>

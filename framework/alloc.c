@@ -1,4 +1,19 @@
-#include "framework/common.h"
+/*
+ * framework/common.h includes alloc.h, so alloc.c cannot include common.h
+ * without an include cycle: it takes common.h's prelude by hand.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framework/alloc.h"
+#include "framework/banned.h"
 
 #include <stdatomic.h>
 

@@ -8,8 +8,7 @@
 
 /*
  * alts configuration (alts-run --config, or /etc/alts/alts.yaml when it
- * exists, or the embedded defaults). Shared by alts-run and later by the
- * scheduler and workers, which add their own keys.
+ * exists, or the embedded defaults); engine/config_load.h reads it.
  */
 
 /* Skip checks for packages of a distribution (ALTS "exclusions"). */
@@ -32,13 +31,8 @@ struct alts_config {
 	size_t output_tail;                   /* bytes of output kept in reports */
 };
 
-/* Loads path, or the default file if it exists, or the defaults (path NULL). */
-int config_load(struct alts_config **out, const char *path, struct alts_err *err);
-int config_load_buffer(struct alts_config **out, const char *label, const char *data, size_t len,
-		       struct alts_err *err);
 void config_free(struct alts_config *c);
 
-#define ALTS_DEFAULT_CONFIG_PATH "/etc/alts/alts.yaml"
 
 /* True when pkg is protected from removal. */
 bool config_is_protected(const struct alts_config *c, const char *pkg);

@@ -1,5 +1,20 @@
-#include "framework/common.h"
+/*
+ * framework/common.h includes err.h, so err.c cannot include common.h
+ * without an include cycle: it takes common.h's prelude by hand.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framework/err.h"
 #include "framework/exitcode.h"
+#include "framework/banned.h"
 
 static void err_vset(struct alts_err *err, int code, const char *fmt, va_list ap)
 {

@@ -100,16 +100,6 @@ struct suite {
 	size_t nchecks;
 };
 
-/* Loads and validates a suite file. */
-int suite_load_file(struct suite **out, const char *path, struct alts_err *err);
-
-/*
- * Loads a suite from memory. label names it in messages; dir is the base
- * for relative paths (NULL: the current directory).
- */
-int suite_load_buffer(struct suite **out, const char *label, const char *dir, const char *data,
-		      size_t len, struct alts_err *err);
-
 void suite_free(struct suite *s);
 
 /* True when name is a safe package name (letters, digits, + . _ - ~ :). */

@@ -1,6 +1,6 @@
 /*
  * The sandbox runner: every suite gets a fresh system in milliseconds,
- * with no daemon. A cached image (framework/image.h) is the read-only lower
+ * with no daemon. A cached image (runners/image.h) is the read-only lower
  * layer of an overlay whose upper layer is a tmpfs that exists only in the
  * sandbox's own mount namespace; PID, UTS, IPC and (by default) network
  * namespaces are new too.
@@ -24,7 +24,7 @@
 #include "framework/common.h"
 #include "runners/runner_util.h"
 #include "runners/sandbox_state.h"
-#include "framework/image.h"
+#include "runners/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
 #include "framework/suite.h"

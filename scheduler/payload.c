@@ -1,7 +1,7 @@
 #include "framework/common.h"
 #include "framework/jsondoc.h"
 #include "framework/sbuf.h"
-#include "framework/suite.h"
+#include "engine/suite_load.h"
 #include "scheduler/payload.h"
 #include "scheduler/sched_config.h"
 

@@ -1,5 +1,6 @@
 #include "framework/common.h"
-#include "framework/engine.h"
+#include "engine/suite_load.h"
+#include "engine/engine.h"
 #include "framework/exitcode.h"
 #include "framework/fs.h"
 #include "framework/sbuf.h"

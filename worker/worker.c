@@ -1,4 +1,5 @@
 #include "framework/common.h"
+#include "engine/config_load.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
 #include "worker/consumer.h"

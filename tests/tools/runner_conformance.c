@@ -14,7 +14,7 @@
  */
 #include "framework/common.h"
 #include "framework/sbuf.h"
-#include "framework/suite.h"
+#include "engine/suite_load.h"
 #include "runners/runner.h"
 
 #include <fcntl.h>

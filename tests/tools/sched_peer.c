@@ -13,6 +13,7 @@
  * Exit 0, 2 on usage, 3 when the broker or the store fails.
  */
 #include "framework/common.h"
+#include "engine/config_load.h"
 #include "reporters/stores/artifact_store.h"
 #include "scheduler/sched_config.h"
 

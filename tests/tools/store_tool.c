@@ -17,6 +17,7 @@
  * status is 0, 2 (invalid input), 3 (the store failed) or 4 (not found).
  */
 #include "framework/common.h"
+#include "engine/config_load.h"
 
 #include <pthread.h>
 #include <unistd.h>

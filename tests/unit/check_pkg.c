@@ -2,6 +2,7 @@
 #include "tests/unit/helpers.h"
 
 #include "checks/pkg.h"
+#include "engine/suite_load.h"
 #include "framework/sbuf.h"
 
 /* Joins argv with spaces (arguments here have no spaces unless a test says so). */

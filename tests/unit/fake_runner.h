@@ -24,7 +24,8 @@
 #include "checks/check_int.h"
 #include "framework/proc.h"
 #include "framework/sbuf.h"
-#include "framework/suite.h"
+#include "engine/config_load.h"
+#include "engine/suite_load.h"
 #include "runners/runner_int.h"
 
 /* Not every test uses every helper. */

@@ -1,7 +1,7 @@
 #include "tests/unit/helpers.h"
 
 #include "framework/err.h"
-#include "framework/image.h"
+#include "runners/image.h"
 
 #include <sys/file.h>
 #include <sys/stat.h>

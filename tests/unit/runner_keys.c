@@ -1,6 +1,6 @@
 /* framework/suite.c: the environment keys of the ssh, docker and command runners. */
 #include "tests/unit/helpers.h"
-#include "framework/suite.h"
+#include "engine/suite_load.h"
 #include "runners/runner.h"
 
 static struct suite *load(const char *yaml, struct alts_err *err)

@@ -1,7 +1,7 @@
 /* framework/suite.c and conf.c: loading and validating suites. */
 #include "tests/unit/helpers.h"
-#include "framework/suite.h"
-#include "framework/config.h"
+#include "engine/suite_load.h"
+#include "engine/config_load.h"
 #include "checks/check_int.h"
 
 static const char full_suite[] =

@@ -1,5 +1,6 @@
 /* Unit tests for worker/task.c's pure parts: timeouts and the runner choice. */
 #include "helpers.h"
+#include "engine/suite_load.h"
 #include "worker/task.h"
 
 static struct suite *load(const char *text)

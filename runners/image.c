@@ -1,5 +1,5 @@
 #include "framework/common.h"
-#include "framework/image.h"
+#include "runners/image.h"
 #include "framework/fs.h"
 #include "framework/log.h"
 #include "framework/proc.h"

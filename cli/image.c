@@ -1,7 +1,7 @@
 /* alts-image: builds, imports, lists and removes the root filesystems sandboxes start from. */
 #include "framework/common.h"
 #include "framework/exitcode.h"
-#include "framework/image.h"
+#include "runners/image.h"
 #include "framework/log.h"
 #include "runners/sandbox_state.h"
 

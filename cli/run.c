@@ -1,6 +1,8 @@
 /* alts-run: runs YAML test suites locally and reports TAP, JUnit XML and JSON. */
 #include "framework/common.h"
-#include "framework/engine.h"
+#include "engine/config_load.h"
+#include "engine/suite_load.h"
+#include "engine/engine.h"
 #include "framework/exitcode.h"
 #include "framework/log.h"
 #include "checks/check_int.h"
