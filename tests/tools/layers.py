@@ -16,7 +16,7 @@ ALLOWED = {
     "cli": {"client", "scheduler", "worker", "farm", "engine", "checks", "reporters",
             "reporters/stores", "runners", "framework"},
     "client": {"engine", "reporters", "framework"},
-    "scheduler": {"farm", "engine", "reporters/stores", "framework"},
+    "scheduler": {"farm", "engine", "runners", "reporters/stores", "framework"},
     "worker": {"farm", "engine", "reporters", "reporters/stores", "runners", "framework"},
     "farm": {"reporters/stores", "framework"},
     "engine": {"checks", "reporters", "runners", "framework"},
