@@ -154,110 +154,40 @@ static int install_root_init(struct check_ctx *ctx, const struct pkg_mgr *m, str
 	}
 }
 
+static const char *install_skip(struct check_ctx *ctx, const struct suite_package *pkg)
+{
+	return pkg_ctx_excluded(ctx, pkg->name, "install");
+}
+
+static int install_command(struct check_ctx *ctx, const struct pkg_mgr *m, struct suite_package *pkgs, size_t n,
+			   struct pkg_cmd *out, bool *ok, struct alts_err *err)
+{
+	const struct install_conf *conf = ctx->check->conf;
+	int rc = install_root_init(ctx, m, err);
+
+	if (!rc)
+		rc = install_add_repos(ctx, m, ok, err);
+	if (rc || !*ok)
+		return rc;
+	rc = install_copy_files(ctx, pkgs, n, err);
+	if (!rc)
+		rc = pkg_install_cmd(out, m, pkgs, n, conf && conf->allow_downgrade ? PKG_INSTALL_DOWNGRADE : 0, err);
+	return rc;
+}
+
+static const struct pkg_op install_op = {
+	.verb = "install",
+	.want_installed = true,
+	.skip_log = "",
+	.skip = install_skip,
+	.command = install_command,
+};
+
 static int install_run(struct check_ctx *ctx, struct alts_err *err)
 {
 	const struct install_conf *conf = ctx->check->conf;
-	struct check_result *res = ctx->result;
-	const struct suite_package **sel = NULL;
-	struct suite_package *specs = NULL;
-	struct pkg_cmd cmd = PKG_CMD_INIT;
-	struct check_cmd_out o;
-	struct pkg_mgr m;
-	struct sbuf missing = SBUF_INIT;
-	size_t nsel = 0, n = 0, nmissing = 0;
-	bool ok = true;
-	int rc;
 
-	memset(&o, 0, sizeof(o));
-	rc = pkg_ctx_select(ctx, conf ? &conf->packages : NULL, &sel, &nsel, err);
-	if (rc == ALTS_EINVALID) {
-		check_set(ctx, CHECK_FAIL, "%s", err->msg);
-		alts_err_clear(err);
-		return 0;
-	}
-	if (rc)
-		return rc;
-	specs = arena_alloc(ctx->arena, (nsel + 1) * sizeof(*specs));
-	if (!specs)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	for (size_t i = 0; i < nsel; i++) {
-		const struct config_exclusion *e =
-			ctx->config ? config_find_exclusion(ctx->config, pkg_ctx_dist_name(ctx), pkg_ctx_dist_version(ctx),
-							    sel[i]->name, "install")
-				    : NULL;
-
-		if (e) {
-			const char *why = arena_printf(ctx->arena, "excluded on %s: %s", e->dist,
-						       e->reason ? e->reason : "listed in the config's exclusions");
-
-			if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, sel[i]->name, CHECK_SKIP, why))
-				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-			check_logf(ctx, "alts: %s: %s", sel[i]->name, why);
-			continue;
-		}
-		specs[n++] = *sel[i];
-	}
-	if (!n) {
-		check_set(ctx, CHECK_SKIP, "every package is excluded on %s", pkg_ctx_dist_name(ctx));
-		return 0;
-	}
-
-	rc = pkg_ctx_detect(ctx, &m, err);
-	if (!rc)
-		rc = install_root_init(ctx, &m, err);
-	if (!rc)
-		rc = install_add_repos(ctx, &m, &ok, err);
-	if (rc || !ok)
-		goto out;
-	rc = install_copy_files(ctx, specs, n, err);
-	if (!rc)
-		rc = pkg_install_cmd(&cmd, &m, specs, n, conf && conf->allow_downgrade ? PKG_INSTALL_DOWNGRADE : 0, err);
-	if (rc == ALTS_EINVALID) {
-		check_set(ctx, CHECK_FAIL, "%s", err->msg);
-		alts_err_clear(err);
-		rc = 0;
-		goto out;
-	}
-	if (!rc)
-		rc = pkg_ctx_run(ctx, &o, &cmd, err);
-	if (rc)
-		goto out;
-	res->exit_code = o.proc.exit_code;
-	res->term_signal = o.proc.term_signal;
-	res->timed_out = o.proc.timed_out;
-
-	for (size_t i = 0; i < n; i++) {
-		bool installed = false;
-		const char *version = NULL;
-
-		rc = pkg_ctx_installed(ctx, &m, specs[i].name, &installed, &version, err);
-		if (rc)
-			goto out;
-		if (installed)
-			check_logf(ctx, "alts: %s %s is installed", specs[i].name, version ? version : "");
-		if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, specs[i].name,
-				   installed ? CHECK_PASS : CHECK_FAIL, installed ? NULL : "not installed")) {
-			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-			goto out;
-		}
-		if (!installed) {
-			sbuf_addf(&missing, "%s%s", nmissing ? ", " : "", specs[i].name);
-			nmissing++;
-		}
-	}
-	if (o.proc.exit_code != 0 || o.proc.timed_out)
-		check_set(ctx, CHECK_FAIL, "%s install failed (%s): %s", pkg_tool_name(m.tool), check_cmd_status(ctx, &o),
-			  check_cmd_summary(ctx, &o));
-	else if (nmissing)
-		check_set(ctx, CHECK_FAIL, "%s reported success, but %s %s not installed", pkg_tool_name(m.tool),
-			  missing.buf, nmissing == 1 ? "is" : "are");
-	else
-		check_set(ctx, CHECK_PASS, NULL);
-out:
-	sbuf_release(&missing);
-	check_cmd_out_release(&o);
-	pkg_cmd_release(&cmd);
-	return rc;
+	return pkg_op_run(ctx, &install_op, conf ? &conf->packages : NULL, err);
 }
 
 const struct check_ops check_install_ops = {

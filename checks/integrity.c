@@ -1236,15 +1236,9 @@ static int integrity_run(struct check_ctx *ctx, struct alts_err *err)
 		return rc;
 	rc = integrity_prepare(&run, err);
 	for (size_t i = 0; i < nsel && !rc; i++) {
-		const struct config_exclusion *e =
-			ctx->config ? config_find_exclusion(ctx->config, pkg_ctx_dist_name(ctx), pkg_ctx_dist_version(ctx),
-							    sel[i]->name, "integrity")
-				    : NULL;
+		const char *why = pkg_ctx_excluded(ctx, sel[i]->name, "integrity");
 
-		if (e) {
-			const char *why = arena_printf(ctx->arena, "excluded on %s: %s", e->dist,
-						       e->reason ? e->reason : "listed in the config's exclusions");
-
+		if (why) {
 			rc = sub_add(&run, sel[i]->name, "integrity", CHECK_SKIP, why, NULL, err);
 			continue;
 		}

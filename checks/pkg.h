@@ -245,4 +245,37 @@ const char *pkg_ctx_dist_version(struct check_ctx *ctx);
 int pkg_validate_subset(struct conf_ctx *ctx, yaml_node_t *body, const char *path, const struct suite *suite,
 			const struct strlist *names);
 
+
+/*
+ * Why the config leaves pkg out of checks of kind `kind` on the run's
+ * distribution: "excluded on <dist>: <reason>" (arena), or NULL.
+ */
+const char *pkg_ctx_excluded(struct check_ctx *ctx, const char *pkg, const char *kind);
+
+/*
+ * The skeleton of a check that changes packages (install, uninstall):
+ * select the packages, leave out those op->skip names (a SKIP sub-result
+ * each), run the command op->command builds, then confirm each package
+ * is in the state op->want_installed says (a sub-result each).
+ */
+struct pkg_op {
+	const char *verb;          /* the tool's action in messages: "install", "remove" */
+	bool want_installed;       /* the state each package must be in afterwards */
+	const char *skip_log;      /* before a left-out package's name in the log: "" or "not removing " */
+	const char *none_left;     /* SKIP message when every package is left out; NULL: "every package is excluded on <dist>" */
+	/* Why pkg is left out (arena or static text), or NULL. */
+	const char *(*skip)(struct check_ctx *ctx, const struct suite_package *pkg);
+	/*
+	 * Required. Prepares the environment and builds the command for
+	 * pkgs[0..n) (copies of the suite's packages, which it may change).
+	 * ALTS_EINVALID fails the check with err's message; *ok = false means
+	 * it recorded the failure itself. Either way nothing more runs.
+	 */
+	int (*command)(struct check_ctx *ctx, const struct pkg_mgr *m, struct suite_package *pkgs, size_t n,
+		       struct pkg_cmd *out, bool *ok, struct alts_err *err);
+};
+
+/* Runs op on the suite's packages, or on subset when it names some. See check_ops.run. */
+int pkg_op_run(struct check_ctx *ctx, const struct pkg_op *op, const struct strlist *subset, struct alts_err *err);
+
 #endif

@@ -114,3 +114,132 @@ int pkg_validate_subset(struct conf_ctx *ctx, yaml_node_t *body, const char *pat
 	}
 	return 0;
 }
+
+const char *pkg_ctx_excluded(struct check_ctx *ctx, const char *pkg, const char *kind)
+{
+	const struct config_exclusion *e;
+	const char *why;
+
+	if (!ctx->config)
+		return NULL;
+	e = config_find_exclusion(ctx->config, pkg_ctx_dist_name(ctx), pkg_ctx_dist_version(ctx), pkg, kind);
+	if (!e)
+		return NULL;
+	why = arena_printf(ctx->arena, "excluded on %s: %s", e->dist, config_exclusion_reason(e));
+	return why ? why : "excluded";
+}
+
+/* Leaves out what op->skip names; *out gets copies of the rest. */
+static int pkg_op_keep(struct check_ctx *ctx, const struct pkg_op *op, const struct suite_package **sel, size_t nsel,
+		       struct suite_package **out, size_t *n, struct alts_err *err)
+{
+	struct check_result *res = ctx->result;
+	struct suite_package *kept = arena_alloc(ctx->arena, (nsel + 1) * sizeof(*kept));
+
+	if (!kept)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	*n = 0;
+	for (size_t i = 0; i < nsel; i++) {
+		const char *why = op->skip ? op->skip(ctx, sel[i]) : NULL;
+
+		if (!why) {
+			kept[(*n)++] = *sel[i];
+			continue;
+		}
+		check_logf(ctx, "alts: %s%s: %s", op->skip_log, sel[i]->name, why);
+		if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, sel[i]->name, CHECK_SKIP, why))
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	*out = kept;
+	return 0;
+}
+
+/* One sub-result a package: is it in the state op wants? The ones that are not go into wrong. */
+static int pkg_op_confirm(struct check_ctx *ctx, const struct pkg_op *op, const struct pkg_mgr *m,
+			  const struct suite_package *pkgs, size_t n, struct sbuf *wrong, size_t *nwrong,
+			  struct alts_err *err)
+{
+	struct check_result *res = ctx->result;
+	const char *state = op->want_installed ? "not installed" : "still installed";
+
+	for (size_t i = 0; i < n; i++) {
+		bool installed = !op->want_installed, ok;
+		const char *version = NULL;
+		int rc = pkg_ctx_installed(ctx, m, pkgs[i].name, &installed, op->want_installed ? &version : NULL, err);
+
+		if (rc)
+			return rc;
+		ok = installed == op->want_installed;
+		if (ok && installed)
+			check_logf(ctx, "alts: %s %s is installed", pkgs[i].name, version ? version : "");
+		if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, pkgs[i].name, ok ? CHECK_PASS : CHECK_FAIL,
+				   ok ? NULL : state))
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		if (!ok)
+			sbuf_addf(wrong, "%s%s", (*nwrong)++ ? ", " : "", pkgs[i].name);
+	}
+	return 0;
+}
+
+int pkg_op_run(struct check_ctx *ctx, const struct pkg_op *op, const struct strlist *subset, struct alts_err *err)
+{
+	struct check_result *res = ctx->result;
+	const struct suite_package **sel = NULL;
+	struct suite_package *pkgs = NULL;
+	struct pkg_cmd cmd = PKG_CMD_INIT;
+	struct check_cmd_out o;
+	struct pkg_mgr m;
+	struct sbuf wrong = SBUF_INIT;
+	size_t nsel = 0, n = 0, nwrong = 0;
+	bool ok = true;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = pkg_ctx_select(ctx, subset, &sel, &nsel, err);
+	if (!rc)
+		rc = pkg_op_keep(ctx, op, sel, nsel, &pkgs, &n, err);
+	if (rc == ALTS_EINVALID)
+		goto fail_with_err;
+	if (rc)
+		return rc;
+	if (!n) {
+		if (op->none_left)
+			check_set(ctx, CHECK_SKIP, "%s", op->none_left);
+		else
+			check_set(ctx, CHECK_SKIP, "every package is excluded on %s", pkg_ctx_dist_name(ctx));
+		return 0;
+	}
+	rc = pkg_ctx_detect(ctx, &m, err);
+	if (!rc)
+		rc = op->command(ctx, &m, pkgs, n, &cmd, &ok, err);
+	if (rc == ALTS_EINVALID)
+		goto fail_with_err;
+	if (!rc && ok)
+		rc = pkg_ctx_run(ctx, &o, &cmd, err);
+	if (rc || !ok)
+		goto out;
+	res->exit_code = o.proc.exit_code;
+	res->term_signal = o.proc.term_signal;
+	res->timed_out = o.proc.timed_out;
+	rc = pkg_op_confirm(ctx, op, &m, pkgs, n, &wrong, &nwrong, err);
+	if (rc)
+		goto out;
+	if (o.proc.exit_code != 0 || o.proc.timed_out)
+		check_set(ctx, CHECK_FAIL, "%s %s failed (%s): %s", pkg_tool_name(m.tool), op->verb,
+			  check_cmd_status(ctx, &o), check_cmd_summary(ctx, &o));
+	else if (nwrong)
+		check_set(ctx, CHECK_FAIL, "%s reported success, but %s %s %s", pkg_tool_name(m.tool), wrong.buf,
+			  nwrong == 1 ? "is" : "are", op->want_installed ? "not installed" : "still installed");
+	else
+		check_set(ctx, CHECK_PASS, NULL);
+	goto out;
+fail_with_err:
+	check_set(ctx, CHECK_FAIL, "%s", err->msg);
+	alts_err_clear(err);
+	rc = 0;
+out:
+	sbuf_release(&wrong);
+	check_cmd_out_release(&o);
+	pkg_cmd_release(&cmd);
+	return rc;
+}

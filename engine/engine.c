@@ -132,7 +132,7 @@ static const char *skip_reason(struct suite_run *run, const struct suite_check *
 	}
 	if (e)
 		return arena_printf(run->sr->arena, "every package is excluded on %s: %s", e->dist,
-				    e->reason ? e->reason : "listed in the config's exclusions");
+				    config_exclusion_reason(e));
 	return NULL;
 }
 

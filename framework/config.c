@@ -69,3 +69,8 @@ const struct config_exclusion *config_find_exclusion(const struct alts_config *c
 	}
 	return NULL;
 }
+
+const char *config_exclusion_reason(const struct config_exclusion *e)
+{
+	return e->reason ? e->reason : "listed in the config's exclusions";
+}

@@ -45,4 +45,7 @@ const struct config_exclusion *config_find_exclusion(const struct alts_config *c
 						     const char *dist_version, const char *pkg,
 						     const char *check_kind);
 
+/* Why e applies, for messages: its reason, or a stock one. */
+const char *config_exclusion_reason(const struct config_exclusion *e);
+
 #endif
