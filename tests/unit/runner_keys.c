@@ -14,10 +14,9 @@ static struct suite *load(const char *yaml, struct alts_err *err)
 	return s;
 }
 
-/* A field of runner's section found through its key table (command's struct is private). */
-static const void *section_field(const struct suite *s, const char *runner, const char *key)
+/* The field of a runner's conf found through its key table (command's struct is private). */
+static const void *conf_field(const void *conf, const char *runner, const char *key)
 {
-	const char *conf = suite_runner_conf(s, runner);
 	size_t size;
 	const struct conf_key *k = runner_conf_keys(runner, &size);
 
@@ -25,7 +24,7 @@ static const void *section_field(const struct suite *s, const char *runner, cons
 	assert_non_null(k);
 	for (; k->name; k++) {
 		if (!strcmp(k->name, key))
-			return conf + k->offset;
+			return (const char *)conf + k->offset;
 	}
 	fail_msg("runner '%s' has no key '%s'", runner, key);
 	return NULL;
@@ -53,8 +52,8 @@ static void test_runner_keys__ssh_docker_command_decode(void **state)
 		fail_msg("%s", err.msg);
 	ssh = suite_runner_conf(s, "ssh");
 	docker = suite_runner_conf(s, "docker");
-	create = section_field(s, "command", "create");
-	destroy = section_field(s, "command", "destroy");
+	create = conf_field(suite_runner_conf(s, "command"), "command", "create");
+	destroy = conf_field(suite_runner_conf(s, "command"), "command", "destroy");
 	assert_non_null(ssh);
 	assert_non_null(docker);
 	assert_int_equal(s->env.nrunners, 3);
@@ -143,7 +142,7 @@ static void test_runner_keys__runner_gets_its_section(void **state)
 	assert_ok_err(runner_new(&r, "command", s, &err), &err);  /* no section: zeroed */
 	assert_non_null(r->conf);
 	assert_null(suite_runner_conf(s, "command"));
-	assert_int_equal(((const struct conf_argv *)r->conf)->argc, 0);
+	assert_int_equal(((const struct conf_argv *)conf_field(r->conf, "command", "create"))->argc, 0);
 	runner_free(r, false);
 	assert_ok_err(runner_new(&r, "local", s, &err), &err);  /* no settings */
 	assert_null(r->conf);
