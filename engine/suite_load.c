@@ -18,33 +18,6 @@ static const char *const known_arches[] = {
 
 static const char *const known_managers[] = { "apt", "dpkg", "dnf", "yum", "rpm", NULL };
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++) {
-		if (!strcmp(*list, s))
-			return true;
-	}
-	return false;
-}
-
-static void join_list(struct sbuf *sb, const char *const *list)
-{
-	for (const char *const *p = list; *p; p++)
-		sbuf_addf(sb, "%s%s", p == list ? "" : ", ", *p);
-}
-
-static int fail_not_in_list(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const char *what,
-			    const char *value, const char *const *list)
-{
-	struct sbuf sb = SBUF_INIT;
-	int rc;
-
-	join_list(&sb, list);
-	rc = conf_fail(ctx, node, path, "unknown %s '%s' (known: %s)", what, value, sb.buf);
-	sbuf_release(&sb);
-	return rc;
-}
-
 /* The first character of s that is not allowed, for the message. */
 static char first_bad_char(const char *s, const char *extra)
 {
@@ -53,17 +26,6 @@ static char first_bad_char(const char *s, const char *extra)
 			return *p;
 	}
 	return '?';
-}
-
-static const char *describe_char(char c, char *buf, size_t size)
-{
-	if (c == ' ')
-		return "a space";
-	if (isprint((unsigned char)c))
-		snprintf(buf, size, "'%c'", c);
-	else
-		snprintf(buf, size, "byte 0x%02x", (unsigned char)c);
-	return buf;
 }
 
 static int validate_package_name(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -76,7 +38,7 @@ static int validate_package_name(struct conf_ctx *ctx, yaml_node_t *node, const 
 	return conf_fail(ctx, node, path,
 			 "package name '%s' contains %s, which cannot appear in a package name "
 			 "(allowed: letters, digits and + . _ ~ -)",
-			 name, describe_char(first_bad_char(name, "+._~-"), cbuf, sizeof(cbuf)));
+			 name, conf_describe_char(first_bad_char(name, "+._~-"), cbuf, sizeof(cbuf)));
 }
 
 static int validate_version(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -89,7 +51,7 @@ static int validate_version(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	return conf_fail(ctx, node, path,
 			 "version '%s' contains %s, which cannot appear in a version "
 			 "(allowed: letters, digits and . + ~ _ : -, starting with a letter or digit)",
-			 v, describe_char(first_bad_char(v, ".+~_:-"), cbuf, sizeof(cbuf)));
+			 v, conf_describe_char(first_bad_char(v, ".+~_:-"), cbuf, sizeof(cbuf)));
 }
 
 static int validate_epoch(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -107,25 +69,21 @@ static int validate_arch(struct conf_ctx *ctx, yaml_node_t *node, const char *pa
 {
 	const char *arch = *(const char **)field;
 
-	return in_list(known_arches, arch) ? 0
-					   : fail_not_in_list(ctx, node, path, "architecture", arch, known_arches);
+	return conf_check_one_of(ctx, node, path, "architecture", arch, known_arches);
 }
 
 static int validate_runner(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const char *name = *(const char **)field;
 
-	return in_list(runner_names(), name) ? 0
-					     : fail_not_in_list(ctx, node, path, "runner", name, runner_names());
+	return conf_check_one_of(ctx, node, path, "runner", name, runner_names());
 }
 
 static int validate_manager(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const char *name = *(const char **)field;
 
-	return in_list(known_managers, name)
-		       ? 0
-		       : fail_not_in_list(ctx, node, path, "package manager", name, known_managers);
+	return conf_check_one_of(ctx, node, path, "package manager", name, known_managers);
 }
 
 static int validate_image(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -142,7 +100,7 @@ static int validate_network(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	static const char *const modes[] = { "none", "host", NULL };
 	const char *mode = *(const char **)field;
 
-	return in_list(modes, mode) ? 0 : fail_not_in_list(ctx, node, path, "network mode", mode, modes);
+	return conf_check_one_of(ctx, node, path, "network mode", mode, modes);
 }
 
 static int validate_dist_word(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -153,7 +111,7 @@ static int validate_dist_word(struct conf_ctx *ctx, yaml_node_t *node, const cha
 	if (suite_version_ok(v))
 		return 0;
 	return conf_fail(ctx, node, path, "'%s' contains %s; use letters, digits and . _ -", v,
-			 describe_char(first_bad_char(v, ".+~_:-"), cbuf, sizeof(cbuf)));
+			 conf_describe_char(first_bad_char(v, ".+~_:-"), cbuf, sizeof(cbuf)));
 }
 
 static int validate_env_names(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -354,201 +312,6 @@ static int load_repos(struct suite_loader *l, yaml_node_t *node, const char *pat
 	return 0;
 }
 
-/* A host name or address for ssh: never an option ("-..."), no spaces, no user@. */
-static int validate_ssh_host(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *host = *(const char **)field;
-	char cbuf[16];
-
-	if (host[0] == '-')
-		return conf_fail(ctx, node, path, "host '%s' must not start with '-'", host);
-	for (const char *p = host; *p; p++) {
-		if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p))
-			return conf_fail(ctx, node, path,
-					 "host '%s' contains %s (allowed: letters, digits and . - _ : [ ]); "
-					 "give the user in 'user'",
-					 host, describe_char(*p, cbuf, sizeof(cbuf)));
-	}
-	return 0;
-}
-
-static int validate_ssh_user(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *user = *(const char **)field;
-	char cbuf[16];
-
-	if (user[0] == '-')
-		return conf_fail(ctx, node, path, "user '%s' must not start with '-'", user);
-	for (const char *p = user; *p; p++) {
-		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-			return conf_fail(ctx, node, path, "user '%s' contains %s (allowed: letters, digits and . _ -)",
-					 user, describe_char(*p, cbuf, sizeof(cbuf)));
-	}
-	return 0;
-}
-
-static int validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	long port = *(long *)field;
-
-	if (port < 1 || port > 65535)
-		return conf_fail(ctx, node, path, "port %ld is out of range (1-65535)", port);
-	return 0;
-}
-
-/* ssh expands '%' and '${' in these paths and splits UserKnownHostsFile on spaces: refuse what it would change. */
-static int validate_ssh_path(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *file = *(const char **)field;
-	const char *bad = strpbrk(file, "%$\"'\t\n ");
-
-	if (bad)
-		return conf_fail(ctx, node, path,
-				 "path '%s' contains '%c', which ssh would expand or split; use a path without "
-				 "%%, $, quotes or spaces",
-				 file, *bad == '\t' || *bad == '\n' ? ' ' : *bad);
-	return 0;
-}
-
-static int validate_ssh_identity(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *file = *(const char **)field;
-	const char *bad = strpbrk(file, "%$");
-
-	if (bad)
-		return conf_fail(ctx, node, path, "path '%s' contains '%c', which ssh would expand", file, *bad);
-	return 0;
-}
-
-static int validate_host_key_checking(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	static const char *const modes[] = { "yes", "accept-new", "no", NULL };
-	const char *mode = *(const char **)field;
-
-	return in_list(modes, mode) ? 0
-				    : fail_not_in_list(ctx, node, path, "host key checking mode", mode, modes);
-}
-
-static const struct conf_key ssh_keys[] = {
-	{ "host", CONF_STRING, offsetof(struct suite_env_ssh, host), CONF_NONEMPTY, NULL, validate_ssh_host },
-	{ "port", CONF_INT, offsetof(struct suite_env_ssh, port), 0, NULL, validate_port },
-	{ "user", CONF_STRING, offsetof(struct suite_env_ssh, user), CONF_NONEMPTY, NULL, validate_ssh_user },
-	{ "identity_file", CONF_STRING, offsetof(struct suite_env_ssh, identity_file), CONF_NONEMPTY, NULL,
-	  validate_ssh_identity },
-	{ "known_hosts", CONF_STRING, offsetof(struct suite_env_ssh, known_hosts), CONF_NONEMPTY, NULL,
-	  validate_ssh_path },
-	{ "strict_host_key_checking", CONF_STRING, offsetof(struct suite_env_ssh, strict_host_key_checking),
-	  CONF_NONEMPTY, NULL, validate_host_key_checking },
-	{ "connect_timeout", CONF_DURATION, offsetof(struct suite_env_ssh, connect_timeout), 0, NULL, NULL },
-	{ "reboot_command", CONF_ARGV, offsetof(struct suite_env_ssh, reboot_command), 0, NULL, NULL },
-	{ "reboot_timeout", CONF_DURATION, offsetof(struct suite_env_ssh, reboot_timeout), 0, NULL, NULL },
-	CONF_KEYS_END,
-};
-
-static int validate_docker_url(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	static const char *const schemes[] = { "unix://", "tcp://", "http://", "https://", NULL };
-	const char *url = *(const char **)field;
-
-	for (const char *p = url; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return conf_fail(ctx, node, path, "docker URL '%s' contains a space or control character", url);
-	}
-	for (const char *const *sc = schemes; *sc; sc++) {
-		if (!strncmp(url, *sc, strlen(*sc)) && url[strlen(*sc)])
-			return 0;
-	}
-	return conf_fail(ctx, node, path,
-			 "'%s' is not a docker URL (unix:///path, tcp://host:port, http://host:port or https://host:port)",
-			 url);
-}
-
-static bool docker_image_ok(const char *image)
-{
-	if (!*image || !isalnum((unsigned char)*image))
-		return false;
-	for (const char *p = image; *p; p++) {
-		if (!isalnum((unsigned char)*p) && !strchr("._-/:@", *p))
-			return false;
-	}
-	return true;
-}
-
-/* docker.image: one image name, or a mapping "<dist_name>-<dist_version>" -> image. */
-static int parse_docker_image(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	struct suite_env_docker *d = field;
-	const struct conf_key str = { "image", CONF_STRING, 0, CONF_NONEMPTY, NULL, NULL };
-	const struct conf_key map = { "image", CONF_STRMAP, 0, CONF_NONEMPTY, NULL, NULL };
-	int rc;
-
-	if (conf_is_null(node))
-		return 0;
-	if (node->type == YAML_MAPPING_NODE) {
-		rc = conf_decode_value(ctx, node, path, &map, &d->images);
-		for (size_t i = 0; !rc && i < d->images.n; i++) {
-			if (!docker_image_ok(d->images.values[i]))
-				rc = conf_fail(ctx, node, conf_path_key(ctx, path, d->images.keys[i]),
-					       "invalid image reference '%s'", d->images.values[i]);
-		}
-		return rc;
-	}
-	rc = conf_decode_value(ctx, node, path, &str, &d->image);
-	if (!rc && !docker_image_ok(d->image))
-		rc = conf_fail(ctx, node, path, "invalid image reference '%s'", d->image);
-	return rc;
-}
-
-static int validate_platform(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *p = *(const char **)field;
-
-	for (const char *c = p; *c; c++) {
-		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("/_-", *c))
-			return conf_fail(ctx, node, path, "invalid platform '%s' (like linux/amd64 or linux/arm64/v8)", p);
-	}
-	return 0;
-}
-
-static const struct conf_key docker_keys[] = {
-	{ "url", CONF_STRING, offsetof(struct suite_env_docker, url), CONF_NONEMPTY, NULL, validate_docker_url },
-	{ "image", CONF_CUSTOM, 0, 0, parse_docker_image, NULL },
-	{ "platform", CONF_STRING, offsetof(struct suite_env_docker, platform), CONF_NONEMPTY, NULL,
-	  validate_platform },
-	CONF_KEYS_END,
-};
-
-static const struct conf_key command_keys[] = {
-	{ "create", CONF_ARGV, offsetof(struct suite_env_command, create), CONF_REQUIRED, NULL, NULL },
-	{ "destroy", CONF_ARGV, offsetof(struct suite_env_command, destroy), 0, NULL, NULL },
-	CONF_KEYS_END,
-};
-
-static int parse_env_section(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field,
-			     const struct conf_key *keys)
-{
-	struct conf_section sec = { keys, field };
-
-	if (conf_is_null(node))
-		return 0;
-	return conf_decode_map(ctx, node, path, &sec, 1);
-}
-
-static int parse_env_ssh(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	return parse_env_section(ctx, node, path, field, ssh_keys);
-}
-
-static int parse_env_docker(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	return parse_env_section(ctx, node, path, field, docker_keys);
-}
-
-static int parse_env_command(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	return parse_env_section(ctx, node, path, field, command_keys);
-}
-
 static const struct conf_key environment_keys[] = {
 	{ "runner", CONF_STRING, offsetof(struct suite_environment, runner), CONF_NONEMPTY, NULL, validate_runner },
 	{ "dist_name", CONF_STRING, offsetof(struct suite_environment, dist_name), CONF_NONEMPTY, NULL,
@@ -562,9 +325,6 @@ static const struct conf_key environment_keys[] = {
 	  NULL, validate_manager },
 	{ "image", CONF_STRING, offsetof(struct suite_environment, image), CONF_NONEMPTY, NULL, validate_image },
 	{ "network", CONF_STRING, offsetof(struct suite_environment, network), CONF_NONEMPTY, NULL, validate_network },
-	{ "ssh", CONF_CUSTOM, offsetof(struct suite_environment, ssh), 0, parse_env_ssh, NULL },
-	{ "docker", CONF_CUSTOM, offsetof(struct suite_environment, docker), 0, parse_env_docker, NULL },
-	{ "command", CONF_CUSTOM, offsetof(struct suite_environment, command), 0, parse_env_command, NULL },
 	CONF_KEYS_END,
 };
 
@@ -575,11 +335,6 @@ static const struct conf_key check_common_keys[] = {
 	{ "expect_failure", CONF_BOOL, offsetof(struct suite_check, expect_failure), 0, NULL, NULL },
 	CONF_KEYS_END,
 };
-
-static int fail_unknown_check(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const char *type)
-{
-	return fail_not_in_list(ctx, node, path, "check", type, check_names());
-}
 
 static int load_check(struct suite_loader *l, yaml_node_t *node, const char *path, struct suite_check *c)
 {
@@ -613,8 +368,10 @@ static int load_check(struct suite_loader *l, yaml_node_t *node, const char *pat
 		return conf_fail(ctx, node, path, "expected a check (a kind name or a mapping), got a list");
 	}
 	c->ops = check_lookup(type);
-	if (!c->ops)
-		return fail_unknown_check(ctx, tnode, path, type);
+	if (!c->ops) {
+		rc = conf_check_one_of(ctx, tnode, path, "check", type, check_names());
+		return rc ? rc : conf_fail(ctx, tnode, path, "unknown check '%s'", type);  /* another ABI */
+	}
 	c->type = c->ops->name;
 	path = conf_path_key(ctx, path, c->type);
 	if (c->ops->conf_size) {
@@ -698,23 +455,73 @@ static int parse_checks(struct conf_ctx *ctx, yaml_node_t *node, const char *pat
 	return 0;
 }
 
+/* environment.<runner>: decoded with that runner's own table; field is its struct suite_runner_conf. */
+static int parse_runner_section(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	struct suite_runner_conf *rc = field;
+	size_t size;
+	const struct conf_key *keys = runner_conf_keys(rc->runner, &size);
+	struct conf_section sec;
+
+	rc->conf = arena_alloc(ctx->arena, size ? size : 1);
+	if (!rc->conf)
+		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
+	if (conf_is_null(node))
+		return 0;
+	sec.keys = keys;
+	sec.base = rc->conf;
+	return conf_decode_map(ctx, node, path, &sec, 1);
+}
+
+/*
+ * Decodes the environment: its common keys, and one key per registered
+ * runner that declares some, in registry order (as nginx modules declare
+ * their directives), whose offset points to that runner's slot.
+ */
 static int parse_environment(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	struct conf_section sec = { environment_keys, field };
-	const struct suite_environment *env = field;
+	struct suite_loader *l = (struct suite_loader *)((char *)ctx - offsetof(struct suite_loader, ctx));
+	struct suite_environment *env = field;
+	const char *const *names = runner_names();
+	struct conf_section sec[2] = { { environment_keys, env }, { NULL, NULL } };
+	struct conf_key *keys;
+	struct suite_runner_conf *slots;
+	const void *conf;
+	size_t total = 0, n = 0, size;
 	int rc;
 
 	if (conf_is_null(node))
 		return 0;
-	rc = conf_decode_map(ctx, node, path, &sec, 1);
-	if (rc || !env->runner)
+	while (names[total])
+		total++;
+	keys = arena_alloc(ctx->arena, (total + 1) * sizeof(*keys));  /* zeroed: ends with CONF_KEYS_END */
+	slots = arena_alloc(ctx->arena, (total + 1) * sizeof(*slots));
+	if (!keys || !slots)
+		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < total; i++) {
+		if (!runner_conf_keys(names[i], &size))
+			continue;
+		slots[n].runner = names[i];
+		keys[n] = (struct conf_key){ names[i], CONF_CUSTOM, n * sizeof(*slots), 0, parse_runner_section, NULL };
+		n++;
+	}
+	sec[1].keys = keys;
+	sec[1].base = slots;
+	rc = conf_decode_map(ctx, node, path, sec, 2);
+	if (rc)
 		return rc;
-	/* What a runner cannot start without, named before anything runs. */
-	if (!strcmp(env->runner, "ssh") && !env->ssh.host)
-		return conf_fail(ctx, node, path, "the ssh runner needs 'ssh: {host: ...}'");
-	if (!strcmp(env->runner, "command") && !env->command.create.argc)
-		return conf_fail(ctx, node, path, "the command runner needs 'command: {create: [...]}'");
-	return 0;
+	env->runners = slots;
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].conf)  /* the sections present */
+			slots[env->nrunners++] = slots[i];
+	}
+	if (!env->runner)
+		return 0;
+	/* What the chosen runner cannot start without, named before anything runs. */
+	conf = suite_runner_conf(l->suite, env->runner);
+	if (!conf && runner_conf_keys(env->runner, &size) && !(conf = arena_alloc(ctx->arena, size ? size : 1)))
+		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
+	return runner_conf_validate(env->runner, ctx, node, path, l->suite, conf);
 }
 
 static const struct conf_key suite_keys[] = {

@@ -482,3 +482,31 @@ out:
 	yaml_parser_delete(&parser);
 	return rc;
 }
+
+int conf_check_one_of(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const char *what,
+		      const char *value, const char *const *list)
+{
+	struct sbuf known = SBUF_INIT;
+	int rc;
+
+	for (const char *const *p = list; *p; p++) {
+		if (!strcmp(*p, value))
+			return 0;
+	}
+	for (const char *const *p = list; *p; p++)
+		sbuf_addf(&known, "%s%s", p == list ? "" : ", ", *p);
+	rc = conf_fail(ctx, node, path, "unknown %s '%s' (known: %s)", what, value, known.buf);
+	sbuf_release(&known);
+	return rc;
+}
+
+const char *conf_describe_char(char c, char *buf, size_t size)
+{
+	if (c == ' ')
+		return "a space";
+	if (isprint((unsigned char)c))
+		snprintf(buf, size, "'%c'", c);
+	else
+		snprintf(buf, size, "byte 0x%02x", (unsigned char)c);
+	return buf;
+}

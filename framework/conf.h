@@ -101,6 +101,16 @@ int conf_decode_value(struct conf_ctx *ctx, yaml_node_t *node, const char *path,
 int conf_fail(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * 0 when value is in the NULL-terminated list, else fails with
+ * "unknown WHAT 'value' (known: a, b, c)" on node.
+ */
+int conf_check_one_of(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const char *what,
+		      const char *value, const char *const *list);
+
+/* Names c for messages: "a space", "'@'" or "byte 0x07", in buf (16 bytes are enough). */
+const char *conf_describe_char(char c, char *buf, size_t size);
+
 /* The node's scalar text, or NULL when it is not a scalar. Borrowed from the document. */
 const char *conf_scalar(yaml_node_t *node);
 bool conf_is_null(yaml_node_t *node);

@@ -24,6 +24,15 @@ bool suite_version_ok(const char *version)
 	return true;
 }
 
+const void *suite_runner_conf(const struct suite *s, const char *runner)
+{
+	for (size_t i = 0; s && runner && i < s->env.nrunners; i++) {
+		if (!strcmp(s->env.runners[i].runner, runner))
+			return s->env.runners[i].conf;
+	}
+	return NULL;
+}
+
 void suite_free(struct suite *s)
 {
 	if (!s)

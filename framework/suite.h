@@ -29,31 +29,14 @@ struct suite_repo {
 	struct conf_loc loc;
 };
 
-/* environment.ssh: an existing host reached with the system ssh (runners/ssh.c). */
-struct suite_env_ssh {
-	const char *host;            /* name or address; required by the ssh runner */
-	long port;                   /* 0: 22 */
-	const char *user;            /* NULL: ssh's default */
-	const char *identity_file;   /* private key; NULL: ssh's defaults and agent */
-	const char *known_hosts;     /* NULL: ssh's defaults */
-	const char *strict_host_key_checking; /* yes (default), accept-new or no */
-	double connect_timeout;      /* seconds; 0: 30 */
-	struct conf_argv reboot_command; /* run on the host for >>>VMRESTART<<<; argc 0: [reboot] */
-	double reboot_timeout;       /* seconds to wait for the host to come back; 0: 600 */
-};
-
-/* environment.docker: the Docker Engine API (runners/docker.c). */
-struct suite_env_docker {
-	const char *url;             /* unix:///path, tcp://host:port, https://host:port; NULL: DOCKER_HOST or the default socket */
-	const char *image;           /* one image for every distribution, or NULL */
-	struct strmap images;        /* `image` given as a mapping: "<dist_name>-<dist_version>" -> image */
-	const char *platform;        /* e.g. linux/arm64/v8; NULL: from dist_arch */
-};
-
-/* environment.command: an external provisioner (runners/command.c). */
-struct suite_env_command {
-	struct conf_argv create;     /* prints connection info as JSON on stdout; required by the command runner */
-	struct conf_argv destroy;    /* gets that JSON on stdin; optional */
+/*
+ * environment.<runner>: the settings of one runner, decoded with that
+ * runner's own key table (runners/runner_int.h, runner_ops.keys) into its
+ * own struct. The suite model does not know their shape.
+ */
+struct suite_runner_conf {
+	const char *runner;        /* the runner's name, the key in environment */
+	void *conf;                /* the runner's conf struct, in the suite's arena */
 };
 
 struct suite_environment {
@@ -65,9 +48,8 @@ struct suite_environment {
 	const char *package_manager; /* apt, dnf, yum, dpkg, rpm; NULL: detect */
 	const char *image;         /* sandbox runner: image name; NULL: <dist_name>-<dist_version> */
 	const char *network;       /* sandbox runner: "none" (default) or "host" */
-	struct suite_env_ssh ssh;
-	struct suite_env_docker docker;
-	struct suite_env_command command;
+	struct suite_runner_conf *runners;  /* the runner sections present, in registry order */
+	size_t nrunners;
 };
 
 struct suite_check {
@@ -101,6 +83,12 @@ struct suite {
 };
 
 void suite_free(struct suite *s);
+
+/*
+ * The decoded environment.<runner> section, or NULL when the suite has
+ * none. Borrowed until suite_free().
+ */
+const void *suite_runner_conf(const struct suite *s, const char *runner);
 
 /* True when name is a safe package name (letters, digits, + . _ - ~ :). */
 bool suite_package_name_ok(const char *name);

@@ -9,13 +9,16 @@
  *    "known_hosts": ..., "strict_host_key_checking": ..., "connect_timeout": ...}
  *   {"type": "docker", "url": ..., "image": ..., "platform": ...}
  * Keys not given come from the suite's environment.ssh or .docker. The
- * inner runner (runner_ssh_ops or runner_docker_ops) works on a copy of
- * the suite with those values. At teardown (and whenever create ran but
+ * inner runner (runner_ssh_ops or runner_docker_ops) gets its settings
+ * (struct ssh_conf or struct docker_conf) made here from those values,
+ * through runner_new_with_conf(). At teardown (and whenever create ran but
  * a later step failed) environment.command.destroy runs with the same
  * JSON on stdin and the same ALTS_PROVISION_ID.
  */
 #include "framework/common.h"
+#include "runners/docker.h"
 #include "runners/runner_util.h"
+#include "runners/ssh.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
 #include "framework/suite.h"
@@ -30,14 +33,21 @@ extern char **environ;
 #define COMMAND_INFO_MAX 65536
 #define COMMAND_MAX_STRINGS 16
 
+/* environment.command */
+struct command_conf {
+	struct conf_argv create;     /* prints connection info as JSON on stdout; required by the command runner */
+	struct conf_argv destroy;    /* gets that JSON on stdin; optional */
+};
+
 struct command {
 	char id[64];                 /* ALTS_PROVISION_ID */
 	char dir[PATH_MAX];          /* this host: info.json and the provisioner's logs */
 	char info_path[PATH_MAX + 16];
 	bool created;                /* create ran: destroy must run once */
-	struct suite inner_suite;    /* a shallow copy of the suite, with what create printed */
+	struct ssh_conf ssh;         /* the inner runner's settings: the suite's section with what */
+	struct docker_conf docker;   /* create printed (one of the two is used) */
 	struct runner *inner;
-	char *strings[COMMAND_MAX_STRINGS];  /* owned values inner_suite points to */
+	char *strings[COMMAND_MAX_STRINGS];  /* owned values ssh and docker point to */
 	size_t nstrings;
 };
 
@@ -114,7 +124,8 @@ static int command_run(struct runner *r, struct command *c, const char *what, co
 
 static int command_destroy_now(struct runner *r, struct command *c, struct alts_err *err)
 {
-	const struct conf_argv *destroy = &r->suite->env.command.destroy;
+	const struct command_conf *conf = r->conf;
+	const struct conf_argv *destroy = &conf->destroy;
 
 	if (!c->created)
 		return 0;
@@ -124,7 +135,7 @@ static int command_destroy_now(struct runner *r, struct command *c, struct alts_
 	return command_run(r, c, "destroy", destroy, c->info_path, NULL, err);
 }
 
-/* A string JSON value kept for the inner suite; NULL when key is absent. */
+/* A string JSON value kept for the inner runner's settings; NULL when key is absent. */
 static int command_take(struct command *c, json_t *obj, const char *key, const char **out, struct alts_err *err)
 {
 	json_t *v = json_object_get(obj, key);
@@ -171,7 +182,7 @@ static int command_number(json_t *obj, const char *key, double *out, struct alts
 
 static int command_ssh_conf(struct command *c, json_t *info, struct alts_err *err)
 {
-	struct suite_env_ssh *ssh = &c->inner_suite.env.ssh;
+	struct ssh_conf *ssh = &c->ssh;
 	double port = ssh->port, timeout = ssh->connect_timeout;
 	int rc = command_take(c, info, "host", &ssh->host, err);
 
@@ -211,7 +222,7 @@ static int command_ssh_conf(struct command *c, json_t *info, struct alts_err *er
 
 static int command_docker_conf(struct command *c, json_t *info, struct alts_err *err)
 {
-	struct suite_env_docker *d = &c->inner_suite.env.docker;
+	struct docker_conf *d = &c->docker;
 	int rc = command_take(c, info, "url", &d->url, err);
 
 	if (!rc)
@@ -225,6 +236,7 @@ static int command_docker_conf(struct command *c, json_t *info, struct alts_err 
 static int command_connect(struct runner *r, struct command *c, struct alts_err *err)
 {
 	const struct runner_ops *ops;
+	const void *base, *conf;
 	json_error_t jerr;
 	json_t *info = json_load_file(c->info_path, 0, &jerr), *type;
 	const char *t;
@@ -239,23 +251,26 @@ static int command_connect(struct runner *r, struct command *c, struct alts_err 
 	}
 	type = json_object_get(info, "type");
 	t = json_is_string(type) ? json_string_value(type) : type ? "" : "ssh";
-	c->inner_suite = *r->suite;
-	c->inner_suite.env.runner = t;
 	if (!strcmp(t, "ssh")) {
 		ops = &runner_ssh_ops;
+		if ((base = suite_runner_conf(r->suite, ops->name)))
+			c->ssh = *(const struct ssh_conf *)base;
+		conf = &c->ssh;
 		rc = command_ssh_conf(c, info, err);
 	} else if (!strcmp(t, "docker")) {
 		ops = &runner_docker_ops;
+		if ((base = suite_runner_conf(r->suite, ops->name)))
+			c->docker = *(const struct docker_conf *)base;
+		conf = &c->docker;
 		rc = command_docker_conf(c, info, err);
 	} else {
 		rc = alts_err_set(err, ALTS_EINVALID, "the provisioner's type '%s' is not ssh or docker", t);
 		goto out;
 	}
 	if (!rc)
-		rc = runner_new_with_ops(&c->inner, ops, &c->inner_suite, err);
+		rc = runner_new_with_conf(&c->inner, ops, r->suite, conf, err);
 	if (!rc) {
 		c->inner->log = r->log;
-		c->inner_suite.env.runner = ops->name;
 		if (r->keep_env)
 			runner_keep_env(c->inner);
 		rc = runner_prepare(c->inner, err);
@@ -285,10 +300,11 @@ static int command_copy_info(struct runner *r, struct command *c, struct alts_er
 static int command_prepare(struct runner *r, struct alts_err *err)
 {
 	struct command *c = r->priv;
+	const struct command_conf *conf = r->conf;
 	const char *tmp = getenv("TMPDIR");
 	int rc;
 
-	if (!r->suite || !r->suite->env.command.create.argc)
+	if (!r->suite || !conf || !conf->create.argc)
 		return alts_err_set(err, ALTS_EINVALID, "the command runner needs environment.command.create");
 	rc = command_make_id(c, err);
 	if (rc)
@@ -300,7 +316,7 @@ static int command_prepare(struct runner *r, struct alts_err *err)
 	}
 	snprintf(c->info_path, sizeof(c->info_path), "%s/info.json", c->dir);
 	c->created = true;  /* from here on destroy runs, even when create fails half-way */
-	rc = command_run(r, c, "create", &r->suite->env.command.create, NULL, c->info_path, err);
+	rc = command_run(r, c, "create", &conf->create, NULL, c->info_path, err);
 	if (!rc)
 		rc = command_connect(r, c, err);
 	if (!rc)
@@ -345,6 +361,7 @@ static int command_copy_out(struct runner *r, const char *env_path, const char *
 static int command_teardown(struct runner *r, bool keep, struct alts_err *err)
 {
 	struct command *c = r->priv;
+	const struct command_conf *conf = r->conf;
 
 	runner_free(c->inner, keep);
 	c->inner = NULL;
@@ -353,7 +370,7 @@ static int command_teardown(struct runner *r, bool keep, struct alts_err *err)
 			"alts: kept the provisioned machine %s; its connection info is in %s\n"
 			"  destroy it with: ALTS_PROVISION_ID=%s %s ... < %s\n",
 			c->id, c->info_path, c->id,
-			r->suite->env.command.destroy.argc ? r->suite->env.command.destroy.argv[0] : "<destroy>",
+			conf->destroy.argc ? conf->destroy.argv[0] : "<destroy>",
 			c->info_path);
 		c->created = false;
 		c->dir[0] = '\0';  /* keep the directory with info.json */
@@ -379,11 +396,34 @@ static void command_destroy(struct runner *r)
 		alts_free(c->strings[i]);
 }
 
+/* --- settings: environment.command --- */
+
+static const struct conf_key command_conf_keys[] = {
+	{ "create", CONF_ARGV, offsetof(struct command_conf, create), CONF_REQUIRED, NULL, NULL },
+	{ "destroy", CONF_ARGV, offsetof(struct command_conf, destroy), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+/* What the command runner cannot start without, when the suite chooses it. */
+static int command_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const struct suite *suite,
+			    const void *conf)
+{
+	const struct command_conf *c = conf;
+
+	ALTS_UNUSED(suite);
+	if (!c->create.argc)
+		return conf_fail(ctx, node, path, "the command runner needs 'command: {create: [...]}'");
+	return 0;
+}
+
 const struct runner_ops runner_command_ops = {
 	.name = "command",
 	.abi = RUNNER_ABI,
 	.caps = 0,
 	.priv_size = sizeof(struct command),
+	.conf_size = sizeof(struct command_conf),
+	.keys = command_conf_keys,
+	.validate = command_validate,
 	.prepare = command_prepare,
 	.exec = command_exec,
 	.copy_in = command_copy_in,

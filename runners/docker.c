@@ -24,6 +24,7 @@
  *   by the host's tar (runners/runner_tar.h).
  */
 #include "framework/common.h"
+#include "runners/docker.h"
 #include "runners/runner_tar.h"
 #include "runners/runner_util.h"
 #include "framework/log.h"
@@ -295,36 +296,44 @@ static const struct {
 };
 
 /* Image references go into request paths: letters, digits and . _ - / : @ only. */
+static bool docker_image_ok(const char *image)
+{
+	if (!*image || !isalnum((unsigned char)*image))
+		return false;
+	for (const char *p = image; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-/:@", *p))
+			return false;
+	}
+	return true;
+}
+
 static int docker_image_check(const char *image, struct alts_err *err)
 {
-	bool ok = *image && isalnum((unsigned char)*image);
-
-	for (const char *p = image; ok && *p; p++)
-		ok = isalnum((unsigned char)*p) || strchr("._-/:@", *p);
-	return ok ? 0 : alts_err_set(err, ALTS_EINVALID, "invalid image reference '%s'", image);
+	return docker_image_ok(image) ? 0 : alts_err_set(err, ALTS_EINVALID, "invalid image reference '%s'", image);
 }
 
 static int docker_pick(struct runner *r, struct docker *d, struct alts_err *err)
 {
 	const struct suite_environment *env = &r->suite->env;
+	const struct docker_conf *conf = r->conf;
 	char key[160];
 
-	d->platform = env->docker.platform;
+	d->platform = conf->platform;
 	for (size_t i = 0; !d->platform && env->dist_arch && i < ALTS_ARRAY_SIZE(docker_platforms); i++) {
 		if (!strcmp(env->dist_arch, docker_platforms[i].arch))
 			d->platform = docker_platforms[i].platform;
 	}
-	if (env->docker.image) {
-		d->image = env->docker.image;
+	if (conf->image) {
+		d->image = conf->image;
 		return docker_image_check(d->image, err);
 	}
 	if (!env->dist_name)
 		return alts_err_set(err, ALTS_EINVALID,
 				    "the docker runner needs environment.docker.image, or dist_name and dist_version");
 	snprintf(key, sizeof(key), "%s-%s", env->dist_name, env->dist_version ? env->dist_version : "");
-	for (size_t i = 0; i < env->docker.images.n; i++) {
-		if (!strcmp(env->docker.images.keys[i], key) || !strcmp(env->docker.images.keys[i], env->dist_name)) {
-			d->image = env->docker.images.values[i];
+	for (size_t i = 0; i < conf->images.n; i++) {
+		if (!strcmp(conf->images.keys[i], key) || !strcmp(conf->images.keys[i], env->dist_name)) {
+			d->image = conf->images.values[i];
 			return 0;
 		}
 	}
@@ -982,7 +991,7 @@ out:
 
 /* --- lifecycle --- */
 
-static int docker_connect(struct docker *d, const struct suite_env_docker *conf, struct alts_err *err)
+static int docker_connect(struct docker *d, const struct docker_conf *conf, struct alts_err *err)
 {
 	const char *url = conf->url ? conf->url : getenv("DOCKER_HOST");
 	const char *cert = getenv("DOCKER_CERT_PATH");
@@ -1058,7 +1067,7 @@ static int docker_prepare(struct runner *r, struct alts_err *err)
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return alts_err_set(err, ALTS_EENV, "cannot initialise libcurl");
-	rc = docker_connect(d, &r->suite->env.docker, err);
+	rc = docker_connect(d, r->conf, err);
 	if (!rc)
 		rc = docker_pick(r, d, err);
 	if (rc)
@@ -1136,11 +1145,77 @@ static void docker_destroy(struct runner *r)
 	alts_free(d->cert_dir);
 }
 
+/* --- settings: environment.docker --- */
+
+static int docker_validate_url(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const schemes[] = { "unix://", "tcp://", "http://", "https://", NULL };
+	const char *url = *(const char **)field;
+
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return conf_fail(ctx, node, path, "docker URL '%s' contains a space or control character", url);
+	}
+	for (const char *const *sc = schemes; *sc; sc++) {
+		if (!strncmp(url, *sc, strlen(*sc)) && url[strlen(*sc)])
+			return 0;
+	}
+	return conf_fail(ctx, node, path,
+			 "'%s' is not a docker URL (unix:///path, tcp://host:port, http://host:port or https://host:port)",
+			 url);
+}
+
+/* docker.image: one image name, or a mapping "<dist_name>-<dist_version>" -> image. */
+static int docker_parse_image(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	struct docker_conf *d = field;
+	const struct conf_key str = { "image", CONF_STRING, 0, CONF_NONEMPTY, NULL, NULL };
+	const struct conf_key map = { "image", CONF_STRMAP, 0, CONF_NONEMPTY, NULL, NULL };
+	int rc;
+
+	if (conf_is_null(node))
+		return 0;
+	if (node->type == YAML_MAPPING_NODE) {
+		rc = conf_decode_value(ctx, node, path, &map, &d->images);
+		for (size_t i = 0; !rc && i < d->images.n; i++) {
+			if (!docker_image_ok(d->images.values[i]))
+				rc = conf_fail(ctx, node, conf_path_key(ctx, path, d->images.keys[i]),
+					       "invalid image reference '%s'", d->images.values[i]);
+		}
+		return rc;
+	}
+	rc = conf_decode_value(ctx, node, path, &str, &d->image);
+	if (!rc && !docker_image_ok(d->image))
+		rc = conf_fail(ctx, node, path, "invalid image reference '%s'", d->image);
+	return rc;
+}
+
+static int docker_validate_platform(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *p = *(const char **)field;
+
+	for (const char *c = p; *c; c++) {
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("/_-", *c))
+			return conf_fail(ctx, node, path, "invalid platform '%s' (like linux/amd64 or linux/arm64/v8)", p);
+	}
+	return 0;
+}
+
+static const struct conf_key docker_conf_keys[] = {
+	{ "url", CONF_STRING, offsetof(struct docker_conf, url), CONF_NONEMPTY, NULL, docker_validate_url },
+	{ "image", CONF_CUSTOM, 0, 0, docker_parse_image, NULL },
+	{ "platform", CONF_STRING, offsetof(struct docker_conf, platform), CONF_NONEMPTY, NULL,
+	  docker_validate_platform },
+	CONF_KEYS_END,
+};
+
 const struct runner_ops runner_docker_ops = {
 	.name = "docker",
 	.abi = RUNNER_ABI,
 	.caps = RUNNER_CAP_ISOLATED,
 	.priv_size = sizeof(struct docker),
+	.conf_size = sizeof(struct docker_conf),
+	.keys = docker_conf_keys,
 	.prepare = docker_prepare,
 	.exec = docker_exec,
 	.copy_in = docker_copy_in,

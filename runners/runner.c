@@ -21,8 +21,33 @@ const char *const *runner_names(void)
 	return runner_name_list;
 }
 
-int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
-			struct alts_err *err)
+static const struct runner_ops *runner_lookup(const char *name)
+{
+	for (size_t i = 0; name && i < ALTS_ARRAY_SIZE(runner_registry); i++) {
+		if (!strcmp(runner_registry[i]->name, name))
+			return runner_registry[i];
+	}
+	return NULL;
+}
+
+const struct conf_key *runner_conf_keys(const char *name, size_t *conf_size)
+{
+	const struct runner_ops *ops = runner_lookup(name);
+
+	*conf_size = ops && ops->keys ? ops->conf_size : 0;
+	return ops ? ops->keys : NULL;
+}
+
+int runner_conf_validate(const char *name, struct conf_ctx *ctx, yaml_node_t *node, const char *path,
+			 const struct suite *suite, const void *conf)
+{
+	const struct runner_ops *ops = runner_lookup(name);
+
+	return ops && ops->validate ? ops->validate(ctx, node, path, suite, conf) : 0;
+}
+
+int runner_new_with_conf(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
+			 const void *conf, struct alts_err *err)
 {
 	struct runner *r;
 
@@ -35,23 +60,35 @@ int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const
 	r->ops = ops;
 	r->suite = suite;
 	r->log = ops->name;
-	if (ops->priv_size && !(r->priv = alts_calloc(1, ops->priv_size))) {
-		alts_free(r);
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	}
+	if (!conf && suite)
+		conf = suite_runner_conf(suite, ops->name);
+	if (!conf && ops->conf_size && !(conf = r->own_conf = alts_calloc(1, ops->conf_size)))
+		goto oom;
+	r->conf = conf;
+	if (ops->priv_size && !(r->priv = alts_calloc(1, ops->priv_size)))
+		goto oom;
 	*out = r;
 	return 0;
+oom:
+	alts_free(r->own_conf);
+	alts_free(r);
+	return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+}
+
+int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
+			struct alts_err *err)
+{
+	return runner_new_with_conf(out, ops, suite, NULL, err);
 }
 
 int runner_new(struct runner **out, const char *name, const struct suite *suite, struct alts_err *err)
 {
+	const struct runner_ops *ops = runner_lookup(name);
 	struct sbuf known = SBUF_INIT;
 	int rc;
 
-	for (size_t i = 0; i < ALTS_ARRAY_SIZE(runner_registry); i++) {
-		if (!strcmp(runner_registry[i]->name, name))
-			return runner_new_with_ops(out, runner_registry[i], suite, err);
-	}
+	if (ops)
+		return runner_new_with_ops(out, ops, suite, err);
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(runner_registry); i++)
 		sbuf_addf(&known, "%s%s", i ? ", " : "", runner_registry[i]->name);
 	rc = alts_err_set(err, ALTS_ENOTFOUND, "unknown runner '%s' (known: %s)", name, known.buf);
@@ -129,5 +166,6 @@ void runner_free(struct runner *r, bool keep)
 	runner_info_release(&r->info);
 	alts_free(r->workdir);
 	alts_free(r->priv);
+	alts_free(r->own_conf);
 	alts_free(r);
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "framework/conf.h"
 #include "framework/proc.h"
 
 /*
@@ -75,7 +76,24 @@ const char *runner_workdir(const struct runner *r);
 /* Tears down (unless keep) and frees. NULL-safe. Teardown errors are logged. */
 void runner_free(struct runner *r, bool keep);
 
-/* Names of the compiled-in runners, NULL-terminated. */
+/* Names of the compiled-in runners, NULL-terminated, in registry order. */
 const char *const *runner_names(void);
+
+/*
+ * For the suite loader: each runner owns the mapping environment.<name>.
+ * runner_conf_keys() gives the key table of the runner `name` and, in
+ * *conf_size, the size of the struct it decodes into; NULL when the
+ * runner has no settings (or is unknown). Static, never freed.
+ */
+const struct conf_key *runner_conf_keys(const char *name, size_t *conf_size);
+
+/*
+ * For the suite loader: checks what the runner `name` cannot start
+ * without, when it is the suite's environment.runner. node and path are
+ * the environment mapping's; conf is its decoded section (zeroed when the
+ * suite has none). 0 when the runner has no such check.
+ */
+int runner_conf_validate(const char *name, struct conf_ctx *ctx, yaml_node_t *node, const char *path,
+			 const struct suite *suite, const void *conf);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "runners/runner.h"
 
-#define RUNNER_ABI 1
+#define RUNNER_ABI 2
 
 enum runner_caps {
 	RUNNER_CAP_ISOLATED = 1 << 0,  /* changes do not reach the host */
@@ -16,7 +16,25 @@ struct runner_ops {
 	const char *name;  /* the value of environment.runner */
 	int abi;           /* RUNNER_ABI */
 	unsigned caps;     /* enum runner_caps */
-	size_t priv_size;  /* zeroed bytes allocated by the core at r->priv */
+	size_t priv_size;  /* runtime state: zeroed bytes allocated by the core at r->priv */
+	size_t conf_size;  /* settings: zeroed bytes of the struct keys decode into, at r->conf */
+	/*
+	 * Decodes the mapping environment.<name> of a suite into conf_size
+	 * bytes from the suite's arena; NULL: the runner has no settings.
+	 * Decoded and validated whatever runner the suite chooses.
+	 */
+	const struct conf_key *keys;
+
+	/*
+	 * Optional. Called at load time, after the environment is decoded, only
+	 * when the suite's environment.runner is this runner, to check what the
+	 * key table cannot ("the ssh runner needs 'ssh: {host: ...}'"). node
+	 * and path are the environment mapping's; conf is the decoded section
+	 * (zeroed when the suite has none). The suite is decoded up to its
+	 * environment. Errors go through conf_fail().
+	 */
+	int (*validate)(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const struct suite *suite,
+			const void *conf);
 
 	/*
 	 * Required. Builds the environment; fills r->info strings and r->workdir,
@@ -39,6 +57,8 @@ struct runner {
 	const struct runner_ops *ops;
 	const struct suite *suite;
 	void *priv;
+	const void *conf; /* decoded environment.<name>, see runner_ops.keys; NULL when conf_size is 0 */
+	void *own_conf;   /* the zeroed conf the core made when none was given; freed by the core */
 	struct runner_info info;
 	char *workdir;   /* freed by the core */
 	bool prepared;
@@ -52,8 +72,20 @@ extern const struct runner_ops runner_ssh_ops;
 extern const struct runner_ops runner_docker_ops;
 extern const struct runner_ops runner_command_ops;
 
-/* Creates a runner from a backend that is not in the registry (tests, plugins). */
+/*
+ * Creates a runner from a backend that is not in the registry (tests, plugins).
+ * r->conf is the suite's environment.<ops->name> section, else zeroed.
+ */
 int runner_new_with_ops(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
 			struct alts_err *err);
+
+/*
+ * As runner_new_with_ops(), with the runner's settings given by the caller:
+ * conf points to ops' conf struct (conf_size bytes), is borrowed and must
+ * outlive the runner; NULL: as runner_new_with_ops(). For runners that
+ * drive another one (runners/command.c).
+ */
+int runner_new_with_conf(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
+			 const void *conf, struct alts_err *err);
 
 #endif

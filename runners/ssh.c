@@ -51,7 +51,7 @@ enum ssh_mode {
 };
 
 struct ssh {
-	const struct suite_env_ssh *conf;
+	const struct ssh_conf *conf;
 	char local[PATH_MAX];      /* this host: control socket and scratch files */
 	char opt_control[PATH_MAX + 16];
 	char opt_known_hosts[PATH_MAX + 32];
@@ -142,7 +142,7 @@ void ssh__marker_scan(struct ssh_marker_scan *scan, const char *buf, size_t len)
 static int ssh_argv(const char ***out, const struct ssh *s, enum ssh_mode mode, const char *remote,
 		    struct alts_err *err)
 {
-	const struct suite_env_ssh *c = s->conf;
+	const struct ssh_conf *c = s->conf;
 	const char **v = alts_calloc(48, sizeof(char *));
 	size_t n = 0;
 
@@ -322,7 +322,7 @@ static void ssh_stop_master(struct ssh *s)
 
 static int ssh_options(struct runner *r, struct ssh *s, struct alts_err *err)
 {
-	const struct suite_env_ssh *c = s->conf;
+	const struct ssh_conf *c = s->conf;
 	const char *tmp = getenv("TMPDIR");
 	double timeout = c->connect_timeout > 0 ? c->connect_timeout : SSH_DEFAULT_CONNECT_TIMEOUT;
 	const char *strict = c->strict_host_key_checking ? c->strict_host_key_checking : "yes";
@@ -432,7 +432,7 @@ static int ssh_prepare(struct runner *r, struct alts_err *err)
 	struct ssh *s = r->priv;
 	int rc;
 
-	s->conf = r->suite ? &r->suite->env.ssh : NULL;
+	s->conf = r->conf;
 	if (!s->conf || !s->conf->host)
 		return alts_err_set(err, ALTS_EINVALID, "the ssh runner needs environment.ssh.host");
 	r->info.name = r->ops->name;
@@ -591,7 +591,7 @@ static void ssh_sleep(double seconds)
 static int ssh_reboot(struct runner *r, struct ssh *s, struct alts_err *err)
 {
 	static const char *const default_cmd[] = { "reboot", NULL };
-	const struct suite_env_ssh *c = s->conf;
+	const struct ssh_conf *c = s->conf;
 	const char *const *cmd = c->reboot_command.argc ? c->reboot_command.argv : default_cmd;
 	double wait = c->reboot_timeout > 0 ? c->reboot_timeout : SSH_DEFAULT_REBOOT_TIMEOUT;
 	double deadline, t0 = proc_now();
@@ -762,11 +762,117 @@ static void ssh_destroy(struct runner *r)
 	alts_free(s->boot_id);
 }
 
+/* --- settings: environment.ssh --- */
+
+/* A host name or address for ssh: never an option ("-..."), no spaces, no user@. */
+static int ssh_validate_host(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *host = *(const char **)field;
+	char cbuf[16];
+
+	if (host[0] == '-')
+		return conf_fail(ctx, node, path, "host '%s' must not start with '-'", host);
+	for (const char *p = host; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p))
+			return conf_fail(ctx, node, path,
+					 "host '%s' contains %s (allowed: letters, digits and . - _ : [ ]); "
+					 "give the user in 'user'",
+					 host, conf_describe_char(*p, cbuf, sizeof(cbuf)));
+	}
+	return 0;
+}
+
+static int ssh_validate_user(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *user = *(const char **)field;
+	char cbuf[16];
+
+	if (user[0] == '-')
+		return conf_fail(ctx, node, path, "user '%s' must not start with '-'", user);
+	for (const char *p = user; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return conf_fail(ctx, node, path, "user '%s' contains %s (allowed: letters, digits and . _ -)",
+					 user, conf_describe_char(*p, cbuf, sizeof(cbuf)));
+	}
+	return 0;
+}
+
+static int ssh_validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	long port = *(long *)field;
+
+	if (port < 1 || port > 65535)
+		return conf_fail(ctx, node, path, "port %ld is out of range (1-65535)", port);
+	return 0;
+}
+
+/* ssh expands '%' and '${' in these paths and splits UserKnownHostsFile on spaces: refuse what it would change. */
+static int ssh_validate_path(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *file = *(const char **)field;
+	const char *bad = strpbrk(file, "%$\"'\t\n ");
+
+	if (bad)
+		return conf_fail(ctx, node, path,
+				 "path '%s' contains '%c', which ssh would expand or split; use a path without "
+				 "%%, $, quotes or spaces",
+				 file, *bad == '\t' || *bad == '\n' ? ' ' : *bad);
+	return 0;
+}
+
+static int ssh_validate_identity(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *file = *(const char **)field;
+	const char *bad = strpbrk(file, "%$");
+
+	if (bad)
+		return conf_fail(ctx, node, path, "path '%s' contains '%c', which ssh would expand", file, *bad);
+	return 0;
+}
+
+static int ssh_validate_host_key_checking(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const modes[] = { "yes", "accept-new", "no", NULL };
+	const char *mode = *(const char **)field;
+
+	return conf_check_one_of(ctx, node, path, "host key checking mode", mode, modes);
+}
+
+static const struct conf_key ssh_conf_keys[] = {
+	{ "host", CONF_STRING, offsetof(struct ssh_conf, host), CONF_NONEMPTY, NULL, ssh_validate_host },
+	{ "port", CONF_INT, offsetof(struct ssh_conf, port), 0, NULL, ssh_validate_port },
+	{ "user", CONF_STRING, offsetof(struct ssh_conf, user), CONF_NONEMPTY, NULL, ssh_validate_user },
+	{ "identity_file", CONF_STRING, offsetof(struct ssh_conf, identity_file), CONF_NONEMPTY, NULL,
+	  ssh_validate_identity },
+	{ "known_hosts", CONF_STRING, offsetof(struct ssh_conf, known_hosts), CONF_NONEMPTY, NULL,
+	  ssh_validate_path },
+	{ "strict_host_key_checking", CONF_STRING, offsetof(struct ssh_conf, strict_host_key_checking),
+	  CONF_NONEMPTY, NULL, ssh_validate_host_key_checking },
+	{ "connect_timeout", CONF_DURATION, offsetof(struct ssh_conf, connect_timeout), 0, NULL, NULL },
+	{ "reboot_command", CONF_ARGV, offsetof(struct ssh_conf, reboot_command), 0, NULL, NULL },
+	{ "reboot_timeout", CONF_DURATION, offsetof(struct ssh_conf, reboot_timeout), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+/* What the ssh runner cannot start without, when the suite chooses it. */
+static int ssh_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const struct suite *suite,
+			const void *conf)
+{
+	const struct ssh_conf *c = conf;
+
+	ALTS_UNUSED(suite);
+	if (!c->host)
+		return conf_fail(ctx, node, path, "the ssh runner needs 'ssh: {host: ...}'");
+	return 0;
+}
+
 const struct runner_ops runner_ssh_ops = {
 	.name = "ssh",
 	.abi = RUNNER_ABI,
 	.caps = 0,
 	.priv_size = sizeof(struct ssh),
+	.conf_size = sizeof(struct ssh_conf),
+	.keys = ssh_conf_keys,
+	.validate = ssh_validate,
 	.prepare = ssh_prepare,
 	.exec = ssh_exec,
 	.copy_in = ssh_copy_in,

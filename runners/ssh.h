@@ -2,7 +2,8 @@
 #define ALTS_RUNNER_SSH_H
 
 /*
- * Pieces of the ssh runner (runners/ssh.c) exported for its unit tests.
+ * Pieces of the ssh runner (runners/ssh.c): its settings, and what is
+ * exported for its unit tests.
  *
  * ssh joins its remote arguments with spaces and the remote login shell
  * parses the result again. The runner therefore sends one string, built
@@ -14,7 +15,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "framework/conf.h"
 #include "framework/sbuf.h"
+
+/*
+ * environment.ssh: an existing host reached with the system ssh, decoded
+ * with the ssh runner's key table. Also filled by runners/command.c from
+ * what a provisioner printed.
+ */
+struct ssh_conf {
+	const char *host;            /* name or address; required by the ssh runner */
+	long port;                   /* 0: 22 */
+	const char *user;            /* NULL: ssh's default */
+	const char *identity_file;   /* private key; NULL: ssh's defaults and agent */
+	const char *known_hosts;     /* NULL: ssh's defaults */
+	const char *strict_host_key_checking; /* yes (default), accept-new or no */
+	double connect_timeout;      /* seconds; 0: 30 */
+	struct conf_argv reboot_command; /* run on the host for >>>VMRESTART<<<; argc 0: [reboot] */
+	double reboot_timeout;       /* seconds to wait for the host to come back; 0: 600 */
+};
 
 /* The marker a check prints to have the host rebooted (as ALTS does). */
 #define SSH_REBOOT_MARKER ">>>VMRESTART<<<"

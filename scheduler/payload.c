@@ -2,6 +2,7 @@
 #include "framework/jsondoc.h"
 #include "framework/sbuf.h"
 #include "engine/suite_load.h"
+#include "runners/runner.h"
 #include "scheduler/payload.h"
 #include "scheduler/sched_config.h"
 
@@ -16,8 +17,6 @@ static const struct {
 	{ "i486", "x86_64" },	{ "i586", "x86_64" },	 { "x86_64_v2", "x86_64_v2" }, { "aarch64", "aarch64" },
 	{ "arm64", "aarch64" }, { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
 };
-
-static const char *const runner_names[] = { "docker", "sandbox", "ssh", "local", "any" };
 
 #define PAYLOAD_LABEL "body"
 #define PAYLOAD_FIELD_MAX 256
@@ -39,8 +38,10 @@ const char *payload_known_archs(void)
 
 bool payload_runner_known(const char *runner)
 {
-	for (size_t i = 0; runner && i < ALTS_ARRAY_SIZE(runner_names); i++) {
-		if (!strcmp(runner_names[i], runner))
+	if (runner && !strcmp(runner, "any"))
+		return true;
+	for (const char *const *n = runner_names(); runner && *n; n++) {
+		if (!strcmp(*n, runner))
 			return true;
 	}
 	return false;

@@ -71,7 +71,7 @@ int payload_suite_loads(json_t *suite, struct alts_err *err);
 const char *payload_queue_arch(const char *arch);
 /* Every architecture payload_queue_arch() knows, comma-separated. */
 const char *payload_known_archs(void);
-/* True for docker, sandbox, ssh, local and any. */
+/* True for the registered runners (runner_names()) and the wildcard "any". */
 bool payload_runner_known(const char *runner);
 /*
  * Resolves runner ("any": the first configured runner) and arch into a

@@ -4,6 +4,7 @@
 #include "scheduler/payload.h"
 #include "scheduler/sched_config.h"
 #include "reporters/stores/artifact_store.h"
+#include "runners/runner.h"
 
 #define SCHED_CONFIG_MAX_BYTES (1u << 20)
 #define SCHED_SECRET_MAX_BYTES (64u << 10)
@@ -61,10 +62,12 @@ static int validate_runners(struct conf_ctx *ctx, yaml_node_t *node, const char 
 {
 	const struct strlist *l = field;
 
+	/* Names of the runner registry; not "any", the wildcard of payloads. */
 	for (size_t i = 0; i < l->n; i++) {
-		if (!payload_runner_known(l->v[i]) || !strcmp(l->v[i], "any"))
-			return conf_fail(ctx, node, path, "unknown runner '%s' (known: docker, sandbox, ssh, local)",
-					 l->v[i]);
+		int rc = conf_check_one_of(ctx, node, path, "runner", l->v[i], runner_names());
+
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

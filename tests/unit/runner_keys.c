@@ -1,7 +1,9 @@
-/* framework/suite.c: the environment keys of the ssh, docker and command runners. */
+/* The environment.<runner> sections, each decoded with its runner's own key table. */
 #include "tests/unit/helpers.h"
 #include "engine/suite_load.h"
-#include "runners/runner.h"
+#include "runners/docker.h"
+#include "runners/runner_int.h"
+#include "runners/ssh.h"
 
 static struct suite *load(const char *yaml, struct alts_err *err)
 {
@@ -12,9 +14,28 @@ static struct suite *load(const char *yaml, struct alts_err *err)
 	return s;
 }
 
+/* The field of a runner's conf found through its key table (command's struct is private). */
+static const void *conf_field(const void *conf, const char *runner, const char *key)
+{
+	size_t size;
+	const struct conf_key *k = runner_conf_keys(runner, &size);
+
+	assert_non_null(conf);
+	assert_non_null(k);
+	for (; k->name; k++) {
+		if (!strcmp(k->name, key))
+			return (const char *)conf + k->offset;
+	}
+	fail_msg("runner '%s' has no key '%s'", runner, key);
+	return NULL;
+}
+
 static void test_runner_keys__ssh_docker_command_decode(void **state)
 {
 	struct alts_err err = ALTS_ERR_INIT;
+	const struct ssh_conf *ssh;
+	const struct docker_conf *docker;
+	const struct conf_argv *create, *destroy;
 	struct suite *s = load("environment:\n"
 			       "  runner: ssh\n"
 			       "  ssh: {host: vm1.example.org, port: 2222, user: alma, identity_file: /k/id,\n"
@@ -29,27 +50,38 @@ static void test_runner_keys__ssh_docker_command_decode(void **state)
 	ALTS_UNUSED(state);
 	if (!s)
 		fail_msg("%s", err.msg);
-	assert_string_equal(s->env.ssh.host, "vm1.example.org");
-	assert_int_equal(s->env.ssh.port, 2222);
-	assert_string_equal(s->env.ssh.user, "alma");
-	assert_string_equal(s->env.ssh.strict_host_key_checking, "accept-new");
-	assert_true(s->env.ssh.connect_timeout == 5.0);
-	assert_int_equal(s->env.ssh.reboot_command.argc, 2);
-	assert_true(s->env.ssh.reboot_timeout == 600.0);
-	assert_string_equal(s->env.docker.url, "unix:///run/podman.sock");
-	assert_null(s->env.docker.image);
-	assert_int_equal(s->env.docker.images.n, 2);
-	assert_string_equal(s->env.docker.images.values[1], "almalinux:9");
-	assert_string_equal(s->env.docker.platform, "linux/arm64/v8");
-	assert_int_equal(s->env.command.create.argc, 2);
-	assert_true(s->env.command.destroy.shell);
+	ssh = suite_runner_conf(s, "ssh");
+	docker = suite_runner_conf(s, "docker");
+	create = conf_field(suite_runner_conf(s, "command"), "command", "create");
+	destroy = conf_field(suite_runner_conf(s, "command"), "command", "destroy");
+	assert_non_null(ssh);
+	assert_non_null(docker);
+	assert_int_equal(s->env.nrunners, 3);
+	assert_string_equal(ssh->host, "vm1.example.org");
+	assert_int_equal(ssh->port, 2222);
+	assert_string_equal(ssh->user, "alma");
+	assert_string_equal(ssh->strict_host_key_checking, "accept-new");
+	assert_true(ssh->connect_timeout == 5.0);
+	assert_int_equal(ssh->reboot_command.argc, 2);
+	assert_true(ssh->reboot_timeout == 600.0);
+	assert_string_equal(docker->url, "unix:///run/podman.sock");
+	assert_null(docker->image);
+	assert_int_equal(docker->images.n, 2);
+	assert_string_equal(docker->images.values[1], "almalinux:9");
+	assert_string_equal(docker->platform, "linux/arm64/v8");
+	assert_int_equal(create->argc, 2);
+	assert_true(destroy->shell);
 	suite_free(s);
 
 	s = load("environment: {runner: docker, docker: {image: \"quay.io/almalinuxorg/almalinux:9\"}}\n"
 		 "checks: [launch: {command: [true]}]\n", &err);
 	if (!s)
 		fail_msg("%s", err.msg);
-	assert_string_equal(s->env.docker.image, "quay.io/almalinuxorg/almalinux:9");
+	docker = suite_runner_conf(s, "docker");
+	assert_non_null(docker);
+	assert_string_equal(docker->image, "quay.io/almalinuxorg/almalinux:9");
+	assert_null(suite_runner_conf(s, "ssh"));
+	assert_int_equal(s->env.nrunners, 1);
 	suite_free(s);
 }
 
@@ -90,6 +122,37 @@ static void test_runner_keys__errors_name_the_key(void **state)
 	}
 }
 
+/* The core hands each runner its own section, or a zeroed one; a caller may give another. */
+static void test_runner_keys__runner_gets_its_section(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct ssh_conf mine = { .host = "elsewhere" };
+	struct runner *r = NULL;
+	struct suite *s = load("environment: {runner: docker, ssh: {host: vm1}, docker: {platform: linux/amd64}}\n"
+			       "checks: [launch: {command: [true]}]\n",
+			       &err);
+
+	ALTS_UNUSED(state);
+	if (!s)
+		fail_msg("%s", err.msg);
+	assert_ok_err(runner_new(&r, "ssh", s, &err), &err);
+	assert_ptr_equal(r->conf, suite_runner_conf(s, "ssh"));
+	assert_string_equal(((const struct ssh_conf *)r->conf)->host, "vm1");
+	runner_free(r, false);
+	assert_ok_err(runner_new(&r, "command", s, &err), &err);  /* no section: zeroed */
+	assert_non_null(r->conf);
+	assert_null(suite_runner_conf(s, "command"));
+	assert_int_equal(((const struct conf_argv *)conf_field(r->conf, "command", "create"))->argc, 0);
+	runner_free(r, false);
+	assert_ok_err(runner_new(&r, "local", s, &err), &err);  /* no settings */
+	assert_null(r->conf);
+	runner_free(r, false);
+	assert_ok_err(runner_new_with_conf(&r, &runner_ssh_ops, s, &mine, &err), &err);
+	assert_ptr_equal(r->conf, &mine);
+	runner_free(r, false);
+	suite_free(s);
+}
+
 static void test_runner_keys__runners_are_registered(void **state)
 {
 	const char *const want[] = { "local", "sandbox", "ssh", "docker", "command" };
@@ -111,6 +174,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_runner_keys__ssh_docker_command_decode),
 		cmocka_unit_test(test_runner_keys__errors_name_the_key),
+		cmocka_unit_test(test_runner_keys__runner_gets_its_section),
 		cmocka_unit_test(test_runner_keys__runners_are_registered),
 	};
 
