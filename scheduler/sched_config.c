@@ -78,7 +78,8 @@ static int validate_backend(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	if (artifact_store_backend_known(b))
 		return 0;
 	artifact_store_backend_names(&names, true);
-	rc = conf_fail(ctx, node, path, "unknown result backend '%s' (allowed: %s)", b, sbuf_ok(&names) ? names.buf : "?");
+	rc = conf_fail(ctx, node, path, "unknown result backend '%s' (allowed: %s)", b,
+		       sbuf_ok(&names) ? names.buf : "?");
 	sbuf_release(&names);
 	return rc;
 }
@@ -233,7 +234,7 @@ static int resolve_secrets(struct sched_config *c, struct alts_err *err)
 		rc = resolve_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
 				    c->rabbitmq_password_file, err);
 	if (!rc) {
-		struct artifact_store_secret_ref refs[2 * ARTIFACT_STORE_MAX_BACKENDS];
+		struct artifact_store_secret_ref refs[ARTIFACT_STORE_MAX_SECRETS];
 		size_t n = artifact_store_conf_secrets(refs, ALTS_ARRAY_SIZE(refs), c->store_confs);
 
 		for (size_t i = 0; i < n && !rc; i++)

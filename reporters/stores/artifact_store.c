@@ -35,13 +35,22 @@ static bool has_key(const struct conf_key *keys, const char *name)
 
 int artifact_store__check_registry(const struct artifact_store_ops *const *ops, size_t n, struct alts_err *err)
 {
+	size_t nsecrets = 0;
+
+	if (n > ARTIFACT_STORE_MAX_BACKENDS)
+		return alts_err_set(err, ALTS_EINTERNAL, "more than %d artifact stores", ARTIFACT_STORE_MAX_BACKENDS);
 	for (size_t i = 0; i < n; i++) {
 		const struct artifact_store_ops *o = ops[i];
 
-		if (o->abi != ARTIFACT_STORE_ABI || !o->open || !o->close || !o->put_file || !o->put_bytes ||
-		    !o->get || !o->url || (o->keys && !o->conf_size))
+		if (o->abi != ARTIFACT_STORE_ABI || !o->name || !o->open || !o->close || !o->put_file ||
+		    !o->put_bytes || !o->get || !o->url || ((o->keys || o->secrets) && !o->conf_size))
 			return alts_err_set(err, ALTS_EINTERNAL, "artifact store '%s' is incomplete or of another ABI",
-					    o->name);
+					    o->name ? o->name : "?");
+		for (const struct artifact_store_secret *sec = o->secrets; sec && sec->env; sec++)
+			nsecrets++;
+		if (nsecrets > ARTIFACT_STORE_MAX_SECRETS)
+			return alts_err_set(err, ALTS_EINTERNAL, "artifact stores declare more than %d secrets",
+					    ARTIFACT_STORE_MAX_SECRETS);
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(ops[j]->name, o->name))
 				return alts_err_set(err, ALTS_EINTERNAL, "artifact store '%s' is registered twice",
@@ -161,7 +170,7 @@ int artifact_store_confs_set(struct artifact_store_confs *confs, const char *key
 {
 	struct conf_section sections[ARTIFACT_STORE_CONF_SECTIONS];
 	size_t n = artifact_store_conf_sections(sections, ALTS_ARRAY_SIZE(sections), confs);
-	struct conf_ctx ctx = { .arena = confs->arena, .file = "(set)", .err = err };
+	struct conf_ctx ctx = { .arena = confs->arena, .file = "store config", .err = err };
 	yaml_document_t doc;
 	int map, k, v;
 	int rc = ALTS_ENOMEM;

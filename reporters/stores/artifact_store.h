@@ -34,6 +34,8 @@ struct conf_section;
 #define ARTIFACT_STORE_MAX_BACKENDS 8
 /* artifact_store_conf_sections() fills at most this many sections. */
 #define ARTIFACT_STORE_CONF_SECTIONS (1 + ARTIFACT_STORE_MAX_BACKENDS)
+/* The backends declare at most this many secrets in all (artifact_store_conf_secrets). */
+#define ARTIFACT_STORE_MAX_SECRETS (2 * ARTIFACT_STORE_MAX_BACKENDS)
 
 /*
  * Every registered backend's own settings (s3_*, azure*, file_store_directory
@@ -90,7 +92,10 @@ struct artifact_store_secret_ref {
 	const char **value;    /* the field to set (in confs) */
 };
 
-/* Fills out (room for max) with the secrets of every backend, in registry order; returns the count. */
+/*
+ * Fills out (room for max; ARTIFACT_STORE_MAX_SECRETS is enough) with every
+ * backend's secrets, in registry order; returns the count.
+ */
 size_t artifact_store_conf_secrets(struct artifact_store_secret_ref *out, size_t max,
 				   struct artifact_store_confs *confs);
 

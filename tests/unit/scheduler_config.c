@@ -68,7 +68,8 @@ static void test_scheduler_config__errors_have_locations(void **state)
 		  "sched.yaml:2:17: result_backend: unknown result backend 's3://b' (allowed: file, s3, azureblockblob, "
 		  "azureblockblob://<connection string>)" },
 		{ "jwt_secret: s\ns3_bukket: b\n", "sched.yaml:2:1: unknown key 's3_bukket' (known keys: rabbitmq_host," },
-		{ "jwt_secret: s\ns3_addressing_style: dns\n", "sched.yaml:2:22: s3_addressing_style: unknown addressing style 'dns'" },
+		{ "jwt_secret: s\ns3_addressing_style: dns\n",
+		  "sched.yaml:2:22: s3_addressing_style: unknown addressing style 'dns'" },
 		{ "jwt_secret: s\nfile_store_directory: ''\n", "file_store_directory: must not be empty" },
 		{ "jwt_secret: s\ns3_secret_access_key_file: /nonexistent/s3\n",
 		  "cannot read s3_secret_access_key_file '/nonexistent/s3'" },
@@ -148,8 +149,8 @@ static void test_scheduler_config__store_keys(void **state)
 
 	/* s3: the secret comes from its file, then from the environment. */
 	alts_free(test_write_file("s3secret", "from-file\n"));
-	text = alts_asprintf("result_backend: s3\ns3_bucket: b\ns3_access_key_id: a\ns3_secret_access_key_file: %s/s3secret\n"
-			     "s3_base_path: p/\nazureblockblob_base_path: x/\n",
+	text = alts_asprintf("result_backend: s3\ns3_bucket: b\ns3_access_key_id: a\n"
+			     "s3_secret_access_key_file: %s/s3secret\ns3_base_path: p/\nazureblockblob_base_path: x/\n",
 			     dir);
 	assert_ok_err(worker_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
 	url = store_url(c, "t/report.tap");
