@@ -75,21 +75,16 @@ static int validate_runners(struct conf_ctx *ctx, yaml_node_t *node, const char 
 static int validate_backend(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const char *b = *(const char **)field;
+	struct sbuf names = SBUF_INIT;
+	int rc;
 
-	if (!strcmp(b, "file") || !strcmp(b, "s3") || !strcmp(b, "azureblockblob") ||
-	    !strncmp(b, "azureblockblob://", 17))
+	if (artifact_store_backend_known(b))
 		return 0;
-	return conf_fail(ctx, node, path, "unknown result backend '%s' (allowed: file, s3, azureblockblob, "
-			 "azureblockblob://<connection string>)", b);
-}
-
-static int validate_addressing(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *v = *(const char **)field;
-
-	if (!strcmp(v, "path") || !strcmp(v, "virtual") || !strcmp(v, "auto"))
-		return 0;
-	return conf_fail(ctx, node, path, "unknown addressing style '%s' (allowed: path, virtual, auto)", v);
+	artifact_store_backend_names(&names, true);
+	rc = conf_fail(ctx, node, path, "unknown result backend '%s' (allowed: %s)", b,
+		       sbuf_ok(&names) ? names.buf : "?");
+	sbuf_release(&names);
+	return rc;
 }
 
 /* S3 parts are at least 5 MiB (except the last); Azure blocks at most 4000 MiB. */
@@ -145,25 +140,12 @@ static const struct conf_key sched_config_keys[] = {
 	K(spool_directory, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(cancel_exchange, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(result_backend, CONF_STRING, CONF_NONEMPTY, validate_backend),
-	K(file_store_directory, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(results_base_path, CONF_STRING, 0, NULL),
 	K(gzip_logs, CONF_BOOL, 0, NULL),
 	K(upload_part_size, CONF_INT, 0, validate_part_size),
 	K(upload_retries, CONF_INT, 0, validate_positive),
 	K(upload_timeout, CONF_DURATION, 0, NULL),
-	K(s3_addressing_style, CONF_STRING, 0, validate_addressing),
-	K(s3_secret_access_key_file, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(azure_connection_string_file, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(s3_access_key_id, CONF_STRING, 0, NULL),
-	K(s3_secret_access_key, CONF_STRING, 0, NULL),
-	K(s3_bucket, CONF_STRING, 0, NULL),
-	K(s3_base_path, CONF_STRING, 0, NULL),
-	K(s3_region, CONF_STRING, 0, NULL),
-	K(s3_endpoint_url, CONF_STRING, 0, NULL),
-	K(azureblockblob_container_name, CONF_STRING, 0, NULL),
-	K(azureblockblob_base_path, CONF_STRING, 0, NULL),
-	K(azure_connection_string, CONF_STRING, 0, NULL),
-	K(azure_logs_container, CONF_STRING, 0, NULL),
+	/* file_store_directory, s3_*, azure*: the backends' own tables (artifact_store_conf_sections) */
 	CONF_KEYS_END,
 };
 
@@ -204,7 +186,6 @@ static void sched_config_defaults(struct sched_config *c)
 	c->upload_part_size = 8L << 20;
 	c->upload_retries = 5;
 	c->upload_timeout = 60;
-	c->s3_addressing_style = "auto";
 }
 
 /* Reads a secret file: the first line, trailing whitespace removed. */
@@ -255,12 +236,13 @@ static int resolve_secrets(struct sched_config *c, struct alts_err *err)
 	if (!rc)
 		rc = resolve_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
 				    c->rabbitmq_password_file, err);
-	if (!rc)
-		rc = resolve_secret(c, &c->s3_secret_access_key, "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file",
-				    c->s3_secret_access_key_file, err);
-	if (!rc)
-		rc = resolve_secret(c, &c->azure_connection_string, "ALTS_AZURE_CONNECTION_STRING",
-				    "azure_connection_string_file", c->azure_connection_string_file, err);
+	if (!rc) {
+		struct artifact_store_secret_ref refs[ARTIFACT_STORE_MAX_SECRETS];
+		size_t n = artifact_store_conf_secrets(refs, ALTS_ARRAY_SIZE(refs), c->store_confs);
+
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = resolve_secret(c, refs[i].value, refs[i].env, refs[i].file_key, refs[i].file, err);
+	}
 	return rc;
 }
 
@@ -279,6 +261,9 @@ static int config_load_buffer(struct sched_config **out, const char *label, cons
 	}
 	sched_config_defaults(c);
 	c->jwt_secret = NULL;
+	rc = artifact_store_confs_new(&c->store_confs, c->arena, err);
+	if (rc)
+		goto out;
 	rc = conf_load_document(&doc, label, data, len, err);
 	if (rc)
 		goto out;
@@ -288,9 +273,10 @@ static int config_load_buffer(struct sched_config **out, const char *label, cons
 	ctx.file = c->path;
 	ctx.err = err;
 	{
-		struct conf_section sec = { sched_config_keys, c };
+		struct conf_section sec[1 + ARTIFACT_STORE_CONF_SECTIONS] = { { sched_config_keys, c } };
+		size_t n = 1 + artifact_store_conf_sections(sec + 1, ARTIFACT_STORE_CONF_SECTIONS, c->store_confs);
 
-		rc = conf_decode_map(&ctx, yaml_document_get_root_node(&doc), "", &sec, 1);
+		rc = conf_decode_map(&ctx, yaml_document_get_root_node(&doc), "", sec, n);
 	}
 	if (rc)
 		goto out;
@@ -309,11 +295,6 @@ static int config_load_buffer(struct sched_config **out, const char *label, cons
 		goto out;
 	}
 	if (!c->spool_directory && !(c->spool_directory = arena_printf(c->arena, "%s/spool", c->working_directory))) {
-		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!c->file_store_directory &&
-	    !(c->file_store_directory = arena_printf(c->arena, "%s/artifacts", c->working_directory))) {
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -381,22 +362,11 @@ void sched_config_artifact_store(const struct sched_config *c, struct artifact_s
 {
 	*out = (struct artifact_store_config){
 		.backend = c->result_backend,
-		.file_directory = c->file_store_directory,
-		.base_path = c->result_backend && !strncmp(c->result_backend, "azure", 5)
-				     ? (c->azureblockblob_base_path ? c->azureblockblob_base_path : "")
-				     : (c->s3_base_path ? c->s3_base_path : ""),
 		.results_base_path = c->results_base_path,
 		.part_size = c->upload_part_size,
 		.retries = c->upload_retries,
 		.timeout = c->upload_timeout,
-		.s3_access_key_id = c->s3_access_key_id,
-		.s3_secret_access_key = c->s3_secret_access_key,
-		.s3_bucket = c->s3_bucket,
-		.s3_region = c->s3_region,
-		.s3_endpoint_url = c->s3_endpoint_url,
-		.s3_addressing_style = c->s3_addressing_style,
-		.azure_connection_string = c->azure_connection_string,
-		.azure_container = c->azureblockblob_container_name,
-		.azure_logs_container = c->azure_logs_container,
+		.work_dir = c->working_directory,
+		.confs = c->store_confs,
 	};
 }

@@ -6,6 +6,8 @@
 
 #include "framework/conf.h"
 
+struct artifact_store_confs;
+
 /*
  * The scheduler's configuration (configs/example_config.yaml documents
  * every key). Loaded from YAML with the framework/conf.h key tables, so
@@ -65,25 +67,13 @@ struct sched_config {
 
 	/* Artifact stores / result backend: written by workers, read by the scheduler. */
 	const char *result_backend;          /* file (default), s3, azureblockblob or azureblockblob://<conn> */
-	const char *file_store_directory;    /* file backend root; default <working_directory>/artifacts */
 	const char *results_base_path;       /* prefix of the per-task summary (<prefix><task_id>.json) */
 	bool gzip_logs;                      /* store logs/<check>.log.gz instead of .log */
 	long upload_part_size;               /* bytes; larger files go as S3 multipart / Azure blocks */
 	long upload_retries;                 /* attempts per upload before spooling */
 	double upload_timeout;               /* seconds per HTTP request */
-	const char *s3_addressing_style;     /* path, virtual or auto (path when s3_endpoint_url is set) */
-	const char *s3_secret_access_key_file;
-	const char *azure_connection_string_file;
-	const char *s3_access_key_id;
-	const char *s3_secret_access_key;    /* secret */
-	const char *s3_bucket;
-	const char *s3_base_path;
-	const char *s3_region;
-	const char *s3_endpoint_url;
-	const char *azureblockblob_container_name;
-	const char *azureblockblob_base_path;
-	const char *azure_connection_string; /* secret */
-	const char *azure_logs_container;
+	/* Each backend's own keys (file_store_directory, s3_*, azure*), decoded by its table; in the arena. */
+	struct artifact_store_confs *store_confs;
 };
 
 /*

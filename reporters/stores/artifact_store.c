@@ -1,24 +1,193 @@
 #include "framework/alloc.h"
+#include "framework/arena.h"
 #include "framework/common.h"
+#include "framework/conf.h"
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store_int.h"
 
-/* Backends are linked in as they exist; a NULL slot is "not built". */
+/*
+ * The registry: one entry per backend, in the order their keys are
+ * listed and their secrets resolved. A new backend is one .c file and one
+ * line here (docs/internals/artifact-stores.md).
+ */
 static const struct artifact_store_ops *const backends[] = {
 	&artifact_store_file_ops,
 	&artifact_store_s3_ops,
 	&artifact_store_azure_ops,
 };
 
-static const struct artifact_store_ops *backend_for(const char *name)
+_Static_assert(ALTS_ARRAY_SIZE(backends) <= ARTIFACT_STORE_MAX_BACKENDS, "raise ARTIFACT_STORE_MAX_BACKENDS");
+
+/* Keys every backend shares: s3_base_path is ALTS's name for the artifact prefix. */
+static const struct conf_key store_common_keys[] = {
+	{ "s3_base_path", CONF_STRING, offsetof(struct artifact_store_confs, base_path), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static bool has_key(const struct conf_key *keys, const char *name)
 {
-	if (!strncmp(name, "azureblockblob://", 17))
-		name = "azureblockblob";
-	for (size_t i = 0; i < ALTS_ARRAY_SIZE(backends); i++) {
-		if (!strcmp(backends[i]->name, name))
-			return backends[i];
+	for (const struct conf_key *k = keys; k && k->name; k++) {
+		if (!strcmp(k->name, name))
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+int artifact_store__check_registry(const struct artifact_store_ops *const *ops, size_t n, struct alts_err *err)
+{
+	size_t nsecrets = 0;
+
+	if (n > ARTIFACT_STORE_MAX_BACKENDS)
+		return alts_err_set(err, ALTS_EINTERNAL, "more than %d artifact stores", ARTIFACT_STORE_MAX_BACKENDS);
+	for (size_t i = 0; i < n; i++) {
+		const struct artifact_store_ops *o = ops[i];
+
+		if (o->abi != ARTIFACT_STORE_ABI || !o->name || !o->open || !o->close || !o->put_file ||
+		    !o->put_bytes || !o->get || !o->url || ((o->keys || o->secrets) && !o->conf_size))
+			return alts_err_set(err, ALTS_EINTERNAL, "artifact store '%s' is incomplete or of another ABI",
+					    o->name ? o->name : "?");
+		for (const struct artifact_store_secret *sec = o->secrets; sec && sec->env; sec++)
+			nsecrets++;
+		if (nsecrets > ARTIFACT_STORE_MAX_SECRETS)
+			return alts_err_set(err, ALTS_EINTERNAL, "artifact stores declare more than %d secrets",
+					    ARTIFACT_STORE_MAX_SECRETS);
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(ops[j]->name, o->name))
+				return alts_err_set(err, ALTS_EINTERNAL, "artifact store '%s' is registered twice",
+						    o->name);
+		}
+		for (const struct conf_key *k = o->keys; k && k->name; k++) {
+			if (has_key(store_common_keys, k->name))
+				return alts_err_set(err, ALTS_EINTERNAL, "artifact store '%s' redefines key '%s'",
+						    o->name, k->name);
+			for (size_t j = 0; j < i; j++) {
+				if (has_key(ops[j]->keys, k->name))
+					return alts_err_set(err, ALTS_EINTERNAL,
+							    "artifact stores '%s' and '%s' both define key '%s'",
+							    ops[j]->name, o->name, k->name);
+			}
+		}
+	}
+	return 0;
+}
+
+/* The registry index of the backend name names ("<name>://..." for one with a url_form); -1: none. */
+static int backend_index(const char *name, const char **arg)
+{
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(backends); i++) {
+		size_t n = strlen(backends[i]->name);
+
+		if (strncmp(backends[i]->name, name, n))
+			continue;
+		if (!name[n]) {
+			*arg = NULL;
+			return (int)i;
+		}
+		if (backends[i]->url_form && !strncmp(name + n, "://", 3)) {
+			*arg = name + n + 3;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+bool artifact_store_backend_known(const char *name)
+{
+	const char *arg;
+
+	return name && backend_index(name, &arg) >= 0;
+}
+
+void artifact_store_backend_names(struct sbuf *out, bool with_forms)
+{
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(backends); i++)
+		sbuf_addf(out, "%s%s", i ? ", " : "", backends[i]->name);
+	for (size_t i = 0; with_forms && i < ALTS_ARRAY_SIZE(backends); i++) {
+		if (backends[i]->url_form)
+			sbuf_addf(out, ", %s://%s", backends[i]->name, backends[i]->url_form);
+	}
+}
+
+int artifact_store_confs_new(struct artifact_store_confs **out, struct arena *a, struct alts_err *err)
+{
+	struct artifact_store_confs *c;
+	int rc = artifact_store__check_registry(backends, ALTS_ARRAY_SIZE(backends), err);
+
+	if (rc)
+		return rc;
+	c = arena_alloc(a, sizeof(*c));
+	if (!c)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	memset(c, 0, sizeof(*c));
+	c->arena = a;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(backends); i++) {
+		if (!backends[i]->conf_size)
+			continue;
+		c->conf[i] = arena_alloc(a, backends[i]->conf_size);
+		if (!c->conf[i])
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		memset(c->conf[i], 0, backends[i]->conf_size);
+	}
+	*out = c;
+	return 0;
+}
+
+size_t artifact_store_conf_sections(struct conf_section *out, size_t max, struct artifact_store_confs *confs)
+{
+	size_t n = 0;
+
+	if (n < max)
+		out[n++] = (struct conf_section){ store_common_keys, confs };
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(backends) && n < max; i++) {
+		if (backends[i]->keys)
+			out[n++] = (struct conf_section){ backends[i]->keys, confs->conf[i] };
+	}
+	return n;
+}
+
+size_t artifact_store_conf_secrets(struct artifact_store_secret_ref *out, size_t max,
+				   struct artifact_store_confs *confs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(backends); i++) {
+		for (const struct artifact_store_secret *sec = backends[i]->secrets; sec && sec->env && n < max; sec++) {
+			char *base = confs->conf[i];
+
+			out[n++] = (struct artifact_store_secret_ref){
+				.env = sec->env,
+				.file_key = sec->file_key,
+				.file = *(const char **)(void *)(base + sec->file_offset),
+				.value = (const char **)(void *)(base + sec->value_offset),
+			};
+		}
+	}
+	return n;
+}
+
+int artifact_store_confs_set(struct artifact_store_confs *confs, const char *key, const char *value,
+			     struct alts_err *err)
+{
+	struct conf_section sections[ARTIFACT_STORE_CONF_SECTIONS];
+	size_t n = artifact_store_conf_sections(sections, ALTS_ARRAY_SIZE(sections), confs);
+	struct conf_ctx ctx = { .arena = confs->arena, .file = "store config", .err = err };
+	yaml_document_t doc;
+	int map, k, v;
+	int rc = ALTS_ENOMEM;
+
+	if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	map = yaml_document_add_mapping(&doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+	k = yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)key, -1, YAML_PLAIN_SCALAR_STYLE);
+	v = yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)value, -1, YAML_PLAIN_SCALAR_STYLE);
+	if (map && k && v && yaml_document_append_mapping_pair(&doc, map, k, v)) {
+		ctx.doc = &doc;
+		rc = conf_decode_map(&ctx, yaml_document_get_root_node(&doc), "", sections, n);
+	} else {
+		alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	yaml_document_delete(&doc);
+	return rc;
 }
 
 const char *artifact_content_type(const char *key)
@@ -77,27 +246,73 @@ static int full_key(char **out, const char *base, const char *key, struct alts_e
 	return *out ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
 }
 
+/* The backend's own config: the caller's, else a zeroed one the store owns. */
+static int store_conf(struct artifact_store *s, int idx, struct alts_err *err)
+{
+	const struct artifact_store_confs *confs = s->cfg.confs;
+
+	if (confs && confs->conf[idx]) {
+		s->conf = confs->conf[idx];
+		return 0;
+	}
+	if (!s->ops->conf_size)
+		return 0;
+	s->own_conf = alts_calloc(1, s->ops->conf_size);
+	s->conf = s->own_conf;
+	return s->own_conf ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+}
+
 int artifact_store_open(struct artifact_store **out, const struct artifact_store_config *cfg, struct alts_err *err)
 {
-	const struct artifact_store_ops *ops = backend_for(cfg->backend ? cfg->backend : "file");
-	struct artifact_store *s;
+	const char *name = cfg->backend ? cfg->backend : "file";
+	const char *arg = NULL;
+	int idx = backend_index(name, &arg);
+	struct artifact_store *s = NULL;
+	struct sbuf names = SBUF_INIT;
 	int rc;
 
-	if (!ops)
-		return alts_err_set(err, ALTS_EINVALID,
-				    "unknown result backend '%s' (allowed: file, s3, azureblockblob)", cfg->backend);
+	if (idx < 0) {
+		artifact_store_backend_names(&names, false);
+		rc = alts_err_set(err, ALTS_EINVALID, "unknown result backend '%s' (allowed: %s)", cfg->backend,
+				  sbuf_ok(&names) ? names.buf : "?");
+		sbuf_release(&names);
+		return rc;
+	}
 	s = alts_calloc(1, sizeof(*s));
 	if (!s)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	s->ops = ops;
+	s->ops = backends[idx];
 	s->cfg = *cfg;
-	rc = ops->open(s, err);
+	s->backend_arg = arg;
+	rc = store_conf(s, idx, err);
+	if (!rc && s->ops->validate)
+		rc = s->ops->validate(s, s->conf, err);
+	if (rc)
+		goto fail;
+	if (cfg->base_path)
+		s->base_path = cfg->base_path;
+	else if (s->ops->base_path)
+		s->base_path = s->ops->base_path(s->conf);
+	else
+		s->base_path = cfg->confs ? cfg->confs->base_path : NULL;
+	if (!s->base_path)
+		s->base_path = "";
+	if (s->ops->priv_size && !(s->priv = alts_calloc(1, s->ops->priv_size))) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = s->ops->open(s, err);
 	if (rc) {
-		alts_free(s);
-		return rc;
+		s->ops->close(s);
+		goto fail;
 	}
 	*out = s;
 	return 0;
+fail:
+	alts_free(s->priv);
+	alts_free(s->own_conf);
+	alts_free(s);
+	return rc;
 }
 
 void artifact_store_free(struct artifact_store *s)
@@ -105,6 +320,8 @@ void artifact_store_free(struct artifact_store *s)
 	if (!s)
 		return;
 	s->ops->close(s);
+	alts_free(s->priv);
+	alts_free(s->own_conf);
 	alts_free(s);
 }
 
@@ -117,7 +334,7 @@ int artifact_store_put_file(struct artifact_store *s, const char *key, const cha
 			    struct alts_err *err)
 {
 	char *k = NULL;
-	int rc = full_key(&k, s->cfg.base_path, key, err);
+	int rc = full_key(&k, s->base_path, key, err);
 
 	if (!rc)
 		rc = s->ops->put_file(s, k, path, content_type ? content_type : artifact_content_type(key), err);
@@ -129,7 +346,7 @@ int artifact_store_put_bytes(struct artifact_store *s, const char *key, const vo
 			     const char *content_type, struct alts_err *err)
 {
 	char *k = NULL;
-	int rc = full_key(&k, s->cfg.base_path, key, err);
+	int rc = full_key(&k, s->base_path, key, err);
 
 	if (!rc)
 		rc = s->ops->put_bytes(s, k, data, len, content_type ? content_type : artifact_content_type(key), err);
@@ -156,7 +373,7 @@ int artifact_store_put_summary(struct artifact_store *s, const char *task_id, co
 int artifact_store_get(struct artifact_store *s, const char *key, struct sbuf *out, size_t max, struct alts_err *err)
 {
 	char *k = NULL;
-	int rc = full_key(&k, s->cfg.base_path, key, err);
+	int rc = full_key(&k, s->base_path, key, err);
 
 	if (!rc)
 		rc = s->ops->get(s, k, out, max, err);
@@ -167,7 +384,7 @@ int artifact_store_get(struct artifact_store *s, const char *key, struct sbuf *o
 int artifact_store_url(struct artifact_store *s, const char *key, char **out, struct alts_err *err)
 {
 	char *k = NULL;
-	int rc = full_key(&k, s->cfg.base_path, key, err);
+	int rc = full_key(&k, s->base_path, key, err);
 
 	if (!rc)
 		rc = s->ops->url(s, k, out, err);

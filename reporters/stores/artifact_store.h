@@ -27,27 +27,83 @@
  * docs/artifact-stores.md; internals: docs/internals/artifact-stores.md.
  */
 
+struct arena;
+struct conf_section;
+
+/* At most this many backends are registered (artifact_store.c). */
+#define ARTIFACT_STORE_MAX_BACKENDS 8
+/* artifact_store_conf_sections() fills at most this many sections. */
+#define ARTIFACT_STORE_CONF_SECTIONS (1 + ARTIFACT_STORE_MAX_BACKENDS)
+/* The backends declare at most this many secrets in all (artifact_store_conf_secrets). */
+#define ARTIFACT_STORE_MAX_SECRETS (2 * ARTIFACT_STORE_MAX_BACKENDS)
+
+/*
+ * Every registered backend's own settings (s3_*, azure*, file_store_directory
+ * ...), each decoded by the backend's key table into a struct only that
+ * backend knows. Lives in an arena (the config loader's); see
+ * artifact_store_confs_new() and artifact_store_conf_sections().
+ */
+struct artifact_store_confs {
+	struct arena *arena;                        /* borrowed: holds the configs and their strings */
+	const char *base_path;                      /* s3_base_path: ALTS's artifact prefix, for backends without their own */
+	void *conf[ARTIFACT_STORE_MAX_BACKENDS];    /* by registry index; each ops->conf_size bytes */
+};
+
 /* Filled by the caller (scheduler/worker: from struct sched_config); borrowed while the store is open. */
 struct artifact_store_config {
 	const char *backend;                 /* file, s3, azureblockblob, azureblockblob://<connection string> */
-	const char *file_directory;          /* file: root directory */
-	const char *base_path;               /* prefix of artifact keys ("" or ending in '/') */
+	const char *base_path;               /* prefix of artifact keys ("" or ending in '/'); NULL: from confs */
 	const char *results_base_path;       /* prefix of task summaries */
 	long part_size;                      /* bytes; larger files go multipart / in blocks */
 	long retries;                        /* attempts per request before giving up */
 	double timeout;                      /* seconds per HTTP request */
-	/* s3 */
-	const char *s3_access_key_id;
-	const char *s3_secret_access_key;
-	const char *s3_bucket;
-	const char *s3_region;               /* default us-east-1 */
-	const char *s3_endpoint_url;         /* default https://s3.<region>.amazonaws.com */
-	const char *s3_addressing_style;     /* path, virtual, auto */
-	/* azureblockblob */
-	const char *azure_connection_string; /* AccountName=..;AccountKey=..;BlobEndpoint=.. (or DefaultEndpointsProtocol+EndpointSuffix) */
-	const char *azure_container;         /* summaries (azureblockblob_container_name) */
-	const char *azure_logs_container;    /* artifacts; NULL: azure_container */
+	const char *work_dir;                /* local defaults derive from it (file: <work_dir>/artifacts); may be NULL */
+	const struct artifact_store_confs *confs;  /* the backends' own settings; NULL: none set */
 };
+
+/*
+ * Allocates a zeroed config for every registered backend in a (borrowed:
+ * it must outlive *out). ALTS_EINTERNAL when the registry holds a backend
+ * or a key twice.
+ */
+int artifact_store_confs_new(struct artifact_store_confs **out, struct arena *a, struct alts_err *err);
+
+/*
+ * Fills out (room for max, ARTIFACT_STORE_CONF_SECTIONS is enough) with
+ * the common store key (s3_base_path) and each backend's key table, based
+ * on confs, for a loader that holds these keys flat among its own
+ * (conf_decode_map with several sections). Returns the count.
+ */
+size_t artifact_store_conf_sections(struct conf_section *out, size_t max, struct artifact_store_confs *confs);
+
+/*
+ * Sets one key as a config file would ("s3_bucket", "b"), through the
+ * owning backend's table. ALTS_EINVALID with conf's message for an unknown
+ * key or a bad value. For tools and tests.
+ */
+int artifact_store_confs_set(struct artifact_store_confs *confs, const char *key, const char *value,
+			     struct alts_err *err);
+
+/* A secret a backend declares, for the loader to resolve: env wins, then file (its first line), then the key. */
+struct artifact_store_secret_ref {
+	const char *env;       /* ALTS_S3_SECRET_ACCESS_KEY */
+	const char *file_key;  /* s3_secret_access_key_file, for messages */
+	const char *file;      /* its decoded value, NULL when unset */
+	const char **value;    /* the field to set (in confs) */
+};
+
+/*
+ * Fills out (room for max; ARTIFACT_STORE_MAX_SECRETS is enough) with every
+ * backend's secrets, in registry order; returns the count.
+ */
+size_t artifact_store_conf_secrets(struct artifact_store_secret_ref *out, size_t max,
+				   struct artifact_store_confs *confs);
+
+/* True when name is a registered backend, or "<name>://..." for one that takes that form. */
+bool artifact_store_backend_known(const char *name);
+
+/* Appends "file, s3, azureblockblob" (with_forms: then ", azureblockblob://<connection string>"). */
+void artifact_store_backend_names(struct sbuf *out, bool with_forms);
 
 struct artifact_store;
 

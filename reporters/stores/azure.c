@@ -15,7 +15,7 @@
 /*
  * Azure Blob Storage over the REST API with SharedKey authorization from
  * a connection string. Artifacts go to azure_logs_container, summaries to
- * azure_container. Small objects are one Put Blob; larger ones Put Block
+ * azureblockblob_container_name. Small objects are one Put Blob; larger ones Put Block
  * per part_size and a Put Block List. A missing container is created on
  * the first upload that meets it. Read-only after open: thread-safe.
  */
@@ -27,6 +27,33 @@
 #define AZURITE_ENDPOINT "http://127.0.0.1:10000/devstoreaccount1"
 /* Azure allows at most 50,000 blocks in a blob. */
 #define AZURE_MAX_BLOCKS 50000
+
+/* The settings of the azureblockblob backend, decoded by azure_keys. */
+struct azure_conf {
+	const char *connection_string;       /* secret: AccountName=..;AccountKey=..;BlobEndpoint=.. */
+	const char *connection_string_file;
+	const char *container;               /* summaries (azureblockblob_container_name) */
+	const char *base_path;               /* prefix of artifact blobs */
+	const char *logs_container;          /* artifacts; NULL: container */
+};
+
+#define AZURE_KEY(name, field, flags) \
+	{ name, CONF_STRING, offsetof(struct azure_conf, field), flags, NULL, NULL }
+
+static const struct conf_key azure_keys[] = {
+	AZURE_KEY("azure_connection_string_file", connection_string_file, CONF_NONEMPTY),
+	AZURE_KEY("azureblockblob_container_name", container, 0),
+	AZURE_KEY("azureblockblob_base_path", base_path, 0),
+	AZURE_KEY("azure_connection_string", connection_string, 0),
+	AZURE_KEY("azure_logs_container", logs_container, 0),
+	CONF_KEYS_END,
+};
+
+static const struct artifact_store_secret azure_secrets[] = {
+	{ "ALTS_AZURE_CONNECTION_STRING", "azure_connection_string_file",
+	  offsetof(struct azure_conf, connection_string_file), offsetof(struct azure_conf, connection_string) },
+	ARTIFACT_STORE_SECRETS_END,
+};
 
 struct azure_store {
 	struct azure_conn conn;
@@ -611,48 +638,52 @@ static void azure_close(struct artifact_store *s)
 	if (!az)
 		return;
 	azure__conn_release(&az->conn);
-	alts_free(az);
-	s->priv = NULL;
 }
 
 /* azure_connection_string, else what follows "azureblockblob://" in the backend (ALTS's form). */
-static const char *azure_conn_string(const struct artifact_store_config *cfg)
+static const char *azure_conn_string(const struct artifact_store *s, const struct azure_conf *c)
 {
-	if (cfg->azure_connection_string && *cfg->azure_connection_string)
-		return cfg->azure_connection_string;
-	if (cfg->backend && !strncmp(cfg->backend, "azureblockblob://", 17))
-		return cfg->backend + 17;
-	return NULL;
+	if (c->connection_string && *c->connection_string)
+		return c->connection_string;
+	return s->backend_arg;
 }
 
-static int azure_open(struct artifact_store *s, struct alts_err *err)
+static int azure_validate(const struct artifact_store *s, const void *conf, struct alts_err *err)
 {
-	const struct artifact_store_config *cfg = &s->cfg;
-	const char *conn = azure_conn_string(cfg);
-	struct azure_store *az;
-	const char *host;
-	int rc;
+	const struct azure_conf *c = conf;
+	const char *conn = azure_conn_string(s, c);
 
 	if (!conn || !*conn)
 		return alts_err_set(err, ALTS_EINVALID,
 				    "result backend 'azureblockblob' needs azure_connection_string (or "
 				    "ALTS_AZURE_CONNECTION_STRING, azure_connection_string_file, azureblockblob://<connection string>)");
-	if (!cfg->azure_container || !*cfg->azure_container)
+	if (!c->container || !*c->container)
 		return alts_err_set(err, ALTS_EINVALID, "result backend 'azureblockblob' needs azureblockblob_container_name");
-	az = alts_calloc(1, sizeof(*az));
-	if (!az)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	s->priv = az;
-	rc = azure__parse_connection_string(&az->conn, conn, err);
-	if (rc) {
-		azure_close(s);
+	return 0;
+}
+
+static const char *azure_base_path(const void *conf)
+{
+	const struct azure_conf *c = conf;
+
+	return c->base_path ? c->base_path : "";
+}
+
+static int azure_open(struct artifact_store *s, struct alts_err *err)
+{
+	const struct artifact_store_config *cfg = &s->cfg;
+	const struct azure_conf *c = s->conf;
+	struct azure_store *az = s->priv;
+	const char *host;
+	int rc;
+
+	rc = azure__parse_connection_string(&az->conn, azure_conn_string(s, c), err);
+	if (rc)
 		return rc;
-	}
 	host = strstr(az->conn.endpoint, "://") + 3;
 	az->endpoint_path = strchr(host, '/') ? strchr(host, '/') : host + strlen(host);
-	az->container = cfg->azure_container;
-	az->logs_container = cfg->azure_logs_container && *cfg->azure_logs_container ? cfg->azure_logs_container
-										      : cfg->azure_container;
+	az->container = c->container;
+	az->logs_container = c->logs_container && *c->logs_container ? c->logs_container : c->container;
 	az->part_size = cfg->part_size > 0 ? cfg->part_size : 8L << 20;
 	az->retries = cfg->retries > 0 ? cfg->retries : 1;
 	az->timeout = cfg->timeout;
@@ -661,6 +692,14 @@ static int azure_open(struct artifact_store *s, struct alts_err *err)
 
 const struct artifact_store_ops artifact_store_azure_ops = {
 	.name = "azureblockblob",
+	.abi = ARTIFACT_STORE_ABI,
+	.url_form = "<connection string>",
+	.keys = azure_keys,
+	.conf_size = sizeof(struct azure_conf),
+	.secrets = azure_secrets,
+	.priv_size = sizeof(struct azure_store),
+	.validate = azure_validate,
+	.base_path = azure_base_path,
 	.open = azure_open,
 	.close = azure_close,
 	.put_file = azure_put_file,

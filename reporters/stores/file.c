@@ -11,41 +11,62 @@
 #include "reporters/stores/store_util.h"
 
 /*
- * The file backend: objects are files under file_directory, named by
- * their key. Writes go to a temporary file in the same directory and are
- * renamed into place, so a reader (the scheduler) never sees half a file
- * and a crash leaves at worst a stray ".tmp" file. Every call works on
- * its own descriptors, so one store may be shared by threads.
+ * The file backend: objects are files under file_store_directory, named
+ * by their key. Writes go to a temporary file in the same directory and
+ * are renamed into place, so a reader (the scheduler) never sees half a
+ * file and a crash leaves at worst a stray ".tmp" file. Every call works
+ * on its own descriptors, so one store may be shared by threads.
  */
+
+/* The settings of the file backend, decoded by file_keys. */
+struct file_conf {
+	const char *directory;  /* file_store_directory; NULL: <work_dir>/artifacts */
+};
+
+static const struct conf_key file_keys[] = {
+	{ "file_store_directory", CONF_STRING, offsetof(struct file_conf, directory), CONF_NONEMPTY, NULL, NULL },
+	CONF_KEYS_END,
+};
 
 struct file_store {
 	char *root;  /* absolute, no trailing '/' */
 };
 
+static int file_validate(const struct artifact_store *s, const void *conf, struct alts_err *err)
+{
+	const struct file_conf *fc = conf;
+
+	if ((!fc->directory || !*fc->directory) && (!s->cfg.work_dir || !*s->cfg.work_dir))
+		return alts_err_set(err, ALTS_EINVALID, "result backend 'file' needs file_store_directory");
+	return 0;
+}
+
 static int file_open(struct artifact_store *s, struct alts_err *err)
 {
-	const char *dir = s->cfg.file_directory;
-	struct file_store *fs = NULL;
+	const struct file_conf *fc = s->conf;
+	struct file_store *fs = s->priv;
+	char *dir = fc->directory && *fc->directory ? alts_strdup(fc->directory)
+						    : alts_asprintf("%s/artifacts", s->cfg.work_dir);
 	char *abs = NULL;
 	int rc;
 
-	if (!dir || !*dir)
-		return alts_err_set(err, ALTS_EINVALID, "result backend 'file' needs file_store_directory");
+	if (!dir)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	rc = fs_mkdir_p(dir, 0755, err);
 	if (rc)
-		return rc;
+		goto out;
 	abs = realpath(dir, NULL);
-	if (!abs)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot resolve file_store_directory '%s'", dir);
-	fs = alts_calloc(1, sizeof(*fs));
-	if (!fs || !(fs->root = alts_strdup(abs))) {
-		free(abs);
-		alts_free(fs);
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	if (!abs) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot resolve file_store_directory '%s'", dir);
+		goto out;
 	}
+	fs->root = alts_strdup(abs);
 	free(abs);  /* realpath() allocates with malloc */
-	s->priv = fs;
-	return 0;
+	if (!fs->root)
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+out:
+	alts_free(dir);
+	return rc;
 }
 
 static void file_close(struct artifact_store *s)
@@ -55,8 +76,7 @@ static void file_close(struct artifact_store *s)
 	if (!fs)
 		return;
 	alts_free(fs->root);
-	alts_free(fs);
-	s->priv = NULL;
+	fs->root = NULL;
 }
 
 /* root/key in a new string, after making sure the key's directory exists. */
@@ -157,6 +177,11 @@ static int file_url(struct artifact_store *s, const char *key, char **out, struc
 
 const struct artifact_store_ops artifact_store_file_ops = {
 	.name = "file",
+	.abi = ARTIFACT_STORE_ABI,
+	.keys = file_keys,
+	.conf_size = sizeof(struct file_conf),
+	.priv_size = sizeof(struct file_store),
+	.validate = file_validate,
 	.open = file_open,
 	.close = file_close,
 	.put_file = file_put_file,

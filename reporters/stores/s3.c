@@ -24,6 +24,46 @@
 #define S3_ERROR_BODY_MAX (1u << 20)
 #define S3_MIN_PART (5L << 20)  /* S3 refuses smaller parts (but the last) */
 
+/* The settings of the s3 backend, decoded by s3_keys (s3_base_path is common: artifact_store.c). */
+struct s3_conf {
+	const char *access_key_id;
+	const char *secret_access_key;       /* secret */
+	const char *secret_access_key_file;
+	const char *bucket;
+	const char *region;                  /* NULL: us-east-1 */
+	const char *endpoint_url;            /* NULL: https://s3.<region>.amazonaws.com */
+	const char *addressing_style;        /* path, virtual, auto (NULL: auto) */
+};
+
+static int s3_validate_addressing(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *v = *(const char **)field;
+
+	if (!strcmp(v, "path") || !strcmp(v, "virtual") || !strcmp(v, "auto"))
+		return 0;
+	return conf_fail(ctx, node, path, "unknown addressing style '%s' (allowed: path, virtual, auto)", v);
+}
+
+#define S3_KEY(name, field, flags, validate) \
+	{ name, CONF_STRING, offsetof(struct s3_conf, field), flags, NULL, validate }
+
+static const struct conf_key s3_keys[] = {
+	S3_KEY("s3_addressing_style", addressing_style, 0, s3_validate_addressing),
+	S3_KEY("s3_secret_access_key_file", secret_access_key_file, CONF_NONEMPTY, NULL),
+	S3_KEY("s3_access_key_id", access_key_id, 0, NULL),
+	S3_KEY("s3_secret_access_key", secret_access_key, 0, NULL),
+	S3_KEY("s3_bucket", bucket, 0, NULL),
+	S3_KEY("s3_region", region, 0, NULL),
+	S3_KEY("s3_endpoint_url", endpoint_url, 0, NULL),
+	CONF_KEYS_END,
+};
+
+static const struct artifact_store_secret s3_secrets[] = {
+	{ "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file", offsetof(struct s3_conf, secret_access_key_file),
+	  offsetof(struct s3_conf, secret_access_key) },
+	ARTIFACT_STORE_SECRETS_END,
+};
+
 struct s3_store {
 	char *scheme;       /* http or https */
 	char *host;         /* the Host header: name[:port], with the bucket for virtual-host style */
@@ -500,13 +540,13 @@ static int s3_parse_endpoint(struct s3_store *s3, const char *url, struct alts_e
 }
 
 /* Virtual-host style moves the bucket into the host name; path style keeps it in the path. */
-static int s3_apply_style(struct s3_store *s3, const struct artifact_store_config *cfg, struct alts_err *err)
+static int s3_apply_style(struct s3_store *s3, const struct s3_conf *conf, struct alts_err *err)
 {
-	const char *style = cfg->s3_addressing_style && *cfg->s3_addressing_style ? cfg->s3_addressing_style : "auto";
+	const char *style = conf->addressing_style && *conf->addressing_style ? conf->addressing_style : "auto";
 	bool path_style;
 
 	if (!strcmp(style, "auto"))
-		path_style = cfg->s3_endpoint_url && *cfg->s3_endpoint_url;
+		path_style = conf->endpoint_url && *conf->endpoint_url;
 	else if (!strcmp(style, "path") || !strcmp(style, "virtual"))
 		path_style = !strcmp(style, "path");
 	else
@@ -537,20 +577,22 @@ static void s3_close(struct artifact_store *s)
 	alts_free(s3->scheme);
 	alts_free(s3->host);
 	alts_free(s3->path_prefix);
-	alts_free(s3);
-	s->priv = NULL;
+	s3->scheme = s3->host = s3->path_prefix = NULL;
 }
 
-static int s3_check_config(const struct artifact_store_config *cfg, struct alts_err *err)
+static int s3_validate(const struct artifact_store *s, const void *conf, struct alts_err *err)
 {
-	if (!cfg->s3_bucket || !*cfg->s3_bucket)
+	const struct s3_conf *c = conf;
+
+	ALTS_UNUSED(s);
+	if (!c->bucket || !*c->bucket)
 		return alts_err_set(err, ALTS_EINVALID, "result backend 's3' needs s3_bucket");
-	if (strchr(cfg->s3_bucket, '/'))
+	if (strchr(c->bucket, '/'))
 		return alts_err_set(err, ALTS_EINVALID, "s3_bucket '%s' must not contain '/' (use s3_base_path)",
-				    cfg->s3_bucket);
-	if (!cfg->s3_access_key_id || !*cfg->s3_access_key_id)
+				    c->bucket);
+	if (!c->access_key_id || !*c->access_key_id)
 		return alts_err_set(err, ALTS_EINVALID, "result backend 's3' needs s3_access_key_id");
-	if (!cfg->s3_secret_access_key || !*cfg->s3_secret_access_key)
+	if (!c->secret_access_key || !*c->secret_access_key)
 		return alts_err_set(err, ALTS_EINVALID,
 				    "result backend 's3' needs s3_secret_access_key (or ALTS_S3_SECRET_ACCESS_KEY, "
 				    "s3_secret_access_key_file)");
@@ -560,41 +602,40 @@ static int s3_check_config(const struct artifact_store_config *cfg, struct alts_
 static int s3_open(struct artifact_store *s, struct alts_err *err)
 {
 	const struct artifact_store_config *cfg = &s->cfg;
-	struct s3_store *s3;
+	const struct s3_conf *conf = s->conf;
+	struct s3_store *s3 = s->priv;
 	char *endpoint = NULL;
-	int rc = s3_check_config(cfg, err);
+	int rc;
 
-	if (rc)
-		return rc;
-	s3 = alts_calloc(1, sizeof(*s3));
-	if (!s3)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	s->priv = s3;
-	s3->bucket = cfg->s3_bucket;
-	s3->region = cfg->s3_region && *cfg->s3_region ? cfg->s3_region : "us-east-1";
-	s3->access_key_id = cfg->s3_access_key_id;
-	s3->secret = cfg->s3_secret_access_key;
+	s3->bucket = conf->bucket;
+	s3->region = conf->region && *conf->region ? conf->region : "us-east-1";
+	s3->access_key_id = conf->access_key_id;
+	s3->secret = conf->secret_access_key;
 	s3->part_size = cfg->part_size > 0 ? cfg->part_size : 8L << 20;
 	if (s3->part_size < S3_MIN_PART)
 		s3->part_size = S3_MIN_PART;
 	s3->retries = cfg->retries > 0 ? cfg->retries : 1;
 	s3->timeout = cfg->timeout;
-	if (cfg->s3_endpoint_url && *cfg->s3_endpoint_url)
-		rc = s3_parse_endpoint(s3, cfg->s3_endpoint_url, err);
+	if (conf->endpoint_url && *conf->endpoint_url)
+		rc = s3_parse_endpoint(s3, conf->endpoint_url, err);
 	else if (!(endpoint = alts_asprintf("https://s3.%s.amazonaws.com", s3->region)))
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	else
 		rc = s3_parse_endpoint(s3, endpoint, err);
 	if (!rc)
-		rc = s3_apply_style(s3, cfg, err);
+		rc = s3_apply_style(s3, conf, err);
 	alts_free(endpoint);
-	if (rc)
-		s3_close(s);
 	return rc;
 }
 
 const struct artifact_store_ops artifact_store_s3_ops = {
 	.name = "s3",
+	.abi = ARTIFACT_STORE_ABI,
+	.keys = s3_keys,
+	.conf_size = sizeof(struct s3_conf),
+	.secrets = s3_secrets,
+	.priv_size = sizeof(struct s3_store),
+	.validate = s3_validate,
 	.open = s3_open,
 	.close = s3_close,
 	.put_file = s3_put_file,

@@ -1,5 +1,6 @@
 /* Unit tests for scheduler/sched_config.c: defaults, errors with file:line:col, secrets. */
 #include "helpers.h"
+#include "reporters/stores/artifact_store.h"
 #include "scheduler/sched_config.h"
 
 static int load(struct sched_config **c, const char *text, struct alts_err *err)
@@ -12,6 +13,8 @@ static int setup(void **state)
 	ALTS_UNUSED(state);
 	unsetenv("ALTS_JWT_SECRET");
 	unsetenv("ALTS_RABBITMQ_PASSWORD");
+	unsetenv("ALTS_S3_SECRET_ACCESS_KEY");
+	unsetenv("ALTS_AZURE_CONNECTION_STRING");
 	return 0;
 }
 
@@ -61,6 +64,15 @@ static void test_scheduler_config__errors_have_locations(void **state)
 		{ "jwt_secret: s\nmax_body_size: 0\n", "max_body_size: must be a positive number" },
 		{ "rabbitmq_host: h\n", "no JWT secret" },
 		{ "jwt_secret_file: /nonexistent/alts-secret\n", "cannot read jwt_secret_file '/nonexistent/alts-secret'" },
+		{ "jwt_secret: s\nresult_backend: s3://b\n",
+		  "sched.yaml:2:17: result_backend: unknown result backend 's3://b' (allowed: file, s3, azureblockblob, "
+		  "azureblockblob://<connection string>)" },
+		{ "jwt_secret: s\ns3_bukket: b\n", "sched.yaml:2:1: unknown key 's3_bukket' (known keys: rabbitmq_host," },
+		{ "jwt_secret: s\ns3_addressing_style: dns\n",
+		  "sched.yaml:2:22: s3_addressing_style: unknown addressing style 'dns'" },
+		{ "jwt_secret: s\nfile_store_directory: ''\n", "file_store_directory: must not be empty" },
+		{ "jwt_secret: s\ns3_secret_access_key_file: /nonexistent/s3\n",
+		  "cannot read s3_secret_access_key_file '/nonexistent/s3'" },
 	};
 
 	ALTS_UNUSED(state);
@@ -102,12 +114,86 @@ static void test_scheduler_config__secrets_from_env_and_files(void **state)
 	test_sandbox_cleanup();
 }
 
+/* Opens the store the config describes and returns the URL of key (alts_free). */
+static char *store_url(const struct sched_config *c, const char *key)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store_config sc;
+	struct artifact_store *s = NULL;
+	char *url = NULL;
+
+	sched_config_artifact_store(c, &sc);
+	assert_ok_err(artifact_store_open(&s, &sc, &err), &err);
+	assert_ok_err(artifact_store_url(s, key, &url, &err), &err);
+	artifact_store_free(s);
+	return url;
+}
+
+/* The backends' keys sit flat among the scheduler's and reach the store; secrets resolve as before. */
+static void test_scheduler_config__store_keys(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct sched_config *c = NULL;
+	const char *dir = test_sandbox_init();
+	char *text, *url;
+
+	ALTS_UNUSED(state);
+	/* file: the directory defaults under working_directory; s3_base_path prefixes its keys too. */
+	text = alts_asprintf("working_directory: %s\ns3_base_path: p/\n", dir);
+	assert_ok_err(worker_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	url = store_url(c, "t/report.tap");
+	assert_true(strstr(url, "/artifacts/p/t/report.tap") && !strncmp(url, "file://", 7));
+	alts_free(url);
+	sched_config_free(c);
+	alts_free(text);
+
+	/* s3: the secret comes from its file, then from the environment. */
+	alts_free(test_write_file("s3secret", "from-file\n"));
+	text = alts_asprintf("result_backend: s3\ns3_bucket: b\ns3_access_key_id: a\n"
+			     "s3_secret_access_key_file: %s/s3secret\ns3_base_path: p/\nazureblockblob_base_path: x/\n",
+			     dir);
+	assert_ok_err(worker_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	url = store_url(c, "t/report.tap");
+	assert_string_equal(url, "s3://b/p/t/report.tap");
+	alts_free(url);
+	sched_config_free(c);
+	alts_free(text);
+	text = alts_strdup("result_backend: s3\ns3_bucket: b\ns3_access_key_id: a\n");
+	assert_ok_err(worker_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	{
+		struct artifact_store_config sc;
+		struct artifact_store *s = NULL;
+
+		sched_config_artifact_store(c, &sc);
+		assert_int_equal(artifact_store_open(&s, &sc, &err), ALTS_EINVALID);
+		assert_non_null(strstr(err.msg, "result backend 's3' needs s3_secret_access_key"));
+	}
+	sched_config_free(c);
+	setenv("ALTS_S3_SECRET_ACCESS_KEY", "from-env", 1);
+	assert_ok_err(worker_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	alts_free(store_url(c, "k"));
+	sched_config_free(c);
+	unsetenv("ALTS_S3_SECRET_ACCESS_KEY");
+	alts_free(text);
+
+	/* azure: ALTS's form in result_backend, its own base path. */
+	text = "result_backend: azureblockblob://AccountName=acct;AccountKey=a2V5\n"
+	       "azureblockblob_container_name: c\nazureblockblob_base_path: x/\ns3_base_path: p/\n";
+	assert_ok_err(worker_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	url = store_url(c, "t/report.tap");
+	assert_string_equal(url, "https://acct.blob.core.windows.net/c/x/t/report.tap");
+	alts_free(url);
+	sched_config_free(c);
+	test_sandbox_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_scheduler_config__defaults, setup),
 		cmocka_unit_test_setup(test_scheduler_config__example_config_loads, setup),
 		cmocka_unit_test_setup(test_scheduler_config__errors_have_locations, setup),
+		cmocka_unit_test_setup(test_scheduler_config__store_keys, setup),
 		cmocka_unit_test_setup(test_scheduler_config__secrets_from_env_and_files, setup),
 	};
 

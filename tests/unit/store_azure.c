@@ -10,6 +10,7 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store.h"
 #include "reporters/stores/azure.h"
+#include "store_helpers.h"
 
 #define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
@@ -120,9 +121,10 @@ static struct artifact_store *open_azure(const char *backend, const char *conn, 
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
-	struct artifact_store_config cfg = { .backend = backend, .azure_connection_string = conn,
-					     .azure_container = "results", .azure_logs_container = logs,
-					     .base_path = "tasks/", .results_base_path = "r/", .retries = 1 };
+	struct artifact_store_config cfg = { .backend = backend, .results_base_path = "r/", .retries = 1 };
+
+	cfg.confs = STORE_CONFS("azure_connection_string", conn, "azureblockblob_container_name", "results",
+				"azure_logs_container", logs, "azureblockblob_base_path", "tasks/");
 
 	assert_ok_err(artifact_store_open(&s, &cfg, &err), &err);
 	assert_string_equal(artifact_store_backend(s), "azureblockblob");
@@ -156,17 +158,16 @@ static void test_store_azure__config_errors(void **state)
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
-	struct artifact_store_config cfg = { .backend = "azureblockblob", .azure_container = "c" };
+	struct artifact_store_config cfg = { .backend = "azureblockblob" };
 
 	ALTS_UNUSED(state);
+	cfg.confs = STORE_CONFS("azureblockblob_container_name", "c");
 	assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
 	assert_non_null(strstr(err.msg, "needs azure_connection_string"));
-	cfg.azure_connection_string = "AccountName=a;AccountKey=" DEV_KEY;
-	cfg.azure_container = NULL;
+	cfg.confs = STORE_CONFS("azure_connection_string", "AccountName=a;AccountKey=" DEV_KEY);
 	assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
 	assert_non_null(strstr(err.msg, "needs azureblockblob_container_name"));
-	cfg.azure_container = "c";
-	cfg.azure_connection_string = "AccountName=a";
+	cfg.confs = STORE_CONFS("azureblockblob_container_name", "c", "azure_connection_string", "AccountName=a");
 	assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
 	assert_non_null(strstr(err.msg, "has no AccountKey"));
 	assert_null(s);
@@ -186,14 +187,15 @@ static void test_store_azure__unreachable(void **state)
 	artifact_store_free(s);
 }
 
+static const struct artifact_store_confs *oom_confs;
+
 static int azure_oom_scenario(void)
 {
 	const struct store_header h[] = { { "x-ms-date", "D" }, { "content-length", "3" } };
 	struct azure_sign_input in = { .method = "PUT", .account = "a", .path = "/c/b", .headers = h, .nheaders = 2 };
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
-	struct artifact_store_config cfg = { .backend = "azureblockblob", .azure_container = "c",
-					     .azure_connection_string = "AccountName=a;AccountKey=" DEV_KEY };
+	struct artifact_store_config cfg = { .backend = "azureblockblob", .confs = oom_confs };
 	struct sbuf sts = SBUF_INIT, auth = SBUF_INIT;
 	char *url = NULL;
 	int rc = artifact_store_open(&s, &cfg, &err);
@@ -216,6 +218,8 @@ static void test_store_azure__each_allocation_fails(void **state)
 	unsigned long n;
 
 	ALTS_UNUSED(state);
+	oom_confs = STORE_CONFS("azureblockblob_container_name", "c", "azure_connection_string",
+				"AccountName=a;AccountKey=" DEV_KEY);
 	alts_alloc_fail_at(0);
 	assert_int_equal(azure_oom_scenario(), 0);
 	n = alts_alloc_fail_at(0);
@@ -242,5 +246,8 @@ int main(void)
 		cmocka_unit_test(test_store_azure__each_allocation_fails),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	store_test_confs_free();
+	return failed;
 }

@@ -8,6 +8,7 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store_int.h"
 #include "reporters/stores/spool.h"
+#include "store_helpers.h"
 
 static const char *sandbox;
 
@@ -16,11 +17,12 @@ static struct artifact_store *open_file_store(const char *sub, const char *base)
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
 	char dir[4096];
-	struct artifact_store_config cfg = { .backend = "file", .file_directory = dir, .base_path = base,
-					     .results_base_path = "results/", .retries = 1 };
+	struct artifact_store_config cfg = { .backend = "file", .base_path = base, .results_base_path = "results/",
+					     .retries = 1 };
 
 	sandbox = test_sandbox_init();
 	snprintf(dir, sizeof(dir), "%s/%s", sandbox, sub);
+	cfg.confs = STORE_CONFS("file_store_directory", dir);
 	assert_ok_err(artifact_store_open(&s, &cfg, &err), &err);
 	assert_string_equal(artifact_store_backend(s), "file");
 	return s;
@@ -268,13 +270,13 @@ static void test_store_file__gzip(void **state)
 }
 
 /* One pass over every operation; 0 or the first failure. */
-static int oom_scenario(const char *dir, const char *src)
+static int oom_scenario(const char *dir, const char *src, const struct artifact_store_confs *confs)
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
 	struct sbuf got = SBUF_INIT;
-	struct artifact_store_config cfg = { .backend = "file", .file_directory = dir, .base_path = "b/",
-					     .results_base_path = "r/", .retries = 1 };
+	struct artifact_store_config cfg = { .backend = "file", .base_path = "b/", .results_base_path = "r/",
+					     .retries = 1, .confs = confs };
 	char spool[4200], *url = NULL;
 	size_t delivered, remaining;
 	bool spooled;
@@ -305,6 +307,7 @@ static int oom_scenario(const char *dir, const char *src)
 /* Every allocation in turn fails: the result is ALTS_ENOMEM or success, never a crash or leak. */
 static void test_store_file__each_allocation_fails(void **state)
 {
+	const struct artifact_store_confs *confs;
 	char dir[4200];
 	char *src;
 	unsigned long n;
@@ -313,15 +316,16 @@ static void test_store_file__each_allocation_fails(void **state)
 	sandbox = test_sandbox_init();
 	snprintf(dir, sizeof(dir), "%s/store", sandbox);
 	src = test_write_file("src.log", "log\n");
+	confs = STORE_CONFS("file_store_directory", dir);
 	alts_alloc_fail_at(0);
-	assert_int_equal(oom_scenario(dir, src), 0);
+	assert_int_equal(oom_scenario(dir, src, confs), 0);
 	n = alts_alloc_fail_at(0);
 	assert_true(n > 10);
 	for (unsigned long i = 1; i <= n; i++) {
 		int rc;
 
 		alts_alloc_fail_at(i);
-		rc = oom_scenario(dir, src);
+		rc = oom_scenario(dir, src, confs);
 		alts_alloc_fail_at(0);
 		if (rc && rc != ALTS_ENOMEM)
 			fail_msg("allocation %lu failing gave %d, not ALTS_ENOMEM", i, rc);
@@ -343,5 +347,8 @@ int main(void)
 		cmocka_unit_test(test_store_file__each_allocation_fails),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	store_test_confs_free();
+	return failed;
 }

@@ -14,6 +14,7 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store.h"
 #include "reporters/stores/store_util.h"
+#include "store_helpers.h"
 
 #define MAX_SCRIPT 8
 
@@ -103,11 +104,11 @@ static struct artifact_store *open_s3_at(int port, long retries)
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *st = NULL;
 	char url[64];
-	struct artifact_store_config cfg = { .backend = "s3", .s3_bucket = "b", .s3_access_key_id = "AKID",
-					     .s3_secret_access_key = "very-secret", .s3_endpoint_url = url,
-					     .retries = retries, .timeout = 10 };
+	struct artifact_store_config cfg = { .backend = "s3", .retries = retries, .timeout = 10 };
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	cfg.confs = STORE_CONFS("s3_bucket", "b", "s3_access_key_id", "AKID", "s3_secret_access_key", "very-secret",
+				"s3_endpoint_url", url);
 	assert_ok_err(artifact_store_open(&st, &cfg, &err), &err);
 	return st;
 }
@@ -296,5 +297,8 @@ int main(void)
 		cmocka_unit_test(test_store_http__file_streamed_and_resent),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	store_test_confs_free();
+	return failed;
 }

@@ -10,6 +10,7 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store.h"
 #include "reporters/stores/s3.h"
+#include "store_helpers.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define AWS_AKID "AKIAIOSFODNN7EXAMPLE"
@@ -109,10 +110,10 @@ static struct artifact_store *open_s3(const char *endpoint, const char *style, c
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
-	struct artifact_store_config cfg = { .backend = "s3", .s3_bucket = "alts", .s3_access_key_id = "AK",
-					     .s3_secret_access_key = "SK", .s3_endpoint_url = endpoint,
-					     .s3_addressing_style = style, .s3_region = region, .base_path = "base/",
-					     .retries = 1 };
+	struct artifact_store_config cfg = { .backend = "s3", .base_path = "base/", .retries = 1 };
+
+	cfg.confs = STORE_CONFS("s3_bucket", "alts", "s3_access_key_id", "AK", "s3_secret_access_key", "SK",
+				"s3_endpoint_url", endpoint, "s3_addressing_style", style, "s3_region", region);
 
 	assert_ok_err(artifact_store_open(&s, &cfg, &err), &err);
 	assert_string_equal(artifact_store_backend(s), "s3");
@@ -159,33 +160,44 @@ static void test_store_s3__urls(void **state)
 static void test_store_s3__config_errors(void **state)
 {
 	static const struct {
-		struct artifact_store_config cfg;
+		const char *kv[10];  /* key, value ..., NULL */
 		const char *want;
 	} cases[] = {
-		{ { .backend = "s3", .s3_access_key_id = "a", .s3_secret_access_key = "b" }, "needs s3_bucket" },
-		{ { .backend = "s3", .s3_bucket = "b", .s3_secret_access_key = "b" }, "needs s3_access_key_id" },
-		{ { .backend = "s3", .s3_bucket = "b", .s3_access_key_id = "a" }, "needs s3_secret_access_key" },
-		{ { .backend = "s3", .s3_bucket = "b", .s3_access_key_id = "a", .s3_secret_access_key = "s",
-		    .s3_endpoint_url = "ftp://x" },
+		{ { "s3_access_key_id", "a", "s3_secret_access_key", "b" }, "needs s3_bucket" },
+		{ { "s3_bucket", "b", "s3_secret_access_key", "b" }, "needs s3_access_key_id" },
+		{ { "s3_bucket", "b", "s3_access_key_id", "a" }, "needs s3_secret_access_key" },
+		{ { "s3_bucket", "b", "s3_access_key_id", "a", "s3_secret_access_key", "s", "s3_endpoint_url", "ftp://x" },
 		  "must start with http:// or https://" },
-		{ { .backend = "s3", .s3_bucket = "b", .s3_access_key_id = "a", .s3_secret_access_key = "s",
-		    .s3_endpoint_url = "http://x/path" },
+		{ { "s3_bucket", "b", "s3_access_key_id", "a", "s3_secret_access_key", "s", "s3_endpoint_url",
+		    "http://x/path" },
 		  "must not have a path" },
-		{ { .backend = "s3", .s3_bucket = "b", .s3_access_key_id = "a", .s3_secret_access_key = "s",
-		    .s3_addressing_style = "dns" },
-		  "unknown s3_addressing_style 'dns'" },
 	};
 
 	ALTS_UNUSED(state);
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(cases); i++) {
 		struct alts_err err = ALTS_ERR_INIT;
 		struct artifact_store *s = NULL;
+		struct artifact_store_config cfg = { .backend = "s3", .confs = store_test_confs(cases[i].kv) };
 
-		assert_int_equal(artifact_store_open(&s, &cases[i].cfg, &err), ALTS_EINVALID);
+		assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
 		if (!strstr(err.msg, cases[i].want))
 			fail_msg("case %zu: '%s' does not contain '%s'", i, err.msg, cases[i].want);
 		assert_null(strstr(err.msg, "\"s\""));
 	}
+}
+
+/* s3's key table refuses a bad addressing style as the config is read, with the key's path. */
+static void test_store_s3__addressing_style_checked(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct arena *a = arena_new();
+	struct artifact_store_confs *confs = NULL;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(artifact_store_confs_new(&confs, a, &err), &err);
+	assert_int_equal(artifact_store_confs_set(confs, "s3_addressing_style", "dns", &err), ALTS_EINVALID);
+	assert_non_null(strstr(err.msg, "s3_addressing_style: unknown addressing style 'dns' (allowed: path, virtual, auto)"));
+	arena_free(a);
 }
 
 static void test_store_s3__unreachable_fails_fast_with_cause(void **state)
@@ -201,6 +213,8 @@ static void test_store_s3__unreachable_fails_fast_with_cause(void **state)
 	artifact_store_free(s);
 }
 
+static const struct artifact_store_confs *oom_confs;
+
 static int s3_oom_scenario(void)
 {
 	const struct store_header h[] = { { "host", "h" }, { "x-amz-date", "20130524T000000Z" } };
@@ -209,8 +223,7 @@ static int s3_oom_scenario(void)
 				    .service = "s3", .access_key_id = "a", .secret = "s" };
 	struct alts_err err = ALTS_ERR_INIT;
 	struct artifact_store *s = NULL;
-	struct artifact_store_config cfg = { .backend = "s3", .s3_bucket = "b", .s3_access_key_id = "a",
-					     .s3_secret_access_key = "s", .s3_addressing_style = "virtual" };
+	struct artifact_store_config cfg = { .backend = "s3", .confs = oom_confs };
 	struct sbuf auth = SBUF_INIT, creq = SBUF_INIT;
 	char *url = NULL, *http = NULL;
 	int rc = artifact_store_open(&s, &cfg, &err);
@@ -236,6 +249,8 @@ static void test_store_s3__each_allocation_fails(void **state)
 	unsigned long n;
 
 	ALTS_UNUSED(state);
+	oom_confs = STORE_CONFS("s3_bucket", "b", "s3_access_key_id", "a", "s3_secret_access_key", "s",
+				"s3_addressing_style", "virtual");
 	alts_alloc_fail_at(0);
 	assert_int_equal(s3_oom_scenario(), 0);
 	n = alts_alloc_fail_at(0);
@@ -258,9 +273,13 @@ int main(void)
 		cmocka_unit_test(test_store_s3__sigv4_queries),
 		cmocka_unit_test(test_store_s3__urls),
 		cmocka_unit_test(test_store_s3__config_errors),
+		cmocka_unit_test(test_store_s3__addressing_style_checked),
 		cmocka_unit_test(test_store_s3__unreachable_fails_fast_with_cause),
 		cmocka_unit_test(test_store_s3__each_allocation_fails),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	store_test_confs_free();
+	return failed;
 }
