@@ -1,34 +1,19 @@
 #include "framework/common.h"
 #include "framework/sbuf.h"
-#include "scheduler/auth.h"
-#include "scheduler/payload.h"
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 #include "reporters/stores/artifact_store.h"
 
-#define SCHED_CONFIG_MAX_BYTES (1u << 20)
-#define SCHED_SECRET_MAX_BYTES (64u << 10)
+#define FARM_CONFIG_MAX_BYTES (1u << 20)
+#define FARM_SECRET_MAX_BYTES (64u << 10)
 
-static const char *default_archs[] = { "x86_64", "x86_64_v2", "i686", "i386", "i486", "i586", "amd64",
-				       "aarch64", "arm64", "ppc64le", "s390x" };
-static const char *default_runners[] = { "docker" };
-static const char *default_dists[] = { "almalinux", "centos", "centos-stream", "cloudlinux", "debian", "fedora",
-				       "oraclelinux", "rhel", "rocky", "ubuntu" };
-
-bool sched_strlist_has(const struct strlist *l, const char *s)
+/* The scheduler's keys (scheduler/settings.c): the worker reads the same file and leaves them alone. */
+static int skip_key(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		if (!strcmp(l->v[i], s))
-			return true;
-	}
-	return false;
-}
-
-static int validate_alg(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const char *alg = *(const char **)field;
-
-	return auth_alg_valid(alg) ? 0
-				   : conf_fail(ctx, node, path, "unsupported algorithm '%s' (allowed: HS256, HS384, HS512)", alg);
+	ALTS_UNUSED(ctx);
+	ALTS_UNUSED(node);
+	ALTS_UNUSED(path);
+	ALTS_UNUSED(field);
+	return 0;
 }
 
 static int validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -43,30 +28,6 @@ static int validate_positive(struct conf_ctx *ctx, yaml_node_t *node, const char
 	long v = *(long *)field;
 
 	return v > 0 ? 0 : conf_fail(ctx, node, path, "must be a positive number, got %ld", v);
-}
-
-static int validate_archs(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const struct strlist *l = field;
-
-	for (size_t i = 0; i < l->n; i++) {
-		if (!payload_queue_arch(l->v[i]))
-			return conf_fail(ctx, node, path, "unknown architecture '%s' (known: %s)", l->v[i],
-					 payload_known_archs());
-	}
-	return 0;
-}
-
-static int validate_runners(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	const struct strlist *l = field;
-
-	for (size_t i = 0; i < l->n; i++) {
-		if (!payload_runner_known(l->v[i]) || !strcmp(l->v[i], "any"))
-			return conf_fail(ctx, node, path, "unknown runner '%s' (known: docker, sandbox, ssh, local)",
-					 l->v[i]);
-	}
-	return 0;
 }
 
 static int validate_backend(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -100,9 +61,9 @@ static int validate_part_size(struct conf_ctx *ctx, yaml_node_t *node, const cha
 }
 
 #define K(name, type, flags, validate) \
-	{ #name, type, offsetof(struct sched_config, name), flags, NULL, validate }
+	{ #name, type, offsetof(struct farm_config, name), flags, NULL, validate }
 
-static const struct conf_key sched_config_keys[] = {
+static const struct conf_key farm_config_keys[] = {
 	K(rabbitmq_host, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(rabbitmq_port, CONF_INT, 0, validate_port),
 	K(rabbitmq_ssl_port, CONF_INT, 0, validate_port),
@@ -115,22 +76,8 @@ static const struct conf_key sched_config_keys[] = {
 	K(rabbitmq_password, CONF_STRING, 0, NULL),
 	K(rabbitmq_password_file, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(rabbitmq_vhost, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(default_cost, CONF_INT, 0, NULL),
 	K(results_queue, CONF_STRING, 0, NULL),
-	K(jwt_secret, CONF_STRING, 0, NULL),
-	K(jwt_secret_file, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(hashing_algorithm, CONF_STRING, 0, validate_alg),
 	K(working_directory, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(database, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(supported_architectures, CONF_STRLIST, CONF_NONEMPTY, validate_archs),
-	K(supported_runners, CONF_STRLIST, CONF_NONEMPTY, validate_runners),
-	K(supported_distributions, CONF_STRLIST, CONF_NONEMPTY, NULL),
-	K(listen_address, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(listen_port, CONF_INT, 0, validate_port),
-	K(max_body_size, CONF_INT, 0, validate_positive),
-	K(threads, CONF_INT, 0, validate_positive),
-	K(connection_limit, CONF_INT, 0, validate_positive),
-	K(connection_timeout, CONF_DURATION, 0, NULL),
 	K(worker_queues, CONF_STRLIST, CONF_NONEMPTY, NULL),
 	K(worker_concurrency, CONF_INT, 0, validate_positive),
 	K(worker_heartbeat, CONF_INT, 0, NULL),
@@ -164,7 +111,28 @@ static const struct conf_key sched_config_keys[] = {
 	CONF_KEYS_END,
 };
 
-static void sched_config_defaults(struct sched_config *c)
+#define SKIP(name) { #name, CONF_CUSTOM, 0, 0, skip_key, NULL }
+
+/* Keep in step with scheduler/settings.c (tests/unit/scheduler_config.c loads every key as the worker). */
+static const struct conf_key scheduler_keys[] = {
+	SKIP(default_cost),
+	SKIP(jwt_secret),
+	SKIP(jwt_secret_file),
+	SKIP(hashing_algorithm),
+	SKIP(database),
+	SKIP(supported_architectures),
+	SKIP(supported_runners),
+	SKIP(supported_distributions),
+	SKIP(listen_address),
+	SKIP(listen_port),
+	SKIP(max_body_size),
+	SKIP(threads),
+	SKIP(connection_limit),
+	SKIP(connection_timeout),
+	CONF_KEYS_END,
+};
+
+static void farm_config_defaults(struct farm_config *c)
 {
 	c->rabbitmq_host = "localhost";
 	c->rabbitmq_port = 5672;
@@ -174,20 +142,7 @@ static void sched_config_defaults(struct sched_config *c)
 	c->rabbitmq_password = "guest";
 	c->rabbitmq_vhost = "/";
 	c->results_queue = "alts-results";
-	c->hashing_algorithm = "HS256";
 	c->working_directory = "/var/lib/alts";
-	c->supported_architectures.v = default_archs;
-	c->supported_architectures.n = ALTS_ARRAY_SIZE(default_archs);
-	c->supported_runners.v = default_runners;
-	c->supported_runners.n = ALTS_ARRAY_SIZE(default_runners);
-	c->supported_distributions.v = default_dists;
-	c->supported_distributions.n = ALTS_ARRAY_SIZE(default_dists);
-	c->listen_address = "127.0.0.1";
-	c->listen_port = 8000;
-	c->max_body_size = 1 << 20;
-	c->threads = 4;
-	c->connection_limit = 1024;
-	c->connection_timeout = 30;
 	c->worker_concurrency = 4;
 	c->worker_heartbeat = 30;
 	c->worker_grace_period = 60;
@@ -210,7 +165,7 @@ static int read_secret_file(const char **out, struct arena *a, const char *what,
 {
 	struct sbuf sb = SBUF_INIT;
 	char *nl;
-	int rc = sbuf_read_file(&sb, path, SCHED_SECRET_MAX_BYTES);
+	int rc = sbuf_read_file(&sb, path, FARM_SECRET_MAX_BYTES);
 
 	if (rc) {
 		rc = alts_err_errno(err, ALTS_EINVALID, -rc, "cannot read %s '%s'", what, path);
@@ -234,9 +189,8 @@ out:
 	return rc;
 }
 
-/* Environment, then file, then the config value. */
-static int resolve_secret(struct sched_config *c, const char **value, const char *env_name, const char *file_key,
-			  const char *file, struct alts_err *err)
+int farm_config_secret(struct farm_config *c, const char **value, const char *env_name, const char *file_key,
+		       const char *file, struct alts_err *err)
 {
 	const char *env = getenv(env_name);
 
@@ -245,136 +199,124 @@ static int resolve_secret(struct sched_config *c, const char **value, const char
 	return file ? read_secret_file(value, c->arena, file_key, file, err) : 0;
 }
 
-static int resolve_secrets(struct sched_config *c, struct alts_err *err)
+static int resolve_secrets(struct farm_config *c, struct alts_err *err)
 {
-	int rc = resolve_secret(c, &c->jwt_secret, "ALTS_JWT_SECRET", "jwt_secret_file", c->jwt_secret_file, err);
-
-	if (!rc)
-		rc = resolve_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
+	int rc = farm_config_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
 				    c->rabbitmq_password_file, err);
 	if (!rc)
-		rc = resolve_secret(c, &c->s3_secret_access_key, "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file",
+		rc = farm_config_secret(c, &c->s3_secret_access_key, "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file",
 				    c->s3_secret_access_key_file, err);
 	if (!rc)
-		rc = resolve_secret(c, &c->azure_connection_string, "ALTS_AZURE_CONNECTION_STRING",
+		rc = farm_config_secret(c, &c->azure_connection_string, "ALTS_AZURE_CONNECTION_STRING",
 				    "azure_connection_string_file", c->azure_connection_string_file, err);
 	return rc;
 }
 
-static int config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
-			      bool need_jwt, struct alts_err *err)
+int farm_config_init(struct farm_config *c, const char *label, struct alts_err *err)
 {
-	struct sched_config *c = alts_calloc(1, sizeof(*c));
+	*c = (struct farm_config){ 0 };
+	if (!(c->arena = arena_new()) || !(c->path = arena_strdup(c->arena, label)))
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	farm_config_defaults(c);
+	return 0;
+}
+
+int farm_config_decode(struct farm_config *c, const char *data, size_t len, const struct conf_section *extra,
+		       size_t nextra, struct alts_err *err)
+{
+	struct conf_section secs[4] = { { farm_config_keys, c } };
 	struct conf_ctx ctx = { 0 };
 	yaml_document_t doc;
-	bool have_doc = false;
 	int rc;
 
-	if (!c || !(c->arena = arena_new()) || !(c->path = arena_strdup(c->arena, label))) {
-		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		goto out;
-	}
-	sched_config_defaults(c);
-	c->jwt_secret = NULL;
-	rc = conf_load_document(&doc, label, data, len, err);
+	if (nextra >= ALTS_ARRAY_SIZE(secs))
+		return alts_err_set(err, ALTS_EINTERNAL, "too many config sections");
+	for (size_t i = 0; i < nextra; i++)
+		secs[1 + i] = extra[i];
+	rc = conf_load_document(&doc, c->path, data, len, err);
 	if (rc)
-		goto out;
-	have_doc = true;
+		return rc;
 	ctx.doc = &doc;
 	ctx.arena = c->arena;
 	ctx.file = c->path;
 	ctx.err = err;
-	{
-		struct conf_section sec = { sched_config_keys, c };
-
-		rc = conf_decode_map(&ctx, yaml_document_get_root_node(&doc), "", &sec, 1);
-	}
+	rc = conf_decode_map(&ctx, yaml_document_get_root_node(&doc), "", secs, 1 + nextra);
+	yaml_document_delete(&doc);
 	if (rc)
-		goto out;
-	if (!c->jwt_secret)
-		c->jwt_secret = "";
+		return rc;
 	rc = resolve_secrets(c, err);
 	if (rc)
-		goto out;
-	if (need_jwt && !*c->jwt_secret) {
-		rc = alts_err_set(err, ALTS_EINVALID,
-				  "%s: no JWT secret: set jwt_secret, jwt_secret_file or ALTS_JWT_SECRET", label);
-		goto out;
-	}
-	if (!c->database && !(c->database = arena_printf(c->arena, "%s/scheduler.db", c->working_directory))) {
-		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!c->spool_directory && !(c->spool_directory = arena_printf(c->arena, "%s/spool", c->working_directory))) {
-		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		goto out;
-	}
+		return rc;
+	if (!c->spool_directory && !(c->spool_directory = arena_printf(c->arena, "%s/spool", c->working_directory)))
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	if (!c->file_store_directory &&
-	    !(c->file_store_directory = arena_printf(c->arena, "%s/artifacts", c->working_directory))) {
-		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		goto out;
-	}
-out:
-	if (have_doc)
-		yaml_document_delete(&doc);
+	    !(c->file_store_directory = arena_printf(c->arena, "%s/artifacts", c->working_directory)))
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	return 0;
+}
+
+void farm_config_release(struct farm_config *c)
+{
+	if (!c)
+		return;
+	arena_free(c->arena);
+	c->arena = NULL;
+}
+
+int farm_config_read(struct sbuf *out, const char *path, struct alts_err *err)
+{
+	int rc = sbuf_read_file(out, path, FARM_CONFIG_MAX_BYTES);
+
+	if (rc)
+		return alts_err_errno(err, ALTS_EINVALID, -rc, "cannot read config '%s'", path);
+	if (out->capped)
+		return alts_err_set(err, ALTS_EINVALID, "%s: config is larger than %u bytes", path, FARM_CONFIG_MAX_BYTES);
+	return 0;
+}
+
+int farm_config_load_buffer(struct farm_config **out, const char *label, const char *data, size_t len,
+			    struct alts_err *err)
+{
+	struct farm_config *c = alts_calloc(1, sizeof(*c));
+	struct conf_section skip = { scheduler_keys, c };
+	int rc;
+
+	if (!c)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = farm_config_init(c, label, err);
+	if (!rc)
+		rc = farm_config_decode(c, data, len, &skip, 1, err);
 	if (rc) {
-		sched_config_free(c);
+		farm_config_free(c);
 		return rc;
 	}
 	*out = c;
 	return 0;
 }
 
-int sched_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
-			     struct alts_err *err)
-{
-	return config_load_buffer(out, label, data, len, true, err);
-}
-
-int worker_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
-			      struct alts_err *err)
-{
-	return config_load_buffer(out, label, data, len, false, err);
-}
-
-static int config_load(struct sched_config **out, const char *path, bool need_jwt, struct alts_err *err)
+int farm_config_load(struct farm_config **out, const char *path, struct alts_err *err)
 {
 	struct sbuf data = SBUF_INIT;
 	int rc;
 
 	if (!path)
-		return config_load_buffer(out, "(defaults)", "{}", 2, need_jwt, err);
-	rc = sbuf_read_file(&data, path, SCHED_CONFIG_MAX_BYTES);
-
-	if (rc)
-		rc = alts_err_errno(err, ALTS_EINVALID, -rc, "cannot read config '%s'", path);
-	else if (data.capped)
-		rc = alts_err_set(err, ALTS_EINVALID, "%s: config is larger than %u bytes", path, SCHED_CONFIG_MAX_BYTES);
-	else
-		rc = config_load_buffer(out, path, data.buf, data.len, need_jwt, err);
+		return farm_config_load_buffer(out, "(defaults)", "{}", 2, err);
+	rc = farm_config_read(&data, path, err);
+	if (!rc)
+		rc = farm_config_load_buffer(out, path, data.buf, data.len, err);
 	sbuf_release(&data);
 	return rc;
 }
 
-int sched_config_load(struct sched_config **out, const char *path, struct alts_err *err)
-{
-	return config_load(out, path, true, err);
-}
-
-int worker_config_load(struct sched_config **out, const char *path, struct alts_err *err)
-{
-	return config_load(out, path, false, err);
-}
-
-void sched_config_free(struct sched_config *c)
+void farm_config_free(struct farm_config *c)
 {
 	if (!c)
 		return;
-	arena_free(c->arena);
+	farm_config_release(c);
 	alts_free(c);
 }
 
-void sched_config_artifact_store(const struct sched_config *c, struct artifact_store_config *out)
+void farm_config_artifact_store(const struct farm_config *c, struct artifact_store_config *out)
 {
 	*out = (struct artifact_store_config){
 		.backend = c->result_backend,

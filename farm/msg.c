@@ -1,5 +1,5 @@
 #include "framework/common.h"
-#include "worker/msg.h"
+#include "farm/msg.h"
 
 #include <jansson.h>
 

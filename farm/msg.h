@@ -1,5 +1,5 @@
-#ifndef ALTS_WORKER_MSG_H
-#define ALTS_WORKER_MSG_H
+#ifndef ALTS_FARM_MSG_H
+#define ALTS_FARM_MSG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -482,3 +482,12 @@ out:
 	yaml_parser_delete(&parser);
 	return rc;
 }
+
+bool conf_strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (!strcmp(l->v[i], s))
+			return true;
+	}
+	return false;
+}

@@ -1,6 +1,6 @@
 #include "framework/common.h"
 #include "framework/log.h"
-#include "scheduler/amqp_conn.h"
+#include "farm/amqp_conn.h"
 #include "scheduler/results.h"
 
 #include <amqp.h>
@@ -16,7 +16,7 @@
 
 struct results {
 	struct store *store;
-	const struct sched_config *cfg;
+	const struct farm_config *cfg;
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
@@ -191,7 +191,7 @@ static void *results_main(void *arg)
 	return NULL;
 }
 
-int results_start(struct results **out, struct store *store, const struct sched_config *cfg, struct alts_err *err)
+int results_start(struct results **out, struct store *store, const struct farm_config *cfg, struct alts_err *err)
 {
 	struct results *r = alts_calloc(1, sizeof(*r));
 	int e;

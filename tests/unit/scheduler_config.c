@@ -1,10 +1,10 @@
-/* Unit tests for scheduler/sched_config.c: defaults, errors with file:line:col, secrets. */
+/* Unit tests for scheduler/settings.c and farm/farm_config.c: defaults, errors with file:line:col, secrets. */
 #include "helpers.h"
-#include "scheduler/sched_config.h"
+#include "scheduler/settings.h"
 
-static int load(struct sched_config **c, const char *text, struct alts_err *err)
+static int load(struct settings **c, const char *text, struct alts_err *err)
 {
-	return sched_config_load_buffer(c, "sched.yaml", text, strlen(text), err);
+	return settings_load_buffer(c, "sched.yaml", text, strlen(text), err);
 }
 
 static int setup(void **state)
@@ -18,33 +18,57 @@ static int setup(void **state)
 static void test_scheduler_config__defaults(void **state)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *c = NULL;
+	struct settings *c = NULL;
 
 	ALTS_UNUSED(state);
 	assert_ok_err(load(&c, "jwt_secret: s\n", &err), &err);
-	assert_string_equal(c->rabbitmq_host, "localhost");
-	assert_int_equal(c->rabbitmq_port, 5672);
-	assert_int_equal(c->rabbitmq_ssl_port, 5671);
-	assert_false(c->use_ssl);
-	assert_string_equal(c->rabbitmq_vhost, "/");
+	assert_string_equal(c->farm.rabbitmq_host, "localhost");
+	assert_int_equal(c->farm.rabbitmq_port, 5672);
+	assert_int_equal(c->farm.rabbitmq_ssl_port, 5671);
+	assert_false(c->farm.use_ssl);
+	assert_string_equal(c->farm.rabbitmq_vhost, "/");
 	assert_string_equal(c->hashing_algorithm, "HS256");
 	assert_string_equal(c->database, "/var/lib/alts/scheduler.db");
 	assert_int_equal(c->supported_runners.n, 1);
 	assert_string_equal(c->supported_runners.v[0], "docker");
 	assert_int_equal(c->max_body_size, 1 << 20);
-	sched_config_free(c);
+	settings_free(c);
 }
 
 static void test_scheduler_config__example_config_loads(void **state)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *c = NULL;
+	struct settings *c = NULL;
 
 	ALTS_UNUSED(state);
-	assert_ok_err(sched_config_load(&c, ALTS_SOURCE_DIR "/configs/example_config.yaml", &err), &err);
-	assert_string_equal(c->rabbitmq_vhost, "test_system");
+	assert_ok_err(settings_load(&c, ALTS_SOURCE_DIR "/configs/example_config.yaml", &err), &err);
+	assert_string_equal(c->farm.rabbitmq_vhost, "test_system");
 	assert_true(c->connection_timeout > 29.9 && c->connection_timeout < 30.1);
-	sched_config_free(c);
+	settings_free(c);
+}
+
+/* One file configures both: the worker accepts the scheduler's keys and refuses unknown ones alike. */
+static void test_scheduler_config__worker_reads_the_same_file(void **state)
+{
+	static const char bad[] = "jwt_secret: s\nrabbitmq_hots: x\n";
+	struct alts_err err = ALTS_ERR_INIT, serr = ALTS_ERR_INIT;
+	struct farm_config *c = NULL;
+	struct settings *sc = NULL;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(farm_config_load(&c, ALTS_SOURCE_DIR "/configs/example_config.yaml", &err), &err);
+	assert_string_equal(c->rabbitmq_vhost, "test_system");
+	farm_config_free(c);
+	c = NULL;
+	assert_ok_err(farm_config_load(&c, NULL, &err), &err);
+	assert_string_equal(c->spool_directory, "/var/lib/alts/spool");
+	assert_string_equal(c->file_store_directory, "/var/lib/alts/artifacts");
+	farm_config_free(c);
+	c = NULL;
+	assert_int_equal(farm_config_load_buffer(&c, "sched.yaml", bad, strlen(bad), &err), ALTS_EINVALID);
+	assert_null(c);
+	assert_int_equal(load(&sc, bad, &serr), ALTS_EINVALID);
+	assert_string_equal(err.msg, serr.msg);
 }
 
 static void test_scheduler_config__errors_have_locations(void **state)
@@ -66,7 +90,7 @@ static void test_scheduler_config__errors_have_locations(void **state)
 	ALTS_UNUSED(state);
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(cases); i++) {
 		struct alts_err err = ALTS_ERR_INIT;
-		struct sched_config *c = NULL;
+		struct settings *c = NULL;
 
 		assert_int_equal(load(&c, cases[i].text, &err), ALTS_EINVALID);
 		assert_null(c);
@@ -78,7 +102,7 @@ static void test_scheduler_config__errors_have_locations(void **state)
 static void test_scheduler_config__secrets_from_env_and_files(void **state)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *c = NULL;
+	struct settings *c = NULL;
 	char *text;
 	const char *dir = test_sandbox_init();
 
@@ -88,14 +112,14 @@ static void test_scheduler_config__secrets_from_env_and_files(void **state)
 	text = alts_asprintf("jwt_secret: from-config\njwt_secret_file: %s/jwt\nrabbitmq_password_file: %s/pw\n", dir, dir);
 	assert_ok_err(load(&c, text, &err), &err);
 	assert_string_equal(c->jwt_secret, "from-file");
-	assert_string_equal(c->rabbitmq_password, "  pw-from-file");
-	sched_config_free(c);
+	assert_string_equal(c->farm.rabbitmq_password, "  pw-from-file");
+	settings_free(c);
 	setenv("ALTS_JWT_SECRET", "from-env", 1);
 	setenv("ALTS_RABBITMQ_PASSWORD", "pw-env", 1);
 	assert_ok_err(load(&c, text, &err), &err);
 	assert_string_equal(c->jwt_secret, "from-env");
-	assert_string_equal(c->rabbitmq_password, "pw-env");
-	sched_config_free(c);
+	assert_string_equal(c->farm.rabbitmq_password, "pw-env");
+	settings_free(c);
 	unsetenv("ALTS_JWT_SECRET");
 	unsetenv("ALTS_RABBITMQ_PASSWORD");
 	alts_free(text);
@@ -107,6 +131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_scheduler_config__defaults, setup),
 		cmocka_unit_test_setup(test_scheduler_config__example_config_loads, setup),
+		cmocka_unit_test_setup(test_scheduler_config__worker_reads_the_same_file, setup),
 		cmocka_unit_test_setup(test_scheduler_config__errors_have_locations, setup),
 		cmocka_unit_test_setup(test_scheduler_config__secrets_from_env_and_files, setup),
 	};

@@ -1,6 +1,6 @@
-/* Unit tests for worker/msg.c: task and cancel messages, reports. */
+/* Unit tests for farm/msg.c: task and cancel messages, reports. */
 #include "helpers.h"
-#include "worker/msg.h"
+#include "farm/msg.h"
 
 #include <jansson.h>
 
