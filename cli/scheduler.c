@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 	if (mkdir(cfg->farm.working_directory, 0750) && errno != EEXIST) {
-		alts_err_errno(&err, ALTS_EENV, errno, "cannot create working_directory '%s'", cfg->farm.working_directory);
+		alts_err_errno(&err, ALTS_EENV, errno, "cannot create working_directory '%s'",
+			       cfg->farm.working_directory);
 		status = fail("", &err);
 		goto out;
 	}

@@ -189,8 +189,9 @@ out:
 	return rc;
 }
 
-int farm_config_secret(struct farm_config *c, const char **value, const char *env_name, const char *file_key,
-		       const char *file, struct alts_err *err)
+/* Environment, then file, then the config value. */
+static int resolve_secret(struct farm_config *c, const char **value, const char *env_name, const char *file_key,
+			  const char *file, struct alts_err *err)
 {
 	const char *env = getenv(env_name);
 
@@ -199,15 +200,21 @@ int farm_config_secret(struct farm_config *c, const char **value, const char *en
 	return file ? read_secret_file(value, c->arena, file_key, file, err) : 0;
 }
 
+int farm_config_secret(struct farm_config *c, const char **value, const char *env_name, const char *file_key,
+		       const char *file, struct alts_err *err)
+{
+	return resolve_secret(c, value, env_name, file_key, file, err);
+}
+
 static int resolve_secrets(struct farm_config *c, struct alts_err *err)
 {
-	int rc = farm_config_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
+	int rc = resolve_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
 				    c->rabbitmq_password_file, err);
 	if (!rc)
-		rc = farm_config_secret(c, &c->s3_secret_access_key, "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file",
+		rc = resolve_secret(c, &c->s3_secret_access_key, "ALTS_S3_SECRET_ACCESS_KEY", "s3_secret_access_key_file",
 				    c->s3_secret_access_key_file, err);
 	if (!rc)
-		rc = farm_config_secret(c, &c->azure_connection_string, "ALTS_AZURE_CONNECTION_STRING",
+		rc = resolve_secret(c, &c->azure_connection_string, "ALTS_AZURE_CONNECTION_STRING",
 				    "azure_connection_string_file", c->azure_connection_string_file, err);
 	return rc;
 }
@@ -270,7 +277,8 @@ int farm_config_read(struct sbuf *out, const char *path, struct alts_err *err)
 	if (rc)
 		return alts_err_errno(err, ALTS_EINVALID, -rc, "cannot read config '%s'", path);
 	if (out->capped)
-		return alts_err_set(err, ALTS_EINVALID, "%s: config is larger than %u bytes", path, FARM_CONFIG_MAX_BYTES);
+		return alts_err_set(err, ALTS_EINVALID, "%s: config is larger than %u bytes", path,
+				    FARM_CONFIG_MAX_BYTES);
 	return 0;
 }
 
