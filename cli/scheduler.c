@@ -6,7 +6,7 @@
 #include "scheduler/callback.h"
 #include "scheduler/outbox.h"
 #include "scheduler/results.h"
-#include "scheduler/sched_config.h"
+#include "scheduler/settings.h"
 #include "scheduler/server.h"
 #include "scheduler/store.h"
 
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 		{ "ui-dir", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *cfg = NULL;
+	struct settings *cfg = NULL;
 	struct store *store = NULL;
 	struct outbox *outbox = NULL;
 	struct results *results = NULL;
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return ALTS_EXIT_INVALID;
 	}
-	if (sched_config_load(&cfg, config, &err))
+	if (settings_load(&cfg, config, &err))
 		return fail("", &err);
 	if (port) {
 		char *end;
@@ -120,13 +120,14 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-	if (mkdir(cfg->working_directory, 0750) && errno != EEXIST) {
-		alts_err_errno(&err, ALTS_EENV, errno, "cannot create working_directory '%s'", cfg->working_directory);
+	if (mkdir(cfg->farm.working_directory, 0750) && errno != EEXIST) {
+		alts_err_errno(&err, ALTS_EENV, errno, "cannot create working_directory '%s'",
+			       cfg->farm.working_directory);
 		status = fail("", &err);
 		goto out;
 	}
 	/* Reports and logs are read back from where workers store them, with the same settings. */
-	sched_config_artifact_store(cfg, &store_cfg);
+	farm_config_artifact_store(&cfg->farm, &store_cfg);
 	if (artifact_store_open(&artifacts, &store_cfg, &err)) {
 		status = fail("result_backend", &err);
 		goto out;
@@ -136,8 +137,8 @@ int main(int argc, char **argv)
 	if (access(ui_dir, R_OK | X_OK))
 		alts_log(ALTS_LOG_WARN, "scheduler", "no Swagger UI in '%s' (%s): /docs answers 404", ui_dir,
 			 strerror(errno));
-	if (store_open(&store, cfg->database, &err) || (!no_broker && outbox_start(&outbox, store, cfg, &err)) ||
-	    (!no_broker && *cfg->results_queue && results_start(&results, store, cfg, &err)) ||
+	if (store_open(&store, cfg->database, &err) || (!no_broker && outbox_start(&outbox, store, &cfg->farm, &err)) ||
+	    (!no_broker && *cfg->farm.results_queue && results_start(&results, store, &cfg->farm, &err)) ||
 	    callbacks_start(&callbacks, store, &err) ||
 	    server_start(&server, cfg, store, outbox, &sopts, &err)) {
 		status = fail("", &err);
@@ -158,7 +159,7 @@ out:
 	outbox_stop(outbox);
 	store_free(store);
 	artifact_store_free(artifacts);
-	sched_config_free(cfg);
+	settings_free(cfg);
 	if (curl_ready)
 		curl_global_cleanup();
 	return status;

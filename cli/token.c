@@ -2,7 +2,7 @@
 #include "framework/common.h"
 #include "framework/exitcode.h"
 #include "scheduler/auth.h"
-#include "scheduler/sched_config.h"
+#include "scheduler/settings.h"
 
 #include <getopt.h>
 #include <time.h>
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *cfg = NULL;
+	struct settings *cfg = NULL;
 	const char *config = NULL, *secret = NULL, *alg = NULL, *email = NULL, *expires = NULL;
 	char *token = NULL;
 	double secs = 0;
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	if (expires && (!conf_parse_duration(expires, &secs) || secs < 1 || secs > 3650.0 * 86400))
 		return usage_error("--expires: expected a duration such as 3600, 30m, 12h or 7d");
 	if (config) {
-		if (sched_config_load(&cfg, config, &err)) {
+		if (settings_load(&cfg, config, &err)) {
 			fprintf(stderr, "alts-token: error: %s\n", err.msg);
 			return alts_err_exit_code(err.code);
 		}
@@ -77,6 +77,6 @@ int main(int argc, char **argv)
 		printf("%s\n", token);
 	}
 	alts_free(token);
-	sched_config_free(cfg);
+	settings_free(cfg);
 	return status;
 }

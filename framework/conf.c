@@ -510,3 +510,12 @@ const char *conf_describe_char(char c, char *buf, size_t size)
 		snprintf(buf, size, "byte 0x%02x", (unsigned char)c);
 	return buf;
 }
+
+bool conf_strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (!strcmp(l->v[i], s))
+			return true;
+	}
+	return false;
+}

@@ -121,6 +121,9 @@ const char *conf_type_name(yaml_node_t *node);
 const char *conf_path_key(struct conf_ctx *ctx, const char *path, const char *key);
 const char *conf_path_index(struct conf_ctx *ctx, const char *path, size_t index);
 
+/* True when s is in l. */
+bool conf_strlist_has(const struct strlist *l, const char *s);
+
 /* Parses "90", "1.5", "90s", "5m", "2h", "1d" into seconds; false if malformed. */
 bool conf_parse_duration(const char *text, double *out);
 

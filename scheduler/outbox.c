@@ -1,6 +1,6 @@
 #include "framework/common.h"
 #include "framework/log.h"
-#include "scheduler/amqp_conn.h"
+#include "farm/amqp_conn.h"
 #include "scheduler/outbox.h"
 
 #include <amqp.h>
@@ -25,7 +25,7 @@ static const double latency_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 struct outbox {
 	struct store *store;
-	const struct sched_config *cfg;
+	const struct farm_config *cfg;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
@@ -647,7 +647,7 @@ static void *outbox_main(void *arg)
 	return NULL;
 }
 
-int outbox_start(struct outbox **out, struct store *store, const struct sched_config *cfg, struct alts_err *err)
+int outbox_start(struct outbox **out, struct store *store, const struct farm_config *cfg, struct alts_err *err)
 {
 	struct outbox *o = alts_calloc(1, sizeof(*o));
 	int e;

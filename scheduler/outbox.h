@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "framework/sbuf.h"
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 #include "scheduler/store.h"
 
 /*
@@ -26,7 +26,7 @@
 struct outbox;
 
 /* Starts the thread. cfg and store are borrowed until outbox_stop(). */
-int outbox_start(struct outbox **out, struct store *store, const struct sched_config *cfg, struct alts_err *err);
+int outbox_start(struct outbox **out, struct store *store, const struct farm_config *cfg, struct alts_err *err);
 /* Wakes the thread: a task was committed or canceled. Thread-safe, cheap. */
 void outbox_kick(struct outbox *o);
 /* Stops and joins the thread, frees o (NULL-safe). */

@@ -4,7 +4,6 @@
 #include "engine/suite_load.h"
 #include "runners/runner.h"
 #include "scheduler/payload.h"
-#include "scheduler/sched_config.h"
 
 #include <jansson.h>
 
@@ -64,12 +63,12 @@ int payload_route(char *buf, size_t size, const struct payload_rules *rules, con
 
 	if (!strcmp(runner, "any") && rules->runners->n) {
 		runner = rules->runners->v[0];
-	} else if (!payload_runner_known(runner) || !sched_strlist_has(rules->runners, runner)) {
+	} else if (!payload_runner_known(runner) || !conf_strlist_has(rules->runners, runner)) {
 		join_list(&allowed, rules->runners, "any");
 		rc = alts_err_set(err, ALTS_EINVALID, "unknown runner '%s' (allowed: %s)", runner, allowed.buf);
 		goto out;
 	}
-	if (!qarch || !sched_strlist_has(rules->architectures, arch)) {
+	if (!qarch || !conf_strlist_has(rules->architectures, arch)) {
 		join_list(&allowed, rules->architectures, NULL);
 		rc = alts_err_set(err, ALTS_EINVALID, "unknown architecture '%s' (allowed: %s)", arch, allowed.buf);
 		goto out;
@@ -158,7 +157,7 @@ static int v_runner(struct conf_ctx *ctx, yaml_node_t *node, const char *path, v
 	struct sbuf allowed = SBUF_INIT;
 	int rc = 0;
 
-	if (strcmp(r, "any") && (!payload_runner_known(r) || !sched_strlist_has(p->rules->runners, r))) {
+	if (strcmp(r, "any") && (!payload_runner_known(r) || !conf_strlist_has(p->rules->runners, r))) {
 		join_list(&allowed, p->rules->runners, "any");
 		rc = conf_fail(ctx, node, path, "unknown runner '%s' (allowed: %s)", r, allowed.buf);
 	}
@@ -173,7 +172,7 @@ static int v_dist_name(struct conf_ctx *ctx, yaml_node_t *node, const char *path
 	struct sbuf allowed = SBUF_INIT;
 	int rc = 0;
 
-	if (!sched_strlist_has(p->rules->distributions, d)) {
+	if (!conf_strlist_has(p->rules->distributions, d)) {
 		join_list(&allowed, p->rules->distributions, NULL);
 		rc = conf_fail(ctx, node, path, "unknown distribution '%s' (allowed: %s)", d, allowed.buf);
 	}
@@ -188,7 +187,7 @@ static int v_arch(struct conf_ctx *ctx, yaml_node_t *node, const char *path, voi
 	struct sbuf allowed = SBUF_INIT;
 	int rc = 0;
 
-	if (!payload_queue_arch(a) || !sched_strlist_has(p->rules->architectures, a)) {
+	if (!payload_queue_arch(a) || !conf_strlist_has(p->rules->architectures, a)) {
 		join_list(&allowed, p->rules->architectures, NULL);
 		rc = conf_fail(ctx, node, path, "unknown architecture '%s' (allowed: %s)", a, allowed.buf);
 	}

@@ -1,10 +1,10 @@
 #include "framework/common.h"
 #include "framework/log.h"
-#include "scheduler/amqp_conn.h"
+#include "farm/amqp_conn.h"
+#include "farm/msg.h"
 #include "scheduler/results.h"
 
 #include <amqp.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/time.h>
@@ -12,11 +12,10 @@
 #include <unistd.h>
 
 #define RESULTS_BACKOFF_MAX_MS 10000
-#define RESULTS_MAX_BYTES (4u << 20)
 
 struct results {
 	struct store *store;
-	const struct sched_config *cfg;
+	const struct farm_config *cfg;
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
@@ -46,110 +45,52 @@ fail:
 	return ALTS_ERROR;
 }
 
-#define RESULTS_WORKER_MAX 256
-#define RESULTS_ERROR_MAX 4096
-#define RESULTS_ARTIFACTS_MAX 1024
-#define RESULTS_LOG_CHUNK_MAX (256 << 10)
-
-/* The optional fields of a report, checked; a bad one is logged and left out (the state still counts). */
-static void report_fields(struct task_report *tr, json_t *j, const char *id, char **texts)
+/* A bad optional field is logged and left out (the state still counts). */
+static void warn_field(const char *id, const char *field, const char *expected, void *payload)
 {
-	json_t *worker = json_object_get(j, "worker");
-	json_t *result = json_object_get(j, "result");
-	json_t *artifacts = json_object_get(j, "artifacts");
-	json_t *pending = json_object_get(j, "artifacts_pending");
-	json_t *error = json_object_get(j, "error");
-	json_t *progress = json_object_get(j, "progress");
-	json_t *log = json_object_get(j, "log");
-	const char *key;
-	json_t *v;
-	size_t i;
-	bool ok;
-
-	if (json_is_string(worker) && json_string_length(worker) && json_string_length(worker) <= RESULTS_WORKER_MAX)
-		tr->worker = json_string_value(worker);
-	else if (worker && !json_is_null(worker))
-		alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'worker': expected a short string", id);
-	if (json_is_object(result))
-		tr->result = texts[0] = json_dumps(result, JSON_COMPACT);
-	else if (result && !json_is_null(result))
-		alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'result': expected an object", id);
-	ok = json_is_object(artifacts) && json_object_size(artifacts) <= RESULTS_ARTIFACTS_MAX;
-	json_object_foreach(ok ? artifacts : NULL, key, v)
-		ok = ok && *key && json_is_string(v);
-	if (ok)
-		tr->artifacts = texts[1] = json_dumps(artifacts, JSON_COMPACT);
-	else if (artifacts && !json_is_null(artifacts))
-		alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'artifacts': expected an object of URLs", id);
-	ok = json_is_array(pending) && json_array_size(pending) <= RESULTS_ARTIFACTS_MAX;
-	json_array_foreach(ok ? pending : NULL, i, v)
-		ok = ok && json_is_string(v);
-	if (ok)
-		tr->artifacts_pending = texts[2] = json_dumps(pending, JSON_COMPACT);
-	else if (pending && !json_is_null(pending))
-		alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'artifacts_pending': expected a list of names", id);
-	if (json_is_string(error)) {
-		/* Kept whole up to a bound; a longer one is cut (it is a message, not data). */
-		texts[3] = alts_strndup(json_string_value(error), RESULTS_ERROR_MAX);
-		tr->error = texts[3];
-	} else if (error && !json_is_null(error)) {
-		alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'error': expected a string", id);
-	}
-	/* NUL bytes would end the text early in SQLite; a chunk is cut at the first one. */
-	if (json_is_string(log) && json_string_length(log) <= RESULTS_LOG_CHUNK_MAX)
-		tr->log = json_string_value(log);
-	else if (log && !json_is_null(log))
-		alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'log': expected a string of at most %d bytes", id,
-			 RESULTS_LOG_CHUNK_MAX);
-	if (progress && !json_is_null(progress)) {
-		json_t *done = json_object_get(progress, "done"), *total = json_object_get(progress, "total");
-
-		if (json_is_integer(done) && json_is_integer(total) && json_integer_value(done) >= 0 &&
-		    json_integer_value(total) >= 0) {
-			tr->has_progress = true;
-			tr->progress_done = json_integer_value(done);
-			tr->progress_total = json_integer_value(total);
-		} else {
-			alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring 'progress': expected {done, total} integers",
-				 id);
-		}
-	}
+	ALTS_UNUSED(payload);
+	alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring '%s': expected %s", id, field, expected);
 }
 
 ALTS_TESTABLE int results__apply(struct store *store, const char *body, size_t len)
 {
 	struct alts_err err = ALTS_ERR_INIT;
+	struct report_in in = REPORT_IN_INIT;
 	struct task_report tr = { 0 };
-	json_error_t jerr;
-	json_t *j = len <= RESULTS_MAX_BYTES ? json_loadb(body, len, 0, &jerr) : NULL;
-	const char *id = json_string_value(json_object_get(j, "task_id"));
-	const char *state = json_string_value(json_object_get(j, "state"));
-	char *texts[4] = { NULL, NULL, NULL, NULL };
 	bool applied = false;
-	int rc;
+	int rc = report_parse(&in, body, len, warn_field, NULL);
 
-	if (!id || !state || !json_is_object(j)) {
+	if (rc == ALTS_ENOMEM) {
+		alts_log(ALTS_LOG_ERROR, "results", "out of memory");
+		return rc;
+	}
+	if (rc) {
 		alts_log(ALTS_LOG_WARN, "results", "dropping a malformed report (%zu bytes)", len);
-		json_decref(j);
 		return 0;
 	}
-	tr.state = state;
-	report_fields(&tr, j, id, texts);
-	rc = store_report(store, id, &tr, &applied, &err);
+	tr = (struct task_report){
+		.state = in.state,
+		.worker = in.worker,
+		.result = in.result,
+		.artifacts = in.artifacts,
+		.artifacts_pending = in.artifacts_pending,
+		.error = in.error,
+		.has_progress = in.has_progress,
+		.progress_done = in.progress_done,
+		.progress_total = in.progress_total,
+		.log = in.log,
+	};
+	rc = store_report(store, in.task_id, &tr, &applied, &err);
 	if (rc == ALTS_EINVALID || rc == ALTS_ENOTFOUND) {
-		alts_log(ALTS_LOG_WARN, "results", "dropping report for task %s: %s", id, err.msg);
+		alts_log(ALTS_LOG_WARN, "results", "dropping report for task %s: %s", in.task_id, err.msg);
 		rc = 0;
 	} else if (rc) {
 		alts_log(ALTS_LOG_ERROR, "results", "%s", err.msg);
 	} else {
-		alts_log(ALTS_LOG_INFO, "results", "task %s: %s%s%s%s", id, state, tr.worker ? " by " : "",
+		alts_log(ALTS_LOG_INFO, "results", "task %s: %s%s%s%s", in.task_id, in.state, tr.worker ? " by " : "",
 			 tr.worker ? tr.worker : "", applied ? "" : " (ignored: the task has ended or was canceled)");
 	}
-	free(texts[0]);
-	free(texts[1]);
-	free(texts[2]);
-	alts_free(texts[3]);
-	json_decref(j);
+	report_in_release(&in);
 	return rc;
 }
 
@@ -191,7 +132,7 @@ static void *results_main(void *arg)
 	return NULL;
 }
 
-int results_start(struct results **out, struct store *store, const struct sched_config *cfg, struct alts_err *err)
+int results_start(struct results **out, struct store *store, const struct farm_config *cfg, struct alts_err *err)
 {
 	struct results *r = alts_calloc(1, sizeof(*r));
 	int e;

@@ -1,7 +1,7 @@
 #ifndef ALTS_SCHED_RESULTS_H
 #define ALTS_SCHED_RESULTS_H
 
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 #include "scheduler/store.h"
 
 /*
@@ -20,7 +20,7 @@
 struct results;
 
 /* Starts the thread; cfg and store are borrowed until results_stop(). */
-int results_start(struct results **out, struct store *store, const struct sched_config *cfg, struct alts_err *err);
+int results_start(struct results **out, struct store *store, const struct farm_config *cfg, struct alts_err *err);
 /* Stops and joins the thread, frees r (NULL-safe). */
 void results_stop(struct results *r);
 

@@ -59,7 +59,7 @@ static const int status_codes[] = { 200, 201, 400, 401, 404, 405, 409, 413, 415,
 #define NSTATUS ALTS_ARRAY_SIZE(status_codes)
 
 struct sched_server {
-	const struct sched_config *cfg;
+	const struct settings *cfg;
 	struct store *store;
 	struct outbox *outbox;
 	struct intake *intake;  /* group commit of POST /tasks/schedule */
@@ -1073,7 +1073,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	alts_log(ALTS_LOG_DEBUG, "http", "%s", buf);
 }
 
-int server_start(struct sched_server **out, const struct sched_config *cfg, struct store *store,
+int server_start(struct sched_server **out, const struct settings *cfg, struct store *store,
 		 struct outbox *outbox, const struct server_options *opts, struct alts_err *err)
 {
 	struct sched_server *s = alts_calloc(1, sizeof(*s));

@@ -2,7 +2,7 @@
 #define ALTS_SCHED_SERVER_H
 
 #include "scheduler/outbox.h"
-#include "scheduler/sched_config.h"
+#include "scheduler/settings.h"
 #include "scheduler/store.h"
 
 /*
@@ -28,7 +28,7 @@ struct server_options {
  * unpublished), opts may be NULL (no artifacts, no /docs). The artifact
  * store is read from several HTTP threads at once.
  */
-int server_start(struct sched_server **out, const struct sched_config *cfg, struct store *store,
+int server_start(struct sched_server **out, const struct settings *cfg, struct store *store,
 		 struct outbox *outbox, const struct server_options *opts, struct alts_err *err);
 /* The port actually bound. */
 int server_port(const struct sched_server *s);

@@ -1,12 +1,12 @@
 #include "framework/common.h"
 #include "framework/sbuf.h"
-#include "scheduler/amqp_conn.h"
+#include "farm/amqp_conn.h"
 #include "worker/backoff.h"
 #include "worker/consumer.h"
-#include "worker/msg.h"
+#include "farm/msg.h"
 #include "worker/pool.h"
 #include "worker/wlog.h"
-#include "worker/worker_int.h"
+#include "worker/wctx.h"
 
 #include <amqp.h>
 #include <time.h>
@@ -60,9 +60,9 @@ static void consumer_disconnect(struct consumer *c, bool clean)
 }
 
 /* Declares and consumes the task queues. */
-static int consume_tasks(struct consumer *c, const struct sched_config *cfg)
+static int consume_tasks(struct consumer *c, const struct farm_config *cfg)
 {
-	const struct strlist *q = worker_queues(c->w, cfg);
+	const struct strlist *q = wctx_queues(c->w, cfg);
 
 	for (size_t i = 0; i < q->n && i < CONSUMER_MAX_QUEUES; i++) {
 		amqp_basic_consume_ok_t *ok;
@@ -83,7 +83,7 @@ static int consume_tasks(struct consumer *c, const struct sched_config *cfg)
 }
 
 /* The exclusive queue bound to the cancel exchange, consumed without acks. */
-static int consume_cancels(struct consumer *c, const struct sched_config *cfg)
+static int consume_cancels(struct consumer *c, const struct farm_config *cfg)
 {
 	amqp_queue_declare_ok_t *q;
 	amqp_basic_consume_ok_t *ok;
@@ -115,8 +115,8 @@ static int consume_cancels(struct consumer *c, const struct sched_config *cfg)
 
 static int consumer_connect(struct consumer *c, bool take_tasks)
 {
-	struct worker_cfg *wc = worker_cfg_get(c->w);
-	const struct sched_config *cfg = wc->c;
+	struct worker_cfg *wc = wctx_cfg_get(c->w);
+	const struct farm_config *cfg = wc->c;
 	long prefetch = c->w->opts.concurrency > 0 ? c->w->opts.concurrency : cfg->worker_concurrency;
 	int rc = amqp_conn_open(&c->conn, cfg, (int)cfg->worker_heartbeat, "worker.consume");
 
@@ -137,7 +137,7 @@ static int consumer_connect(struct consumer *c, bool take_tasks)
 		goto out;
 	}
 	{
-		const struct strlist *q = worker_queues(c->w, cfg);
+		const struct strlist *q = wctx_queues(c->w, cfg);
 		struct sbuf names = SBUF_INIT;
 
 		for (size_t i = 0; i < q->n; i++)
@@ -147,7 +147,7 @@ static int consumer_connect(struct consumer *c, bool take_tasks)
 		sbuf_release(&names);
 	}
 out:
-	worker_cfg_put(c->w, wc);
+	wctx_cfg_put(c->w, wc);
 	return rc;
 }
 
@@ -196,6 +196,12 @@ static const char *queue_of(struct consumer *c, amqp_bytes_t tag)
 	return NULL;
 }
 
+/* The jobs' settle callback (job_settle_fn). */
+static void settle_job(uint64_t gen, uint64_t tag, enum settle how, void *payload)
+{
+	consumer_settle(payload, gen, tag, how);
+}
+
 static void on_delivery(struct consumer *c, amqp_envelope_t *env, bool take)
 {
 	amqp_bytes_t tag = env->consumer_tag;
@@ -227,6 +233,8 @@ static void on_delivery(struct consumer *c, amqp_envelope_t *env, bool take)
 		j->tag = env->delivery_tag;
 		j->gen = c->gen;
 		j->redelivered = env->redelivered;
+		j->settle = settle_job;
+		j->settle_payload = c;
 	}
 	if (!j || !j->body || !j->queue) {
 		job_free(j);

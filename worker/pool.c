@@ -1,11 +1,9 @@
 #include "framework/common.h"
 #include "reporters/stores/artifact_store.h"
 #include "reporters/stores/spool.h"
-#include "worker/consumer.h"
 #include "worker/pool.h"
-#include "worker/task.h"
+#include "worker/wctx.h"
 #include "worker/wlog.h"
-#include "worker/worker_int.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +14,8 @@
 
 struct pool {
 	struct worker *w;
+	pool_run_fn run;
+	void *run_payload;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *head, *tail;     /* waiting */
@@ -72,7 +72,7 @@ static void *pool_thread(void *arg)
 		if (atomic_load(&p->w->max_reached) || atomic_load(&p->w->phase) != WORKER_RUNNING) {
 			/* Stopping or --max-tasks reached: what was prefetched goes back to the queue. */
 			pthread_mutex_unlock(&p->lock);
-			consumer_settle(p->w->consumer, j->gen, j->tag, SETTLE_REQUEUE);
+			j->settle(j->gen, j->tag, SETTLE_REQUEUE, j->settle_payload);
 			job_free(j);
 			pthread_mutex_lock(&p->lock);
 			continue;
@@ -80,7 +80,7 @@ static void *pool_thread(void *arg)
 		p->running[slot->index] = j;
 		p->nrunning++;
 		pthread_mutex_unlock(&p->lock);
-		task_run(p->w, j);
+		p->run(j, p->run_payload);
 		pthread_mutex_lock(&p->lock);
 		p->running[slot->index] = NULL;
 		p->nrunning--;
@@ -96,13 +96,13 @@ static void *pool_thread(void *arg)
 
 static void flush_spool(struct pool *p)
 {
-	struct worker_cfg *wc = worker_cfg_get(p->w);
+	struct worker_cfg *wc = wctx_cfg_get(p->w);
 	struct artifact_store_config sc;
 	struct artifact_store *st = NULL;
 	struct alts_err err = ALTS_ERR_INIT;
 	size_t delivered = 0, remaining = 0;
 
-	sched_config_artifact_store(wc->c, &sc);
+	farm_config_artifact_store(wc->c, &sc);
 	if (artifact_store_open(&st, &sc, &err)) {
 		wlog(ALTS_LOG_WARN, "spool.flush_failed", NULL, "msg=%s", err.msg);
 		goto out;
@@ -114,18 +114,18 @@ static void flush_spool(struct pool *p)
 		wlog(ALTS_LOG_INFO, "spool.flushed", NULL, "delivered=%zu", delivered);
 out:
 	artifact_store_free(st);
-	worker_cfg_put(p->w, wc);
+	wctx_cfg_put(p->w, wc);
 }
 
 /* Enforces deadlines; flushes the spool now and then. */
 static void *pool_monitor(void *arg)
 {
 	struct pool *p = arg;
-	int64_t next_flush = worker_mono_ms() + POOL_SPOOL_FLUSH_MS;
+	int64_t next_flush = wctx_mono_ms() + POOL_SPOOL_FLUSH_MS;
 
 	flush_spool(p);
 	for (;;) {
-		int64_t now = worker_mono_ms();
+		int64_t now = wctx_mono_ms();
 		bool stop;
 
 		pthread_mutex_lock(&p->lock);
@@ -152,14 +152,15 @@ static void *pool_monitor(void *arg)
 			break;
 		if (now >= next_flush) {
 			flush_spool(p);
-			next_flush = worker_mono_ms() + POOL_SPOOL_FLUSH_MS;
+			next_flush = wctx_mono_ms() + POOL_SPOOL_FLUSH_MS;
 		}
 		usleep(POOL_MONITOR_MS * 1000);
 	}
 	return NULL;
 }
 
-int pool_start(struct pool **out, struct worker *w, int threads, struct alts_err *err)
+int pool_start(struct pool **out, struct worker *w, int threads, pool_run_fn run, void *payload,
+	       struct alts_err *err)
 {
 	struct pool *p = alts_calloc(1, sizeof(*p));
 	int e = 0;
@@ -171,6 +172,8 @@ int pool_start(struct pool **out, struct worker *w, int threads, struct alts_err
 	if (!p)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	p->w = w;
+	p->run = run;
+	p->run_payload = payload;
 	p->nthreads = (size_t)threads;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -224,7 +227,7 @@ void pool_cancel(struct pool *p, const char *id)
 {
 	bool running = false;
 
-	idset_add(p->w->canceled, id, worker_mono_ms());
+	idset_add(p->w->canceled, id, wctx_mono_ms());
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct job *j = p->running[i];
@@ -262,25 +265,25 @@ bool pool_alias(struct pool *p, struct job *dup)
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (settled)
-		consumer_settle(p->w->consumer, dup->gen, dup->tag, (enum settle)(settled - 1));
+		dup->settle(dup->gen, dup->tag, (enum settle)(settled - 1), dup->settle_payload);
 	return found;
 }
 
-void pool_settle(struct pool *p, struct job *j, int how)
+void pool_settle(struct pool *p, struct job *j, enum settle how)
 {
 	uint64_t gen[ALTS_ARRAY_SIZE(j->alias_tag)], tag[ALTS_ARRAY_SIZE(j->alias_tag)];
 	size_t n;
 
 	pthread_mutex_lock(&p->lock);
-	j->settled = 1 + how;
+	j->settled = 1 + (int)how;
 	n = j->naliases;
 	memcpy(gen, j->alias_gen, sizeof(gen));
 	memcpy(tag, j->alias_tag, sizeof(tag));
 	j->naliases = 0;
 	pthread_mutex_unlock(&p->lock);
-	consumer_settle(p->w->consumer, j->gen, j->tag, (enum settle)how);
+	j->settle(j->gen, j->tag, how, j->settle_payload);
 	for (size_t i = 0; i < n; i++)
-		consumer_settle(p->w->consumer, gen[i], tag[i], (enum settle)how);
+		j->settle(gen[i], tag[i], how, j->settle_payload);
 }
 
 void pool_abort_all(struct pool *p, enum job_stop reason)
@@ -299,7 +302,7 @@ void pool_abort_all(struct pool *p, enum job_stop reason)
 		struct job *j = waiting;
 
 		waiting = j->next;
-		consumer_settle(p->w->consumer, j->gen, j->tag, SETTLE_REQUEUE);
+		j->settle(j->gen, j->tag, SETTLE_REQUEUE, j->settle_payload);
 		job_free(j);
 	}
 }

@@ -1,9 +1,9 @@
 #include "framework/common.h"
-#include "scheduler/amqp_conn.h"
+#include "farm/amqp_conn.h"
 #include "worker/backoff.h"
 #include "worker/publish.h"
 #include "worker/wlog.h"
-#include "worker/worker_int.h"
+#include "worker/wctx.h"
 
 #include <amqp.h>
 #include <time.h>
@@ -77,8 +77,8 @@ static void pub_disconnect(struct publisher *p, bool clean)
 
 static int pub_connect(struct publisher *p)
 {
-	struct worker_cfg *wc = worker_cfg_get(p->w);
-	const struct sched_config *c = wc->c;
+	struct worker_cfg *wc = wctx_cfg_get(p->w);
+	const struct farm_config *c = wc->c;
 	int rc = amqp_conn_open(&p->conn, c, (int)c->worker_heartbeat, "worker.publish");
 
 	if (rc)
@@ -99,7 +99,7 @@ fail:
 	pub_disconnect(p, false);
 	rc = ALTS_ERROR;
 out:
-	worker_cfg_put(p->w, wc);
+	wctx_cfg_put(p->w, wc);
 	return rc;
 }
 
@@ -110,7 +110,7 @@ out:
  */
 static int pub_batch(struct publisher *p, struct pub_item *const *items, size_t n, int *state)
 {
-	int64_t deadline = worker_mono_ms() + PUBLISH_CONFIRM_TIMEOUT_MS;
+	int64_t deadline = wctx_mono_ms() + PUBLISH_CONFIRM_TIMEOUT_MS;
 	uint64_t first = p->tag + 1;
 	size_t waiting = n;
 
@@ -135,7 +135,7 @@ static int pub_batch(struct publisher *p, struct pub_item *const *items, size_t 
 		uint64_t tag;
 		bool multiple;
 
-		if (worker_mono_ms() > deadline) {
+		if (wctx_mono_ms() > deadline) {
 			wlog(ALTS_LOG_WARN, "publish.confirm_timeout", items[0]->task_id, "ms=%d",
 			     PUBLISH_CONFIRM_TIMEOUT_MS);
 			return -1;
@@ -197,7 +197,7 @@ static bool pub_idle(struct publisher *p)
 
 static bool pub_should_exit(struct publisher *p)
 {
-	return p->stop && (!p->head || worker_mono_ms() >= p->linger_until);
+	return p->stop && (!p->head || wctx_mono_ms() >= p->linger_until);
 }
 
 static void *pub_main(void *arg)
@@ -384,7 +384,7 @@ void publisher_stop(struct publisher *p, double linger_s)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
-	p->linger_until = worker_mono_ms() + (int64_t)(linger_s * 1000);
+	p->linger_until = wctx_mono_ms() + (int64_t)(linger_s * 1000);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	if (p->started) {

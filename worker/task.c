@@ -1,6 +1,7 @@
 #include "framework/common.h"
 #include "engine/suite_load.h"
 #include "engine/engine.h"
+#include "farm/msg.h"
 #include "framework/exitcode.h"
 #include "framework/fs.h"
 #include "framework/sbuf.h"
@@ -8,12 +9,10 @@
 #include "reporters/stores/artifact_store.h"
 #include "reporters/stores/spool.h"
 #include "runners/runner.h"
-#include "worker/consumer.h"
-#include "worker/msg.h"
 #include "worker/publish.h"
 #include "worker/task.h"
 #include "worker/wlog.h"
-#include "worker/worker_int.h"
+#include "worker/wctx.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -28,7 +27,7 @@
 struct task {
 	struct worker *w;
 	struct job *j;
-	const struct sched_config *c;
+	const struct farm_config *c;
 	const char *id;
 	char *dir;                 /* per-task temporary directory */
 	struct suite *suite;
@@ -47,7 +46,7 @@ struct task {
 	struct arena *arena;       /* names and URLs */
 };
 
-void task_apply_timeouts(struct suite *s, const struct sched_config *c)
+void task_apply_timeouts(struct suite *s, const struct farm_config *c)
 {
 	for (size_t i = 0; i < s->nchecks; i++) {
 		struct suite_check *ch = &s->checks[i];
@@ -94,7 +93,7 @@ static int send_report(struct task *t, const struct report *r, bool final)
 		bool spooled = false;
 
 		/* The summary: the final report, kept in the store beside the artifacts (spooled when it cannot be). */
-		sched_config_artifact_store(t->c, &sc);
+		farm_config_artifact_store(t->c, &sc);
 		if (artifact_store_open(&st, &sc, &err))
 			st = NULL;
 		if (artifact_spool_put_summary(st, t->c->spool_directory, t->id, body, strlen(body), &spooled, &err))
@@ -118,7 +117,7 @@ static void send_state(struct task *t, const char *state, long done, long total,
 	r.task_id = t->id;
 	r.state = state;
 	r.worker = t->w->ident;
-	r.time_ms = worker_now_ms();
+	r.time_ms = wctx_now_ms();
 	r.done = done;
 	r.total = total;
 	r.log = log;
@@ -177,7 +176,7 @@ static void progress_suite_start(struct reporter *r, const struct suite *s)
 
 	t->total = (long)s->nchecks;
 	if (pt > 0)
-		atomic_store(&t->j->provision_ms, worker_mono_ms() + (long long)(pt * 1000));
+		atomic_store(&t->j->provision_ms, wctx_mono_ms() + (long long)(pt * 1000));
 	char q[256];
 
 	wlog(ALTS_LOG_INFO, "task.running", t->id, "suite=%s checks=%zu", wlog_quote(q, sizeof(q), s->name),
@@ -296,7 +295,7 @@ static void store_artifacts(struct task *t)
 	struct alts_err err = ALTS_ERR_INIT;
 	static const char *const reports[] = { "report.tap", "report.xml", "result.json" };
 
-	sched_config_artifact_store(t->c, &sc);
+	farm_config_artifact_store(t->c, &sc);
 	if (artifact_store_open(&st, &sc, &err)) {
 		wlog(ALTS_LOG_ERROR, "artifact.store_unavailable", t->id, "msg=%s", err.msg);
 		st = NULL;
@@ -388,7 +387,7 @@ static void run_suite(struct task *t, const struct task_msg *m)
 	}
 	task_apply_timeouts(t->suite, t->c);
 	if (t->c->task_timeout > 0)
-		atomic_store(&t->j->deadline_ms, worker_mono_ms() + (long long)(t->c->task_timeout * 1000));
+		atomic_store(&t->j->deadline_ms, wctx_mono_ms() + (long long)(t->c->task_timeout * 1000));
 	art = alts_asprintf("%s/artifacts", t->dir);
 	if (!art || open_reporters(&set, t, &err)) {
 		set_error(t, "failed", "cannot open the reporters: %s", art ? err.msg : "out of memory");
@@ -434,7 +433,7 @@ out:
 
 static void finish(struct task *t, enum settle how)
 {
-	pool_settle(t->w->pool, t->j, (int)how);
+	pool_settle(t->w->pool, t->j, how);
 }
 
 /* result.logs maps log names to local paths, gone after the task: point them at the stored copies. */
@@ -476,7 +475,7 @@ static void report_final(struct task *t, bool revoked)
 	r.task_id = t->id;
 	r.state = t->state;
 	r.worker = t->w->ident;
-	r.time_ms = worker_now_ms();
+	r.time_ms = wctx_now_ms();
 	r.result = t->result.len ? t->result.buf : NULL;
 	r.revoked = revoked;
 	if (t->rr && r.result)
@@ -494,7 +493,7 @@ static void report_final(struct task *t, bool revoked)
 		return;
 	}
 	finish(t, SETTLE_ACK);
-	idset_add(t->w->done, t->id, worker_mono_ms());
+	idset_add(t->w->done, t->id, wctx_mono_ms());
 	if (t->error)
 		wlog(ALTS_LOG_WARN, "task.failed", t->id, "state=%s msg=%s", t->state, t->error);
 	else
@@ -507,7 +506,7 @@ void task_run(struct worker *w, struct job *j)
 	struct task t = { 0 };
 	struct task_msg m = TASK_MSG_INIT;
 	struct alts_err err = ALTS_ERR_INIT;
-	struct worker_cfg *wc = worker_cfg_get(w);
+	struct worker_cfg *wc = wctx_cfg_get(w);
 	char *bad_id = NULL;
 	bool active = false;
 
@@ -537,7 +536,7 @@ void task_run(struct worker *w, struct job *j)
 	wlog_set_task(t.id);
 	wlog(ALTS_LOG_INFO, "task.received", t.id, "queue=%s redelivered=%s", j->queue,
 	     j->redelivered ? "true" : "false");
-	if (idset_has(w->done, t.id, worker_mono_ms())) {
+	if (idset_has(w->done, t.id, wctx_mono_ms())) {
 		wlog(ALTS_LOG_INFO, "task.duplicate", t.id, "msg=finished here recently; acked");
 		finish(&t, SETTLE_ACK);
 		goto out;
@@ -552,7 +551,7 @@ void task_run(struct worker *w, struct job *j)
 		finish(&t, SETTLE_ACK);
 		goto out;
 	}
-	if (idset_has(w->canceled, t.id, worker_mono_ms())) {
+	if (idset_has(w->canceled, t.id, wctx_mono_ms())) {
 		t.state = "revoked";
 		wlog(ALTS_LOG_INFO, "task.revoked", t.id, "running=false");
 		report_final(&t, true);
@@ -585,6 +584,6 @@ out:
 	task_msg_release(&m);
 	sbuf_release(&t.result);
 	arena_free(t.arena);
-	worker_cfg_put(w, wc);
-	worker_task_done(w);
+	wctx_cfg_put(w, wc);
+	wctx_task_done(w);
 }

@@ -1,7 +1,7 @@
 #ifndef ALTS_WORKER_TASK_H
 #define ALTS_WORKER_TASK_H
 
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 #include "framework/suite.h"
 #include "worker/pool.h"
 
@@ -22,7 +22,7 @@ void task_run(struct worker *w, struct job *j);
  * tests_timeout (script checks) or commands_timeout (the others); a
  * shorter timeout of the check or the suite's check_timeout is kept.
  */
-void task_apply_timeouts(struct suite *s, const struct sched_config *c);
+void task_apply_timeouts(struct suite *s, const struct farm_config *c);
 
 /* The runner for the task: the suite's environment.runner, else the message's, else NULL (engine default). */
 const char *task_pick_runner(const struct suite *s, const char *msg_runner);

@@ -5,11 +5,12 @@
 #include "worker/consumer.h"
 #include "worker/pool.h"
 #include "worker/publish.h"
+#include "worker/task.h"
+#include "worker/wctx.h"
 #include "worker/wlog.h"
-#include "worker/worker_int.h"
+#include "worker/worker.h"
 
 #include <signal.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,59 +38,10 @@ static void on_reload(int sig)
 	sig_reload = 1;
 }
 
-int64_t worker_now_ms(void)
+/* The pool's pool_run_fn: each job is a task message. */
+static void run_task(struct job *j, void *payload)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-int64_t worker_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct worker_cfg *worker_cfg_get(struct worker *w)
-{
-	struct worker_cfg *wc;
-
-	pthread_mutex_lock(&w->cfg_lock);
-	wc = w->cfg;
-	wc->refs++;
-	pthread_mutex_unlock(&w->cfg_lock);
-	return wc;
-}
-
-void worker_cfg_put(struct worker *w, struct worker_cfg *wc)
-{
-	bool last;
-
-	if (!wc)
-		return;
-	pthread_mutex_lock(&w->cfg_lock);
-	last = --wc->refs == 0;
-	pthread_mutex_unlock(&w->cfg_lock);
-	if (last) {
-		sched_config_free(wc->c);
-		alts_free(wc);
-	}
-}
-
-const struct strlist *worker_queues(struct worker *w, const struct sched_config *c)
-{
-	return w->opts.queues.n ? &w->opts.queues : &c->worker_queues;
-}
-
-void worker_task_done(struct worker *w)
-{
-	long n = atomic_fetch_add(&w->tasks_done, 1) + 1;
-
-	if (w->opts.max_tasks > 0 && n >= w->opts.max_tasks)
-		atomic_store(&w->max_reached, true);
+	task_run(payload, j);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -109,7 +61,7 @@ static bool list_eq(const struct strlist *a, const struct strlist *b)
 }
 
 /* True when the new config needs new connections (broker, queues, exchange). */
-static bool broker_changed(struct worker *w, const struct sched_config *a, const struct sched_config *b)
+static bool broker_changed(struct worker *w, const struct farm_config *a, const struct farm_config *b)
 {
 	return !str_eq(a->rabbitmq_host, b->rabbitmq_host) || a->rabbitmq_port != b->rabbitmq_port ||
 	       a->rabbitmq_ssl_port != b->rabbitmq_ssl_port || a->use_ssl != b->use_ssl ||
@@ -124,23 +76,23 @@ static bool broker_changed(struct worker *w, const struct sched_config *a, const
 static void reload(struct worker *w)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *c = NULL;
+	struct farm_config *c = NULL;
 	struct worker_cfg *wc, *old;
 	bool reconnect;
 
-	if (worker_config_load(&c, w->opts.config_path, &err)) {
+	if (farm_config_load(&c, w->opts.config_path, &err)) {
 		wlog(ALTS_LOG_ERROR, "config.reload_failed", NULL, "msg=%s (keeping the old config)", err.msg);
 		return;
 	}
-	if (!worker_queues(w, c)->n || !c->results_queue || !*c->results_queue) {
+	if (!wctx_queues(w, c)->n || !c->results_queue || !*c->results_queue) {
 		wlog(ALTS_LOG_ERROR, "config.reload_failed", NULL,
 		     "msg=no queues or no results_queue in the new config (keeping the old config)");
-		sched_config_free(c);
+		farm_config_free(c);
 		return;
 	}
 	wc = alts_calloc(1, sizeof(*wc));
 	if (!wc) {
-		sched_config_free(c);
+		farm_config_free(c);
 		return;
 	}
 	wc->c = c;
@@ -152,7 +104,7 @@ static void reload(struct worker *w)
 	pthread_mutex_unlock(&w->cfg_lock);
 	if (c->worker_concurrency != old->c->worker_concurrency && w->opts.concurrency <= 0)
 		wlog(ALTS_LOG_WARN, "config.reload", NULL, "msg=worker_concurrency changes need a restart");
-	worker_cfg_put(w, old);
+	wctx_cfg_put(w, old);
 	wlog(ALTS_LOG_INFO, "config.reloaded", NULL, "path=%s reconnect=%s", w->opts.config_path,
 	     reconnect ? "true" : "false");
 	if (reconnect) {
@@ -182,7 +134,7 @@ static void supervise(struct worker *w)
 	int handled_stops = 0;
 
 	for (;;) {
-		int64_t now = worker_mono_ms();
+		int64_t now = wctx_mono_ms();
 		int phase = atomic_load(&w->phase);
 
 		if (sig_reload) {
@@ -192,10 +144,10 @@ static void supervise(struct worker *w)
 		if (sig_stop > handled_stops) {
 			handled_stops = sig_stop;
 			if (phase == WORKER_RUNNING) {
-				struct worker_cfg *wc = worker_cfg_get(w);
+				struct worker_cfg *wc = wctx_cfg_get(w);
 
 				grace_end = now + (int64_t)(wc->c->worker_grace_period * 1000);
-				worker_cfg_put(w, wc);
+				wctx_cfg_put(w, wc);
 				wlog(ALTS_LOG_INFO, "worker.stopping", NULL, "running=%zu grace_ms=%lld",
 				     pool_load(w->pool), (long long)(grace_end - now));
 				consumer_pause(w->consumer);
@@ -238,16 +190,16 @@ static int hostname_ident(char *buf, size_t size)
 int worker_run(const struct worker_opts *o, struct alts_err *err)
 {
 	struct worker w;
-	struct sched_config *c = NULL;
+	struct farm_config *c = NULL;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.opts = *o;
 	pthread_mutex_init(&w.cfg_lock, NULL);
-	rc = worker_config_load(&c, o->config_path, err);
+	rc = farm_config_load(&c, o->config_path, err);
 	if (rc)
 		goto out;
-	if (!worker_queues(&w, c)->n) {
+	if (!wctx_queues(&w, c)->n) {
 		rc = alts_err_set(err, ALTS_EINVALID, "%s: no queues to consume (set worker_queues or use --queues)",
 				  o->config_path);
 		goto out;
@@ -277,7 +229,7 @@ int worker_run(const struct worker_opts *o, struct alts_err *err)
 	rc = publisher_start(&w.publisher, &w, err);
 	if (!rc)
 		rc = pool_start(&w.pool, &w, (int)(o->concurrency > 0 ? o->concurrency : w.cfg->c->worker_concurrency),
-				err);
+				run_task, &w, err);
 	if (!rc)
 		rc = consumer_start(&w.consumer, &w, err);
 	if (rc)
@@ -298,9 +250,9 @@ stop:
 	if (!rc)
 		wlog(ALTS_LOG_INFO, "worker.stopped", NULL, "tasks=%ld", atomic_load(&w.tasks_done));
 out:
-	sched_config_free(c);
+	farm_config_free(c);
 	if (w.cfg)
-		worker_cfg_put(&w, w.cfg);
+		wctx_cfg_put(&w, w.cfg);
 	idset_free(w.canceled);
 	idset_free(w.done);
 	idset_free(w.active);

@@ -3,8 +3,8 @@
 
 #include <stdbool.h>
 
-#include "framework/conf.h"
 #include "framework/err.h"
+#include "worker/worker_opts.h"
 
 /*
  * alts-worker: consumes task queues from RabbitMQ, runs each task's suite
@@ -18,13 +18,6 @@
  * monitor (deadlines, spool flushes). The caller's thread handles
  * signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.
  */
-
-struct worker_opts {
-	const char *config_path;   /* required */
-	struct strlist queues;     /* --queues; n == 0: worker_queues from the config */
-	long concurrency;          /* --concurrency; 0: worker_concurrency */
-	long max_tasks;            /* --max-tasks (--once: 1); 0: no limit */
-};
 
 /*
  * Loads the config and runs until a signal (or max_tasks) stops it.

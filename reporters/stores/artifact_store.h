@@ -49,7 +49,7 @@ struct artifact_store_confs {
 	void *conf[ARTIFACT_STORE_MAX_BACKENDS];    /* by registry index; each ops->conf_size bytes */
 };
 
-/* Filled by the caller (scheduler/worker: from struct sched_config); borrowed while the store is open. */
+/* Filled by the caller (scheduler/worker: from struct farm_config); borrowed while the store is open. */
 struct artifact_store_config {
 	const char *backend;                 /* file, s3, azureblockblob, azureblockblob://<connection string> */
 	const char *base_path;               /* prefix of artifact keys ("" or ending in '/'); NULL: from confs */

@@ -15,7 +15,7 @@
 #define ARTIFACT_STORE_ABI 1
 
 /*
- * A secret the backend's config holds: the loader (sched_config) sets the
+ * A secret the backend's config holds: the loader (farm_config) sets the
  * value field from env when set, else from the first line of the file
  * the file field names. Both fields are const char * in the backend's config.
  */

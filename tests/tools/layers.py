@@ -18,7 +18,7 @@ ALLOWED = {
     "client": {"engine", "reporters", "framework"},
     "scheduler": {"farm", "engine", "runners", "reporters/stores", "framework"},
     "worker": {"farm", "engine", "reporters", "reporters/stores", "runners", "framework"},
-    "farm": {"reporters/stores", "framework"},
+    "farm": {"engine", "runners", "reporters/stores", "framework"},
     "engine": {"checks", "reporters", "runners", "framework"},
     "checks": {"runners", "framework"},
     "reporters": {"framework"},

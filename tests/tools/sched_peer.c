@@ -15,7 +15,7 @@
 #include "framework/common.h"
 #include "engine/config_load.h"
 #include "reporters/stores/artifact_store.h"
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -63,14 +63,14 @@ static int peer_bind(const char *host, const char *port, const char *queue, cons
 static int peer_put(const char *config, const char *key, const char *file)
 {
 	struct alts_err err = ALTS_ERR_INIT;
-	struct sched_config *cfg = NULL;
+	struct farm_config *cfg = NULL;
 	struct artifact_store *store = NULL;
 	struct artifact_store_config scfg;
 	int rc;
 
-	rc = worker_config_load(&cfg, config, &err);
+	rc = farm_config_load(&cfg, config, &err);
 	if (!rc) {
-		sched_config_artifact_store(cfg, &scfg);
+		farm_config_artifact_store(cfg, &scfg);
 		rc = artifact_store_open(&store, &scfg, &err);
 	}
 	if (!rc)
@@ -78,7 +78,7 @@ static int peer_put(const char *config, const char *key, const char *file)
 	if (rc)
 		fprintf(stderr, "sched_peer: %s\n", err.msg);
 	artifact_store_free(store);
-	sched_config_free(cfg);
+	farm_config_free(cfg);
 	return rc ? 3 : 0;
 }
 

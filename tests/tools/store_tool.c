@@ -25,10 +25,10 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store.h"
 #include "reporters/stores/spool.h"
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 
 struct tool {
-	struct sched_config *cfg;
+	struct farm_config *cfg;
 	struct artifact_store *store;
 	int argc;
 	char **argv;  /* after the command name */
@@ -212,9 +212,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store_tool: unknown command '%s'\n", argv[2]);
 		return 2;
 	}
-	rc = worker_config_load(&t.cfg, argv[1], &t.err);
+	rc = farm_config_load(&t.cfg, argv[1], &t.err);
 	if (!rc) {
-		sched_config_artifact_store(t.cfg, &scfg);
+		farm_config_artifact_store(t.cfg, &scfg);
 		rc = artifact_store_open(&t.store, &scfg, &t.err);
 	}
 	if (!rc) {
@@ -225,6 +225,6 @@ int main(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "store_tool: %s\n", t.err.msg);
 	artifact_store_free(t.store);
-	sched_config_free(t.cfg);
+	farm_config_free(t.cfg);
 	return rc ? exit_status(rc) : 0;
 }

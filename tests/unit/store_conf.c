@@ -12,7 +12,7 @@
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store_int.h"
 
-/* Decodes text (a flat mapping of store keys) into *confs, as sched_config does among its own keys. */
+/* Decodes text (a flat mapping of store keys) into *confs, as farm_config does among its own keys. */
 static int decode(struct arena *a, struct artifact_store_confs **confs, const char *text, struct alts_err *err)
 {
 	struct conf_section sections[ARTIFACT_STORE_CONF_SECTIONS];

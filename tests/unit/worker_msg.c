@@ -1,6 +1,6 @@
-/* Unit tests for worker/msg.c: task and cancel messages, reports. */
+/* Unit tests for farm/msg.c: task and cancel messages, reports. */
 #include "helpers.h"
-#include "worker/msg.h"
+#include "farm/msg.h"
 
 #include <jansson.h>
 
@@ -217,6 +217,59 @@ static void test_worker_msg__report_needs_id_and_state(void **state)
 	assert_null(text);
 }
 
+static void count_warn(const char *task_id, const char *field, const char *expected, void *payload)
+{
+	ALTS_UNUSED(task_id);
+	ALTS_UNUSED(field);
+	ALTS_UNUSED(expected);
+	(*(int *)payload)++;
+}
+
+/* What report_build writes, report_parse reads back; bad optional fields are left out. */
+static void test_worker_msg__report_parse(void **state)
+{
+	static const struct report_artifact arts[] = { { "report.tap", "file:///s/t/report.tap" } };
+	static const char bad[] = "{\"task_id\":\"t\",\"state\":\"failed\",\"worker\":7,\"error\":\"boom\","
+				  "\"progress\":{\"done\":-1,\"total\":2},\"artifacts\":[1]}";
+	struct report r = REPORT_INIT;
+	struct report_in in = REPORT_IN_INIT;
+	struct alts_err err = ALTS_ERR_INIT;
+	char *text = NULL;
+	int warned = 0;
+
+	ALTS_UNUSED(state);
+	r.task_id = "t";
+	r.state = "finished";
+	r.worker = "host/1";
+	r.done = 1;
+	r.total = 3;
+	r.result = "{\"result\":{}}";
+	r.artifacts = arts;
+	r.nartifacts = 1;
+	assert_ok_err(report_build(&text, &r, &err), &err);
+	assert_int_equal(report_parse(&in, text, strlen(text), count_warn, &warned), 0);
+	assert_int_equal(warned, 0);
+	assert_string_equal(in.task_id, "t");
+	assert_string_equal(in.state, "finished");
+	assert_string_equal(in.worker, "host/1");
+	assert_true(in.has_progress && in.progress_done == 1 && in.progress_total == 3);
+	assert_string_equal(in.artifacts, "{\"report.tap\":\"file:///s/t/report.tap\"}");
+	assert_non_null(strstr(in.result, "\"result\":{}"));
+	assert_null(in.error);
+	report_in_release(&in);
+	alts_free(text);
+
+	assert_int_equal(report_parse(&in, bad, strlen(bad), count_warn, &warned), 0);
+	assert_int_equal(warned, 3);
+	assert_null(in.worker);
+	assert_null(in.artifacts);
+	assert_false(in.has_progress);
+	assert_string_equal(in.error, "boom");
+	report_in_release(&in);
+	assert_int_equal(report_parse(&in, "{\"state\":\"failed\"}", 18, NULL, NULL), ALTS_EINVALID);
+	assert_int_equal(report_parse(&in, "[]", 2, NULL, NULL), ALTS_EINVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_worker_msg__report_final),
 		cmocka_unit_test(test_worker_msg__report_revoked_and_failed),
 		cmocka_unit_test(test_worker_msg__report_needs_id_and_state),
+		cmocka_unit_test(test_worker_msg__report_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,7 @@ static struct suite *load(const char *text)
 
 static void test_worker_task__timeouts_by_kind(void **state)
 {
-	struct sched_config c;
+	struct farm_config c;
 	struct suite *s = load("name: t\n"
 			       "checks:\n"
 			       "  - launch: {command: 'true'}\n"
@@ -38,7 +38,7 @@ static void test_worker_task__timeouts_by_kind(void **state)
 
 static void test_worker_task__suite_check_timeout_kept_when_shorter(void **state)
 {
-	struct sched_config c;
+	struct farm_config c;
 	struct suite *s = load("name: t\ncheck_timeout: 7s\nchecks:\n  - launch: {command: 'true'}\n");
 
 	ALTS_UNUSED(state);

@@ -1,5 +1,5 @@
-#ifndef ALTS_WORKER_MSG_H
-#define ALTS_WORKER_MSG_H
+#ifndef ALTS_FARM_MSG_H
+#define ALTS_FARM_MSG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -8,9 +8,9 @@
 #include "framework/err.h"
 
 /*
- * The worker's side of docs/internals/worker-protocol.md: parsing task
- * messages and cancel messages, and building reports. Pure functions,
- * no I/O.
+ * The message shapes of docs/internals/worker-protocol.md: parsing task
+ * messages and cancel messages (the worker), building reports (the
+ * worker) and reading them back (the scheduler). Pure functions, no I/O.
  */
 
 #define TASK_MSG_MAX_BYTES (8u << 20)
@@ -74,5 +74,39 @@ struct report {
  * (alts_free).
  */
 int report_build(char **out, const struct report *r, struct alts_err *err);
+
+#define REPORT_MAX_BYTES (4u << 20)
+#define REPORT_WORKER_MAX 256
+#define REPORT_ERROR_MAX 4096        /* a longer error is cut (it is a message, not data) */
+#define REPORT_ARTIFACTS_MAX 1024
+#define REPORT_LOG_CHUNK_MAX (256 << 10)
+
+/* A report read back; every string is the struct's (report_in_release). */
+struct report_in {
+	char *task_id;              /* always set on success */
+	char *state;                /* always set on success; not checked against the known states */
+	char *worker;               /* NULL when absent or bad, as every optional field */
+	char *result;               /* JSON object text */
+	char *artifacts;            /* JSON object text {name: url} */
+	char *artifacts_pending;    /* JSON array text [name] */
+	char *error;
+	char *log;                  /* cut at its first NUL byte */
+	bool has_progress;
+	int64_t progress_done, progress_total;
+};
+
+#define REPORT_IN_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, 0, 0 }
+
+/* Told about an optional field that is left out: what was expected of it. */
+typedef void (*report_warn_fn)(const char *task_id, const char *field, const char *expected, void *payload);
+
+/*
+ * Parses a report. ALTS_EINVALID when it is not a JSON object of at most
+ * REPORT_MAX_BYTES with string task_id and state; ALTS_ENOMEM. A bad
+ * optional field is left out and passed to warn (may be NULL); the
+ * report still parses.
+ */
+int report_parse(struct report_in *out, const char *body, size_t len, report_warn_fn warn, void *payload);
+void report_in_release(struct report_in *r);
 
 #endif

@@ -1,6 +1,6 @@
 #include "framework/common.h"
 #include "framework/log.h"
-#include "scheduler/amqp_conn.h"
+#include "farm/amqp_conn.h"
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
@@ -9,7 +9,7 @@
 #define AMQP_CONN_TIMEOUT_S 5
 #define AMQP_CONN_FRAME_MAX 131072
 
-int amqp_conn_port(const struct sched_config *c)
+int amqp_conn_port(const struct farm_config *c)
 {
 	return (int)(c->use_ssl ? c->rabbitmq_ssl_port : c->rabbitmq_port);
 }
@@ -39,7 +39,7 @@ void amqp_conn_close(amqp_connection_state_t *conn, bool clean)
 	*conn = NULL;
 }
 
-static amqp_socket_t *new_socket(amqp_connection_state_t conn, const struct sched_config *c, const char *who)
+static amqp_socket_t *new_socket(amqp_connection_state_t conn, const struct farm_config *c, const char *who)
 {
 	amqp_socket_t *sock;
 
@@ -59,7 +59,7 @@ static amqp_socket_t *new_socket(amqp_connection_state_t conn, const struct sche
 	return sock;
 }
 
-int amqp_conn_open(amqp_connection_state_t *out, const struct sched_config *c, int heartbeat, const char *who)
+int amqp_conn_open(amqp_connection_state_t *out, const struct farm_config *c, int heartbeat, const char *who)
 {
 	struct timeval tv = { AMQP_CONN_TIMEOUT_S, 0 };
 	int port = amqp_conn_port(c);

@@ -1,23 +1,29 @@
-#ifndef ALTS_SCHED_CONFIG_H
-#define ALTS_SCHED_CONFIG_H
+#ifndef ALTS_FARM_CONFIG_H
+#define ALTS_FARM_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "framework/conf.h"
+#include "framework/sbuf.h"
 
 struct artifact_store_confs;
 
 /*
- * The scheduler's configuration (configs/example_config.yaml documents
- * every key). Loaded from YAML with the framework/conf.h key tables, so
- * an unknown key or a wrong type fails as "file:line:col: key: message".
- * Secrets may come from the environment (ALTS_JWT_SECRET,
- * ALTS_RABBITMQ_PASSWORD, which win over the file) or from files
- * (jwt_secret_file, rabbitmq_password_file). Everything lives in the
- * config's arena until sched_config_free().
+ * The farm's configuration: one YAML file configures the scheduler and
+ * its workers (configs/example_config.yaml documents every key). This is
+ * the part both read, or the worker alone: the broker, the queues, the
+ * working directory, the worker's timeouts and the artifact stores. The
+ * scheduler's own keys (JWT, HTTP, SQLite, what it accepts) live in
+ * scheduler/settings.c as a second key table over the same file; the
+ * worker accepts them and leaves them alone. Decoded with the
+ * framework/conf.h key tables, so an unknown key or a wrong type fails as
+ * "file:line:col: key: message". Secrets may come from the environment
+ * (ALTS_RABBITMQ_PASSWORD, ..., which win over the file) or from files
+ * (rabbitmq_password_file, ...). Everything lives in the config's arena
+ * until farm_config_free() / farm_config_release().
  */
-struct sched_config {
+struct farm_config {
 	struct arena *arena;
 	const char *path;
 
@@ -33,25 +39,9 @@ struct sched_config {
 	const char *rabbitmq_password;       /* secret */
 	const char *rabbitmq_password_file;
 	const char *rabbitmq_vhost;
-	long default_cost;                   /* the <cost> part of queue names */
 	const char *results_queue;           /* workers report here; "" disables the consumer */
 
-	const char *jwt_secret;              /* secret */
-	const char *jwt_secret_file;
-	const char *hashing_algorithm;       /* HS256, HS384, HS512 */
-
 	const char *working_directory;
-	const char *database;                /* SQLite file; default <working_directory>/scheduler.db */
-	struct strlist supported_architectures;
-	struct strlist supported_runners;
-	struct strlist supported_distributions;
-
-	const char *listen_address;
-	long listen_port;
-	long max_body_size;                  /* bytes; larger bodies get 413 */
-	long threads;                        /* HTTP worker threads */
-	long connection_limit;
-	double connection_timeout;           /* seconds */
 
 	/* The worker (alts-worker). */
 	struct strlist worker_queues;        /* queues consumed; --queues overrides */
@@ -77,24 +67,34 @@ struct sched_config {
 };
 
 /*
- * Loads path (required). ALTS_EINVALID with file:line:col on a bad config,
- * or when no JWT secret is set (the scheduler and alts-token need one).
+ * Loads path for the worker; NULL: the defaults. The scheduler's own keys
+ * are accepted and ignored. ALTS_EINVALID with file:line:col on a bad
+ * config. *out is the caller's (farm_config_free).
  */
-int sched_config_load(struct sched_config **out, const char *path, struct alts_err *err);
+int farm_config_load(struct farm_config **out, const char *path, struct alts_err *err);
 /* Loads from memory; label names it in messages. Reads the environment for secrets. */
-int sched_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
-			     struct alts_err *err);
-/* As sched_config_load, for the worker: no JWT secret needed. path NULL: the defaults. */
-int worker_config_load(struct sched_config **out, const char *path, struct alts_err *err);
-int worker_config_load_buffer(struct sched_config **out, const char *label, const char *data, size_t len,
-			      struct alts_err *err);
-void sched_config_free(struct sched_config *c);
+int farm_config_load_buffer(struct farm_config **out, const char *label, const char *data, size_t len,
+			    struct alts_err *err);
+void farm_config_free(struct farm_config *c);
+
+/*
+ * For a binary with keys of its own (the scheduler). init: the arena, the
+ * label and the defaults (release even when it fails). read: path's text
+ * into out (size-capped). decode: the document through the farm's key
+ * table and then `extra` (their bases are the caller's), then the farm's
+ * secrets and path defaults.
+ */
+int farm_config_init(struct farm_config *c, const char *label, struct alts_err *err);
+int farm_config_read(struct sbuf *out, const char *path, struct alts_err *err);
+int farm_config_decode(struct farm_config *c, const char *data, size_t len, const struct conf_section *extra,
+		       size_t nextra, struct alts_err *err);
+/* Environment variable, then file, then the value already set; for secrets. */
+int farm_config_secret(struct farm_config *c, const char **value, const char *env_name, const char *file_key,
+		       const char *file, struct alts_err *err);
+void farm_config_release(struct farm_config *c);
 
 struct artifact_store_config;
 /* Fills the artifact store settings from the config (borrowed strings). */
-void sched_config_artifact_store(const struct sched_config *c, struct artifact_store_config *out);
-
-/* True when s is in l. */
-bool sched_strlist_has(const struct strlist *l, const char *s);
+void farm_config_artifact_store(const struct farm_config *c, struct artifact_store_config *out);
 
 #endif

@@ -1,5 +1,5 @@
-#ifndef ALTS_WORKER_INT_H
-#define ALTS_WORKER_INT_H
+#ifndef ALTS_WORKER_WCTX_H
+#define ALTS_WORKER_WCTX_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #include "framework/config.h"
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 #include "worker/idset.h"
-#include "worker/worker.h"
+#include "worker/worker_opts.h"
 
 /*
  * What the worker's modules share: the configuration (reloadable, so
@@ -19,7 +19,7 @@
 
 /* A loaded configuration; task threads hold a reference while they run. */
 struct worker_cfg {
-	struct sched_config *c;
+	struct farm_config *c;
 	int refs;
 };
 
@@ -55,18 +55,18 @@ struct worker {
 	atomic_bool max_reached;       /* --max-tasks/--once: stop taking tasks */
 };
 
-/* A counted reference to the current config; release with worker_cfg_put. */
-struct worker_cfg *worker_cfg_get(struct worker *w);
-void worker_cfg_put(struct worker *w, struct worker_cfg *wc);
+/* A counted reference to the current config; release with wctx_cfg_put. */
+struct worker_cfg *wctx_cfg_get(struct worker *w);
+void wctx_cfg_put(struct worker *w, struct worker_cfg *wc);
 
 /* Milliseconds since the epoch (reports) and of the monotonic clock (sets, deadlines). */
-int64_t worker_now_ms(void);
-int64_t worker_mono_ms(void);
+int64_t wctx_now_ms(void);
+int64_t wctx_mono_ms(void);
 
 /* The queues to consume: --queues, else worker_queues; never empty after worker_run's checks. */
-const struct strlist *worker_queues(struct worker *w, const struct sched_config *c);
+const struct strlist *wctx_queues(struct worker *w, const struct farm_config *c);
 
 /* Called by the pool when a task reached its end (reported or dropped). */
-void worker_task_done(struct worker *w);
+void wctx_task_done(struct worker *w);
 
 #endif

@@ -1,10 +1,10 @@
-#ifndef ALTS_SCHED_AMQP_CONN_H
-#define ALTS_SCHED_AMQP_CONN_H
+#ifndef ALTS_FARM_AMQP_CONN_H
+#define ALTS_FARM_AMQP_CONN_H
 
 #include <amqp.h>
 #include <stdbool.h>
 
-#include "scheduler/sched_config.h"
+#include "farm/farm_config.h"
 
 /*
  * One RabbitMQ connection as the config describes it (host, port or TLS
@@ -18,7 +18,7 @@
  * none). 0 with *out set, or ALTS_ERROR (logged at INFO/WARN, since
  * callers retry with backoff) or ALTS_ENOMEM.
  */
-int amqp_conn_open(amqp_connection_state_t *out, const struct sched_config *c, int heartbeat, const char *who);
+int amqp_conn_open(amqp_connection_state_t *out, const struct farm_config *c, int heartbeat, const char *who);
 
 /* Closes (cleanly when `clean`: the socket is believed alive) and destroys *conn; sets it NULL. */
 void amqp_conn_close(amqp_connection_state_t *conn, bool clean);
@@ -27,6 +27,6 @@ void amqp_conn_close(amqp_connection_state_t *conn, bool clean);
 bool amqp_conn_rpc_ok(amqp_connection_state_t conn, const char *who, const char *what);
 
 /* The port the config connects to (the TLS port when use_ssl). */
-int amqp_conn_port(const struct sched_config *c);
+int amqp_conn_port(const struct farm_config *c);
 
 #endif

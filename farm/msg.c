@@ -1,5 +1,5 @@
 #include "framework/common.h"
-#include "worker/msg.h"
+#include "farm/msg.h"
 
 #include <jansson.h>
 
@@ -237,4 +237,129 @@ int report_build(char **out, const struct report *r, struct alts_err *err)
 	*out = alts_strdup(text);
 	free(text);
 	return *out ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+}
+
+void report_in_release(struct report_in *r)
+{
+	char **texts[] = { &r->task_id, &r->state, &r->worker, &r->result, &r->artifacts, &r->artifacts_pending,
+			   &r->error, &r->log };
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(texts); i++) {
+		alts_free(*texts[i]);
+		*texts[i] = NULL;
+	}
+}
+
+/* json_dumps's text (malloc'd by jansson) copied into ours; NULL on OOM. */
+static char *dump(json_t *v, bool *oom)
+{
+	char *text = json_dumps(v, JSON_COMPACT);
+	char *copy = text ? alts_strdup(text) : NULL;
+
+	free(text);
+	*oom = *oom || !copy;
+	return copy;
+}
+
+static char *dup_text(const char *s, size_t max, bool *oom)
+{
+	char *copy = alts_strndup(s, max);
+
+	*oom = *oom || !copy;
+	return copy;
+}
+
+static void warn_field(report_warn_fn warn, void *payload, const char *id, const char *field, const char *expected)
+{
+	if (warn)
+		warn(id, field, expected, payload);
+}
+
+/* The optional fields, checked; a bad one is left out (the state still counts). */
+static void report_fields(struct report_in *r, json_t *j, report_warn_fn warn, void *payload, bool *oom)
+{
+	json_t *worker = json_object_get(j, "worker");
+	json_t *result = json_object_get(j, "result");
+	json_t *artifacts = json_object_get(j, "artifacts");
+	json_t *pending = json_object_get(j, "artifacts_pending");
+	json_t *error = json_object_get(j, "error");
+	json_t *progress = json_object_get(j, "progress");
+	json_t *log = json_object_get(j, "log");
+	const char *id = r->task_id, *key;
+	char expected[64];
+	json_t *v;
+	size_t i;
+	bool ok;
+
+	if (json_is_string(worker) && json_string_length(worker) && json_string_length(worker) <= REPORT_WORKER_MAX)
+		r->worker = dup_text(json_string_value(worker), SIZE_MAX, oom);
+	else if (worker && !json_is_null(worker))
+		warn_field(warn, payload, id, "worker", "a short string");
+	if (json_is_object(result))
+		r->result = dump(result, oom);
+	else if (result && !json_is_null(result))
+		warn_field(warn, payload, id, "result", "an object");
+	ok = json_is_object(artifacts) && json_object_size(artifacts) <= REPORT_ARTIFACTS_MAX;
+	json_object_foreach(ok ? artifacts : NULL, key, v)
+		ok = ok && *key && json_is_string(v);
+	if (ok)
+		r->artifacts = dump(artifacts, oom);
+	else if (artifacts && !json_is_null(artifacts))
+		warn_field(warn, payload, id, "artifacts", "an object of URLs");
+	ok = json_is_array(pending) && json_array_size(pending) <= REPORT_ARTIFACTS_MAX;
+	json_array_foreach(ok ? pending : NULL, i, v)
+		ok = ok && json_is_string(v);
+	if (ok)
+		r->artifacts_pending = dump(pending, oom);
+	else if (pending && !json_is_null(pending))
+		warn_field(warn, payload, id, "artifacts_pending", "a list of names");
+	if (json_is_string(error))
+		r->error = dup_text(json_string_value(error), REPORT_ERROR_MAX, oom);
+	else if (error && !json_is_null(error))
+		warn_field(warn, payload, id, "error", "a string");
+	/* NUL bytes would end the text early in SQLite; a chunk is cut at the first one. */
+	if (json_is_string(log) && json_string_length(log) <= REPORT_LOG_CHUNK_MAX) {
+		r->log = dup_text(json_string_value(log), SIZE_MAX, oom);
+	} else if (log && !json_is_null(log)) {
+		snprintf(expected, sizeof(expected), "a string of at most %d bytes", REPORT_LOG_CHUNK_MAX);
+		warn_field(warn, payload, id, "log", expected);
+	}
+	if (progress && !json_is_null(progress)) {
+		json_t *done = json_object_get(progress, "done"), *total = json_object_get(progress, "total");
+
+		if (json_is_integer(done) && json_is_integer(total) && json_integer_value(done) >= 0 &&
+		    json_integer_value(total) >= 0) {
+			r->has_progress = true;
+			r->progress_done = json_integer_value(done);
+			r->progress_total = json_integer_value(total);
+		} else {
+			warn_field(warn, payload, id, "progress", "{done, total} integers");
+		}
+	}
+}
+
+int report_parse(struct report_in *out, const char *body, size_t len, report_warn_fn warn, void *payload)
+{
+	struct report_in r = REPORT_IN_INIT;
+	json_error_t jerr;
+	json_t *j = len <= REPORT_MAX_BYTES ? json_loadb(body, len, 0, &jerr) : NULL;
+	const char *id = json_string_value(json_object_get(j, "task_id"));
+	const char *state = json_string_value(json_object_get(j, "state"));
+	bool oom = false;
+
+	if (!id || !state || !json_is_object(j)) {
+		json_decref(j);
+		return ALTS_EINVALID;
+	}
+	r.task_id = dup_text(id, SIZE_MAX, &oom);
+	r.state = dup_text(state, SIZE_MAX, &oom);
+	if (!oom)
+		report_fields(&r, j, warn, payload, &oom);
+	json_decref(j);
+	if (oom) {
+		report_in_release(&r);
+		return ALTS_ENOMEM;
+	}
+	*out = r;
+	return 0;
 }
