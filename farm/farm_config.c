@@ -16,20 +16,6 @@ static int skip_key(struct conf_ctx *ctx, yaml_node_t *node, const char *path, v
 	return 0;
 }
 
-static int validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	long v = *(long *)field;
-
-	return v >= 0 && v <= 65535 ? 0 : conf_fail(ctx, node, path, "port %ld is out of range 0..65535", v);
-}
-
-static int validate_positive(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	long v = *(long *)field;
-
-	return v > 0 ? 0 : conf_fail(ctx, node, path, "must be a positive number, got %ld", v);
-}
-
 static int validate_backend(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const char *b = *(const char **)field;
@@ -60,8 +46,8 @@ static int validate_part_size(struct conf_ctx *ctx, yaml_node_t *node, const cha
 
 static const struct conf_key farm_config_keys[] = {
 	K(rabbitmq_host, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(rabbitmq_port, CONF_INT, 0, validate_port),
-	K(rabbitmq_ssl_port, CONF_INT, 0, validate_port),
+	K(rabbitmq_port, CONF_INT, 0, conf_validate_port),
+	K(rabbitmq_ssl_port, CONF_INT, 0, conf_validate_port),
 	K(use_ssl, CONF_BOOL, 0, NULL),
 	K(rabbitmq_ssl_cacert, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(rabbitmq_ssl_cert, CONF_STRING, CONF_NONEMPTY, NULL),
@@ -74,7 +60,7 @@ static const struct conf_key farm_config_keys[] = {
 	K(results_queue, CONF_STRING, 0, NULL),
 	K(working_directory, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(worker_queues, CONF_STRLIST, CONF_NONEMPTY, NULL),
-	K(worker_concurrency, CONF_INT, 0, validate_positive),
+	K(worker_concurrency, CONF_INT, 0, conf_validate_positive),
 	K(worker_heartbeat, CONF_INT, 0, NULL),
 	K(worker_grace_period, CONF_DURATION, 0, NULL),
 	K(task_timeout, CONF_DURATION, 0, NULL),
@@ -87,7 +73,7 @@ static const struct conf_key farm_config_keys[] = {
 	K(results_base_path, CONF_STRING, 0, NULL),
 	K(gzip_logs, CONF_BOOL, 0, NULL),
 	K(upload_part_size, CONF_INT, 0, validate_part_size),
-	K(upload_retries, CONF_INT, 0, validate_positive),
+	K(upload_retries, CONF_INT, 0, conf_validate_positive),
 	K(upload_timeout, CONF_DURATION, 0, NULL),
 	/* file_store_directory, s3_*, azure*: the backends' own tables (artifact_store_conf_sections) */
 	CONF_KEYS_END,

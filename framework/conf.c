@@ -500,6 +500,20 @@ int conf_check_one_of(struct conf_ctx *ctx, yaml_node_t *node, const char *path,
 	return rc;
 }
 
+int conf_validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	long v = *(long *)field;
+
+	return v >= 0 && v <= 65535 ? 0 : conf_fail(ctx, node, path, "port %ld is out of range 0..65535", v);
+}
+
+int conf_validate_positive(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	long v = *(long *)field;
+
+	return v > 0 ? 0 : conf_fail(ctx, node, path, "must be a positive number, got %ld", v);
+}
+
 const char *conf_describe_char(char c, char *buf, size_t size)
 {
 	if (c == ' ')

@@ -108,6 +108,10 @@ int conf_fail(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const c
 int conf_check_one_of(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const char *what,
 		      const char *value, const char *const *list);
 
+/* conf_key validators of a CONF_INT field: a TCP port (0..65535); a number above zero. */
+int conf_validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field);
+int conf_validate_positive(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field);
+
 /* Names c for messages: "a space", "'@'" or "byte 0x07", in buf (16 bytes are enough). */
 const char *conf_describe_char(char c, char *buf, size_t size);
 

@@ -19,20 +19,6 @@ static int validate_alg(struct conf_ctx *ctx, yaml_node_t *node, const char *pat
 				   : conf_fail(ctx, node, path, "unsupported algorithm '%s' (allowed: HS256, HS384, HS512)", alg);
 }
 
-static int validate_port(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	long v = *(long *)field;
-
-	return v >= 0 && v <= 65535 ? 0 : conf_fail(ctx, node, path, "port %ld is out of range 0..65535", v);
-}
-
-static int validate_positive(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	long v = *(long *)field;
-
-	return v > 0 ? 0 : conf_fail(ctx, node, path, "must be a positive number, got %ld", v);
-}
-
 static int validate_archs(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const struct strlist *l = field;
@@ -73,10 +59,10 @@ static const struct conf_key settings_keys[] = {
 	K(supported_runners, CONF_STRLIST, CONF_NONEMPTY, validate_runners),
 	K(supported_distributions, CONF_STRLIST, CONF_NONEMPTY, NULL),
 	K(listen_address, CONF_STRING, CONF_NONEMPTY, NULL),
-	K(listen_port, CONF_INT, 0, validate_port),
-	K(max_body_size, CONF_INT, 0, validate_positive),
-	K(threads, CONF_INT, 0, validate_positive),
-	K(connection_limit, CONF_INT, 0, validate_positive),
+	K(listen_port, CONF_INT, 0, conf_validate_port),
+	K(max_body_size, CONF_INT, 0, conf_validate_positive),
+	K(threads, CONF_INT, 0, conf_validate_positive),
+	K(connection_limit, CONF_INT, 0, conf_validate_positive),
 	K(connection_timeout, CONF_DURATION, 0, NULL),
 	CONF_KEYS_END,
 };

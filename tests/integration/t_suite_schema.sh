@@ -2,7 +2,7 @@
 # docs/suite.schema.json says what the loader says: every shipped suite, a set of valid suites
 # that use every key and a set of broken ones are given both to the schema (ajv, through
 # tests/js/validate-suite.mjs) and to alts-run --validate, and both must reach the verdict the
-# case expects. A schema that drifts from framework/suite.c and checks/*.c fails here.
+# case expects. A schema that drifts from engine/suite_load.c and checks/*.c fails here.
 . "$(dirname "$0")/lib/common.sh"
 
 js_dir=$ALTS_SOURCE_DIR/tests/js

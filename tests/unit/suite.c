@@ -1,4 +1,4 @@
-/* framework/suite.c and conf.c: loading and validating suites. */
+/* engine/suite_load.c and framework/conf.c: loading and validating suites. */
 #include "tests/unit/helpers.h"
 #include "engine/suite_load.h"
 #include "engine/config_load.h"
