@@ -14,7 +14,7 @@
 #   its sh scripts parse with bash -n and run, merging a two-dist matrix.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/tools.sh"
-XSD=${ALTS_JUNIT_XSD:-$ALTS_SOURCE_DIR/../shared/schemas/junit-10.xsd}
+XSD=${ALTS_JUNIT_XSD:-$ALTS_SOURCE_DIR/tests/fixtures/schemas/junit-10.xsd}
 SUBMIT=${ALTS_SUBMIT:-$(dirname "$ALTS_RUN")/alts-submit}
 TEMPLATES=$ALTS_SOURCE_DIR/ci-templates
 require_cmd git "apt: git"

@@ -6,7 +6,7 @@
 # counts it; xunit-viewer (npm) renders it and must see every suite.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/tools.sh"
-XSD=${ALTS_JUNIT_XSD:-$ALTS_SOURCE_DIR/../shared/schemas/junit-10.xsd}
+XSD=${ALTS_JUNIT_XSD:-$ALTS_SOURCE_DIR/tests/fixtures/schemas/junit-10.xsd}
 SUBMIT=${ALTS_SUBMIT:-$(dirname "$ALTS_RUN")/alts-submit}
 require_cmd xmllint "apt: libxml2-utils"
 require_cmd node "apt: nodejs"

@@ -7,7 +7,7 @@
 # a scheduler is not tested here.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/tools.sh"
-XSD=${ALTS_JUNIT_XSD:-$ALTS_SOURCE_DIR/../shared/schemas/junit-10.xsd}
+XSD=${ALTS_JUNIT_XSD:-$ALTS_SOURCE_DIR/tests/fixtures/schemas/junit-10.xsd}
 SUBMIT=${ALTS_SUBMIT:-$(dirname "$ALTS_RUN")/alts-submit}
 require_cmd xmllint "apt: libxml2-utils"
 require_cmd jq "apt: jq"

@@ -11,8 +11,7 @@ need_cmd curl jq xmllint
 [ -x "$RABBITMQ_BIN/rabbitmq-server" ] || skip_test "needs:rabbitmq-server (not installed)"
 SUBMIT=$ALTS_BUILD_DIR/alts-submit
 TOKEN_BIN=${ALTS_TOKEN_BIN:-$ALTS_BUILD_DIR/alts-token}
-XSD=/work/shared/schemas/junit-10.xsd
-[ -f "$XSD" ] || XSD=$ALTS_SOURCE_DIR/tests/fixtures/junit-10.xsd
+XSD=$ALTS_SOURCE_DIR/tests/fixtures/schemas/junit-10.xsd
 cleanup() {
 	worker_stop
 	sched_stop

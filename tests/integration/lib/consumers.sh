@@ -16,12 +16,12 @@
 #
 # Each check prints what it found and returns non-zero on a mismatch.
 # Environment: ALTS_SOURCE_DIR (the repository), ALTS_JUNIT_XSD (default
-# $ALTS_SOURCE_DIR/../shared/schemas/junit-10.xsd).
+# $ALTS_SOURCE_DIR/tests/fixtures/schemas/junit-10.xsd).
 
 consumers_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 consumers_src_dir=${ALTS_SOURCE_DIR:-$(cd "$consumers_lib_dir/../../.." && pwd)}
 consumers_js_dir=$consumers_src_dir/tests/js
-consumers_xsd=${ALTS_JUNIT_XSD:-$consumers_src_dir/../shared/schemas/junit-10.xsd}
+consumers_xsd=${ALTS_JUNIT_XSD:-$consumers_src_dir/tests/fixtures/schemas/junit-10.xsd}
 
 consumers_fail() {
 	echo "consumers: FAIL: $*" >&2
