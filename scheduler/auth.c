@@ -147,6 +147,34 @@ static const char *bearer_token(const char *header, struct alts_err *err)
 	return token;
 }
 
+/*
+ * What libjwt 1.10 lets through in the protected header: it compares alg
+ * names ignoring case ("hs256" decodes as HS256) and ignores "crit". Alg
+ * names are case-sensitive (RFC 7515 4.1.1), and a token whose "crit"
+ * lists extensions must be refused by a recipient that knows none of them
+ * (4.1.11): this one knows none.
+ */
+static int check_header(jwt_t *jwt, const char *alg, struct alts_err *err)
+{
+	char *text = jwt_get_headers_json(jwt, NULL);
+	json_t *head = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *a = json_object_get(head, "alg");
+	int rc = 0;
+
+	if (!json_is_object(head))
+		rc = alts_err_set(err, ALTS_EINVALID, "could not validate credentials: header is not an object");
+	else if (json_object_get(head, "crit"))
+		rc = alts_err_set(err, ALTS_EINVALID,
+				  "could not validate credentials: token has a 'crit' header (no extension is supported)");
+	else if (!json_is_string(a) || strcmp(json_string_value(a), alg))
+		rc = alts_err_set(err, ALTS_EINVALID,
+				  "could not validate credentials: token algorithm '%s' is not '%s' (names are case-sensitive)",
+				  json_is_string(a) ? json_string_value(a) : "", alg);
+	json_decref(head);
+	free(text);
+	return rc;
+}
+
 /* Verifies token with libjwt; the time claims go to the out parameters. */
 static int verify_token(const char *token, const char *secret, const char *alg, bool *has_exp, double *exp,
 			bool *has_nbf, double *nbf, struct alts_err *err)
@@ -166,6 +194,9 @@ static int verify_token(const char *token, const char *secret, const char *alg, 
 				  jwt_alg_str(jwt_get_alg(jwt)), alg);
 		goto out;
 	}
+	rc = check_header(jwt, alg, err);
+	if (rc)
+		goto out;
 	claims_text = jwt_get_grants_json(jwt, NULL);
 	claims = claims_text ? json_loads(claims_text, 0, NULL) : NULL;
 	if (!json_is_object(claims)) {

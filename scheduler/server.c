@@ -73,13 +73,15 @@ struct sched_server {
 	atomic_uint_fast64_t requests[R_MAX][NSTATUS];
 };
 
-enum intake_state { NOT_HANDED, COMMITTING, COMMITTED };
+enum intake_state { NOT_HANDED, VALIDATED, COMMITTING, COMMITTED };
 
 /* One request: its body and everything parsed from it, freed at completion. */
 struct request {
 	struct arena *arena;
 	struct sbuf body;
 	bool too_large;
+	enum { NOT_ANSWERED, ANSWERED, ANSWERED_RAW } answered;  /* a response went before the body's end */
+	size_t discarded;  /* body bytes read after an ANSWERED_RAW answer */
 	/* POST /tasks/schedule: suspended while its task is in the intake. */
 	enum intake_state intake;
 	struct intake_task task;
@@ -153,6 +155,32 @@ static enum MHD_Result send_error(struct sched_server *s, struct MHD_Connection 
 				  const char *detail)
 {
 	return send_error_allow(s, c, r, status, NULL, detail);
+}
+
+/*
+ * Sends status with detail and closes the connection after it: what
+ * follows a request of doubtful framing (RFC 9112 6.3) or an unread body
+ * is not a request to serve.
+ */
+static enum MHD_Result send_error_close(struct sched_server *s, struct MHD_Connection *c, enum route r,
+					unsigned status, const char *detail)
+{
+	json_t *j = json_pack("{s:s}", "detail", detail);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	json_decref(j);
+	resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY) : NULL;
+	free(text);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	count_request(s, r, status);
+	return ret;
 }
 
 /* Maps an error code to its status: invalid input 400, not found 404, else 500. */
@@ -324,6 +352,21 @@ static enum MHD_Result h_schedule(struct sched_server *s, struct MHD_Connection 
 		.payload = rq,
 	};
 	rq->conn = c;
+	/*
+	 * Handed in at the next call, not now: libmicrohttpd 0.9.75 keeps the
+	 * reading state of a connection suspended in the call that read its
+	 * body, reads again at resume, and closes with no answer when that
+	 * read sees the end of a client that half-closed after its request.
+	 * Returning without a response lets it mark the connection as waiting
+	 * (no read); it calls again in the same loop.
+	 */
+	rq->intake = VALIDATED;
+	return MHD_YES;
+}
+
+/* The second call of a valid POST /tasks/schedule: suspend, hand the task to the intake. */
+static enum MHD_Result schedule_hand_in(struct sched_server *s, struct MHD_Connection *c, struct request *rq)
+{
 	rq->intake = COMMITTING;
 	atomic_fetch_add(&s->in_intake, 1);
 	/* Suspended before it is handed in: the intake may resume it at once. */
@@ -1005,6 +1048,82 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 	}
 }
 
+/* The framing headers of a request, counted (RFC 9112 6.3). */
+struct framing {
+	int content_lengths;
+	bool lengths_differ;
+	bool transfer_encoding;
+	const char *first_length;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	ALTS_UNUSED(kind);
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (f->content_lengths++ && strcmp(f->first_length, value ? value : ""))
+			f->lengths_differ = true;
+		if (!f->first_length)
+			f->first_length = value ? value : "";
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->transfer_encoding = true;
+	}
+	return MHD_YES;
+}
+
+/*
+ * NULL when the request's length is told one way, else why not: both
+ * Content-Length and Transfer-Encoding, or several Content-Lengths (RFC
+ * 9112 6.3 says a server must refuse or close; a proxy in front may have
+ * read the request the other way, and what it took as a second request
+ * would be served).
+ */
+static const char *framing_problem(struct MHD_Connection *c)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	if (f.content_lengths && f.transfer_encoding)
+		return "request has both Content-Length and Transfer-Encoding (RFC 9112 6.3): refused";
+	if (f.lengths_differ)
+		return "request has Content-Length headers that differ (RFC 9112 6.3): refused";
+	if (f.content_lengths > 1)
+		return "request has more than one Content-Length header (RFC 9112 6.3): refused";
+	return NULL;
+}
+
+/*
+ * A body of no announced length (chunked) passed the limit: the 413 goes
+ * now, not after the body's end (an endless upload would get no answer).
+ * libmicrohttpd 0.9.75 takes no response while a body is being read, so
+ * the answer is written to the socket here, with Connection: close; what
+ * follows is read and dropped, up to DISCARD_MAX, then the connection
+ * closes (at once would reset it, and the client could lose its 413).
+ */
+#define DISCARD_MAX ((size_t)16 << 20)
+
+static enum MHD_Result answer_too_large_now(struct sched_server *s, struct MHD_Connection *c, struct request *rq)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char body[160], msg[512];
+	int blen, n;
+
+	rq->answered = ANSWERED_RAW;
+	count_request(s, R_OTHER, 413);
+	if (!ci)
+		return MHD_NO;
+	blen = snprintf(body, sizeof(body), "{\"detail\":\"request body too large (limit %ld bytes)\"}",
+			s->cfg->max_body_size);
+	n = snprintf(msg, sizeof(msg),
+		     "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %d\r\n\r\n%s",
+		     blen, body);
+	if (send(ci->connect_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+		return MHD_NO;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -1017,8 +1136,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return schedule_answer(s, c, rq);
 	if (rq && rq->intake == COMMITTING)
 		return MHD_YES;  /* suspended; nothing to do until the intake resumes it */
+	if (rq && rq->intake == VALIDATED)
+		return schedule_hand_in(s, c, rq);
+	if (rq && rq->answered == ANSWERED_RAW) {
+		/* Its 413 is sent: the rest is discarded, up to a bound, then the connection closes. */
+		size_t n = *upload_data_size;
+
+		rq->discarded += n;
+		*upload_data_size = 0;
+		return n && rq->discarded < DISCARD_MAX ? MHD_YES : MHD_NO;
+	}
+	if (rq && rq->answered) {  /* the rest of the body is discarded */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH), *bad;
 		long len;
 
 		rq = alts_calloc(1, sizeof(*rq));
@@ -1028,6 +1161,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		sbuf_init(&rq->body, (size_t)s->cfg->max_body_size);
 		*con_cls = rq;
+		bad = framing_problem(c);
+		if (bad) {
+			rq->answered = ANSWERED;
+			return send_error_close(s, c, R_OTHER, 400, bad);
+		}
 		/* Refuse an announced oversized body before reading it. */
 		if (cl && (!parse_long(cl, 0, LONG_MAX, &len) || len > s->cfg->max_body_size))
 			rq->too_large = true;
@@ -1041,6 +1179,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			rq->too_large = rq->body.capped;
 		}
 		*upload_data_size = 0;
+		if (rq->too_large)
+			return answer_too_large_now(s, c, rq);
 		return MHD_YES;
 	}
 	return dispatch(s, c, url, method, rq);
@@ -1055,7 +1195,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	ALTS_UNUSED(toe);
 	if (!rq)
 		return;
-	if (rq->intake != NOT_HANDED)
+	if (rq->intake == COMMITTING || rq->intake == COMMITTED)
 		atomic_fetch_sub(&s->in_intake, 1);
 	alts_free(rq->message);
 	sbuf_release(&rq->body);

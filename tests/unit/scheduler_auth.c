@@ -1,8 +1,11 @@
 /* Unit tests for scheduler/auth.c: token creation and every way a bearer token is refused. */
 #include "helpers.h"
+#include "framework/sbuf.h"
 #include "scheduler/auth.h"
 
 #include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <time.h>
 
 #define SECRET "unit-test-secret"
@@ -167,6 +170,61 @@ static void test_scheduler_auth__time_claims(void **state)
 	alts_free(bad_nbf);
 }
 
+/* base64url without padding of len bytes of in, appended to out. */
+static void b64url(struct sbuf *out, const unsigned char *in, size_t len)
+{
+	unsigned char enc[1024];
+	int n;
+
+	assert_true(len <= 700);
+	n = EVP_EncodeBlock(enc, in, (int)len);
+	for (int i = 0; i < n; i++) {
+		if (enc[i] == '=')
+			break;
+		sbuf_addch(out, enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : (char)enc[i]);
+	}
+}
+
+/* A "Bearer" header with a token of any header, signed with HMAC-SHA256: what libjwt would not write. */
+static char *forge_token(const char *header, const char *claims, const char *secret)
+{
+	struct sbuf sb = SBUF_INIT;
+	unsigned char mac[32];
+	unsigned int len = sizeof(mac);
+	size_t start;
+
+	sbuf_adds(&sb, "Bearer ");
+	start = sb.len;
+	b64url(&sb, (const unsigned char *)header, strlen(header));
+	sbuf_addch(&sb, '.');
+	b64url(&sb, (const unsigned char *)claims, strlen(claims));
+	assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)sb.buf + start,
+			     sb.len - start, mac, &len));
+	sbuf_addch(&sb, '.');
+	b64url(&sb, mac, len);
+	return sbuf_detach(&sb, NULL);
+}
+
+/* RFC 7515: a "crit" header this verifier does not understand is refused; alg names are case-sensitive. */
+static void test_scheduler_auth__refuses_crit_and_alg_case(void **state)
+{
+	char *plain = forge_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", "{\"email\":\"a\"}", SECRET);
+	char *crit = forge_token("{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}", "{\"email\":\"a\"}", SECRET);
+	char *lower = forge_token("{\"alg\":\"hs256\",\"typ\":\"JWT\"}", "{\"email\":\"a\"}", SECRET);
+	char *mixed = forge_token("{\"alg\":\"Hs256\"}", "{\"email\":\"a\"}", SECRET);
+	struct alts_err err = ALTS_ERR_INIT;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(auth_verify_header(plain, SECRET, "HS256", NOW, &err), &err);  /* the forger is right */
+	assert_refused(crit, "HS256", "'crit'");
+	assert_refused(lower, "HS256", "'hs256' is not 'HS256'");
+	assert_refused(mixed, "HS256", "case-sensitive");
+	alts_free(plain);
+	alts_free(crit);
+	alts_free(lower);
+	alts_free(mixed);
+}
+
 static void test_scheduler_auth__alg_names(void **state)
 {
 	ALTS_UNUSED(state);
@@ -228,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_scheduler_auth__refuses_alg_none),
 		cmocka_unit_test(test_scheduler_auth__refuses_wrong_alg_and_signature),
 		cmocka_unit_test(test_scheduler_auth__time_claims),
+		cmocka_unit_test(test_scheduler_auth__refuses_crit_and_alg_case),
 		cmocka_unit_test(test_scheduler_auth__alg_names),
 		cmocka_unit_test(test_scheduler_auth__cache_rechecks_times_and_keys),
 	};

