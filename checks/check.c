@@ -24,10 +24,11 @@ static const struct check_ops *const check_registry[] = {
 	&check_integrity_ops,
 	&check_script_ops,
 	&check_uninstall_ops,
+	&check_upgrade_ops,
 };
 
 static const char *const check_name_list[] = {
-	"install", "launch", "integrity", "script", "uninstall", NULL,
+	"install", "launch", "integrity", "script", "uninstall", "upgrade", NULL,
 };
 
 const struct check_ops *check_lookup(const char *name)

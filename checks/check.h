@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* Check kinds: install, launch, integrity, script, uninstall. */
+/* Check kinds: install, launch, integrity, script, uninstall, upgrade. */
 
 struct check_ops;
 

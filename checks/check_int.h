@@ -66,6 +66,7 @@ extern const struct check_ops check_launch_ops;
 extern const struct check_ops check_integrity_ops;
 extern const struct check_ops check_script_ops;
 extern const struct check_ops check_uninstall_ops;
+extern const struct check_ops check_upgrade_ops;
 
 /*
  * Helpers for implementations (checks/check.c).

@@ -214,12 +214,30 @@ int pkg_ctx_run(struct check_ctx *ctx, struct check_cmd_out *out, const struct p
 		struct alts_err *err);
 
 /*
+ * Why a package operation failed: the package manager's telling lines
+ * (pkg_failure_reason() in checks/pkg_life.h), else check_cmd_summary().
+ */
+const char *pkg_ctx_failure(struct check_ctx *ctx, const struct check_cmd_out *o);
+
+/*
  * Asks whether name is installed; *version (may be NULL) gets the
  * installed version in the check's arena. Negative when the environment
  * failed.
  */
 int pkg_ctx_installed(struct check_ctx *ctx, const struct pkg_mgr *m, const char *name, bool *installed,
 		      const char **version, struct alts_err *err);
+
+/*
+ * Checks that pkg's installed version (installed, as pkg_ctx_installed()
+ * gave it) is the one requested (pkg->version and epoch, else the
+ * version inside pkg->file) and, for a package by name when repos are
+ * given, that it came from one of them (apt-cache policy / dnf repoquery
+ * --installed --qf '%{from_repo}'). *why (arena) names both sides of a
+ * mismatch; NULL when it matches. Negative when the environment failed.
+ */
+int pkg_ctx_verify(struct check_ctx *ctx, const struct pkg_mgr *m, const struct suite_package *pkg,
+		   const char *installed, const struct suite_repo *repos, size_t nrepos, const char **why,
+		   struct alts_err *err);
 
 /*
  * The suite packages a check works on: those named in subset (a `packages`
@@ -262,6 +280,7 @@ struct pkg_op {
 	const char *verb;          /* the tool's action in messages: "install", "remove" */
 	bool want_installed;       /* the state each package must be in afterwards */
 	const char *skip_log;      /* before a left-out package's name in the log: "" or "not removing " */
+	bool verify;               /* also check each installed version and origin (pkg_ctx_verify()) */
 	const char *none_left;     /* SKIP message when every package is left out; NULL: "every package is excluded on <dist>" */
 	/* Why pkg is left out (arena or static text), or NULL. */
 	const char *(*skip)(struct check_ctx *ctx, const struct suite_package *pkg);

@@ -2,6 +2,7 @@
 #include "framework/common.h"
 #include "checks/check_int.h"
 #include "checks/pkg.h"
+#include "checks/pkg_life.h"
 
 int pkg_ctx_detect(struct check_ctx *ctx, struct pkg_mgr *out, struct alts_err *err)
 {
@@ -21,6 +22,13 @@ int pkg_ctx_run(struct check_ctx *ctx, struct check_cmd_out *out, const struct p
 	return check_cmd(ctx, out, cmd->argv, cmd->env, 0, err);
 }
 
+const char *pkg_ctx_failure(struct check_ctx *ctx, const struct check_cmd_out *o)
+{
+	const char *why = pkg_failure_reason(o->out.buf, o->err.buf, 3, ctx->arena);
+
+	return why ? why : check_cmd_summary(ctx, o);
+}
+
 int pkg_ctx_installed(struct check_ctx *ctx, const struct pkg_mgr *m, const char *name, bool *installed,
 		      const char **version, struct alts_err *err)
 {
@@ -33,6 +41,117 @@ int pkg_ctx_installed(struct check_ctx *ctx, const struct pkg_mgr *m, const char
 	rc = pkg_ctx_run(ctx, &o, &cmd, err);
 	if (!rc)
 		*installed = pkg_query_parse(m, o.proc.exit_code, o.out.buf, ctx->arena, version);
+	check_cmd_out_release(&o);
+	pkg_cmd_release(&cmd);
+	return rc;
+}
+
+/* The repository's location as apt-cache policy shows it, without scheme and trailing '/'. */
+static const char *repo_location(struct check_ctx *ctx, const struct suite_repo *r)
+{
+	const char *u = r->url;
+	size_t n;
+
+	if (r->apt_line) {
+		/* "deb [opts] URL suite ...": the first word after the type and the options. */
+		u = strchr(u, ' ');
+		while (u && *u == ' ')
+			u++;
+		if (u && *u == '[') {
+			u = strchr(u, ']');
+			u = u ? u + 1 : NULL;
+			while (u && *u == ' ')
+				u++;
+		}
+		if (!u)
+			return NULL;
+	}
+	if (!strncmp(u, "file://", 7))
+		u += 7;
+	else if (!strncmp(u, "file:", 5))
+		u += 5;
+	n = strcspn(u, " ");
+	while (n > 1 && u[n - 1] == '/')
+		n--;
+	return arena_strndup(ctx->arena, u, n);
+}
+
+/* True when origin (pkg_origin_parse()) is one of repos. */
+static bool origin_in(struct check_ctx *ctx, const struct pkg_mgr *m, const char *origin,
+		      const struct suite_repo *repos, size_t nrepos)
+{
+	for (size_t i = 0; i < nrepos; i++) {
+		if (m->tool == PKG_TOOL_DNF) {
+			const char *id = arena_printf(ctx->arena, "alts-%s", repos[i].name);
+
+			if (id && !strcmp(origin, id))
+				return true;
+		} else {
+			const char *loc = repo_location(ctx, &repos[i]);
+
+			if (loc && *loc && strstr(origin, loc))
+				return true;
+		}
+	}
+	return false;
+}
+
+int pkg_ctx_verify(struct check_ctx *ctx, const struct pkg_mgr *m, const struct suite_package *pkg,
+		   const char *installed, const struct suite_repo *repos, size_t nrepos, const char **why,
+		   struct alts_err *err)
+{
+	const char *want = NULL;
+	struct pkg_cmd cmd = PKG_CMD_INIT;
+	struct check_cmd_out o;
+	int rc = 0;
+
+	*why = NULL;
+	memset(&o, 0, sizeof(o));
+	if (pkg->version) {
+		want = pkg->epoch ? arena_printf(ctx->arena, "%s:%s", pkg->epoch, pkg->version) : pkg->version;
+	} else if (pkg->file) {
+		rc = pkg_file_version_cmd(&cmd, m, pkg->file, err);
+		if (!rc)
+			rc = pkg_ctx_run(ctx, &o, &cmd, err);
+		if (!rc && o.proc.exit_code == 0 && o.out.len) {
+			sbuf_trim_trailing(&o.out);
+			want = arena_strndup(ctx->arena, o.out.buf, o.out.len);
+		}
+		check_cmd_out_release(&o);
+		pkg_cmd_release(&cmd);
+		if (rc)
+			return rc;
+	}
+	if (want && !pkg_version_matches(installed, want)) {
+		*why = arena_printf(ctx->arena, "version %s is installed, %s was requested", installed ? installed : "?",
+				    want);
+		return 0;
+	}
+	if (want)
+		check_logf(ctx, "alts: %s %s is the requested version", pkg->name, installed);
+	if (pkg->file || !nrepos)
+		return 0;
+	rc = pkg_origin_cmd(&cmd, m, pkg->name, err);
+	if (rc == ALTS_ENOTFOUND) {
+		alts_err_clear(err);
+		return 0;
+	}
+	if (!rc)
+		rc = pkg_ctx_run(ctx, &o, &cmd, err);
+	if (!rc && o.proc.exit_code == 0) {
+		const char *origin = pkg_origin_parse(m, o.out.buf, ctx->arena);
+		struct sbuf names = SBUF_INIT;
+
+		for (size_t i = 0; i < nrepos; i++)
+			sbuf_addf(&names, "%s%s", i ? ", " : "", repos[i].name);
+		if (origin && !origin_in(ctx, m, origin, repos, nrepos))
+			*why = arena_printf(ctx->arena, "installed from %s, not from the repository %s",
+					    *origin ? origin : "a package file or an unknown source",
+					    names.buf ? names.buf : "?");
+		else if (origin)
+			check_logf(ctx, "alts: %s came from %s", pkg->name, origin);
+		sbuf_release(&names);
+	}
 	check_cmd_out_release(&o);
 	pkg_cmd_release(&cmd);
 	return rc;
@@ -157,7 +276,7 @@ static int pkg_op_keep(struct check_ctx *ctx, const struct pkg_op *op, const str
 /* One sub-result a package: is it in the state op wants? The ones that are not go into wrong. */
 static int pkg_op_confirm(struct check_ctx *ctx, const struct pkg_op *op, const struct pkg_mgr *m,
 			  const struct suite_package *pkgs, size_t n, struct sbuf *wrong, size_t *nwrong,
-			  struct alts_err *err)
+			  size_t *nverify, struct alts_err *err)
 {
 	struct check_result *res = ctx->result;
 	const char *state = op->want_installed ? "not installed" : "still installed";
@@ -169,14 +288,25 @@ static int pkg_op_confirm(struct check_ctx *ctx, const struct pkg_op *op, const 
 
 		if (rc)
 			return rc;
+		const char *why = NULL;
+
 		ok = installed == op->want_installed;
 		if (ok && installed)
 			check_logf(ctx, "alts: %s %s is installed", pkgs[i].name, version ? version : "");
+		if (ok && installed && op->verify) {
+			rc = pkg_ctx_verify(ctx, m, &pkgs[i], version, ctx->suite->repos, ctx->suite->nrepos, &why, err);
+			if (rc)
+				return rc;
+			ok = !why;
+		}
 		if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs, pkgs[i].name, ok ? CHECK_PASS : CHECK_FAIL,
-				   ok ? NULL : state))
+				   ok ? NULL : why ? why : state))
 			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		if (!ok)
-			sbuf_addf(wrong, "%s%s", (*nwrong)++ ? ", " : "", pkgs[i].name);
+			sbuf_addf(wrong, "%s%s%s%s", (*nwrong)++ ? ", " : "", pkgs[i].name, why ? ": " : "",
+				  why ? why : "");
+		if (why)
+			(*nverify)++;
 	}
 	return 0;
 }
@@ -190,7 +320,7 @@ int pkg_op_run(struct check_ctx *ctx, const struct pkg_op *op, const struct strl
 	struct check_cmd_out o;
 	struct pkg_mgr m;
 	struct sbuf wrong = SBUF_INIT;
-	size_t nsel = 0, n = 0, nwrong = 0;
+	size_t nsel = 0, n = 0, nwrong = 0, nverify = 0;
 	bool ok = true;
 	int rc;
 
@@ -221,12 +351,14 @@ int pkg_op_run(struct check_ctx *ctx, const struct pkg_op *op, const struct strl
 	res->exit_code = o.proc.exit_code;
 	res->term_signal = o.proc.term_signal;
 	res->timed_out = o.proc.timed_out;
-	rc = pkg_op_confirm(ctx, op, &m, pkgs, n, &wrong, &nwrong, err);
+	rc = pkg_op_confirm(ctx, op, &m, pkgs, n, &wrong, &nwrong, &nverify, err);
 	if (rc)
 		goto out;
 	if (o.proc.exit_code != 0 || o.proc.timed_out)
 		check_set(ctx, CHECK_FAIL, "%s %s failed (%s): %s", pkg_tool_name(m.tool), op->verb,
-			  check_cmd_status(ctx, &o), check_cmd_summary(ctx, &o));
+			  check_cmd_status(ctx, &o), pkg_ctx_failure(ctx, &o));
+	else if (nwrong && nverify)
+		check_set(ctx, CHECK_FAIL, "%s reported success, but %s", pkg_tool_name(m.tool), wrong.buf);
 	else if (nwrong)
 		check_set(ctx, CHECK_FAIL, "%s reported success, but %s %s %s", pkg_tool_name(m.tool), wrong.buf,
 			  nwrong == 1 ? "is" : "are", op->want_installed ? "not installed" : "still installed");

@@ -70,6 +70,7 @@ static const struct conf_key config_keys[] = {
 	{ "check_timeout", CONF_DURATION, offsetof(struct alts_config, check_timeout), 0, NULL, NULL },
 	{ "suite_timeout", CONF_DURATION, offsetof(struct alts_config, suite_timeout), 0, NULL, NULL },
 	{ "command_timeout", CONF_DURATION, offsetof(struct alts_config, command_timeout), 0, NULL, NULL },
+	{ "index_max_age", CONF_DURATION, offsetof(struct alts_config, index_max_age), 0, NULL, NULL },
 	CONF_KEYS_END,
 };
 
@@ -92,6 +93,7 @@ static int config_new(struct alts_config **out, const char *label, struct alts_e
 	c->suite_timeout = 7200;
 	c->command_timeout = 30;
 	c->output_tail = 64 * 1024;
+	c->index_max_age = 86400;
 	*out = c;
 	return 0;
 }

@@ -29,6 +29,7 @@ struct alts_config {
 	double suite_timeout;                 /* default per suite, seconds (0: none) */
 	double command_timeout;               /* default for one helper command, seconds */
 	size_t output_tail;                   /* bytes of output kept in reports */
+	double index_max_age;                 /* install refreshes an older package index, seconds; 0: always */
 };
 
 void config_free(struct alts_config *c);

@@ -212,6 +212,8 @@ int worker_run(const struct worker_opts *o, struct alts_err *err)
 	rc = config_load(&w.engine_config, NULL, err);
 	if (rc)
 		goto out;
+	/* A farm never trusts an image's package index: every install refreshes it. */
+	w.engine_config->index_max_age = 0;
 	w.cfg = alts_calloc(1, sizeof(*w.cfg));
 	w.canceled = idset_new(WORKER_CANCELED_MAX, WORKER_CANCELED_TTL_MS);
 	w.done = idset_new(WORKER_DONE_MAX, WORKER_DONE_TTL_MS);
