@@ -27,6 +27,25 @@ void proc_close_fds_from(int first)
 		close(fd);
 }
 
+/* Closes every descriptor >= 3 but keep. */
+static void close_fds_except(int keep)
+{
+#ifdef SYS_close_range
+	if (keep > 3 && syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0) < 0)
+		goto slow;
+	if (keep >= 3 && syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0) < 0)
+		goto slow;
+	if (keep < 3 && syscall(SYS_close_range, 3U, ~0U, 0) < 0)
+		goto slow;
+	return;
+slow:
+#endif
+	for (int fd = 3; fd < 4096; fd++) {
+		if (fd != keep)
+			close(fd);
+	}
+}
+
 double proc_now(void)
 {
 	struct timespec ts;
@@ -172,6 +191,8 @@ static void child_setup(const struct proc_spec *spec, int out_w, int err_w, int 
 		goto fail;
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
+	/* The program gets 0-2 only: nothing alts-run inherited or opened (err_fd closes on exec). */
+	close_fds_except(err_fd);
 	child_exec(spec, err_fd);
 fail:
 	e = errno;

@@ -24,6 +24,9 @@
 #include "framework/common.h"
 #include "runners/runner_util.h"
 #include "runners/sandbox_state.h"
+#include "runners/sandbox_cgroup.h"
+#include "runners/sandbox_fs.h"
+#include "runners/sandbox_sec.h"
 #include "runners/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
@@ -40,6 +43,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +85,11 @@ struct sandbox_plan {
 	size_t dnf_conf_len;      /* 0: dnf.conf is left alone */
 	struct sandbox_bind binds[SANDBOX_MAX_BINDS];
 	size_t nbinds;
+	/* /proc: files hidden under /dev/null, directories made read-only, directories hidden under an empty tmpfs */
+	char proc_masked[9][PATH_MAX];
+	char proc_ro[5][PATH_MAX];
+	char proc_empty[2][PATH_MAX];
+	char opts_rw[64], opts_tmp[64], opts_run[64], opts_shm[64];  /* tmpfs options with size= */
 	bool rw_is_tmpfs;
 	bool network_host;
 	bool copy_mode;
@@ -106,6 +115,11 @@ struct sandbox {
 	int ns_fds[NS_COUNT];
 	int failed_step;              /* the setup step PID 1 reported failed, and its errno */
 	int failed_errno;
+	int root_fd;                  /* the sandbox's root directory: copies resolve inside it */
+	struct sandbox_sec sec;       /* capabilities and seccomp filter of everything inside */
+	struct sandbox_limits limits;
+	struct sandbox_cgroup cgroup;
+	bool have_cgroup;
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -117,7 +131,7 @@ struct sandbox_setup_error {
 enum setup_step {
 	STEP_OK = 0, STEP_PRIVATE, STEP_RW, STEP_DIRS, STEP_OVERLAY, STEP_PROC, STEP_DEV, STEP_DEVNODES, STEP_PTS,
 	STEP_TMPFS, STEP_BINDS, STEP_RESOLV, STEP_HOSTNAME, STEP_LOOPBACK, STEP_PIVOT, STEP_WORKDIR, STEP_COPY,
-	STEP_PROXY,
+	STEP_PROXY, STEP_PROCMASK, STEP_PRIVS,
 };
 
 static const char *const step_names[] = {
@@ -127,6 +141,7 @@ static const char *const step_names[] = {
 	"bind-mount local packages and repositories", "copy the resolver configuration", "set the host name",
 	"bring up the loopback interface", "switch root into the overlay", "create the work directory",
 	"bind-mount the image's copy as the root", "copy the host's apt and dnf proxy settings",
+	"mask /proc files and make /proc/sys read-only", "drop privileges (capabilities, seccomp)",
 };
 
 static void sandbox_stop(struct sandbox *sb);
@@ -237,25 +252,57 @@ static int mkdirs_in_root(const char *path)
 	return 0;
 }
 
+/*
+ * As Docker does: /proc files that show or change the host's kernel are
+ * hidden under /dev/null (or an empty read-only tmpfs), /proc/sys and a few
+ * directories are read-only. Missing ones are skipped.
+ */
+static int mask_proc(const struct sandbox_plan *p)
+{
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(p->proc_masked); i++) {
+		if (mount("/dev/null", p->proc_masked[i], NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
+			return -1;
+	}
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(p->proc_empty); i++) {
+		if (mount("tmpfs", p->proc_empty[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0 &&
+		    errno != ENOENT)
+			return -1;
+	}
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(p->proc_ro); i++) {
+		if (mount(p->proc_ro[i], p->proc_ro[i], NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		if (mount(NULL, p->proc_ro[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int setup_mounts(const struct sandbox_plan *p)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return STEP_PRIVATE;
 	if (p->copy_mode) {
-		if (mount(p->copy, p->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		if (mount(p->copy, p->root, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, p->root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL) < 0)
 			return STEP_COPY;
 	} else {
-		if (p->rw_is_tmpfs && mount_tmpfs(p->rw, "mode=0755") < 0)
+		if (p->rw_is_tmpfs && mount_tmpfs(p->rw, p->opts_rw) < 0)
 			return STEP_RW;
 		if ((mkdir(p->upper, 0755) < 0 && errno != EEXIST) ||
 		    (mkdir(p->work, 0755) < 0 && errno != EEXIST))
 			return STEP_DIRS;
-		if (mount("overlay", p->root, "overlay", 0, p->overlay_opts) < 0)
+		if (mount("overlay", p->root, "overlay", MS_NODEV, p->overlay_opts) < 0)
 			return STEP_OVERLAY;
 	}
 	if ((mkdir(p->proc, 0555) < 0 && errno != EEXIST) ||
 	    mount("proc", p->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return STEP_PROC;
+	if (mask_proc(p) < 0)
+		return STEP_PROCMASK;
 	if ((mkdir(p->dev, 0755) < 0 && errno != EEXIST) || mount_tmpfs(p->dev, "mode=0755,size=64k") < 0)
 		return STEP_DEV;
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(p->dev_nodes); i++) {
@@ -270,9 +317,9 @@ static int setup_mounts(const struct sandbox_plan *p)
 	if (mkdir(p->pts, 0755) < 0 ||
 	    mount("devpts", p->pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
 		return STEP_PTS;
-	if (mkdir(p->shm, 01777) < 0 || mount_tmpfs(p->shm, "mode=1777") < 0 ||
-	    (mkdir(p->tmp, 01777) < 0 && errno != EEXIST) || mount_tmpfs(p->tmp, "mode=1777") < 0 ||
-	    (mkdir(p->run, 0755) < 0 && errno != EEXIST) || mount_tmpfs(p->run, "mode=0755") < 0)
+	if (mkdir(p->shm, 01777) < 0 || mount_tmpfs(p->shm, p->opts_shm) < 0 ||
+	    (mkdir(p->tmp, 01777) < 0 && errno != EEXIST) || mount_tmpfs(p->tmp, p->opts_tmp) < 0 ||
+	    (mkdir(p->run, 0755) < 0 && errno != EEXIST) || mount_tmpfs(p->run, p->opts_run) < 0)
 		return STEP_TMPFS;
 	for (size_t i = 0; i < p->nbinds; i++) {
 		if (mkdirs_in_root(p->binds[i].target) < 0 || bind_ro(&p->binds[i]) < 0)
@@ -329,14 +376,18 @@ static void keep_only_fds(int a, int b, int c)
 		if (fd != a && fd != b && fd != c)
 			close(fd);
 	}
+	proc_close_fds_from(4096);
 }
 
-static void sandbox_init_main(const struct sandbox_plan *p, int ctl_fd, int report_fd, int go_fd)
+static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_fd, int go_fd)
 {
+	const struct sandbox_plan *p = &sb->plan;
 	int step;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	step = setup_root(p);
+	if (!step && sandbox_sec_apply(&sb->sec) < 0)
+		step = STEP_PRIVS;
 	{
 		int e = errno;
 		char go;
@@ -366,8 +417,9 @@ static void sandbox_init_main(const struct sandbox_plan *p, int ctl_fd, int repo
 }
 
 /* The outer process: new namespaces, then PID 1 as its child. */
-static void sandbox_outer_main(const struct sandbox_plan *p, int ctl_fd, int report_fd)
+static void sandbox_outer_main(const struct sandbox *sb, int ctl_fd, int report_fd)
 {
+	const struct sandbox_plan *p = &sb->plan;
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (p->network_host ? 0 : CLONE_NEWNET);
 	pid_t init;
 	int status;
@@ -376,7 +428,29 @@ static void sandbox_outer_main(const struct sandbox_plan *p, int ctl_fd, int rep
 	int go[2];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Into the sandbox's cgroup before its descriptors are closed; PID 1 and everything inside inherit it. */
+	if (sb->have_cgroup) {
+		int e = -sandbox_cgroup_join(&sb->cgroup);
+
+		if (e > 0) {
+			if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
+				report_setup(report_fd, -4, e);
+			_exit(1);
+		}
+	}
 	keep_only_fds(ctl_fd, report_fd, -1);
+	/* PID 1 gets nothing of alts-run's: not even its stdio. */
+	{
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
 	if (pipe(go) < 0) {
 		int e = errno;
 
@@ -401,7 +475,7 @@ static void sandbox_outer_main(const struct sandbox_plan *p, int ctl_fd, int rep
 	}
 	if (init == 0) {
 		close(go[1]);
-		sandbox_init_main(p, ctl_fd, report_fd, go[0]);
+		sandbox_init_main(sb, ctl_fd, report_fd, go[0]);
 	}
 	close(go[0]);
 	/* The parent learns PID 1's host pid from here, before PID 1 reports. */
@@ -646,8 +720,15 @@ static int plan_apt_proxy(struct sandbox_plan *p, const char *lower, struct alts
 }
 
 static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *lower, bool keep, bool copy_mode,
-		     bool network_host, const struct suite *s, struct alts_err *err)
+		     bool network_host, uint64_t disk, const struct suite *s, struct alts_err *err)
 {
+	static const char *const masked[] = {
+		"/proc/kcore", "/proc/kmsg", "/proc/sysrq-trigger", "/proc/timer_list", "/proc/keys",
+		"/proc/latency_stats", "/proc/sched_debug", "/proc/timer_stats", "/proc/kallsyms",
+	};
+	static const char *const ro[] = { "/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/asound" };
+	static const char *const empty[] = { "/proc/acpi", "/proc/scsi" };
+	char size[40] = "";
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const links[][2] = {
 		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
@@ -684,8 +765,20 @@ static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *
 		ok = str_fmt(p->dev_links[i][0], sizeof(p->dev_links[i][0]), "%s/%s", p->dev, links[i][0]) &&
 		     str_fmt(p->dev_links[i][1], sizeof(p->dev_links[i][1]), "%s", links[i][1]);
 	}
+	for (size_t i = 0; ok && i < ALTS_ARRAY_SIZE(masked); i++)
+		ok = plan_path(p->proc_masked[i], PATH_MAX, p->root, masked[i]);
+	for (size_t i = 0; ok && i < ALTS_ARRAY_SIZE(ro); i++)
+		ok = plan_path(p->proc_ro[i], PATH_MAX, p->root, ro[i]);
+	for (size_t i = 0; ok && i < ALTS_ARRAY_SIZE(empty); i++)
+		ok = plan_path(p->proc_empty[i], PATH_MAX, p->root, empty[i]);
 	if (!ok)
 		return alts_err_set(err, ALTS_EINVALID, "sandbox paths are too long under '%s'", state_dir);
+	if (disk)
+		snprintf(size, sizeof(size), ",size=%llu", (unsigned long long)disk);
+	snprintf(p->opts_rw, sizeof(p->opts_rw), "mode=0755%s", size);
+	snprintf(p->opts_tmp, sizeof(p->opts_tmp), "mode=1777%s", size);
+	snprintf(p->opts_run, sizeof(p->opts_run), "mode=0755%s", size);
+	snprintf(p->opts_shm, sizeof(p->opts_shm), "mode=1777%s", size);
 	if (strpbrk(lower, ",:") || strpbrk(state_dir, ",:"))
 		return alts_err_set(err, ALTS_EINVALID, "overlay paths may not contain ',' or ':' ('%s', '%s')", lower,
 				    state_dir);
@@ -730,6 +823,7 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 	if (n != (ssize_t)sizeof(e) || e.step) {
 		const char *what = e.step == -1 ? "create namespaces (needs root: CAP_SYS_ADMIN)"
 				 : e.step == -2 ? "fork PID 1"
+				 : e.step == -4 ? "join the sandbox's cgroup"
 				 : e.step > 0 && e.step < (int)ALTS_ARRAY_SIZE(step_names) ? step_names[e.step]
 											: "start";
 
@@ -758,7 +852,7 @@ static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 	if (sb->outer == 0) {
 		close(ctl[1]);
 		close(report[0]);
-		sandbox_outer_main(&sb->plan, ctl[0], report[1]);
+		sandbox_outer_main(sb, ctl[0], report[1]);
 	}
 	close(ctl[0]);
 	close(report[1]);
@@ -830,6 +924,12 @@ static int sandbox_mode(enum sandbox_mode *out, struct alts_err *err)
 	return 0;
 }
 
+static int die_with_parent(void *payload)
+{
+	ALTS_UNUSED(payload);
+	return prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ? -errno : 0;
+}
+
 /* Copy mode: the image's tree into rw/copy, shared blocks where the filesystem can (reflink). */
 static int sandbox_copy_image(struct sandbox *sb, struct alts_err *err)
 {
@@ -848,6 +948,7 @@ static int sandbox_copy_image(struct sandbox *sb, struct alts_err *err)
 	spec.stdout_path = log_path;
 	spec.stderr_path = log_path;
 	spec.timeout = 1800;
+	spec.child_enter = die_with_parent;  /* the copy stops when alts-run dies */
 	rc = proc_run(&res, &spec, err);
 	if (!rc && res.exit_code) {
 		sbuf_read_file(&tail, log_path, 4096);
@@ -887,9 +988,14 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->ctl_fd = -1;
 	sb->outer = sb->init = -1;
 	sb->state.lock_fd = -1;
+	sb->root_fd = -1;
 	sb->keep = r->keep_env;
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
+	if (!rc)
+		rc = sandbox_limits_get(&sb->limits, err);
+	if (!rc)
+		rc = sandbox_sec_prepare(&sb->sec, err);
 	if (rc)
 		return rc;
 	rc = sandbox_pick_image(sb, s, err);
@@ -899,7 +1005,16 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	rc = sandbox_state_create(&sb->state, err);
 	if (rc)
 		return rc;
-	rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, mode == SANDBOX_MODE_COPY, network_host, s, err);
+	{
+		const char *name = strrchr(sb->state.dir, '/');
+
+		rc = sandbox_cgroup_create(&sb->cgroup, name ? name + 1 : sb->state.dir, &sb->limits, err);
+		if (rc)
+			return rc;
+		sb->have_cgroup = true;
+	}
+	rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, mode == SANDBOX_MODE_COPY, network_host,
+		       sb->limits.disk, s, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
 	if (!rc && sb->plan.copy_mode)
@@ -911,11 +1026,20 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 			 strerror(sb->failed_errno), sb->image.name);
 		sandbox_reset(sb);
 		alts_err_clear(err);
-		rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, true, network_host, s, err);
+		rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, true, network_host, sb->limits.disk, s,
+			       err);
 		if (!rc)
 			rc = sandbox_copy_image(sb, err);
 		if (!rc)
 			rc = sandbox_spawn(sb, err);
+	}
+	if (!rc) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)sb->init);
+		sb->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (sb->root_fd < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
 	}
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
@@ -930,18 +1054,79 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 static int sandbox_enter(void *payload)
 {
 	const struct sandbox *sb = payload;
+	int rc;
 
+	/* The cgroup first: its files are out of sight once in the mount namespace. */
+	if (sb->have_cgroup && (rc = sandbox_cgroup_join(&sb->cgroup)) < 0)
+		return rc;
 	for (int i = 0; i < NS_COUNT; i++) {
 		if (sb->ns_fds[i] >= 0 && setns(sb->ns_fds[i], ns_types[i]) < 0)
 			return -errno;
 	}
-	return 1;
+	rc = sandbox_sec_apply(&sb->sec);
+	return rc < 0 ? rc : 1;
+}
+
+/* True when the tmpfs behind path (inside the sandbox) has no space left. */
+static bool sandbox_fs_full(const struct sandbox *sb, const char *path)
+{
+	struct statfs st;
+	int fd = sandbox_fs_open(sb->root_fd, path, O_PATH);
+	bool full;
+
+	if (fd < 0)
+		return false;
+	full = fstatfs(fd, &st) == 0 && st.f_blocks && st.f_bavail == 0;
+	close(fd);
+	return full;
+}
+
+/*
+ * A command that failed after the sandbox hit one of its limits: the
+ * reason goes to the end of its stderr, where the check's report shows it.
+ */
+static void sandbox_note_limits(const struct sandbox *sb, const struct runner_exec_req *req, long oom0, long pids0)
+{
+	char msg[512], size[32];
+	size_t len = 0;
+	long oom = 0, pids = 0;
+
+	if (sb->have_cgroup)
+		sandbox_cgroup_counters(&sb->cgroup, &oom, &pids);
+	if (oom > oom0) {
+		sandbox_size_str(size, sizeof(size), sb->limits.memory);
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "alts: sandbox memory limit (%s) reached: a process was killed\n", size);
+	}
+	if (pids > pids0 && len < sizeof(msg))
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "alts: sandbox pids limit (%ld processes) reached: fork failed\n",
+					sb->limits.pids);
+	if (sb->limits.disk && len < sizeof(msg) && (sandbox_fs_full(sb, "/") || sandbox_fs_full(sb, "/tmp") ||
+						     sandbox_fs_full(sb, "/run") || sandbox_fs_full(sb, "/dev/shm"))) {
+		sandbox_size_str(size, sizeof(size), sb->limits.disk);
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "alts: sandbox disk full (%s)\n", size);
+	}
+	if (!len || len >= sizeof(msg))
+		return;
+	alts_log(ALTS_LOG_WARN, "sandbox", "%.*s", (int)len - 1, msg);
+	if (req->stderr_path) {
+		int fd = open(req->stderr_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (write(fd, msg, len) < 0) {
+				/* the warning above still says it */
+			}
+			close(fd);
+		}
+	}
+	if (req->on_output)
+		req->on_output(req->payload, PROC_STDERR, msg, len);
 }
 
 static int sandbox_exec(struct runner *r, struct proc_result *out, const struct runner_exec_req *req,
 			struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
+	long oom0 = 0, pids0 = 0;
 	struct proc_spec spec;
 	char **env = NULL;
 	int rc = runner_env_build(&env, r, req, err);
@@ -951,71 +1136,28 @@ static int sandbox_exec(struct runner *r, struct proc_result *out, const struct 
 	runner_proc_spec(&spec, req, env, SANDBOX_WORKDIR);
 	spec.child_enter = sandbox_enter;
 	spec.enter_payload = sb;
+	if (sb->have_cgroup)
+		sandbox_cgroup_counters(&sb->cgroup, &oom0, &pids0);
 	rc = proc_run(out, &spec, err);
 	runner_env_free(env);
+	if (!rc && out->exit_code)
+		sandbox_note_limits(sb, req, oom0, pids0);
 	return rc;
 }
 
-/* The host reaches the sandbox's tree through PID 1's root. */
-static int sandbox_host_path(const struct sandbox *sb, char *buf, size_t size, const char *env_path,
-			     struct alts_err *err)
-{
-	if (env_path[0] != '/')
-		return alts_err_set(err, ALTS_EINVALID, "sandbox path '%s' is not absolute", env_path);
-	if (strstr(env_path, "/../") || !strcmp(env_path, "/..") ||
-	    (strlen(env_path) >= 3 && !strcmp(env_path + strlen(env_path) - 3, "/..")))
-		return alts_err_set(err, ALTS_EINVALID, "sandbox path '%s' contains '..'", env_path);
-	if (!str_fmt(buf, size, "/proc/%d/root%s", (int)sb->init, env_path))
-		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", env_path);
-	return 0;
-}
-
-/*
- * Creates the missing directories above env_path (as /etc/yum.repos.d,
- * which Debian's dnf package does not ship); target is its host path.
- */
-static int sandbox_mkdir_parents(const char *target, const char *env_path, struct alts_err *err)
-{
-	char buf[PATH_MAX];
-	size_t root_len = strlen(target) - strlen(env_path);
-	char *slash;
-
-	if (!str_fmt(buf, sizeof(buf), "%s", target))
-		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", env_path);
-	slash = strrchr(buf, '/');
-	if (!slash || (size_t)(slash - buf) <= root_len)
-		return 0;
-	*slash = '\0';
-	for (char *p = buf + root_len + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%.*s' in the sandbox",
-					      (int)(p - buf - root_len), env_path);
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s' in the sandbox", buf + root_len);
-	return 0;
-}
-
+/* Copies resolve every path inside the sandbox's root (runners/sandbox_fs.c): nothing planted there leads out. */
 static int sandbox_copy_in(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err)
 {
-	char target[PATH_MAX];
-	int rc = sandbox_host_path(r->priv, target, sizeof(target), env_path, err);
+	const struct sandbox *sb = r->priv;
 
-	if (!rc)
-		rc = sandbox_mkdir_parents(target, env_path, err);
-	return rc ? rc : runner_host_copy(host_path, target, err);
+	return sandbox_fs_copy_in(sb->root_fd, host_path, env_path, err);
 }
 
 static int sandbox_copy_out(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err)
 {
-	char source[PATH_MAX];
-	int rc = sandbox_host_path(r->priv, source, sizeof(source), env_path, err);
+	const struct sandbox *sb = r->priv;
 
-	return rc ? rc : runner_host_copy(source, host_path, err);
+	return sandbox_fs_copy_out(sb->root_fd, env_path, host_path, err);
 }
 
 static void sandbox_stop(struct sandbox *sb)
@@ -1023,6 +1165,9 @@ static void sandbox_stop(struct sandbox *sb)
 	int status;
 
 	ns_enter_fds_close(sb);
+	if (sb->root_fd >= 0)
+		close(sb->root_fd);
+	sb->root_fd = -1;
 	if (sb->ctl_fd >= 0)
 		close(sb->ctl_fd);
 	sb->ctl_fd = -1;
@@ -1035,11 +1180,21 @@ static void sandbox_stop(struct sandbox *sb)
 	sb->outer = sb->init = -1;
 }
 
+/* After sandbox_stop(): the cgroup and the filter go too. */
+static void sandbox_release(struct sandbox *sb)
+{
+	if (sb->have_cgroup)
+		sandbox_cgroup_remove(&sb->cgroup);
+	sb->have_cgroup = false;
+	sandbox_sec_release(&sb->sec);
+}
+
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 
 	sandbox_stop(sb);
+	sandbox_release(sb);
 	if ((keep || sb->keep) && sb->plan.copy_mode) {
 		fprintf(stderr,
 			"alts: kept the sandbox's tree (a copy of image '%s') in %s; enter it with:\n"
@@ -1065,6 +1220,7 @@ static void sandbox_destroy(struct runner *r)
 		return;
 	if (sb->outer > 0 || sb->ctl_fd >= 0)
 		sandbox_stop(sb);
+	sandbox_release(sb);
 	if (sb->state.dir[0] && sb->state.lock_fd >= 0) {
 		struct alts_err err = ALTS_ERR_INIT;
 
