@@ -22,6 +22,7 @@ struct payload_rules {
 	const struct strlist *runners;        /* configured runners; "any" picks the first */
 	const struct strlist *distributions;
 	long cost;                            /* the <cost> part of the queue name */
+	bool relative_callbacks;              /* a callback_href "/path" is joined with bs_host (set) */
 };
 
 /* A validated request; strings live in the arena given to payload_parse. */
@@ -38,6 +39,8 @@ struct task_request {
 	const char *module_name;   /* modular package: name, stream, version (NULL when not) */
 	const char *module_stream;
 	const char *module_version;
+	json_t *alts_request;      /* while building: ALTS's fields recorded in the message as "alts_request"
+				      (package_channel, test_flavor, verbose, test_env); NULL afterwards */
 	const char *message;       /* the queue message with a placeholder task id, see payload_message() */
 	size_t task_id_at;         /* where in message the task id goes */
 };
