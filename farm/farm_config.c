@@ -91,6 +91,7 @@ static const struct conf_key scheduler_keys[] = {
 	SKIP(supported_architectures),
 	SKIP(supported_runners),
 	SKIP(supported_distributions),
+	SKIP(runner_types),
 	SKIP(bs_host),
 	SKIP(bs_token),
 	SKIP(bs_token_file),

@@ -46,6 +46,15 @@ bool payload_runner_known(const char *runner)
 	return false;
 }
 
+const char *payload_map_runner(const struct payload_rules *rules, const char *runner)
+{
+	for (size_t i = 0; runner && rules->runner_map && i < rules->runner_map->n; i++) {
+		if (!strcmp(rules->runner_map->keys[i], runner))
+			return rules->runner_map->values[i];
+	}
+	return runner;
+}
+
 static void join_list(struct sbuf *sb, const struct strlist *l, const char *extra)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -61,6 +70,7 @@ int payload_route(char *buf, size_t size, const struct payload_rules *rules, con
 	const char *qarch = payload_queue_arch(arch);
 	int rc = 0;
 
+	runner = payload_map_runner(rules, runner);
 	if (!strcmp(runner, "any") && rules->runners->n) {
 		runner = rules->runners->v[0];
 	} else if (!payload_runner_known(runner) || !conf_strlist_has(rules->runners, runner)) {
@@ -157,8 +167,8 @@ static bool url_ok(const char *s)
 
 static int v_runner(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	const char *r = *(const char **)field;
 	struct payload *p = (struct payload *)((char *)field - offsetof(struct payload, runner_type));
+	const char *r = payload_map_runner(p->rules, *(const char **)field);
 	struct sbuf allowed = SBUF_INIT;
 	int rc = 0;
 

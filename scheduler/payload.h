@@ -23,6 +23,7 @@ struct payload_rules {
 	const struct strlist *distributions;
 	long cost;                            /* the <cost> part of the queue name */
 	bool relative_callbacks;              /* a callback_href "/path" is joined with bs_host (set) */
+	const struct strmap *runner_map;      /* ALTS runner_type -> alts runner (docker: sandbox, ...); NULL: none */
 };
 
 /* A validated request; strings live in the arena given to payload_parse. */
@@ -74,6 +75,8 @@ int payload_suite_loads(json_t *suite, struct alts_err *err);
 const char *payload_queue_arch(const char *arch);
 /* Every architecture payload_queue_arch() knows, comma-separated. */
 const char *payload_known_archs(void);
+/* runner_type through rules->runner_map (unmapped names stay). */
+const char *payload_map_runner(const struct payload_rules *rules, const char *runner);
 /* True for the registered runners (runner_names()) and the wildcard "any". */
 bool payload_runner_known(const char *runner);
 /*

@@ -239,7 +239,8 @@ int pull_start(struct pull **out, const struct settings *cfg, struct store *stor
 	p->store = store;
 	p->outbox = outbox;
 	p->rules = (struct payload_rules){ &cfg->supported_architectures, &cfg->supported_runners,
-					   &cfg->supported_distributions, cfg->default_cost, true };
+					   &cfg->supported_distributions, cfg->default_cost, true,
+					   &cfg->runner_types };
 	if (!p->url) {
 		alts_free(p);
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");

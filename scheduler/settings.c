@@ -61,6 +61,19 @@ static int validate_callback_format(struct conf_ctx *ctx, yaml_node_t *node, con
 	return conf_check_one_of(ctx, node, path, "callback format", *(const char **)field, formats);
 }
 
+static int validate_runner_types(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const struct strmap *m = field;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int rc = conf_check_one_of(ctx, node, path, "runner", m->values[i], runner_names());
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 #define K(name, type, flags, validate) \
 	{ #name, type, offsetof(struct settings, name), flags, NULL, validate }
 
@@ -74,6 +87,7 @@ static const struct conf_key settings_keys[] = {
 	K(supported_architectures, CONF_STRLIST, CONF_NONEMPTY, validate_archs),
 	K(supported_runners, CONF_STRLIST, CONF_NONEMPTY, validate_runners),
 	K(supported_distributions, CONF_STRLIST, CONF_NONEMPTY, NULL),
+	K(runner_types, CONF_STRMAP, 0, validate_runner_types),
 	K(bs_host, CONF_STRING, 0, validate_bs_host),
 	K(bs_token, CONF_STRING, 0, NULL),
 	K(bs_token_file, CONF_STRING, CONF_NONEMPTY, NULL),
