@@ -5,6 +5,7 @@
 #include "reporters/stores/artifact_store.h"
 #include "scheduler/callback.h"
 #include "scheduler/outbox.h"
+#include "scheduler/pull.h"
 #include "scheduler/results.h"
 #include "scheduler/settings.h"
 #include "scheduler/server.h"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
 	struct outbox *outbox = NULL;
 	struct results *results = NULL;
 	struct callbacks *callbacks = NULL;
+	struct pull *pull = NULL;
+	struct callback_opts cbo;
 	struct sched_server *server = NULL;
 	struct artifact_store *artifacts = NULL;
 	struct artifact_store_config store_cfg;
@@ -137,10 +140,13 @@ int main(int argc, char **argv)
 	if (access(ui_dir, R_OK | X_OK))
 		alts_log(ALTS_LOG_WARN, "scheduler", "no Swagger UI in '%s' (%s): /docs answers 404", ui_dir,
 			 strerror(errno));
+	cbo = (struct callback_opts){ !strcmp(cfg->callback_format, "albs") ? CALLBACK_ALBS : CALLBACK_NATIVE,
+				      cfg->bs_host, cfg->bs_token };
 	if (store_open(&store, cfg->database, &err) || (!no_broker && outbox_start(&outbox, store, &cfg->farm, &err)) ||
 	    (!no_broker && *cfg->farm.results_queue && results_start(&results, store, &cfg->farm, &err)) ||
-	    callbacks_start(&callbacks, store, &err) ||
-	    server_start(&server, cfg, store, outbox, &sopts, &err)) {
+	    callbacks_start(&callbacks, store, &cbo, &err) ||
+	    server_start(&server, cfg, store, outbox, &sopts, &err) ||
+	    (cfg->bs_host && cfg->bs_pull && pull_start(&pull, cfg, store, outbox, &err))) {
 		status = fail("", &err);
 		goto out;
 	}
@@ -153,6 +159,7 @@ int main(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	alts_log(ALTS_LOG_WARN, "scheduler", "stopping on signal %d", sig);
 out:
+	pull_stop(pull);
 	server_stop(server);
 	results_stop(results);
 	callbacks_stop(callbacks);

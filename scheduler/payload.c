@@ -46,6 +46,15 @@ bool payload_runner_known(const char *runner)
 	return false;
 }
 
+const char *payload_map_runner(const struct payload_rules *rules, const char *runner)
+{
+	for (size_t i = 0; runner && rules->runner_map && i < rules->runner_map->n; i++) {
+		if (!strcmp(rules->runner_map->keys[i], runner))
+			return rules->runner_map->values[i];
+	}
+	return runner;
+}
+
 static void join_list(struct sbuf *sb, const struct strlist *l, const char *extra)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -61,6 +70,7 @@ int payload_route(char *buf, size_t size, const struct payload_rules *rules, con
 	const char *qarch = payload_queue_arch(arch);
 	int rc = 0;
 
+	runner = payload_map_runner(rules, runner);
 	if (!strcmp(runner, "any") && rules->runners->n) {
 		runner = rules->runners->v[0];
 	} else if (!payload_runner_known(runner) || !conf_strlist_has(rules->runners, runner)) {
@@ -117,6 +127,11 @@ struct payload {
 	bool have_tests;
 	const char *callback_href;
 	const char *bs_task_id;
+	const char *package_channel;
+	bool verbose, have_verbose;
+	yaml_node_t *test_flavor;
+	yaml_node_t *test_env;
+	struct strlist extra_env;   /* test_env.extra_env_vars: NAME=value */
 	yaml_node_t *suite;
 	const struct payload_rules *rules;
 };
@@ -152,8 +167,8 @@ static bool url_ok(const char *s)
 
 static int v_runner(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	const char *r = *(const char **)field;
 	struct payload *p = (struct payload *)((char *)field - offsetof(struct payload, runner_type));
+	const char *r = payload_map_runner(p->rules, *(const char **)field);
 	struct sbuf allowed = SBUF_INIT;
 	int rc = 0;
 
@@ -251,13 +266,28 @@ static int v_bs_task_id(struct conf_ctx *ctx, yaml_node_t *node, const char *pat
 		       : conf_fail(ctx, node, path, "invalid id '%s' (letters, digits, '_', '-'; at most 64)", v);
 }
 
-static int v_http_url(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+static int v_callback(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const char *v = *(const char **)field;
+	struct payload *p = (struct payload *)((char *)field - offsetof(struct payload, callback_href));
 
+	/* The Build System sends "/api/v1/tests/<id>/result/"; ALTS joins it with bs_host. */
+	if (v[0] == '/' && v[1] != '/' && p->rules->relative_callbacks) {
+		if (strlen(v) > PAYLOAD_URL_MAX || !text_ok(v, "/._-~%?=&+:"))
+			return conf_fail(ctx, node, path, "invalid relative callback_href '%s'", v);
+		return 0;
+	}
 	if ((strncasecmp(v, "http://", 7) && strncasecmp(v, "https://", 8)) || !url_ok(v) || strchr(v, ' '))
-		return conf_fail(ctx, node, path, "expected an http:// or https:// URL, got '%s'", v);
+		return conf_fail(ctx, node, path, "expected an http:// or https:// URL%s, got '%s'",
+				 p->rules->relative_callbacks ? " or a path joined with bs_host" : "", v);
 	return 0;
+}
+
+static int v_channel(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const channels[] = { "stable", "beta", NULL };
+
+	return conf_check_one_of(ctx, node, path, "package channel", *(const char **)field, channels);
 }
 
 static int v_url(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -351,6 +381,75 @@ static int parse_repos(struct conf_ctx *ctx, yaml_node_t *node, const char *path
 	return 0;
 }
 
+/* test_env: null or ALTS's dict; extra_env_vars ["NAME=value"] reach the tests, the rest is recorded. */
+struct test_env_conf {
+	struct strlist extra_env_vars;
+	bool pytest_is_needed, use_deprecated_ansible;
+	long vm_disk_size, vm_ram_size;
+};
+
+static int v_env_vars(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const struct strlist *l = field;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *eq = strchr(l->v[i], '=');
+
+		if (!eq || eq == l->v[i] || strchr(eq + 1, '='))
+			return conf_fail(ctx, node, path, "expected NAME=value, got '%s'", l->v[i]);
+	}
+	return 0;
+}
+
+static const struct conf_key test_env_keys[] = {
+	{ "extra_env_vars", CONF_STRLIST, offsetof(struct test_env_conf, extra_env_vars), 0, NULL, v_env_vars },
+	{ "pytest_is_needed", CONF_BOOL, offsetof(struct test_env_conf, pytest_is_needed), 0, NULL, NULL },
+	{ "use_deprecated_ansible", CONF_BOOL, offsetof(struct test_env_conf, use_deprecated_ansible), 0, NULL, NULL },
+	{ "vm_disk_size", CONF_INT, offsetof(struct test_env_conf, vm_disk_size), 0, NULL, NULL },
+	{ "vm_ram_size", CONF_INT, offsetof(struct test_env_conf, vm_ram_size), 0, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static int parse_test_env(struct conf_ctx *ctx, yaml_node_t *node, const char *path, struct payload *p)
+{
+	struct test_env_conf te = { 0 };
+	struct conf_section sec = { test_env_keys, &te };
+	int rc;
+
+	if (!node || conf_is_null(node))
+		return 0;
+	if (node->type != YAML_MAPPING_NODE)
+		return conf_fail(ctx, node, path, "expected null or a mapping, got %s", conf_type_name(node));
+	rc = conf_decode_map(ctx, node, path, &sec, 1);
+	if (rc)
+		return rc;
+	p->test_env = node;
+	p->extra_env = te.extra_env_vars;
+	return 0;
+}
+
+static int parse_flavor(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const struct conf_key flavor_keys[] = {
+		{ "name", CONF_STRING, 0, CONF_NONEMPTY, NULL, v_name },
+		{ "version", CONF_STRING, sizeof(const char *), CONF_NONEMPTY, NULL, v_name },
+		CONF_KEYS_END,
+	};
+	const char *f[2] = { NULL, NULL };
+	struct conf_section sec = { flavor_keys, f };
+	struct payload *p = field;
+	int rc;
+
+	if (conf_is_null(node))
+		return 0;
+	if (node->type != YAML_MAPPING_NODE)
+		return conf_fail(ctx, node, path, "expected null or {name, version}, got %s", conf_type_name(node));
+	rc = conf_decode_map(ctx, node, path, &sec, 1);
+	if (!rc)
+		p->test_flavor = node;
+	return rc;
+}
+
 static int parse_tests(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	struct payload *p = field;
@@ -365,9 +464,17 @@ static int parse_tests(struct conf_ctx *ctx, yaml_node_t *node, const char *path
 	for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top; pr++) {
 		const char *k = conf_scalar(yaml_document_get_node(ctx->doc, pr->key));
 
+		if (k && !strcmp(k, "test_env")) {
+			int rc = parse_test_env(ctx, yaml_document_get_node(ctx->doc, pr->value),
+						conf_path_key(ctx, path, "test_env"), p);
+
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (!k || strcmp(k, "tests"))
 			return conf_fail(ctx, yaml_document_get_node(ctx->doc, pr->key), path,
-					 "unknown key '%s' (known keys: tests)", k ? k : "?");
+					 "unknown key '%s' (known keys: tests, test_env)", k ? k : "?");
 		tests = yaml_document_get_node(ctx->doc, pr->value);
 	}
 	if (!tests || conf_is_null(tests))
@@ -390,6 +497,20 @@ static int parse_tests(struct conf_ctx *ctx, yaml_node_t *node, const char *path
 	}
 	p->ntests = n;
 	p->have_tests = true;
+	return 0;
+}
+
+static int parse_verbose(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	struct payload *p = field;
+	const char *v = conf_scalar(node);
+
+	if (conf_is_null(node))
+		return 0;
+	if (!v || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || (strcmp(v, "true") && strcmp(v, "false")))
+		return conf_fail(ctx, node, path, "expected true or false");
+	p->verbose = *v == 't';
+	p->have_verbose = true;
 	return 0;
 }
 
@@ -420,7 +541,10 @@ static const struct conf_key payload_keys[] = {
 	P(module_stream, CONF_STRING, CONF_NONEMPTY, v_name),
 	P(module_version, CONF_STRING, CONF_NONEMPTY, v_name),
 	{ "test_configuration", CONF_CUSTOM, 0, 0, parse_tests, NULL },
-	P(callback_href, CONF_STRING, CONF_NONEMPTY, v_http_url),
+	P(callback_href, CONF_STRING, CONF_NONEMPTY, v_callback),
+	P(package_channel, CONF_STRING, CONF_NONEMPTY, v_channel),
+	{ "test_flavor", CONF_CUSTOM, 0, 0, parse_flavor, NULL },
+	{ "verbose", CONF_CUSTOM, 0, 0, parse_verbose, NULL },
 	P(bs_task_id, CONF_STRING, CONF_NONEMPTY, v_bs_task_id),
 	{ "suite", CONF_CUSTOM, 0, 0, parse_suite, NULL },
 	CONF_KEYS_END,
@@ -549,6 +673,18 @@ static json_t *payload_to_suite(const struct payload *p)
 			json_decref(check);
 		}
 	}
+	if (!bad && p->extra_env.n) {
+		json_t *vars = json_object();
+
+		bad = !vars || json_object_set_new(suite, "env", vars);
+		for (size_t i = 0; !bad && i < p->extra_env.n; i++) {
+			const char *kv = p->extra_env.v[i], *eq = strchr(kv, '=');
+			char *name = alts_strndup(kv, (size_t)(eq - kv));
+
+			bad = !name || json_object_set_new(vars, name, json_string(eq + 1));
+			alts_free(name);
+		}
+	}
 	bad = bad || json_array_append_new(checks, json_string("uninstall")) ||
 	      json_object_set(suite, "packages", pkgs) || (p->nrepos && json_object_set(suite, "repositories", repos)) ||
 	      json_object_set(suite, "environment", env) || json_object_set(suite, "checks", checks);
@@ -665,6 +801,8 @@ static int message_template(struct task_request *r, struct arena *a, json_t *sui
 	      set_str(msg, "package_name", r->package_name) || set_str(msg, "bs_task_id", r->bs_task_id) ||
 	      set_str(msg, "callback_href", r->callback_href) || json_object_set_new(msg, "version", json_integer(1)) ||
 	      json_object_set(msg, "suite", suite);
+	if (!bad && r->alts_request)
+		bad = json_object_set(msg, "alts_request", r->alts_request);
 	if (!bad && r->module_name) {
 		json_t *mod = json_object();
 
@@ -753,7 +891,25 @@ static int build_request(struct task_request *r, struct arena *a, struct payload
 	r->module_name = p->module_name;
 	r->module_stream = p->module_stream;
 	r->module_version = p->module_version;
+	if (p->package_channel || p->have_verbose || p->test_flavor || p->test_env) {
+		json_t *req = json_object();
+
+		rc = !req || (p->package_channel && json_object_set_new(req, "package_channel",
+									 json_string(p->package_channel))) ||
+		     (p->have_verbose && json_object_set_new(req, "verbose", json_boolean(p->verbose))) ||
+		     (p->test_flavor && json_object_set_new(req, "test_flavor", node_to_json(ctx->doc, p->test_flavor, 0))) ||
+		     (p->test_env && json_object_set_new(req, "test_env", node_to_json(ctx->doc, p->test_env, 0)));
+		r->alts_request = req;
+		if (rc) {
+			json_decref(req);
+			r->alts_request = NULL;
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
 	rc = r->queue ? message_template(r, a, suite) : ALTS_ENOMEM;
+	json_decref(r->alts_request);
+	r->alts_request = NULL;
 	if (rc)
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 out:

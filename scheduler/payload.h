@@ -22,6 +22,8 @@ struct payload_rules {
 	const struct strlist *runners;        /* configured runners; "any" picks the first */
 	const struct strlist *distributions;
 	long cost;                            /* the <cost> part of the queue name */
+	bool relative_callbacks;              /* a callback_href "/path" is joined with bs_host (set) */
+	const struct strmap *runner_map;      /* ALTS runner_type -> alts runner (docker: sandbox, ...); NULL: none */
 };
 
 /* A validated request; strings live in the arena given to payload_parse. */
@@ -38,6 +40,8 @@ struct task_request {
 	const char *module_name;   /* modular package: name, stream, version (NULL when not) */
 	const char *module_stream;
 	const char *module_version;
+	json_t *alts_request;      /* while building: ALTS's fields recorded in the message as "alts_request"
+				      (package_channel, test_flavor, verbose, test_env); NULL afterwards */
 	const char *message;       /* the queue message with a placeholder task id, see payload_message() */
 	size_t task_id_at;         /* where in message the task id goes */
 };
@@ -71,6 +75,8 @@ int payload_suite_loads(json_t *suite, struct alts_err *err);
 const char *payload_queue_arch(const char *arch);
 /* Every architecture payload_queue_arch() knows, comma-separated. */
 const char *payload_known_archs(void);
+/* runner_type through rules->runner_map (unmapped names stay). */
+const char *payload_map_runner(const struct payload_rules *rules, const char *runner);
 /* True for the registered runners (runner_names()) and the wildcard "any". */
 bool payload_runner_known(const char *runner);
 /*

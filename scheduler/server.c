@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define API_VERSION "1"
+#define API_VERSION "20210512"  /* ALTS's */
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 500
 #define CANCEL_IDS_MAX 1000
@@ -1251,6 +1251,8 @@ int server_start(struct sched_server **out, const struct settings *cfg, struct s
 	s->rules.runners = &cfg->supported_runners;
 	s->rules.distributions = &cfg->supported_distributions;
 	s->rules.cost = cfg->default_cost;
+	s->rules.relative_callbacks = cfg->bs_host != NULL;
+	s->rules.runner_map = &cfg->runner_types;
 	s->auth_cache = auth_cache_new();
 	if (!s->auth_cache) {
 		alts_free(s);

@@ -45,6 +45,35 @@ static int validate_runners(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	return 0;
 }
 
+static int validate_bs_host(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *v = *(const char **)field;
+
+	if (!*v || !strncasecmp(v, "http://", 7) || !strncasecmp(v, "https://", 8))
+		return 0;
+	return conf_fail(ctx, node, path, "expected an http:// or https:// URL, got '%s'", v);
+}
+
+static int validate_callback_format(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const formats[] = { "albs", "native", NULL };
+
+	return conf_check_one_of(ctx, node, path, "callback format", *(const char **)field, formats);
+}
+
+static int validate_runner_types(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const struct strmap *m = field;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int rc = conf_check_one_of(ctx, node, path, "runner", m->values[i], runner_names());
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 #define K(name, type, flags, validate) \
 	{ #name, type, offsetof(struct settings, name), flags, NULL, validate }
 
@@ -58,6 +87,14 @@ static const struct conf_key settings_keys[] = {
 	K(supported_architectures, CONF_STRLIST, CONF_NONEMPTY, validate_archs),
 	K(supported_runners, CONF_STRLIST, CONF_NONEMPTY, validate_runners),
 	K(supported_distributions, CONF_STRLIST, CONF_NONEMPTY, NULL),
+	K(runner_types, CONF_STRMAP, 0, validate_runner_types),
+	K(bs_host, CONF_STRING, 0, validate_bs_host),
+	K(bs_token, CONF_STRING, 0, NULL),
+	K(bs_token_file, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(bs_tasks_endpoint, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(bs_poll_interval, CONF_DURATION, 0, NULL),
+	K(bs_pull, CONF_BOOL, 0, NULL),
+	K(callback_format, CONF_STRING, CONF_NONEMPTY, validate_callback_format),
 	K(listen_address, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(listen_port, CONF_INT, 0, conf_validate_port),
 	K(max_body_size, CONF_INT, 0, conf_validate_positive),
@@ -76,6 +113,9 @@ static void settings_defaults(struct settings *c)
 	c->supported_runners.n = ALTS_ARRAY_SIZE(default_runners);
 	c->supported_distributions.v = default_dists;
 	c->supported_distributions.n = ALTS_ARRAY_SIZE(default_dists);
+	c->bs_tasks_endpoint = "/api/v1/tests/get_test_tasks/";
+	c->bs_poll_interval = 10;
+	c->bs_pull = true;
 	c->listen_address = "127.0.0.1";
 	c->listen_port = 8000;
 	c->max_body_size = 1 << 20;
@@ -104,6 +144,19 @@ int settings_load_buffer(struct settings **out, const char *label, const char *d
 				err);
 	if (rc)
 		goto out;
+	rc = farm_config_secret(&c->farm, &c->bs_token, "ALTS_BS_TOKEN", "bs_token_file", c->bs_token_file, err);
+	if (rc)
+		goto out;
+	if (c->bs_host && !*c->bs_host)
+		c->bs_host = NULL;  /* ALTS's files carry an empty bs_host: */
+	if (c->bs_token && !*c->bs_token)
+		c->bs_token = NULL;
+	if (!c->callback_format)
+		c->callback_format = c->bs_host ? "albs" : "native";
+	if (c->bs_poll_interval < 0.1) {
+		rc = alts_err_set(err, ALTS_EINVALID, "%s: bs_poll_interval: must be at least 0.1 s", label);
+		goto out;
+	}
 	if (!c->jwt_secret || !*c->jwt_secret) {
 		rc = alts_err_set(err, ALTS_EINVALID,
 				  "%s: no JWT secret: set jwt_secret, jwt_secret_file or ALTS_JWT_SECRET", label);

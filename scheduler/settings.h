@@ -27,6 +27,16 @@ struct settings {
 	struct strlist supported_architectures;
 	struct strlist supported_runners;
 	struct strlist supported_distributions;
+	struct strmap runner_types;          /* ALTS runner_type -> alts runner, e.g. docker: sandbox */
+
+	/* The AlmaLinux Build System (docs/albs.md): pull mode and callbacks in ALTS's shape. */
+	const char *bs_host;                 /* pull mode on when set; base of relative callback_hrefs */
+	const char *bs_token;                /* secret: Bearer for polls and callbacks */
+	const char *bs_token_file;
+	const char *bs_tasks_endpoint;       /* default /api/v1/tests/get_test_tasks/ */
+	double bs_poll_interval;             /* seconds between polls (10) */
+	bool bs_pull;                        /* poll bs_host (default: true when bs_host is set) */
+	const char *callback_format;         /* "albs" (ALTS's shape) or "native"; default albs with bs_host */
 
 	const char *listen_address;
 	long listen_port;

@@ -24,6 +24,7 @@ enum store_stmt {
 	ST_CANCELS,
 	ST_CANCEL_SENT,
 	ST_LIVE_LOG,
+	ST_BS_ACTIVE,
 	ST_MAX,
 };
 
@@ -82,9 +83,14 @@ static const char *const store_sql[ST_MAX] = {
 	/* substr on a BLOB counts bytes; a task without a log reads as empty. */
 	[ST_LIVE_LOG] = "SELECT substr(CAST(COALESCE(live_log, '') AS BLOB), ?2 + 1, ?3) FROM tasks WHERE id = ?1",
 	[ST_CALLBACKS] = "SELECT " STORE_COLUMNS " FROM tasks WHERE callback_done = 0 AND callback_href IS NOT NULL"
-			 " AND state IN ('finished', 'failed') AND callback_next_ms <= ?1 ORDER BY seq LIMIT ?2",
+			 " AND (state IN ('finished', 'failed') OR (state = 'canceled' AND"
+			 /* canceled: at once when it never ran; a running one once its worker stopped it (revoked
+			  * report: a result, or updated after the cancel) or after the grace ?3 */
+			 " (started_ms IS NULL OR result IS NOT NULL OR updated_ms > finished_ms OR finished_ms <= ?3)))"
+			 " AND callback_next_ms <= ?1 ORDER BY seq LIMIT ?2",
 	[ST_CALLBACK_DONE] = "UPDATE tasks SET callback_done = ?2, callback_next_ms = ?3,"
 			     " callback_attempts = callback_attempts + 1 WHERE id = ?1",
+	[ST_BS_ACTIVE] = "SELECT id FROM tasks WHERE bs_task_id = ?1 AND state IN ('queued', 'running') LIMIT 1",
 };
 
 static const char store_schema[] =
@@ -703,7 +709,27 @@ int store_pending_callbacks(struct store *s, int64_t now_ms, int limit, store_ta
 
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int(st, 2, limit);
+	sqlite3_bind_int64(st, 3, now_ms - STORE_CANCEL_CALLBACK_GRACE_MS);
 	return run_rows(s, st, fn, payload, err);
+}
+
+int store_bs_active(struct store *s, const char *bs_task_id, char **id_out, struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_BS_ACTIVE);
+	int rc = 0, step;
+
+	*id_out = NULL;
+	bind_text(st, 1, bs_task_id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*id_out = alts_strdup((const char *)sqlite3_column_text(st, 0));
+		if (!*id_out)
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	} else if (step != SQLITE_DONE) {
+		rc = store_fail(s, err, "look up a build system task");
+	}
+	store_end(s, st);
+	return rc;
 }
 
 int store_callback_result(struct store *s, const char *id, int done, int64_t next_ms, struct alts_err *err)

@@ -160,14 +160,20 @@ int store_live_log(struct store *s, const char *id, int64_t offset, size_t max, 
 		   struct alts_err *err);
 
 /*
- * Calls fn for up to limit ended (finished/failed) tasks with a
- * callback_href whose callback is neither delivered nor given up and is
- * due at now_ms.
+ * Calls fn for up to limit ended tasks with a callback_href whose
+ * callback is neither delivered nor given up and is due at now_ms:
+ * finished and failed ones; canceled ones at once when they never ran,
+ * else once the worker's revoked report came (or
+ * STORE_CANCEL_CALLBACK_GRACE_MS after the cancel, when none comes).
  */
+#define STORE_CANCEL_CALLBACK_GRACE_MS ((int64_t)300000)
 int store_pending_callbacks(struct store *s, int64_t now_ms, int limit, store_task_fn fn, void *payload,
 			    struct alts_err *err);
 /* Records a callback attempt: done 1 delivered, -1 given up, 0 retry at next_ms. */
 int store_callback_result(struct store *s, const char *id, int done, int64_t next_ms, struct alts_err *err);
+
+/* *id_out: the id of a queued or running task of bs_task_id (alts_free), or NULL when none. */
+int store_bs_active(struct store *s, const char *bs_task_id, char **id_out, struct alts_err *err);
 
 typedef void (*store_count_fn)(const char *state, int64_t count, void *payload);
 /* Calls fn once per state with its task count. */

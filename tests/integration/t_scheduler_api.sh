@@ -145,14 +145,14 @@ check "chunked oversized body gives 413 ($r)" [ "${r##* }" = 413 ]
 # ---- happy path ----
 r=$(curl_json POST /tasks/schedule '{"runner_type":"any","dist_name":"almalinux","dist_version":8.6,"dist_arch":"aarch64","repositories":[{"url":"https://repo.example.org/el8/"},{"name":"extra","baseurl":"https://repo.example.org/extra/"}],"package_name":"bash","package_version":"4.4.20","bs_task_id":"7","callback_href":"https://bs.example.org/cb"}' -H "$AUTH")
 check "submit answers 201" [ "${r%% *}" = 201 ]
-check "answer is the ALTS shape" [ "$(jq -c '[.api_version, .success, (.task_id | test("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))]' <<<"${r#* }")" = '["1",true,true]' ]
+check "answer is the ALTS shape" [ "$(jq -c '[.api_version, .success, (.task_id | test("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))]' <<<"${r#* }")" = '["20210512",true,true]' ]
 id=$(jq -r .task_id <<<"${r#* }")
 r=$(curl_json GET "/tasks/$id" "" -H "$AUTH")
 check "GET /tasks/{id} is 200" [ "${r%% *}" = 200 ]
 check "status: queued, unpublished, on docker-aarch64-0" [ "$(jq -c '[.state, .published, .queue, .bs_task_id]' <<<"${r#* }")" = '["queued",false,"docker-aarch64-0","7"]' ]
 check "created_at is an ISO time" jq -e >/dev/null '.created_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")' <<<"${r#* }"
 r=$(curl_json GET "/tasks/$id/result" "" -H "$AUTH")
-check "GET result: state and null result" [ "$(jq -c '[.state, .api_version, .result]' <<<"${r#* }")" = '["queued","1",null]' ]
+check "GET result: state and null result" [ "$(jq -c '[.state, .api_version, .result]' <<<"${r#* }")" = '["queued","20210512",null]' ]
 r=$(curl_json POST /tasks/schedule '{"suite":"name: s\npackages: [hello]\nenvironment: {dist_name: debian, dist_version: 12, dist_arch: amd64}\nchecks: [install, uninstall]\n","runner_type":"local","bs_task_id":7}' -H "$AUTH")
 check "a YAML suite is accepted" [ "${r%% *}" = 201 ]
 id2=$(jq -r .task_id <<<"${r#* }")

@@ -94,7 +94,7 @@ arts="{\"report.tap\":\"file://$SCRATCH/wd/artifacts/$a/report.tap\",\"report.xm
 pub "{\"task_id\":\"$a\",\"state\":\"finished\",\"worker\":\"host-1/101\",\"progress\":{\"done\":3,\"total\":3},\"result\":{\"success\":true,\"install_package\":{\"exit_code\":0}},\"artifacts\":$arts,\"artifacts_pending\":[\"logs/uninstall.log\",\"logs/remove.log.gz\"]}"
 check "finished sets state, progress, artifacts, pending" wait_for "$a" ".state == \"finished\" and .progress.done == 3 and .artifacts == $arts and .artifacts_pending == [\"logs/uninstall.log\", \"logs/remove.log.gz\"] and .error == null and .finished_at != null"
 r=$(curl -s -H "$AUTH" "$SCHED_URL/tasks/$a/result")
-check "GET result keeps the ALTS shape" [ "$(jq -c '[.task_id == "'"$a"'", .state, .api_version, .result]' <<<"$r")" = '[true,"finished","1",{"success":true,"install_package":{"exit_code":0}}]' ]
+check "GET result keeps the ALTS shape" [ "$(jq -c '[.task_id == "'"$a"'", .state, .api_version, .result]' <<<"$r")" = '[true,"finished","20210512",{"success":true,"install_package":{"exit_code":0}}]' ]
 for f in report.tap report.xml result.json logs/install.log logs/integrity.log.gz; do
 	code=$(curl -s -o "$SCRATCH/got" -w '%{http_code}' -H "$AUTH" "$SCHED_URL/tasks/$a/$f")
 	check "GET /tasks/a/$f serves what the worker stored" bash -c "[ $code = 200 ] && cmp -s '$SCRATCH/got' '$SCRATCH/${f#logs/}'"
