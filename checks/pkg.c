@@ -344,6 +344,8 @@ int pkg_install_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const struct s
 		add_apt_options(&c);
 		if (flags & PKG_INSTALL_DOWNGRADE)
 			pkg_cmd_add(&c, "--allow-downgrades");
+		if (flags & PKG_INSTALL_NO_RECOMMENDS)
+			pkg_cmd_add(&c, "--no-install-recommends");
 		for (size_t i = 0; i < n; i++) {
 			if (pkgs[i].file)
 				pkg_cmd_add(&c, pkgs[i].file);
@@ -371,6 +373,8 @@ int pkg_install_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const struct s
 		pkg_cmd_add(&c, pkg_tool_name(m->tool));
 		pkg_cmd_add(&c, "install");
 		pkg_cmd_add(&c, "-y");
+		if ((flags & PKG_INSTALL_NO_RECOMMENDS) && m->tool == PKG_TOOL_DNF)
+			pkg_cmd_add(&c, "--setopt=install_weak_deps=False");
 		for (size_t i = 0; i < n; i++) {
 			if (pkgs[i].file)
 				pkg_cmd_add(&c, pkgs[i].file);
@@ -547,6 +551,7 @@ const char *const *pkg_probe_argv(const char *program)
 	static const char *const readelf[] = { "readelf", "--version", NULL };
 	static const char *const ldd[] = { "ldd", "--version", NULL };
 	static const char *const systemctl[] = { "systemctl", "--version", NULL };
+	static const char *const ansible[] = { "ansible-playbook", "--version", NULL };
 
 	if (!strcmp(program, "debsums"))
 		return debsums;
@@ -556,6 +561,8 @@ const char *const *pkg_probe_argv(const char *program)
 		return ldd;
 	if (!strcmp(program, "systemctl"))
 		return systemctl;
+	if (!strcmp(program, "ansible-playbook"))
+		return ansible;
 	return NULL;
 }
 

@@ -95,6 +95,7 @@ void pkg_cmd_addf(struct pkg_cmd *c, const char *fmt, ...) __attribute__((format
 
 enum pkg_install_flags {
 	PKG_INSTALL_DOWNGRADE = 1 << 0,  /* apt --allow-downgrades, rpm --oldpackage */
+	PKG_INSTALL_NO_RECOMMENDS = 1 << 1,  /* apt --no-install-recommends, dnf --setopt=install_weak_deps=False */
 };
 
 /*
@@ -138,7 +139,8 @@ int pkg_list_parse(struct strlist *out, const char *text, struct arena *a);
 
 /*
  * The argv that tells whether a tool exists: {"debsums", "--version"},
- * {"readelf", "--version"} ... exit 127 (a failed exec) means absent.
+ * {"readelf", "--version"}, {"ansible-playbook", "--version"} ... exit 127
+ * (a failed exec) means absent.
  */
 const char *const *pkg_probe_argv(const char *program);
 

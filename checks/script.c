@@ -2,9 +2,14 @@
  * script: runs third-party test scripts (a file, a directory of them, or
  * a git repository) inside the environment. TAP output becomes
  * sub-results; a failing TAP test fails the script even when it exits 0.
+ * Ansible playbooks (.yml, .yaml) run with ansible-playbook inside the
+ * environment against itself (-i localhost, -c local): the controller is
+ * never the host, so an untrusted playbook's lookups and local_action stay
+ * in the environment too. ansible-core is installed there when missing.
  */
 #include "framework/common.h"
 #include "checks/check_int.h"
+#include "checks/pkg.h"
 #include "checks/tap_parse.h"
 #include "framework/proc.h"
 
@@ -30,6 +35,7 @@ struct script_conf {
 	struct strlist args;
 	struct strlist interpreter;     /* overrides the choice by extension */
 	int tap;                        /* enum script_tap */
+	const char *ansible_package;    /* installed when a playbook runs and ansible-playbook is missing; "" never */
 	const char *host_path;          /* path made absolute by validate */
 };
 
@@ -82,6 +88,7 @@ static const struct conf_key script_keys[] = {
 	{ "args", CONF_STRLIST, offsetof(struct script_conf, args), 0, NULL, NULL },
 	{ "interpreter", CONF_STRLIST, offsetof(struct script_conf, interpreter), CONF_NONEMPTY, NULL, NULL },
 	{ "tap", CONF_CUSTOM, offsetof(struct script_conf, tap), 0, parse_tap, NULL },
+	{ "ansible_package", CONF_STRING, offsetof(struct script_conf, ansible_package), 0, NULL, NULL },
 	CONF_KEYS_END,
 };
 
@@ -97,7 +104,7 @@ static const char *extension(const char *path)
 
 static bool known_extension(const char *path)
 {
-	static const char *const exts[] = { ".sh", ".bash", ".bats", ".py", NULL };
+	static const char *const exts[] = { ".sh", ".bash", ".bats", ".py", ".yml", ".yaml", NULL };
 	const char *ext = extension(path);
 
 	for (const char *const *e = exts; *e; e++) {
@@ -105,6 +112,14 @@ static bool known_extension(const char *path)
 			return true;
 	}
 	return false;
+}
+
+/* An Ansible playbook, by its extension (as ALTS tells them). */
+static bool is_playbook(const char *path)
+{
+	const char *ext = extension(path);
+
+	return !strcmp(ext, ".yml") || !strcmp(ext, ".yaml");
 }
 
 /* A file the check knows how to run: a known extension, executable, or an interpreter given. */
@@ -186,7 +201,7 @@ static int script_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *
 				 "'%s' is neither a file nor a directory", conf->host_path);
 	if (S_ISREG(st.st_mode) && !runnable(conf, conf->host_path, &st))
 		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
-				 "'%s' is not executable and has no known extension (.sh, .bash, .bats, .py); "
+				 "'%s' is not executable and has no known extension (.sh, .bash, .bats, .py, .yml, .yaml); "
 				 "make it executable or set 'interpreter'",
 				 conf->host_path);
 	return 0;
@@ -278,7 +293,7 @@ static const char **script_argv(struct check_ctx *ctx, const struct script_conf 
 				bool *bats)
 {
 	const char *ext = extension(env_path);
-	const char **argv = arena_alloc(ctx->arena, (conf->interpreter.n + conf->args.n + 4) * sizeof(*argv));
+	const char **argv = arena_alloc(ctx->arena, (conf->interpreter.n + conf->args.n + 8) * sizeof(*argv));
 	size_t n = 0;
 
 	*bats = false;
@@ -295,6 +310,13 @@ static const char **script_argv(struct check_ctx *ctx, const struct script_conf 
 		*bats = true;
 	} else if (!strcmp(ext, ".py")) {
 		argv[n++] = "python3";
+	} else if (is_playbook(env_path)) {
+		/* Inside the environment, against itself: the controller is the environment, not the host. */
+		argv[n++] = "ansible-playbook";
+		argv[n++] = "-i";
+		argv[n++] = "localhost,";
+		argv[n++] = "-c";
+		argv[n++] = "local";
 	}
 	argv[n++] = env_path;
 	for (size_t i = 0; i < conf->args.n; i++)
@@ -344,6 +366,27 @@ struct script_outcome {
 	struct proc_result proc;
 };
 
+/* The scripts' environment plus plain output for ansible-playbook (no colours, no .retry files). */
+static const char *const *playbook_env(struct check_ctx *ctx, const char *const *env)
+{
+	static const char *const ansible[] = { "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0",
+					       "ANSIBLE_LOCALHOST_WARNING=0", NULL };
+	size_t n = 0, k = 0;
+	const char **v;
+
+	while (env && env[n])
+		n++;
+	v = arena_alloc(ctx->arena, (n + ALTS_ARRAY_SIZE(ansible)) * sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		v[k++] = env[i];
+	for (size_t i = 0; ansible[i]; i++)
+		v[k++] = ansible[i];
+	v[k] = NULL;
+	return v;
+}
+
 static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf, const struct script_file *f,
 			  const char *cwd, const char *const *env, struct script_outcome *out, struct alts_err *err)
 {
@@ -358,6 +401,11 @@ static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf,
 	memset(out, 0, sizeof(*out));
 	if (!argv)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	if (!conf->interpreter.n && is_playbook(f->env_path)) {
+		env = playbook_env(ctx, env);
+		if (!env)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
 	opts.cwd = cwd;
 	opts.extra_env = env;
 	check_logf(ctx, "alts: running %s", f->name);
@@ -392,6 +440,91 @@ static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf,
 	}
 out:
 	check_cmd_out_release(&o);
+	return rc;
+}
+
+/* Runs a package command; *why (arena) says how it failed, NULL when it succeeded. */
+static int ansible_pkg_run(struct check_ctx *ctx, const struct pkg_cmd *cmd, const char **why, struct alts_err *err)
+{
+	struct check_cmd_out o;
+	int rc = pkg_ctx_run(ctx, &o, cmd, err);
+
+	*why = NULL;
+	if (!rc && o.proc.exit_code != 0)
+		*why = arena_printf(ctx->arena, "%s (%s): %s", cmd->argv[0], check_cmd_status(ctx, &o),
+				    check_cmd_summary(ctx, &o));
+	check_cmd_out_release(&o);
+	return rc;
+}
+
+static int ansible_present(struct check_ctx *ctx, bool *present, struct alts_err *err)
+{
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	struct check_cmd_out o;
+	int rc;
+
+	opts.timeout = 120;
+	opts.quiet = true;
+	rc = check_cmd_ex(ctx, &o, pkg_probe_argv("ansible-playbook"), &opts, err);
+	*present = !rc && o.proc.exit_code != 127 && !o.proc.exec_errno;
+	check_cmd_out_release(&o);
+	return rc;
+}
+
+/*
+ * Makes sure ansible-playbook runs in the environment: present, or
+ * ansible_package (default ansible-core) installed now without recommended
+ * packages (apt-get update and again when the package is unknown). *why
+ * (arena) is NULL when ready, else why not, for the playbooks' failures.
+ */
+static int ansible_ready(struct check_ctx *ctx, const struct script_conf *conf, const char **why,
+			 struct alts_err *err)
+{
+	const char *name = conf->ansible_package ? conf->ansible_package : "ansible-core";
+	struct suite_package pkg = { .name = name };
+	struct pkg_cmd install = PKG_CMD_INIT, refresh = PKG_CMD_INIT;
+	struct alts_err perr = ALTS_ERR_INIT;
+	struct pkg_mgr m;
+	bool present = false;
+	int rc = ansible_present(ctx, &present, err);
+
+	*why = NULL;
+	if (rc || present)
+		return rc;
+	if (!*name) {
+		*why = "ansible-playbook is not in the environment (ansible_package is empty: alts installs nothing)";
+		return 0;
+	}
+	rc = pkg_ctx_detect(ctx, &m, &perr);
+	if (rc == ALTS_ENOTFOUND || rc == ALTS_EINVALID || (!rc && m.root)) {
+		*why = arena_printf(ctx->arena, "ansible-playbook is not in the environment and alts cannot install %s: %s",
+				    name, rc ? perr.msg : "environment.root is set");
+		return 0;
+	}
+	if (rc)
+		return alts_err_set(err, rc, "%s", perr.msg);
+	check_logf(ctx, "alts: ansible-playbook is not in the environment: installing %s", name);
+	rc = pkg_install_cmd(&install, &m, &pkg, 1, PKG_INSTALL_NO_RECOMMENDS, err);
+	if (!rc)
+		rc = ansible_pkg_run(ctx, &install, why, err);
+	if (!rc && *why && m.tool == PKG_TOOL_APT) {
+		/* A fresh image has no package lists: fetch them and try once more. */
+		rc = pkg_refresh_cmd(&refresh, &m, err);
+		if (!rc)
+			rc = ansible_pkg_run(ctx, &refresh, why, err);
+		if (!rc && !*why)
+			rc = ansible_pkg_run(ctx, &install, why, err);
+	}
+	if (!rc && *why)
+		*why = arena_printf(ctx->arena, "ansible-playbook is not in the environment and installing %s failed: %s",
+				    name, *why);
+	if (!rc && !*why) {
+		rc = ansible_present(ctx, &present, err);
+		if (!rc && !present)
+			*why = arena_printf(ctx->arena, "%s is installed but ansible-playbook still does not run", name);
+	}
+	pkg_cmd_release(&install);
+	pkg_cmd_release(&refresh);
 	return rc;
 }
 
@@ -489,7 +622,8 @@ static int script_run(struct check_ctx *ctx, struct alts_err *err)
 	struct sbuf failed = SBUF_INIT;
 	size_t n = 0, nfailed = 0, nskipped = 0;
 	struct stat st;
-	bool is_dir, ok = true;
+	bool is_dir, ok = true, ansible_checked = false;
+	const char *no_ansible = NULL;
 	int rc;
 
 	if (conf->has_git) {
@@ -542,9 +676,22 @@ static int script_run(struct check_ctx *ctx, struct alts_err *err)
 		struct script_outcome so;
 		struct check_sub *sub;
 
-		rc = script_run_one(ctx, conf, &files[i], is_dir ? env_src : env_dir, env, &so, err);
-		if (rc)
-			goto out;
+		if (!conf->interpreter.n && is_playbook(files[i].name) && !ansible_checked) {
+			rc = ansible_ready(ctx, conf, &no_ansible, err);
+			if (rc)
+				goto out;
+			ansible_checked = true;
+		}
+		if (!conf->interpreter.n && is_playbook(files[i].name) && no_ansible) {
+			memset(&so, 0, sizeof(so));
+			so.status = CHECK_FAIL;
+			so.message = no_ansible;
+			so.proc.exit_code = 127;
+		} else {
+			rc = script_run_one(ctx, conf, &files[i], is_dir ? env_src : env_dir, env, &so, err);
+			if (rc)
+				goto out;
+		}
 		if (so.status == CHECK_FAIL && nfailed++ == 0) {
 			res->exit_code = so.proc.exit_code;
 			res->term_signal = so.proc.term_signal;

@@ -14,6 +14,7 @@ static const struct artifact_store_ops *const backends[] = {
 	&artifact_store_file_ops,
 	&artifact_store_s3_ops,
 	&artifact_store_azure_ops,
+	&artifact_store_pulp_ops,
 };
 
 _Static_assert(ALTS_ARRAY_SIZE(backends) <= ARTIFACT_STORE_MAX_BACKENDS, "raise ARTIFACT_STORE_MAX_BACKENDS");

@@ -14,6 +14,7 @@
  *   file            a local directory (the embedded default)
  *   s3              AWS Signature V4 over libcurl; path or virtual-host style
  *   azureblockblob  Azure Blob REST with SharedKey from a connection string
+ *   pulp            Pulp's REST API (artifacts, basic auth), with a local copy
  *
  * Keys are relative ("<task_id>/report.tap"); each store prefixes its base
  * path. Uploads retry with exponential backoff on 5xx, 429 and transport
@@ -114,7 +115,7 @@ int artifact_store_check_key(const char *key, struct alts_err *err);
 int artifact_store_open(struct artifact_store **out, const struct artifact_store_config *cfg, struct alts_err *err);
 void artifact_store_free(struct artifact_store *s);
 
-/* "file", "s3" or "azureblockblob". */
+/* "file", "s3", "azureblockblob" or "pulp". */
 const char *artifact_store_backend(const struct artifact_store *s);
 
 /* Uploads a local file as key (multipart/blocks above part_size). content_type NULL: guessed from the key. */

@@ -94,6 +94,7 @@ struct artifact_store {
 extern const struct artifact_store_ops artifact_store_file_ops;
 extern const struct artifact_store_ops artifact_store_s3_ops;
 extern const struct artifact_store_ops artifact_store_azure_ops;
+extern const struct artifact_store_ops artifact_store_pulp_ops;
 
 /* A Content-Type for key by its extension (.tap, .xml, .json, .log, .gz, .html ...). */
 const char *artifact_content_type(const char *key);

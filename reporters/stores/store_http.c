@@ -126,7 +126,7 @@ static int build_headers(struct curl_slist **out, const struct store_request *re
 			has_ct = true;
 		rc = add_header(&list, req->headers[i].name, req->headers[i].value);
 	}
-	if (!rc && !has_ct)
+	if (!rc && !has_ct && !req->form)
 		rc = add_header(&list, "Content-Type", "");
 	if (!rc)
 		rc = add_header(&list, "Expect", "");
@@ -175,9 +175,41 @@ static int seek_body(void *payload, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* The multipart body of req->form; NULL when out of memory or a part cannot be built. */
+static curl_mime *build_form(CURL *c, const struct store_request *req)
+{
+	curl_mime *mime = curl_mime_init(c);
+	bool ok = mime != NULL;
+
+	for (size_t i = 0; ok && i < req->nform; i++) {
+		const struct store_form_part *f = &req->form[i];
+		curl_mimepart *part = curl_mime_addpart(mime);
+
+		ok = part && curl_mime_name(part, f->name) == CURLE_OK;
+		if (ok && f->file_path)
+			ok = curl_mime_filedata(part, f->file_path) == CURLE_OK;
+		else if (ok && f->data)
+			ok = curl_mime_data(part, f->data, f->data_len) == CURLE_OK;
+		else if (ok)
+			ok = curl_mime_data(part, f->value ? f->value : "", CURL_ZERO_TERMINATED) == CURLE_OK;
+		if (ok && (f->file_path || f->data)) {
+			ok = curl_mime_filename(part, f->filename ? f->filename : "file") == CURLE_OK &&
+			     curl_mime_type(part, f->content_type ? f->content_type : "application/octet-stream") ==
+				     CURLE_OK;
+		}
+	}
+	if (!ok) {
+		curl_mime_free(mime);
+		return NULL;
+	}
+	return mime;
+}
+
 static void set_method(CURL *c, const struct store_request *req, struct body_reader *reader)
 {
-	if (req->body_file) {
+	if (req->form) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(req->method, "POST") ? req->method : NULL);
+	} else if (req->body_file) {
 		*reader = (struct body_reader){ .file = req->body_file, .len = req->body_len };
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -203,6 +235,7 @@ int store_http_send(const struct store_request *req, struct store_response *resp
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct body_reader reader;
 	struct curl_slist *headers = NULL;
+	curl_mime *mime = NULL;
 	CURL *c;
 	CURLcode cc;
 	int rc;
@@ -231,6 +264,15 @@ int store_http_send(const struct store_request *req, struct store_response *resp
 	if (req->timeout > 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(req->timeout * 1000));
 	set_method(c, req, &reader);
+	if (req->form) {
+		mime = build_form(c, req);
+		if (!mime) {
+			curl_slist_free_all(headers);
+			curl_easy_cleanup(c);
+			return ALTS_ENOMEM;
+		}
+		curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	}
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_WRITE_ERROR && resp->body.capped)
 		cc = CURLE_OK;  /* on_body stopped a body longer than wanted */
@@ -243,6 +285,7 @@ int store_http_send(const struct store_request *req, struct store_response *resp
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(c);
+	curl_mime_free(mime);
 	return resp->transport_error ? ALTS_EENV : 0;
 }
 

@@ -79,6 +79,17 @@ struct store_header {
 	const char *value;  /* "": sent empty (Azure signs empty values) */
 };
 
+/* One part of a multipart/form-data body (Pulp's uploads): a field, bytes as a file, or a file streamed from disk. */
+struct store_form_part {
+	const char *name;       /* the form field */
+	const char *value;      /* a plain field's value (when data and file_path are NULL) */
+	const void *data;       /* bytes sent as a file part (data_len of them) */
+	size_t data_len;
+	const char *file_path;  /* a file streamed as the part (read again on a retry) */
+	const char *filename;   /* the part's filename for file parts */
+	const char *content_type;  /* of a file part; NULL: application/octet-stream */
+};
+
 struct store_request {
 	const char *method;    /* GET, PUT, POST, DELETE, HEAD */
 	const char *url;
@@ -87,6 +98,8 @@ struct store_request {
 	const void *body;      /* NULL: none (or body_file) */
 	const struct store_file_range *body_file;  /* the body read from a file instead (PUT only) */
 	size_t body_len;
+	const struct store_form_part *form;  /* POST multipart/form-data instead of body (curl sets Content-Type) */
+	size_t nform;
 	double timeout;        /* seconds; 0: none */
 };
 

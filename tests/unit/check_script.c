@@ -168,6 +168,111 @@ static void test_check_script__load_time_errors(void **state)
 	test_sandbox_cleanup();
 }
 
+/* A directory of two playbooks and a shell script. */
+static const char *sandbox_with_playbooks(void)
+{
+	const char *dir = test_sandbox_init();
+	char *p = alts_asprintf("%s/plays", dir);
+
+	assert_int_equal(mkdir(p, 0755), 0);
+	alts_free(p);
+	free(test_write_file("plays/0_init.yml", "- hosts: all\n  tasks: []\n"));
+	free(test_write_file("plays/10_check.yaml", "- hosts: all\n  tasks: []\n"));
+	free(test_write_file("plays/20_after.sh", "echo after\n"));
+	return dir;
+}
+
+static void test_check_script__playbooks_run_inside_the_environment(void **state)
+{
+	struct fake_check fc;
+	const char *dir = sandbox_with_playbooks();
+	long init, check, sh;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init_full(&fc, "checks: [{script: {path: plays}}]\n", NULL, dir, 0);
+	fake_reply("ansible-playbook --version", 0, "ansible-playbook [core 2.14.18]\n", "");
+	fake_reply("ansible-playbook -i localhost, -c local /work/scripts-1/plays/10_check.yaml", 2,
+		   "PLAY RECAP\nlocalhost : ok=1 failed=1\n", "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	init = fake_find_call("ansible-playbook -i localhost, -c local /work/scripts-1/plays/0_init.yml");
+	check = fake_find_call("ansible-playbook -i localhost, -c local /work/scripts-1/plays/10_check.yaml");
+	sh = fake_find_call("bash /work/scripts-1/plays/20_after.sh");
+	assert_true(init > 0 && check > init && sh > check);
+	assert_int_equal(fake_find_call("ansible-playbook --version"), init - 1);
+	/* Probed once for the check, not per playbook. */
+	assert_int_equal(fake.ncalls, 5);
+	assert_non_null(strstr(fake.call_env[init], "ANSIBLE_NOCOLOR=1"));
+	assert_non_null(strstr(fake.call_env[init], "ALTS_PACKAGES="));
+	assert_null(strstr(fake.call_env[sh], "ANSIBLE_NOCOLOR"));
+	assert_string_equal(fake.call_cwd[init], "/work/scripts-1/plays");
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	assert_string_equal(fc.result.message, "1 of 3 scripts failed: '10_check.yaml' (exit 2)");
+	assert_int_equal(fc.result.exit_code, 2);
+	assert_non_null(strstr(fc.log_text, "PLAY RECAP"));
+	fake_check_release(&fc);
+}
+
+static void test_check_script__ansible_is_installed_when_missing(void **state)
+{
+	struct fake_check fc;
+	const char *dir = sandbox_with_playbooks();
+	long first, update, second;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init_full(&fc, "checks: [{script: {path: plays/0_init.yml}}]\n", NULL, dir, 0);
+	fake_missing("ansible-playbook --version");
+	fake.replies[fake.nreplies - 1].times = 1;
+	/* No package lists yet: the first install fails, apt-get update, the second one works. */
+	fake_reply("apt-get install", 100, "", "E: Unable to locate package ansible-core\n")->times = 1;
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_PASS);
+	first = fake_find_call("apt-get install -y");
+	update = fake_find_call("apt-get update");
+	assert_true(first > 0 && update > first);
+	assert_non_null(strstr(fake.calls[first], "--no-install-recommends ansible-core"));
+	second = update + 1;
+	assert_string_equal(fake.calls[second], fake.calls[first]);
+	assert_string_equal(fake.calls[second + 1], "ansible-playbook --version");
+	assert_string_equal(fake.calls[second + 2], "ansible-playbook -i localhost, -c local /work/scripts-1/0_init.yml");
+	assert_non_null(strstr(fc.log_text, "ansible-playbook is not in the environment: installing ansible-core"));
+	fake_check_release(&fc);
+}
+
+static void test_check_script__ansible_cannot_be_installed(void **state)
+{
+	struct fake_check fc;
+	const char *dir = sandbox_with_playbooks();
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init_full(&fc, "checks: [{script: {path: plays, ansible_package: ansible}}]\n", NULL, dir, 0);
+	fake_missing("ansible-playbook");
+	fake_reply("apt-get install", 100, "", "E: Unable to locate package ansible\n");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	assert_non_null(strstr(fc.result.message, "2 of 3 scripts failed: '0_init.yml' (ansible-playbook is not in the "
+						  "environment and installing ansible failed: apt-get (exit 100): "
+						  "E: Unable to locate package ansible)"));
+	/* The shell script still ran; the install was tried once for both playbooks (and once more after update). */
+	assert_true(fake_find_call("bash /work/scripts-1/plays/20_after.sh") > 0);
+	assert_int_equal(fc.result.subs[2].status, CHECK_PASS);
+	assert_int_equal(fc.result.exit_code, 127);
+	fake_check_release(&fc);
+
+	dir = sandbox_with_playbooks();
+	fake_reset();
+	fake_check_init_full(&fc, "checks: [{script: {path: plays/10_check.yaml, ansible_package: ''}}]\n", NULL, dir, 0);
+	fake_missing("ansible-playbook");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	assert_string_equal(fc.result.message,
+			    "ansible-playbook is not in the environment (ansible_package is empty: alts installs nothing)");
+	assert_int_equal(fake_find_call("apt-get"), -1);
+	fake_check_release(&fc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +282,9 @@ int main(void)
 		cmocka_unit_test(test_check_script__directory_failures_are_listed),
 		cmocka_unit_test(test_check_script__skip_all),
 		cmocka_unit_test(test_check_script__load_time_errors),
+		cmocka_unit_test(test_check_script__playbooks_run_inside_the_environment),
+		cmocka_unit_test(test_check_script__ansible_is_installed_when_missing),
+		cmocka_unit_test(test_check_script__ansible_cannot_be_installed),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

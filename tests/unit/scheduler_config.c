@@ -109,7 +109,7 @@ static void test_scheduler_config__errors_have_locations(void **state)
 		{ "rabbitmq_host: h\n", "no JWT secret" },
 		{ "jwt_secret_file: /nonexistent/alts-secret\n", "cannot read jwt_secret_file '/nonexistent/alts-secret'" },
 		{ "jwt_secret: s\nresult_backend: s3://b\n",
-		  "sched.yaml:2:17: result_backend: unknown result backend 's3://b' (allowed: file, s3, azureblockblob, "
+		  "sched.yaml:2:17: result_backend: unknown result backend 's3://b' (allowed: file, s3, azureblockblob, pulp, "
 		  "azureblockblob://<connection string>)" },
 		{ "jwt_secret: s\ns3_bukket: b\n", "sched.yaml:2:1: unknown key 's3_bukket' (known keys: rabbitmq_host," },
 		{ "jwt_secret: s\ns3_addressing_style: dns\n",

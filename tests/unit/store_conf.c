@@ -89,7 +89,7 @@ static void test_store_conf__unknown_and_bad_keys_are_refused(void **state)
 	assert_int_equal(decode(a, &confs, "s3_bucket: b\ns3_bukket: x\n", &err), ALTS_EINVALID);
 	assert_non_null(strstr(err.msg, "cfg.yaml:2:1: unknown key 's3_bukket' (known keys: s3_base_path, "
 					"file_store_directory, s3_addressing_style"));
-	assert_non_null(strstr(err.msg, "azure_logs_container)"));
+	assert_non_null(strstr(err.msg, "azure_logs_container, pulp_host, pulp_user, pulp_password, pulp_password_file)"));
 	assert_int_equal(decode(a, &confs, "file_store_directory: ''\n", &err), ALTS_EINVALID);
 	assert_non_null(strstr(err.msg, "cfg.yaml:1:23: file_store_directory: must not be empty"));
 	assert_int_equal(decode(a, &confs, "s3_addressing_style: dns\n", &err), ALTS_EINVALID);
@@ -114,14 +114,15 @@ static void test_store_conf__backend_names(void **state)
 	assert_true(artifact_store_backend_known("s3"));
 	assert_true(artifact_store_backend_known("azureblockblob"));
 	assert_true(artifact_store_backend_known("azureblockblob://AccountName=a"));
+	assert_true(artifact_store_backend_known("pulp"));
 	assert_false(artifact_store_backend_known("s3://bucket"));
 	assert_false(artifact_store_backend_known("azureblockblobs"));
 	assert_false(artifact_store_backend_known("ftp"));
 	artifact_store_backend_names(&sb, true);
-	assert_string_equal(sb.buf, "file, s3, azureblockblob, azureblockblob://<connection string>");
+	assert_string_equal(sb.buf, "file, s3, azureblockblob, pulp, azureblockblob://<connection string>");
 	sbuf_release(&sb);
 	assert_int_equal(artifact_store_open(&s, &cfg, &err), ALTS_EINVALID);
-	assert_string_equal(err.msg, "unknown result backend 's3://bucket' (allowed: file, s3, azureblockblob)");
+	assert_string_equal(err.msg, "unknown result backend 's3://bucket' (allowed: file, s3, azureblockblob, pulp)");
 }
 
 static int fake_open(struct artifact_store *s, struct alts_err *err)
