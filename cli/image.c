@@ -134,7 +134,7 @@ static int cmd_sweep(int argc, char **argv)
 
 static const struct image_cmd commands[] = {
 	{ "build", cmd_build,
-	  "build [--dist NAME-VERSION] [--include PKGS] [--mirror URL] [--variant V] [--force] NAME:\n"
+	  "build [--dist NAME-VERSION] [--include PKGS] [--mirror URL] [--variant V] [--force] [--quiet] NAME:\n"
 	  "      make an image with debootstrap (debian-11, debian-12, ubuntu-24.04 ...); --dist when NAME\n"
 	  "      is not the distribution (alts-image build --dist debian-12 --include ...,rpm,dnf debian-12-rpm)" },
 	{ "import", cmd_import, "import [--force] NAME ROOTFS.tar[.gz|.xz|.zst|.bz2]: take any root filesystem tarball" },
@@ -148,7 +148,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: alts-image COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %s\n", commands[i].help);
-	fprintf(f, "\nThe cache is %s ($ALTS_IMAGE_CACHE overrides it).\n"
+	fprintf(f, "\nOptions: --version print the version, -h, --help this text.\n"
+		   "build and import show their progress (phase, bytes or packages, elapsed time) on a\n"
+		   "terminal; --quiet, or stderr not being a terminal, or CI set, turns it off.\n"
+		   "\nThe cache is %s ($ALTS_IMAGE_CACHE overrides it).\n"
 		   "Exit status: 0 done, 2 usage or invalid input, 3 environment failure.\n",
 		image_cache_dir());
 }

@@ -2,6 +2,7 @@
 #include "framework/common.h"
 #include "framework/exitcode.h"
 #include "framework/log.h"
+#include "framework/notify.h"
 #include "reporters/stores/artifact_store.h"
 #include "scheduler/callback.h"
 #include "scheduler/outbox.h"
@@ -33,7 +34,13 @@ static const char usage[] =
 	"      --ui-dir DIR      the Swagger UI (swagger-ui-dist) served at /docs\n"
 	"                        (default " ALTS_SWAGGER_UI_DIR ")\n"
 	"      --log-level L     error, warn (default), info, debug, trace\n"
-	"      --check-config    load the config and exit\n";
+	"      --check-config    load the config and exit\n"
+	"      --version         print the version\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT stop gracefully; SIGHUP checks the config file again and logs\n"
+	"whether it loads (changes take effect at the next start).\n"
+	"Exit status: 0 after a clean stop, 2 usage or config error, 3 environment failure.\n";
 
 static int fail(const char *what, const struct alts_err *err)
 {
@@ -54,13 +61,29 @@ static int write_port_file(const char *path, int port)
 	return 0;
 }
 
+/* SIGHUP (systemctl reload): the running settings stay; say whether the file on disk still loads. */
+static void check_config_again(const char *path)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct settings *cfg = NULL;
+
+	alts_notify("RELOADING=1");
+	if (settings_load(&cfg, path, &err))
+		alts_log(ALTS_LOG_ERROR, "scheduler", "SIGHUP: '%s' does not load: %s", path, err.msg);
+	else
+		alts_log(ALTS_LOG_WARN, "scheduler", "SIGHUP: '%s' loads; restart to apply changes", path);
+	settings_free(cfg);
+	alts_notify("READY=1");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "port", required_argument, NULL, 'p' },
 		{ "port-file", required_argument, NULL, 'P' }, { "no-broker", no_argument, NULL, 'n' },
 		{ "log-level", required_argument, NULL, 'l' }, { "check-config", no_argument, NULL, 'k' },
-		{ "ui-dir", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "ui-dir", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	struct alts_err err = ALTS_ERR_INIT;
 	struct settings *cfg = NULL;
@@ -94,6 +117,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h': fputs(usage, stdout); return ALTS_EXIT_PASS;
+		case 'V': printf("alts-scheduler %s\n", ALTS_VERSION); return ALTS_EXIT_PASS;
 		default: fputs(usage, stderr); return ALTS_EXIT_INVALID;
 		}
 	}
@@ -120,6 +144,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -156,7 +181,10 @@ int main(int argc, char **argv)
 		status = ALTS_EXIT_ENV;
 		goto out;
 	}
-	sigwait(&sigs, &sig);
+	alts_notify("READY=1"); /* systemd Type=notify: listening */
+	while (!sigwait(&sigs, &sig) && sig == SIGHUP)
+		check_config_again(config);
+	alts_notify("STOPPING=1");
 	alts_log(ALTS_LOG_WARN, "scheduler", "stopping on signal %d", sig);
 out:
 	pull_stop(pull);

@@ -70,6 +70,9 @@ static const char submit_usage[] =
 	"Other commands:\n"
 	"  alts-submit merge-junit -o OUT.xml IN.xml...   merge JUnit reports of a matrix\n"
 	"\n"
+	"  --version             print the version\n"
+	"  -h, --help            this text\n"
+	"\n"
 	"Environment: ALTS_TOKEN (the token when neither --token nor --token-file is given).\n"
 	"Exit status: 0 all checks passed, 1 a check failed, 2 usage, suite or request\n"
 	"error (a refused token too), 3 environment failure (runner, scheduler, timeout).\n";

@@ -15,7 +15,8 @@ static const char usage[] =
 	"  -a, --algorithm ALG    HS256 (default), HS384 or HS512\n"
 	"  -e, --email EMAIL      the `email` claim\n"
 	"      --expires DURATION add an `exp` claim DURATION from now (90, 30m, 12h, 7d)\n"
-	"  -h, --help\n";
+	"      --version          print the version\n"
+	"  -h, --help             this text\n";
 
 static int usage_error(const char *msg)
 {
@@ -29,7 +30,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "secret", required_argument, NULL, 's' },
 		{ "algorithm", required_argument, NULL, 'a' }, { "email", required_argument, NULL, 'e' },
 		{ "expires", required_argument, NULL, 'x' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	struct alts_err err = ALTS_ERR_INIT;
 	struct settings *cfg = NULL;
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 		case 'e': email = optarg; break;
 		case 'x': expires = optarg; break;
 		case 'h': fputs(usage, stdout); return ALTS_EXIT_PASS;
+		case 'V': printf("alts-token %s\n", ALTS_VERSION); return ALTS_EXIT_PASS;
 		default: return usage_error("invalid option");
 		}
 	}

@@ -1,5 +1,6 @@
 #include "framework/common.h"
 #include "runners/image.h"
+#include "runners/image_progress.h"
 #include "framework/fs.h"
 #include "framework/log.h"
 #include "framework/proc.h"
@@ -148,7 +149,14 @@ static bool image_exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static int run_tool(const char *const *argv, const char *log_path, bool quiet, double timeout, struct alts_err *err)
+static void progress_output(void *payload, enum proc_stream stream, const char *buf, size_t len)
+{
+	ALTS_UNUSED(stream);
+	image_progress_feed(payload, buf, len);
+}
+
+static int run_tool(const char *const *argv, const char *log_path, bool quiet, double timeout,
+		    struct image_progress *progress, struct alts_err *err)
 {
 	static const char *const envp[] = {
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
@@ -165,9 +173,14 @@ static int run_tool(const char *const *argv, const char *log_path, bool quiet, d
 	spec.stderr_path = log_path;
 	spec.append = true;
 	spec.timeout = timeout;
+	if (progress) {
+		spec.on_output = progress_output;
+		spec.payload = progress;
+	}
 	if (!quiet)
 		fprintf(stderr, "alts-image: running %s (log: %s)\n", argv[0], log_path);
 	rc = proc_run(&res, &spec, err);
+	image_progress_finish(progress);
 	if (rc)
 		return rc;
 	if (res.exit_code == 0)
@@ -562,8 +575,10 @@ int image_build(const struct image_build_opts *opts, struct alts_err *err)
 	snprintf(include, sizeof(include), "--include=%s", opts->include ? opts->include : IMAGE_DEFAULT_INCLUDE);
 	{
 		const char *argv[] = { "debootstrap", variant, include, d.codename, rootfs, mirror, NULL };
+		struct image_progress *progress =
+			image_progress_start(opts->name, stderr, image_progress_wanted(opts->quiet, STDERR_FILENO), 0);
 
-		rc = run_tool(argv, log_path, opts->quiet, 3600, err);
+		rc = run_tool(argv, log_path, opts->quiet, 3600, progress, err);
 	}
 	if (!rc) {
 		str_fmt(source, sizeof(source), "debootstrap %s %s%s%s", d.codename, mirror,
@@ -616,6 +631,18 @@ static int check_tarball(const char *path, struct alts_err *err)
 			    "'%s' is not a tar archive (plain, or compressed with gzip, xz, zstd or bzip2)", path);
 }
 
+/* True for an uncompressed tar: its size is what tar reads, so the progress can show a percentage. */
+static bool plain_tar(const char *path)
+{
+	char head[262];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool plain = fd >= 0 && read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) && !memcmp(head + 257, "ustar", 5);
+
+	if (fd >= 0)
+		close(fd);
+	return plain;
+}
+
 int image_import(const char *name, const char *tarball, bool force, struct alts_err *err)
 {
 	char tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], source[PATH_MAX + 16], abs[PATH_MAX];
@@ -651,9 +678,13 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 	{
 		/* GNU tar recognises gzip, xz, zstd and bzip2 compression by itself when reading a file. */
 		const char *argv[] = { "tar", "-x", "-f", abs, "-C", rootfs, "--numeric-owner", "--xattrs",
-				       "--xattrs-include=*", NULL };
+				       "--xattrs-include=*", IMAGE_PROGRESS_TAR_CHECKPOINT, IMAGE_PROGRESS_TAR_ACTION, NULL };
+		struct stat st;
+		struct image_progress *progress = image_progress_start(
+			name, stderr, image_progress_wanted(false, STDERR_FILENO),
+			!plain_tar(abs) || stat(abs, &st) ? 0 : (double)st.st_size);
 
-		rc = run_tool(argv, log_path, true, 3600, err);
+		rc = run_tool(argv, log_path, true, 3600, progress, err);
 	}
 	if (!rc) {
 		char osr[PATH_MAX], osr2[PATH_MAX];

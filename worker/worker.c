@@ -1,6 +1,7 @@
 #include "framework/common.h"
 #include "engine/config_load.h"
 #include "framework/log.h"
+#include "framework/notify.h"
 #include "framework/sbuf.h"
 #include "worker/consumer.h"
 #include "worker/pool.h"
@@ -139,7 +140,9 @@ static void supervise(struct worker *w)
 
 		if (sig_reload) {
 			sig_reload = 0;
+			alts_notify("RELOADING=1");
 			reload(w);
+			alts_notify("READY=1");
 		}
 		if (sig_stop > handled_stops) {
 			handled_stops = sig_stop;
@@ -150,6 +153,7 @@ static void supervise(struct worker *w)
 				wctx_cfg_put(w, wc);
 				wlog(ALTS_LOG_INFO, "worker.stopping", NULL, "running=%zu grace_ms=%lld",
 				     pool_load(w->pool), (long long)(grace_end - now));
+				alts_notify("STOPPING=1");
 				consumer_pause(w->consumer);
 				atomic_store(&w->phase, WORKER_DRAINING);
 			} else if (phase == WORKER_DRAINING) {
@@ -238,6 +242,7 @@ int worker_run(const struct worker_opts *o, struct alts_err *err)
 		goto stop;
 	wlog(ALTS_LOG_INFO, "worker.started", NULL, "worker=%s concurrency=%ld config=%s", w.ident,
 	     o->concurrency > 0 ? o->concurrency : w.cfg->c->worker_concurrency, o->config_path);
+	alts_notify("READY=1"); /* systemd Type=notify: consuming */
 	supervise(&w);
 stop:
 	/* Order: the pool must not wait on a publisher that is gone, the consumer sends the last settles. */
