@@ -65,7 +65,9 @@ trap cleanup EXIT
 trap 'exit 3' INT TERM
 
 bench_install wrk rabbitmq-server python3-fastapi python3-uvicorn python3-jwt python3-celery \
-	python3-sqlalchemy
+	python3-sqlalchemy python3-uvloop python3-httptools
+# shellcheck disable=SC2086 # word-split on purpose where used
+uvicorn_flags=$(uvicorn_fast_flags) || exit 3
 bench_build alts-scheduler alts-token
 bench_broker_start
 # Classic queues version 2 (RabbitMQ 3.10+; the only version from 4.0 on) for both peers alike,
@@ -123,7 +125,7 @@ start_fastapi() {
 	ALTS_BENCH_JWT_SECRET=$secret ALTS_BENCH_DIR=$1 ALTS_BENCH_DB=$1/fastapi.db \
 		ALTS_BENCH_BROKER=amqp://guest:guest@127.0.0.1:$amqp_port// ALTS_BENCH_CONFIRM_PUBLISH=$confirm \
 		"$py" -m uvicorn fastapi_app:app --app-dir "$src/bench/peers" --host 127.0.0.1 --port "$port" \
-		--workers "$workers" --no-access-log --log-level warning 2>"$1/log" &
+		--workers "$workers" $uvicorn_flags --no-access-log --log-level warning 2>"$1/log" &
 	server_pid=$!
 	wait_port "$port" "$server_pid" || { cat "$1/log" >&2; die "uvicorn did not start"; }
 	url=http://127.0.0.1:$port
@@ -177,8 +179,9 @@ measure() {
 
 echo "POST /tasks/schedule, wrk $conns connections, $duration per run, $rounds rounds; $(nproc) CPUs," \
 	"load average $(load_avg) at the start"
-echo "alts-scheduler: $threads HTTP threads; FastAPI peer: uvicorn --workers $workers (uvloop, httptools)," \
+echo "alts-scheduler: $threads HTTP threads; FastAPI peer: uvicorn --workers $workers $uvicorn_flags," \
 	"publish confirms $([ $confirm = 1 ] && echo on || echo off)"
+bench_peer_versions
 for round in $(seq 1 "$rounds"); do
 	measure alts start_alts
 	measure fastapi start_fastapi

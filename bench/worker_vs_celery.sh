@@ -71,7 +71,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 3' INT TERM
 
-bench_install rabbitmq-server python3-fastapi python3-uvicorn python3-jwt python3-celery python3-sqlalchemy
+bench_install rabbitmq-server python3-fastapi python3-uvicorn python3-jwt python3-celery python3-sqlalchemy \
+	python3-uvloop python3-httptools
+# shellcheck disable=SC2086 # word-split on purpose where used
+uvicorn_flags=$(uvicorn_fast_flags) || exit 3
 bench_build alts-scheduler alts-token
 alts_ready=0
 if [ $celery_only = 0 ]; then
@@ -121,6 +124,7 @@ run_side() {
 
 echo "POST -> result, trivial local task, $tasks tasks per phase, $nworkers workers x $threads;" \
 	"$(nproc) CPUs, load average $(load_avg) at the start"
+bench_peer_versions
 sides=()
 
 # --- alts: alts-scheduler -> RabbitMQ -> alts-worker -> results queue -> GET result ---
@@ -184,7 +188,7 @@ export ALTS_BENCH_JWT_SECRET=$secret ALTS_BENCH_DIR=$d ALTS_BENCH_DB=$d/fastapi.
 	ALTS_BENCH_RESULT_BACKEND=${celery_backend:-file://$d/results} \
 	ALTS_BENCH_PREFETCH_MULTIPLIER=$celery_prefetch ALTS_BENCH_SUPPORTED_RUNNERS=local
 "$py" -m uvicorn fastapi_app:app --app-dir "$src/bench/peers" --host 127.0.0.1 --port "$port" \
-	--workers "$(nproc)" --no-access-log --log-level warning 2>"$d/uvicorn.log" &
+	--workers "$(nproc)" $uvicorn_flags --no-access-log --log-level warning 2>"$d/uvicorn.log" &
 pids+=($!)
 wait_port "$port" "${pids[0]}" || { cat "$d/uvicorn.log" >&2; die "uvicorn did not start"; }
 for i in $(seq 1 "$nworkers"); do
@@ -205,7 +209,7 @@ awk '{ printf "CPU ms per task, %-7s server %6.2f + workers %6.2f = %6.2f; broke
 [ -s "$tmp/alts-breakdown" ] && cat "$tmp/alts-breakdown"
 echo
 [ $alts_ready = 1 ] && echo "alts: alts-scheduler + $nworkers alts-worker --concurrency $threads"
-echo "Celery: uvicorn --workers $(nproc) + $nworkers celery worker --pool=$celery_pool" \
+echo "Celery: uvicorn --workers $(nproc) $uvicorn_flags + $nworkers celery worker --pool=$celery_pool" \
 	"--concurrency=$threads, prefetch multiplier $celery_prefetch, result backend ${celery_backend:-file://}"
 [ $alts_ready = 1 ] || [ $celery_only = 1 ] || echo "alts-worker was not ready: only the Celery side was measured"
 exit 0

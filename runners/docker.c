@@ -25,13 +25,13 @@
  */
 #include "framework/common.h"
 #include "runners/docker.h"
+#include "runners/curl_lib.h"
 #include "runners/runner_tar.h"
 #include "runners/runner_util.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
 #include "framework/suite.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -49,6 +49,7 @@
 #define DOCKER_GRACE 2
 
 struct docker {
+	const struct curl_lib *cl; /* libcurl, loaded by docker_prepare */
 	CURL *curl;
 	char *sock;             /* unix socket, or NULL for tcp */
 	char *base;             /* scheme://host[:port] + DOCKER_API */
@@ -163,36 +164,36 @@ static int docker_http(struct docker *d, struct docker_req *q, struct alts_err *
 	if (!str_fmt(url, sizeof(url), "%s%s", d->base, q->path))
 		return alts_err_set(err, ALTS_EINVALID, "request path too long");
 	sbuf_init(&q->body, DOCKER_JSON_MAX);
-	curl_easy_reset(d->curl);
+	d->cl->easy_reset(d->curl);
 	if (d->sock)
-		curl_easy_setopt(d->curl, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+		d->cl->easy_setopt(d->curl, CURLOPT_UNIX_SOCKET_PATH, d->sock);
 	if (d->cert_dir) {
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/ca.pem", d->cert_dir);
-		curl_easy_setopt(d->curl, CURLOPT_CAINFO, path);
+		d->cl->easy_setopt(d->curl, CURLOPT_CAINFO, path);
 		snprintf(path, sizeof(path), "%s/cert.pem", d->cert_dir);
-		curl_easy_setopt(d->curl, CURLOPT_SSLCERT, path);
+		d->cl->easy_setopt(d->curl, CURLOPT_SSLCERT, path);
 		snprintf(path, sizeof(path), "%s/key.pem", d->cert_dir);
-		curl_easy_setopt(d->curl, CURLOPT_SSLKEY, path);
+		d->cl->easy_setopt(d->curl, CURLOPT_SSLKEY, path);
 	}
-	curl_easy_setopt(d->curl, CURLOPT_URL, url);
-	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	d->cl->easy_setopt(d->curl, CURLOPT_URL, url);
+	d->cl->easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
+	d->cl->easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT, 30L);
 	if (q->timeout > 0)
-		curl_easy_setopt(d->curl, CURLOPT_TIMEOUT, q->timeout);
-	curl_easy_setopt(d->curl, CURLOPT_HEADERFUNCTION, docker_header_cb);
-	curl_easy_setopt(d->curl, CURLOPT_HEADERDATA, q);
-	curl_easy_setopt(d->curl, CURLOPT_XFERINFOFUNCTION, docker_progress_cb);
-	curl_easy_setopt(d->curl, CURLOPT_XFERINFODATA, q);
-	curl_easy_setopt(d->curl, CURLOPT_NOPROGRESS, 0L);
+		d->cl->easy_setopt(d->curl, CURLOPT_TIMEOUT, q->timeout);
+	d->cl->easy_setopt(d->curl, CURLOPT_HEADERFUNCTION, docker_header_cb);
+	d->cl->easy_setopt(d->curl, CURLOPT_HEADERDATA, q);
+	d->cl->easy_setopt(d->curl, CURLOPT_XFERINFOFUNCTION, docker_progress_cb);
+	d->cl->easy_setopt(d->curl, CURLOPT_XFERINFODATA, q);
+	d->cl->easy_setopt(d->curl, CURLOPT_NOPROGRESS, 0L);
 	if (!strcmp(q->method, "HEAD"))
-		curl_easy_setopt(d->curl, CURLOPT_NOBODY, 1L);
+		d->cl->easy_setopt(d->curl, CURLOPT_NOBODY, 1L);
 	else if (strcmp(q->method, "GET"))
-		curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, q->method);
+		d->cl->easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, q->method);
 	if (q->json) {
-		headers = curl_slist_append(headers, "Content-Type: application/json");
-		curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, q->json);
+		headers = d->cl->slist_append(headers, "Content-Type: application/json");
+		d->cl->easy_setopt(d->curl, CURLOPT_POSTFIELDS, q->json);
 	} else if (q->upload_path) {
 		struct stat st;
 
@@ -201,36 +202,36 @@ static int docker_http(struct docker *d, struct docker_req *q, struct alts_err *
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", q->upload_path);
 			goto out;
 		}
-		headers = curl_slist_append(headers, "Content-Type: application/x-tar");
-		curl_easy_setopt(d->curl, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(d->curl, CURLOPT_READDATA, up);
-		curl_easy_setopt(d->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+		headers = d->cl->slist_append(headers, "Content-Type: application/x-tar");
+		d->cl->easy_setopt(d->curl, CURLOPT_UPLOAD, 1L);
+		d->cl->easy_setopt(d->curl, CURLOPT_READDATA, up);
+		d->cl->easy_setopt(d->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
 	} else if (!strcmp(q->method, "POST")) {
-		curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, "");
+		d->cl->easy_setopt(d->curl, CURLOPT_POSTFIELDS, "");
 	}
 	if (headers)
-		curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, headers);
+		d->cl->easy_setopt(d->curl, CURLOPT_HTTPHEADER, headers);
 	if (q->write_fn) {
-		curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, q->write_fn);
-		curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, q->write_data);
+		d->cl->easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, q->write_fn);
+		d->cl->easy_setopt(d->curl, CURLOPT_WRITEDATA, q->write_data);
 	} else if (q->download_path) {
 		down = fopen(q->download_path, "wbe");
 		if (!down) {
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", q->download_path);
 			goto out;
 		}
-		curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, down);
+		d->cl->easy_setopt(d->curl, CURLOPT_WRITEDATA, down);
 	} else {
-		curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, docker_body_cb);
-		curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, &q->body);
+		d->cl->easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, docker_body_cb);
+		d->cl->easy_setopt(d->curl, CURLOPT_WRITEDATA, &q->body);
 	}
-	cc = curl_easy_perform(d->curl);
-	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &q->status);
+	cc = d->cl->easy_perform(d->curl);
+	d->cl->easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &q->status);
 	if (cc == CURLE_ABORTED_BY_CALLBACK && q->aborted)
 		goto out;
 	if (cc != CURLE_OK)
 		rc = alts_err_set(err, ALTS_EENV, "cannot %s %s%s on the docker daemon at %s: %s", q->method, DOCKER_API,
-				  q->path, d->sock ? d->sock : d->base, curl_easy_strerror(cc));
+				  q->path, d->sock ? d->sock : d->base, d->cl->easy_strerror(cc));
 	if (!rc && down && fflush(down))
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", q->download_path);
 	if (!rc && !sbuf_ok(&q->body))
@@ -240,7 +241,7 @@ out:
 		fclose(up);
 	if (down)
 		fclose(down);
-	curl_slist_free_all(headers);
+	d->cl->slist_free_all(headers);
 	return rc;
 }
 
@@ -269,10 +270,10 @@ static int docker_call(struct docker *d, struct docker_req *q, long ok1, long ok
 
 static char *docker_escape(struct docker *d, const char *s)
 {
-	char *e = curl_easy_escape(d->curl, s, 0);
+	char *e = d->cl->easy_escape(d->curl, s, 0);
 	char *copy = e ? alts_strdup(e) : NULL;
 
-	curl_free(e);
+	d->cl->free(e);
 	return copy;
 }
 
@@ -1016,7 +1017,7 @@ static int docker_connect(struct docker *d, const struct docker_conf *conf, stru
 	}
 	if (!d->base || (!strncmp(url, "unix://", 7) && !d->sock))
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	d->curl = curl_easy_init();
+	d->curl = d->cl->easy_init();
 	if (!d->curl)
 		return alts_err_set(err, ALTS_ENOMEM, "cannot initialise libcurl");
 	return 0;
@@ -1065,8 +1066,9 @@ static int docker_prepare(struct runner *r, struct alts_err *err)
 	unsigned char rnd[4] = { 0 };
 	int fd, rc;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return alts_err_set(err, ALTS_EENV, "cannot initialise libcurl");
+	rc = curl_lib_load(&d->cl, err);
+	if (rc)
+		return rc;
 	rc = docker_connect(d, r->conf, err);
 	if (!rc)
 		rc = docker_pick(r, d, err);
@@ -1138,7 +1140,7 @@ static void docker_destroy(struct runner *r)
 	if (d->local[0])
 		runner_remove_tree(d->local);
 	if (d->curl)
-		curl_easy_cleanup(d->curl);
+		d->cl->easy_cleanup(d->curl);
 	alts_free(d->id);
 	alts_free(d->sock);
 	alts_free(d->base);

@@ -14,6 +14,9 @@
 #   stop_pid PID                  SIGTERM, 10 s, then SIGKILL; reaps it
 #   load_avg                      the 1-minute load average
 #   bench_cleanup_tmp             removes $tmp, or keeps it after die or with ALTS_BENCH_KEEP=1
+#   uvicorn_fast_flags            uvicorn's flags for its fastest modes (--loop uvloop --http
+#                                 httptools); dies when either is missing (no silent fallback)
+#   bench_peer_versions           prints the peers' versions and modes (one line each)
 
 # No __pycache__ next to the peers in the source tree.
 export PYTHONDONTWRITEBYTECODE=1
@@ -138,4 +141,30 @@ bench_cleanup_tmp() {
 	else
 		rm -rf "$tmp"
 	fi
+}
+
+# The peer at full strength: uvicorn silently falls back to asyncio and h11 (about 44 ms per
+# request here) when uvloop or httptools is missing, which makes the peer look far slower than it
+# is. The packages are installed (bench_install) and the modes forced: uvicorn then fails instead of
+# falling back.
+uvicorn_fast_flags() {
+	"$py" -c 'import uvloop, httptools' 2>"$tmp/uvloop.err" ||
+		die "uvloop or httptools missing for $py: $(tail -n 1 "$tmp/uvloop.err")"
+	echo "--loop uvloop --http httptools"
+}
+
+bench_peer_versions() {
+	"$py" - <<-'EOF'
+		import importlib, platform
+		def v(m):
+		    try:
+		        return importlib.import_module(m).__version__
+		    except Exception as e:
+		        return "missing (%s)" % type(e).__name__
+		print("peer versions: Python %s; fastapi %s, uvicorn %s (--loop uvloop %s, --http httptools %s),"
+		      " celery %s, kombu %s, amqp %s" % (platform.python_version(), v("fastapi"), v("uvicorn"),
+		      v("uvloop"), v("httptools"), v("celery"), v("kombu"), v("amqp")))
+	EOF
+	echo "broker: rabbitmq-server $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null)," \
+		"erlang $(dpkg-query -W -f='${Version}' erlang-base 2>/dev/null)"
 }
