@@ -574,6 +574,9 @@ static int upgrade_run(struct check_ctx *ctx, struct alts_err *err)
 		rc = copy_files(ctx, cur, n, err);
 	if (!rc && ok)
 		rc = pkg_install_cmd(&cmd, &m, cur, n, 0, err);
+	/* dnf and yum leave an installed name alone on install: upgrade it is. */
+	if (!rc && ok && (m.tool == PKG_TOOL_DNF || m.tool == PKG_TOOL_YUM) && cmd.argc > 1)
+		cmd.argv[1] = "upgrade";
 	if (!rc && ok)
 		rc = run_step_cmd(ctx, &st, &m, &cmd, cur, n, NULL, s->repos, s->nrepos, new_ver, err);
 	pkg_cmd_release(&cmd);

@@ -46,7 +46,8 @@ static void test_check_leftovers__diff_extra_patterns_and_root(void **state)
 {
 	static const char *const before[] = { "d /scr", "d /scr/etc", NULL };
 	static const char *const after[] = { "d /scr", "d /scr/etc", "f /scr/etc/x.conf.rpmsave", "f /scr/etc/keep",
-					     "f /outside", "f /scr/var/lib/rpm/rpmdb.sqlite", NULL };
+					     "f /outside", "f /scr/var/lib/rpm/rpmdb.sqlite", "d /scr/etc/yum.repos.d",
+					     "f /scr/etc/yum.repos.d/alts-local.repo", NULL };
 	static const char *pats[] = { "/etc/keep" };
 	struct strlist extra = { pats, 1 };
 	char b[1024], a[1024];
