@@ -6,6 +6,7 @@
 #include "checks/check_int.h"
 #include "checks/pkg.h"
 #include "checks/leftovers.h"
+#include "checks/pkg_life.h"
 
 struct install_conf {
 	struct strlist packages;  /* subset of the suite's packages; empty: all */
@@ -54,44 +55,63 @@ static int install_validate(struct conf_ctx *ctx, yaml_node_t *node, const char 
 }
 
 /*
- * Refreshes the package index when it is older than the config's
- * index_max_age (0: always), so an old image still installs. A failed
- * refresh (no network in the environment) is logged, not fatal: the
- * image's index is then used.
+ * True when the image's package index is older than the config's
+ * index_max_age (0: always). No config (library use): never.
  */
-static int install_refresh_stale(struct check_ctx *ctx, const struct pkg_mgr *m, struct alts_err *err)
+static int install_index_stale(struct check_ctx *ctx, const struct pkg_mgr *m, bool *stale, struct alts_err *err)
 {
-	double max_age = ctx->config ? ctx->config->index_max_age : 86400;
+	double max_age = ctx->config ? ctx->config->index_max_age : 0;
 	const char *minutes = arena_printf(ctx->arena, "-%.0f", max_age / 60 > 1 ? max_age / 60 : 1);
 	const char *apt_age[] = { "find", "/var/lib/apt/lists", "-maxdepth", "1", "-name", "*Packages*", "-mmin",
 				  minutes, NULL };
 	const char *dnf_age[] = { "find", "/var/cache/dnf", "-maxdepth", "3", "-name", "repomd.xml", "-mmin",
 				  minutes, NULL };
-	const char *apt_update[] = { "apt-get", "update", NULL };
-	const char *dnf_refresh[] = { "dnf", "makecache", "--refresh", NULL };
 	struct check_cmd_out o;
 	int rc;
 
+	*stale = false;
 	if (!minutes)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	if (m->root || (m->tool != PKG_TOOL_APT && m->tool != PKG_TOOL_DNF))
+	if (!ctx->config || m->root || (m->tool != PKG_TOOL_APT && m->tool != PKG_TOOL_DNF))
 		return 0;
-	if (max_age > 0) {
-		rc = check_cmd(ctx, &o, m->tool == PKG_TOOL_APT ? apt_age : dnf_age, NULL, 60, err);
-		if (!rc && o.proc.exit_code == 0 && o.out.len) {
-			check_logf(ctx, "alts: the package index is newer than index_max_age (%.0fs)", max_age);
-			check_cmd_out_release(&o);
-			return 0;
-		}
-		check_cmd_out_release(&o);
-		if (rc)
-			return rc;
+	if (max_age <= 0) {
+		check_logf(ctx, "alts: index_max_age is 0: the package index is refreshed");
+		*stale = true;
+		return 0;
 	}
-	check_logf(ctx, "alts: refreshing the package index (older than index_max_age %.0fs)", max_age);
-	rc = check_cmd(ctx, &o, m->tool == PKG_TOOL_APT ? apt_update : dnf_refresh, NULL, 600, err);
-	if (!rc && o.proc.exit_code != 0)
-		check_logf(ctx, "alts: warning: the index refresh failed (%s): %s; using the image's index",
-			   check_cmd_status(ctx, &o), check_cmd_summary(ctx, &o));
+	rc = check_cmd(ctx, &o, m->tool == PKG_TOOL_APT ? apt_age : dnf_age, NULL, 60, err);
+	*stale = !rc && !(o.proc.exit_code == 0 && o.out.len);
+	check_logf(ctx, "alts: the package index is %s than index_max_age (%.0fs)", *stale ? "older" : "newer",
+		   max_age);
+	check_cmd_out_release(&o);
+	return rc;
+}
+
+/*
+ * Refreshes the whole index (apt-get update, dnf makecache --refresh).
+ * A failure (no network in the environment) is logged, not fatal, unless
+ * strict (the suite's repositories depend on it).
+ */
+static int install_refresh_all(struct check_ctx *ctx, const struct pkg_mgr *m, bool strict, bool *ok,
+			       struct alts_err *err)
+{
+	const char *apt_update[] = { "apt-get", "update", "-o", "Acquire::Retries=0", NULL };
+	const char *dnf_refresh[] = { "dnf", "makecache", "--refresh", NULL };
+	static const char *const apt_env[] = { "DEBIAN_FRONTEND=noninteractive", NULL };
+	struct check_cmd_out o;
+	int rc = check_cmd(ctx, &o, m->tool == PKG_TOOL_APT ? apt_update : dnf_refresh,
+			   m->tool == PKG_TOOL_APT ? apt_env : NULL, 600, err);
+
+	if (!rc && o.proc.exit_code != 0) {
+		if (strict) {
+			check_set(ctx, CHECK_FAIL, "%s update failed (%s): %s", pkg_tool_name(m->tool),
+				  check_cmd_status(ctx, &o), pkg_ctx_failure(ctx, &o));
+			*ok = false;
+		} else {
+			check_logf(ctx, "alts: warning: the index refresh failed (%s): %s; using the image's index",
+				   check_cmd_status(ctx, &o), pkg_ctx_failure(ctx, &o));
+		}
+	}
 	check_cmd_out_release(&o);
 	return rc;
 }
@@ -138,21 +158,25 @@ static int install_allow_services(struct check_ctx *ctx, const struct pkg_mgr *m
 	return rc;
 }
 
-/* Adds the suite's repositories and refreshes the index. false: the check failed (recorded). */
+/*
+ * Adds the suite's repositories and makes them known: a whole refresh
+ * when the image's index is stale (index_max_age), else apt-get update of
+ * each new list alone.
+ */
 static int install_add_repos(struct check_ctx *ctx, const struct pkg_mgr *m, bool *ok, struct alts_err *err)
 {
 	const struct suite *s = ctx->suite;
-	struct pkg_cmd refresh = PKG_CMD_INIT;
-	struct check_cmd_out o;
-	int rc = 0;
+	bool stale = false;
+	int rc;
 
 	*ok = true;
-	if (!s->nrepos)
-		return install_refresh_stale(ctx, m, err);
-	for (size_t i = 0; i < s->nrepos; i++) {
+	rc = install_index_stale(ctx, m, &stale, err);
+	for (size_t i = 0; !rc && i < s->nrepos && *ok; i++) {
 		struct sbuf content = SBUF_INIT;
 		const char *env_path = NULL, *host_path = NULL;
 		struct alts_err perr = ALTS_ERR_INIT;
+		struct pkg_cmd refresh = PKG_CMD_INIT;
+		struct check_cmd_out o;
 
 		rc = pkg_repo_file(&content, &env_path, m, &s->repos[i], ctx->arena, &perr);
 		if (rc == ALTS_EINVALID) {
@@ -170,21 +194,23 @@ static int install_add_repos(struct check_ctx *ctx, const struct pkg_mgr *m, boo
 		sbuf_release(&content);
 		if (!rc)
 			rc = runner_copy_in(ctx->runner, host_path, env_path, err);
-		if (rc)
-			return rc;
+		if (!rc && !stale)
+			rc = pkg_refresh_list_cmd(&refresh, m, env_path, err);
+		if (rc || !refresh.argc) {
+			pkg_cmd_release(&refresh);
+			continue;
+		}
+		rc = pkg_ctx_run(ctx, &o, &refresh, err);
+		if (!rc && o.proc.exit_code != 0) {
+			check_set(ctx, CHECK_FAIL, "%s update failed (%s): %s", pkg_tool_name(m->tool),
+				  check_cmd_status(ctx, &o), pkg_ctx_failure(ctx, &o));
+			*ok = false;
+		}
+		check_cmd_out_release(&o);
+		pkg_cmd_release(&refresh);
 	}
-	rc = pkg_refresh_cmd(&refresh, m, err);
-	if (rc || !refresh.argc)
-		goto out;
-	rc = pkg_ctx_run(ctx, &o, &refresh, err);
-	if (!rc && o.proc.exit_code != 0) {
-		check_set(ctx, CHECK_FAIL, "%s update failed (%s): %s", pkg_tool_name(m->tool), check_cmd_status(ctx, &o),
-			  check_cmd_summary(ctx, &o));
-		*ok = false;
-	}
-	check_cmd_out_release(&o);
-out:
-	pkg_cmd_release(&refresh);
+	if (!rc && *ok && stale)
+		rc = install_refresh_all(ctx, m, s->nrepos > 0 && m->tool == PKG_TOOL_APT, ok, err);
 	return rc;
 }
 

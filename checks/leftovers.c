@@ -46,6 +46,7 @@ static const char *const rpm_excl[] = {
 	"/var/lib/yum/*",
 	"/var/lib/rpm-state/*",
 	"/etc/yum.repos.d/alts-*",
+	"/root/.rpmdb/*",          /* rpm on Debian keeps root's database there */
 	NULL,
 };
 
@@ -168,6 +169,7 @@ int leftovers_diff(const char *before, size_t before_len, const char *after, siz
 	gone = arena_alloc(a, (nb + 1) * sizeof(*gone));
 	if (!added || !gone)
 		return ALTS_ENOMEM;
+	/* Every new path is kept here, excluded or not: a new directory holding only excluded files is not news. */
 	while (i < nb || j < nf) {
 		int c = i >= nb ? 1 : j >= nf ? -1 : strcmp(b[i].path, f[j].path);
 
@@ -176,8 +178,7 @@ int leftovers_diff(const char *before, size_t before_len, const char *after, siz
 				gone[ng++] = &b[i];
 			i++;
 		} else if (c > 0) {
-			if (!leftovers_excluded(family, f[j].path, extra))
-				added[na++] = &f[j];
+			added[na++] = &f[j];
 			j++;
 		} else {
 			i++;
@@ -190,6 +191,8 @@ int leftovers_diff(const char *before, size_t before_len, const char *after, siz
 	for (size_t x = 0; x < na; x++) {
 		bool parent = false;
 
+		if (leftovers_excluded(family, added[x]->path, extra))
+			continue;
 		/* A new directory is named only when nothing new is inside: then its files say more. */
 		if (added[x]->type == 'd') {
 			for (size_t y = 0; y < na && !parent; y++)

@@ -69,6 +69,27 @@ int pkg_purge_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *cons
 	return 0;
 }
 
+int pkg_refresh_list_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *list, struct alts_err *err)
+{
+	static const char *const env[] = { "DEBIAN_FRONTEND=noninteractive", NULL };
+	struct pkg_cmd c = PKG_CMD_INIT;
+
+	if (m->tool != PKG_TOOL_APT || m->root) {
+		*out = c;
+		return 0;
+	}
+	pkg_cmd_add(&c, "apt-get");
+	pkg_cmd_add(&c, "update");
+	pkg_cmd_add(&c, "-o");
+	pkg_cmd_addf(&c, "Dir::Etc::sourcelist=%s", list);
+	pkg_cmd_add(&c, "-o");
+	pkg_cmd_add(&c, "Dir::Etc::sourceparts=-");
+	pkg_cmd_add(&c, "-o");
+	pkg_cmd_add(&c, "APT::Get::List-Cleanup=0");
+	c.env = env;
+	return finish(out, &c, err);
+}
+
 int pkg_file_version_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *file, struct alts_err *err)
 {
 	struct pkg_cmd c = PKG_CMD_INIT;

@@ -57,6 +57,15 @@ int pkg_conffiles_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *
 int pkg_conffiles_parse(struct strlist *out, const char *text, struct arena *a);
 
 /*
+ * Makes one new repository known, without fetching the others again:
+ * apt-get update -o Dir::Etc::sourcelist=LIST -o Dir::Etc::sourceparts=-
+ * -o APT::Get::List-Cleanup=0 (LIST: pkg_repo_file()'s path). An empty
+ * command (argc 0) for managers that read repositories on their own.
+ * The image's own index is refreshed by install's index_max_age rule.
+ */
+int pkg_refresh_list_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *list, struct alts_err *err);
+
+/*
  * The package manager's real reason for a failure: the lines of out and
  * err (either may be NULL) that say why (dpkg's "error processing ...:"
  * with its explanation, "subprocess ... returned error exit status",

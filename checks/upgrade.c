@@ -147,19 +147,19 @@ static void step_fail(struct check_ctx *ctx, struct step *st, const char *fmt, .
 	sbuf_release(&sb);
 }
 
-/* Writes repos into the environment and refreshes the index. *ok false: the step failed (recorded). */
+/* Writes repos into the environment and makes each known. *ok false: the step failed (recorded). */
 static int add_repos(struct check_ctx *ctx, struct step *st, const struct pkg_mgr *m, const struct suite_repo *repos,
 		     size_t n, bool *ok, struct alts_err *err)
 {
-	struct pkg_cmd refresh = PKG_CMD_INIT;
-	struct check_cmd_out o;
 	int rc = 0;
 
 	*ok = true;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && *ok; i++) {
 		struct sbuf content = SBUF_INIT;
 		const char *env_path = NULL, *host_path = NULL;
 		struct alts_err perr = ALTS_ERR_INIT;
+		struct pkg_cmd refresh = PKG_CMD_INIT;
+		struct check_cmd_out o;
 
 		rc = pkg_repo_file(&content, &env_path, m, &repos[i], ctx->arena, &perr);
 		if (rc) {
@@ -175,21 +175,25 @@ static int add_repos(struct check_ctx *ctx, struct step *st, const struct pkg_mg
 		sbuf_release(&content);
 		if (!rc)
 			rc = runner_copy_in(ctx->runner, host_path, env_path, err);
+		if (!rc)
+			rc = pkg_refresh_list_cmd(&refresh, m, env_path, err);
+		if (rc || !refresh.argc) {
+			pkg_cmd_release(&refresh);
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = pkg_ctx_run(ctx, &o, &refresh, err);
+		if (!rc && o.proc.exit_code != 0) {
+			step_fail(ctx, st, "%s update failed (%s): %s", pkg_tool_name(m->tool), check_cmd_status(ctx, &o),
+				  pkg_ctx_failure(ctx, &o));
+			*ok = false;
+		}
+		check_cmd_out_release(&o);
+		pkg_cmd_release(&refresh);
 		if (rc)
 			return rc;
 	}
-	rc = pkg_refresh_cmd(&refresh, m, err);
-	if (rc || !refresh.argc)
-		goto out;
-	rc = pkg_ctx_run(ctx, &o, &refresh, err);
-	if (!rc && o.proc.exit_code != 0) {
-		step_fail(ctx, st, "%s update failed (%s): %s", pkg_tool_name(m->tool), check_cmd_status(ctx, &o),
-			  pkg_ctx_failure(ctx, &o));
-		*ok = false;
-	}
-	check_cmd_out_release(&o);
-out:
-	pkg_cmd_release(&refresh);
 	return rc;
 }
 
@@ -570,6 +574,9 @@ static int upgrade_run(struct check_ctx *ctx, struct alts_err *err)
 		rc = copy_files(ctx, cur, n, err);
 	if (!rc && ok)
 		rc = pkg_install_cmd(&cmd, &m, cur, n, 0, err);
+	/* dnf and yum leave an installed name alone on install: upgrade it is. */
+	if (!rc && ok && (m.tool == PKG_TOOL_DNF || m.tool == PKG_TOOL_YUM) && cmd.argc > 1)
+		cmd.argv[1] = "upgrade";
 	if (!rc && ok)
 		rc = run_step_cmd(ctx, &st, &m, &cmd, cur, n, NULL, s->repos, s->nrepos, new_ver, err);
 	pkg_cmd_release(&cmd);

@@ -93,7 +93,7 @@ static int config_new(struct alts_config **out, const char *label, struct alts_e
 	c->suite_timeout = 7200;
 	c->command_timeout = 30;
 	c->output_tail = 64 * 1024;
-	c->index_max_age = 86400;
+	c->index_max_age = 7 * 86400;
 	*out = c;
 	return 0;
 }

@@ -30,7 +30,7 @@ static void test_check_install__root_mode_runs_dpkg_with_root_flags(void **state
 	assert_int_equal(fake_check_run(&fc), 0);
 	assert_int_equal(fc.result.status, CHECK_PASS);
 	assert_null(fc.result.message);
-	assert_int_equal(fake.ncalls, 5);
+	assert_int_equal(fake.ncalls, 6);
 	assert_string_equal(fake.calls[0], "mkdir -p -- /scr/var/lib/dpkg/info /scr/var/lib/dpkg/updates");
 	assert_string_equal(fake.calls[1], "touch -- /scr/var/lib/dpkg/status /scr/var/lib/dpkg/available");
 	assert_string_equal(fake.calls[2], "mkdir -p -- /work/packages-1");
@@ -38,6 +38,8 @@ static void test_check_install__root_mode_runs_dpkg_with_root_flags(void **state
 					   "--force-confold -i /work/packages-1/hello_1.0_all.deb");
 	assert_non_null(strstr(fake.call_env[3], "DEBIAN_FRONTEND=noninteractive"));
 	assert_string_equal(fake.calls[4], "dpkg-query --root=/scr -W --showformat=${Status}\\t${Version}\\n hello");
+	/* The version installed is the file's. */
+	assert_string_equal(fake.calls[5], "dpkg-deb -f /work/packages-1/hello_1.0_all.deb Version");
 	assert_int_equal(fake.ncopy_in, 1);
 	assert_non_null(strstr(fake.copies[0], "/hello_1.0_all.deb -> /work/packages-1/hello_1.0_all.deb"));
 	assert_int_equal(fc.result.nsubs, 1);
@@ -82,11 +84,15 @@ static void test_check_install__apt_repos_then_versions(void **state)
 			"checks: [install]\n",
 			0);
 	fake_reply("apt-get install", 100, "", "E: Unable to locate package hello\n");
+	fake_reply("find /var/lib/apt/lists", 0, "/var/lib/apt/lists/x_Packages\n", "");
 	assert_int_equal(fake_check_run(&fc), 0);
 	assert_int_equal(fake.ncopy_in, 1);
 	assert_non_null(strstr(fake.copies[0], " -> /etc/apt/sources.list.d/alts-local.list"));
-	assert_string_equal(fake.calls[0], "apt-get update");
-	assert_string_equal(fake.calls[1], "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
+	assert_string_equal(fake.calls[0], "find /var/lib/apt/lists -maxdepth 1 -name *Packages* -mmin -10080");
+	/* A fresh index: only the new list is fetched. */
+	assert_string_equal(fake.calls[1], "apt-get update -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/alts-local.list "
+					   "-o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0");
+	assert_string_equal(fake.calls[2], "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 					   "-o Dpkg::Options::=--force-confold hello=2:1.1");
 	assert_int_equal(fc.result.status, CHECK_FAIL);
 	assert_string_equal(fc.result.message, "apt-get install failed (exit 100): E: Unable to locate package hello");
@@ -120,11 +126,12 @@ static void test_check_install__success_but_not_installed(void **state)
 	fake.os_id = "almalinux";
 	fake.os_version = "9.3";
 	fake_check_init(&fc, "packages: [hello, world]\nchecks: [install]\n", 0);
+	fake_reply("find /var/cache/dnf", 0, "/var/cache/dnf/x/repodata/repomd.xml\n", "");
 	fake_reply("rpm -q --qf %{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n hello", 0, "hello\t1.0-1\n",
 		   "");
 	fake_reply("rpm -q", 1, "package world is not installed\n", "");
 	assert_int_equal(fake_check_run(&fc), 0);
-	assert_string_equal(fake.calls[0], "dnf install -y hello world");
+	assert_string_equal(fake.calls[1], "dnf install -y hello world");
 	assert_int_equal(fc.result.status, CHECK_FAIL);
 	assert_string_equal(fc.result.message, "dnf reported success, but world is not installed");
 	assert_int_equal(fake_sub(&fc, "hello")->status, CHECK_PASS);
@@ -142,9 +149,10 @@ static void test_check_install__subset_and_exclusions(void **state)
 			     "exclusions:\n  - {dist: 'debian-12', packages: [b], checks: [install], reason: broken}\n",
 			     NULL, 0);
 	fake_reply("dpkg-query", 0, "install ok installed\t1\n", "");
+	fake_reply("find /var/lib/apt/lists", 0, "/var/lib/apt/lists/x_Packages\n", "");
 	assert_int_equal(fake_check_run(&fc), 0);
 	assert_int_equal(fc.result.status, CHECK_PASS);
-	assert_string_equal(fake.calls[0], "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
+	assert_string_equal(fake.calls[1], "apt-get install -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 					   "-o Dpkg::Options::=--force-confold a");
 	assert_int_equal(fake_sub(&fc, "b")->status, CHECK_SKIP);
 	assert_string_equal(fake_sub(&fc, "b")->message, "excluded on debian-12: broken");
