@@ -11,7 +11,8 @@
 . "$(dirname "$0")/lib/sandbox.sh"
 IMAGE=debian-12-ansible
 fails() { ! "$@"; }
-ensure_image "$IMAGE" --dist debian-12 --include ansible-core
+# python3-cffi-backend: debootstrap does not resolve the virtual package python3-cryptography needs.
+ensure_image "$IMAGE" --dist debian-12 --include ansible-core,python3-cffi-backend
 
 tag=alts-ansible-$$-$RANDOM
 mkdir -p "$SCRATCH/suite/plays"
