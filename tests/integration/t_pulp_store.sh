@@ -169,6 +169,12 @@ check "ALTS_PULP_PASSWORD supplies it" env ALTS_PULP_PASSWORD="$PULP_PASSWORD" "
 printf '%s\n' "$PULP_PASSWORD" >"$SCRATCH/pw"
 printf 'pulp_password_file: %s\n' "$SCRATCH/pw" >>"$SCRATCH/c3.yaml"
 check "pulp_password_file supplies it" tool "$SCRATCH/c3.yaml" put-bytes 12/f.log file
+sed '/^result_backend:/d' "$SCRATCH/c3.yaml" >"$SCRATCH/c4.yaml"
+check "no result_backend but pulp_host: Pulp is chosen (as ALTS's logs_uploader_config does)" \
+	tool "$SCRATCH/c4.yaml" put-bytes 12/g.log chosen-by-pulp-host &&
+	[ "$(cat "$(artifact_file "$(printf chosen-by-pulp-host | sha256sum | cut -c1-64)")")" = chosen-by-pulp-host ]
+printf 'result_backend: file\n' >>"$SCRATCH/c4.yaml"
+check "... but an explicit result_backend wins" [ "$(tool "$SCRATCH/c4.yaml" url 12/g.log)" = "file://$SCRATCH/wd/artifacts/12/g.log" ]
 
 # ------------------------------------------------------------ a real worker storing in Pulp
 source "$(dirname "$0")/lib/scheduler.sh"
