@@ -108,6 +108,9 @@ static const struct conf_key scheduler_keys[] = {
 	CONF_KEYS_END,
 };
 
+/* The default result_backend; a config that sets none may get another from the stores' keys. */
+static const char default_backend[] = "file";
+
 static void farm_config_defaults(struct farm_config *c)
 {
 	c->rabbitmq_host = "localhost";
@@ -127,7 +130,7 @@ static void farm_config_defaults(struct farm_config *c)
 	c->tests_timeout = 1800;
 	c->commands_timeout = 30;
 	c->cancel_exchange = "alts-cancel";
-	c->result_backend = "file";
+	c->result_backend = default_backend;
 	c->results_base_path = "results/";
 	c->upload_part_size = 8L << 20;
 	c->upload_retries = 5;
@@ -231,6 +234,9 @@ int farm_config_decode(struct farm_config *c, const char *data, size_t len, cons
 	rc = resolve_secrets(c, err);
 	if (rc)
 		return rc;
+	/* No result_backend but pulp_host: Pulp, as ALTS's logs_uploader_config chooses its uploader. */
+	if (c->result_backend == default_backend && artifact_store_implied_backend(c->store_confs))
+		c->result_backend = artifact_store_implied_backend(c->store_confs);
 	if (!c->spool_directory && !(c->spool_directory = arena_printf(c->arena, "%s/spool", c->working_directory)))
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	return 0;

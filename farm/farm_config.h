@@ -56,7 +56,7 @@ struct farm_config {
 	const char *cancel_exchange;         /* fanout exchange the scheduler announces cancels on */
 
 	/* Artifact stores / result backend: written by workers, read by the scheduler. */
-	const char *result_backend;          /* file (default), s3, azureblockblob or azureblockblob://<conn> */
+	const char *result_backend;          /* file (default; pulp when pulp_host is set), s3, azureblockblob[://<conn>], pulp */
 	const char *results_base_path;       /* prefix of the per-task summary (<prefix><task_id>.json) */
 	bool gzip_logs;                      /* store logs/<check>.log.gz instead of .log */
 	long upload_part_size;               /* bytes; larger files go as S3 multipart / Azure blocks */

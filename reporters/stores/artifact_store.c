@@ -92,6 +92,24 @@ static int backend_index(const char *name, const char **arg)
 	return -1;
 }
 
+const char *artifact_store_implied_backend(const struct artifact_store_confs *confs)
+{
+	for (size_t i = 0; confs && i < ALTS_ARRAY_SIZE(backends); i++) {
+		const struct artifact_store_ops *o = backends[i];
+
+		for (const struct conf_key *k = o->keys; o->selected_by && confs->conf[i] && k && k->name; k++) {
+			const char *v;
+
+			if (strcmp(k->name, o->selected_by) || k->type != CONF_STRING)
+				continue;
+			v = *(const char **)(void *)((char *)confs->conf[i] + k->offset);
+			if (v && *v)
+				return o->name;
+		}
+	}
+	return NULL;
+}
+
 bool artifact_store_backend_known(const char *name)
 {
 	const char *arg;

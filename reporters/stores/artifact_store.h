@@ -100,6 +100,12 @@ struct artifact_store_secret_ref {
 size_t artifact_store_conf_secrets(struct artifact_store_secret_ref *out, size_t max,
 				   struct artifact_store_confs *confs);
 
+/*
+ * The backend a config without result_backend gets: the first whose
+ * selecting key is set in confs (pulp with pulp_host), else NULL (file).
+ */
+const char *artifact_store_implied_backend(const struct artifact_store_confs *confs);
+
 /* True when name is a registered backend, or "<name>://..." for one that takes that form. */
 bool artifact_store_backend_known(const char *name);
 

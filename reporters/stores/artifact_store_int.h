@@ -79,6 +79,12 @@ struct artifact_store_ops {
 	/* Where summaries go when that differs from artifacts (Azure: another container); NULL: put_bytes. */
 	int (*put_summary)(struct artifact_store *s, const char *key, const void *data, size_t len,
 			   struct alts_err *err);
+	/*
+	 * Optional: one of the backend's CONF_STRING keys whose presence
+	 * chooses this backend when the config names no result_backend
+	 * ("pulp_host", as ALTS's logs_uploader_config chooses Pulp).
+	 */
+	const char *selected_by;
 };
 
 struct artifact_store {

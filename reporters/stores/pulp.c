@@ -485,4 +485,5 @@ const struct artifact_store_ops artifact_store_pulp_ops = {
 	.get = pulp_get,
 	.url = pulp_url,
 	.put_summary = pulp_put_summary,
+	.selected_by = "pulp_host",
 };

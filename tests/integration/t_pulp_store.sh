@@ -169,4 +169,53 @@ check "ALTS_PULP_PASSWORD supplies it" env ALTS_PULP_PASSWORD="$PULP_PASSWORD" "
 printf '%s\n' "$PULP_PASSWORD" >"$SCRATCH/pw"
 printf 'pulp_password_file: %s\n' "$SCRATCH/pw" >>"$SCRATCH/c3.yaml"
 check "pulp_password_file supplies it" tool "$SCRATCH/c3.yaml" put-bytes 12/f.log file
+sed '/^result_backend:/d' "$SCRATCH/c3.yaml" >"$SCRATCH/c4.yaml"
+check "no result_backend but pulp_host: Pulp is chosen (as ALTS's logs_uploader_config does)" \
+	tool "$SCRATCH/c4.yaml" put-bytes 12/g.log chosen-by-pulp-host &&
+	[ "$(cat "$(artifact_file "$(printf chosen-by-pulp-host | sha256sum | cut -c1-64)")")" = chosen-by-pulp-host ]
+printf 'result_backend: file\n' >>"$SCRATCH/c4.yaml"
+check "... but an explicit result_backend wins" [ "$(tool "$SCRATCH/c4.yaml" url 12/g.log)" = "file://$SCRATCH/wd/artifacts/12/g.log" ]
+
+# ------------------------------------------------------------ a real worker storing in Pulp
+source "$(dirname "$0")/lib/scheduler.sh"
+source "$(dirname "$0")/lib/rabbitmq.sh"
+if [ ! -x "$RABBITMQ_BIN/rabbitmq-server" ] || [ ! -x "$ALTS_BUILD_DIR/alts-worker" ]; then
+	echo "# skipping the worker part: needs rabbitmq-server and alts-worker"
+	finish
+	exit
+fi
+source "$(dirname "$0")/lib/worker.sh"
+trap 'workers_kill_all; sched_stop; rabbitmq_stop; pulp_standin_stop; rm -rf "$SCRATCH"' EXIT
+rabbitmq_start "$SCRATCH/rmq" || { bad "rabbitmq-server starts"; finish; exit 1; }
+worker_config "$SCRATCH/w.yaml" "result_backend: pulp
+pulp_host: $PULP_URL
+pulp_user: $PULP_USER
+pulp_password: $PULP_PASSWORD
+upload_retries: 2"
+sched_start "$SCRATCH/w.yaml" || { bad "the scheduler starts"; finish; exit 1; }
+AUTH="Authorization: Bearer $("$ALTS_BUILD_DIR/alts-token" -s worker-test-secret -e it@example.com)"
+worker_start "$SCRATCH/w.yaml" || { bad "the worker starts"; dump_logs; finish; exit 1; }
+WORKER_PIDS+=("$WORKER_PID")
+suite='{"name":"to-pulp","environment":{"runner":"local","dist_arch":"x86_64"},"checks":[{"launch":{"name":"say hello","command":"echo hello-from-worker-'$RANDOM'"}}]}'
+id=$(submit_suite "$suite") || { bad "submit"; finish; exit 1; }
+r=$(wait_result "$id" 60) || { bad "the task ends"; dump_logs; }
+t=$(curl -s -H "$AUTH" "$SCHED_URL/tasks/$id")
+check "worker: the task finished, nothing pending" \
+	[ "$(jq -r '.state + " " + (.artifacts_pending | length | tostring)' <<<"$t")" = "finished 0" ]
+check "worker: every artifact URL is a Pulp artifact href ($(jq -c .artifacts <<<"$t"))" \
+	jq -e '(.artifacts | length) == 4 and ([.artifacts[] | test("^/pulp/api/v3/artifacts/[0-9a-f-]{36}/$")] | all)' <<<"$t"
+same=1
+for n in $(jq -r '.artifacts | keys[]' <<<"$t"); do
+	curl -s -H "$AUTH" -o "$SCRATCH/served" "$SCHED_URL/tasks/$id/$n"
+	h=$(pulp_api "artifacts/?sha256=$(sha "$SCRATCH/served")" | jq -r '.results[0].pulp_href')
+	[ "$h" = "$(jq -r --arg n "$n" '.artifacts[$n]' <<<"$t")" ] || { same=0; echo "# $n: Pulp has $h" >&2; }
+done
+check "worker: what the scheduler serves is what Pulp holds at each href" [ "$same" = 1 ]
+check "worker: result.logs are the logs' Pulp hrefs" \
+	[ "$(jq -r '[.result.result.logs[]] | sort | join(" ")' <<<"$r")" = "$(jq -r '[.artifacts | to_entries[] | select(.key | startswith("logs/")) | .value] | sort | join(" ")' <<<"$t")" ]
+log_href=$(jq -r '.artifacts["logs/01-say_hello.log"]' <<<"$t")
+task=$(pulp_api content/file/files/ -H 'Content-Type: application/json' \
+	-d "{\"relative_path\": \"say_hello_$id.log\", \"artifact\": \"$log_href\"}" | jq -r .task)
+check "worker: the Build System's create_file with the log's href completes" \
+	[ "$(pulp_wait_task "$task" | jq -r .state)" = completed ]
 finish

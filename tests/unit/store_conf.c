@@ -76,6 +76,14 @@ static void test_store_conf__keys_decode_into_their_backend(void **state)
 	assert_string_equal(url, "https://acct.blob.core.windows.net/c/tasks/t/report.tap");
 	alts_free(url);
 	artifact_store_free(s);
+
+	/* No backend chosen by these keys; pulp_host chooses pulp when no result_backend is given. */
+	assert_null(artifact_store_implied_backend(confs));
+	assert_null(artifact_store_implied_backend(NULL));
+	assert_ok_err(decode(a, &confs, "pulp_user: u\n", &err), &err);
+	assert_null(artifact_store_implied_backend(confs));
+	assert_ok_err(decode(a, &confs, "pulp_host: http://pulp\n", &err), &err);
+	assert_string_equal(artifact_store_implied_backend(confs), "pulp");
 	arena_free(a);
 }
 

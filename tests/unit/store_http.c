@@ -286,6 +286,85 @@ static void test_store_http__file_streamed_and_resent(void **state)
 	test_sandbox_cleanup();
 }
 
+#define PULP_HREF "/pulp/api/v3/artifacts/0b7c1c3e-0000-4000-8000-000000000001/"
+#define PULP_201                                                                                     \
+	"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 88\r\n"            \
+	"Connection: close\r\n\r\n{\"pulp_href\": \"" PULP_HREF "\", \"size\": 5}"
+#define PULP_EXISTS                                                                                  \
+	"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 59\r\n"        \
+	"Connection: close\r\n\r\n{\"non_field_errors\": [\"Artifact with ... already exists.\"]}"
+#define PULP_LIST                                                                                    \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104\r\n"                \
+	"Connection: close\r\n\r\n{\"count\": 1, \"results\": [{\"pulp_href\": \"" PULP_HREF "\"}]}"
+
+static struct artifact_store *open_pulp_at(int port, const char *dir)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *st = NULL;
+	char url[64];
+	struct artifact_store_config cfg = { .backend = "pulp", .retries = 2, .timeout = 10, .work_dir = dir };
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	cfg.confs = STORE_CONFS("pulp_host", url, "pulp_user", "alts", "pulp_password", "pw");
+	assert_ok_err(artifact_store_open(&st, &cfg, &err), &err);
+	return st;
+}
+
+/* Pulp: a multipart POST with basic auth, retried after a 503; the href is the answer's pulp_href. */
+static void test_store_http__pulp_multipart_with_basic_auth(void **state)
+{
+	struct script_server srv = { .responses = { BUSY_503, PULP_201 }, .n = 2 };
+	struct alts_err err = ALTS_ERR_INIT;
+	const char *dir = test_sandbox_init();
+	struct artifact_store *st;
+	char *url = NULL;
+
+	ALTS_UNUSED(state);
+	setenv("ALTS_STORE_BACKOFF_MS", "1", 1);
+	server_start(&srv);
+	st = open_pulp_at(srv.port, dir);
+	assert_ok_err(artifact_store_put_bytes(st, "t/logs/a.log", "hello", 5, NULL, &err), &err);
+	assert_ok_err(artifact_store_url(st, "t/logs/a.log", &url, &err), &err);
+	assert_string_equal(url, PULP_HREF);
+	alts_free(url);
+	artifact_store_free(st);
+	server_stop(&srv);
+	assert_int_equal(srv.served, 2);
+	assert_int_equal(count(srv.requests.buf, "POST /pulp/api/v3/artifacts/ HTTP/1.1"), 2);
+	/* base64("alts:pw") */
+	assert_int_equal(count(srv.requests.buf, "authorization: Basic YWx0czpwdw=="), 2);
+	assert_int_equal(count(srv.requests.buf, "Content-Type: multipart/form-data; boundary="), 2);
+	sbuf_release(&srv.requests);
+	test_sandbox_cleanup();
+}
+
+/* Pulp already has the bytes: 400 "already exists", then the artifact is found by its sha256. */
+static void test_store_http__pulp_existing_artifact(void **state)
+{
+	struct script_server srv = { .responses = { PULP_EXISTS, PULP_LIST }, .n = 2 };
+	struct alts_err err = ALTS_ERR_INIT;
+	const char *dir = test_sandbox_init();
+	struct artifact_store *st;
+	char hash[65], *url = NULL;
+	struct sbuf want = SBUF_INIT;
+
+	ALTS_UNUSED(state);
+	server_start(&srv);
+	st = open_pulp_at(srv.port, dir);
+	assert_ok_err(artifact_store_put_bytes(st, "t/b.log", "hello", 5, NULL, &err), &err);
+	assert_ok_err(artifact_store_url(st, "t/b.log", &url, &err), &err);
+	assert_string_equal(url, PULP_HREF);
+	alts_free(url);
+	artifact_store_free(st);
+	server_stop(&srv);
+	store_sha256_hex(hash, "hello", 5);
+	sbuf_addf(&want, "GET /pulp/api/v3/artifacts/?sha256=%s HTTP/1.1", hash);
+	assert_int_equal(count(srv.requests.buf, want.buf), 1);
+	sbuf_release(&want);
+	sbuf_release(&srv.requests);
+	test_sandbox_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_store_http__multipart_aborts_on_failure),
 		cmocka_unit_test(test_store_http__get_with_limit),
 		cmocka_unit_test(test_store_http__file_streamed_and_resent),
+		cmocka_unit_test(test_store_http__pulp_multipart_with_basic_auth),
+		cmocka_unit_test(test_store_http__pulp_existing_artifact),
 	};
 
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
