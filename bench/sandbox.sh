@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Sandbox start-up benchmark: median create + exec(true) + teardown of an alts
-# sandbox against `chroot ROOTFS true` and `podman run --rm` of the same root
-# filesystem, plus alts-run end to end. See bench/README.md.
+# sandbox against bubblewrap (bwrap, with the sandbox's protections),
+# `chroot ROOTFS true` and `podman run --rm` of the same root filesystem, plus
+# alts-run end to end. See bench/README.md.
 #
 # usage: bench/sandbox.sh [-n RUNS] [-i IMAGE] [--rt] [--no-podman] [--no-install] [--check]
+#                         [--before BUILD_DIR]
 #
 # --rt times everything at SCHED_FIFO priority 10 (chrt), to see past a busy machine.
+# --before times a second build's sandbox_bench and alts-run too (e.g. main's), interleaved.
 # Needs root. Environment: ALTS_BUILD_DIR (default /tmp/alts-build-bench),
 # ALTS_IMAGE_CACHE (default /var/cache/alts/images).
-# Exit status: 0 done, 1 --check and the 20 ms target was missed, 2 usage, 3 environment failure.
+# Exit status: 0 done, 1 --check and a target was missed, 2 usage, 3 environment failure.
 set -u -o pipefail
 
 runs=100
@@ -18,9 +21,10 @@ install_podman=1
 check_target=0
 rt=0
 target_ms=20
+before=
 
 usage() {
-	sed -n '6,12s/^# \{0,1\}//p' "$0"
+	sed -n '7,15s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -31,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--no-install) install_podman=0; shift ;;
 	--check) check_target=1; shift ;;
 	--rt) rt=1; shift ;;
+	--before) before=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -57,7 +62,7 @@ alts_run=$build/alts-run
 if { [ -f "$build/CMakeCache.txt" ] ||
 	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALTS_TESTS=OFF -DALTS_BENCH=ON; } \
 	>"$tmp/build.log" 2>&1 &&
-	cmake --build "$build" -j"$(nproc)" --target sandbox_bench alts-run >>"$tmp/build.log" 2>&1; then
+	cmake --build "$build" -j"$(nproc)" --target sandbox_bench alts-run bwrap_seccomp >>"$tmp/build.log" 2>&1; then
 	:
 elif [ -x "$bench" ] && [ -x "$alts_run" ]; then
 	tail -n 20 "$tmp/build.log" >&2
@@ -131,16 +136,131 @@ echo "root filesystem: $rootfs"
 echo
 
 # --- 1. the runner API, in process ---
-echo "== sandbox_bench (runner API in process) =="
-"$bench" -n "$runs" -i "$image" | tee "$tmp/c.txt" || die "sandbox_bench failed"
-for key in cycle bare exec host; do
-	row "api.$key" "$(awk -v k="$key" '$1 == k { print $2, $3, $4 }' "$tmp/c.txt")"
+# With --before, the two builds' sandbox_bench alternate in 5 rounds of runs/5; each row is then
+# the median over the rounds of the round's min/median/p90.
+api_rounds=1
+[ -n "$before" ] && api_rounds=5
+api_n=$(((runs + api_rounds - 1) / api_rounds))
+api_bench() {  # api_bench PREFIX PROGRAM: rounds appended to $tmp/PREFIX.txt
+	"$2" -n "$api_n" -i "$image" >"$tmp/$1.round" 2>&1 || { cat "$tmp/$1.round" >&2; die "$2 failed"; }
+	cat "$tmp/$1.round" >>"$tmp/$1.txt"
+}
+if [ -n "$before" ]; then
+	before=$(cd "$before" 2>/dev/null && pwd) || die "no build directory '$before'"
+	[ -x "$before/bench/sandbox_bench" ] && [ -x "$before/alts-run" ] ||
+		die "no bench/sandbox_bench or alts-run in '$before' (build them there first)"
+fi
+echo "== sandbox_bench (runner API in process), $api_rounds round(s) of $api_n =="
+for ((r = 1; r <= api_rounds; r++)); do
+	api_bench c "$bench"
+	[ -n "$before" ] && api_bench b "$before/bench/sandbox_bench"
 done
-api_failures=$(awk '$1 == "failures" { print $2 }' "$tmp/c.txt")
-row_fail[api.cycle]="${api_failures:-0} (cycle+bare)"
+cat "$tmp/c.txt"
+api_rows() {  # api_rows FILE KEYPREFIX
+	local key
+	for key in cycle cycle.create cycle.exec cycle.teardown bare exec host; do
+		row "$2$key" "$(awk -v k="$key" '$1 == k { a[++n] = $2; b[n] = $3; c[n] = $4 }
+			function med(v, n,   i, j, t) {
+				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+				return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			}
+			END { if (n) printf "%.2f %.2f %.2f\n", med(a, n), med(b, n), med(c, n) }' "$1")"
+	done
+	row_fail[${2}cycle]="$(awk '$1 == "failures" { n += $2 } END { print n + 0 }' "$1") (cycle+bare)"
+}
+api_rows "$tmp/c.txt" api.
+[ -n "$before" ] && api_rows "$tmp/b.txt" before.api.
 echo
 
-# series KEY CMD...: times CMD into row KEY; failures are printed in full and counted in the table.
+# --- 2. the shell rows, interleaved: each run times every command once, in turn ---
+cat >"$tmp/suite.yaml" <<YAML
+name: bench
+environment: {runner: sandbox, image: $image}
+checks:
+  - launch: {command: [true]}
+YAML
+art_n=0
+# A new artifacts directory each run, all removed at exit. Not -q: it would hide why a run
+# failed (the console report is the only place an environment error is told).
+alts_run_with() {
+	art_n=$((art_n + 1))
+	"$1" --color never --artifacts "$tmp/art.$art_n" "$tmp/suite.yaml"
+}
+run_shell() { /bin/true; }
+run_chroot() { chroot "$rootfs" true; }
+run_altsrun() { alts_run_with "$alts_run"; }
+run_altsrun_before() { alts_run_with "$before/alts-run"; }
+# bubblewrap with what the alts sandbox does: new IPC, PID, network and UTS namespaces, the image's
+# root filesystem (read-only: bwrap 0.8 has no overlay), /proc, a minimal /dev, size-limited
+# tmpfs on /tmp and /run, no capabilities (--cap-drop ALL), the sandbox's seccomp deny-list
+# (bench/bwrap_seccomp.c), and dies with its parent.
+bwrap_filter=$tmp/seccomp.bpf
+run_bwrap() {
+	bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --hostname alts-sandbox \
+		--ro-bind "$rootfs" / --proc /proc --dev /dev --size 67108864 --tmpfs /tmp \
+		--size 67108864 --tmpfs /run --chdir /tmp --cap-drop ALL --die-with-parent \
+		--seccomp 9 true 9<"$bwrap_filter"
+}
+shell_keys=(shell chroot)
+if ! command -v bwrap >/dev/null 2>&1 && [ "$install_podman" -eq 1 ]; then
+	echo "installing bubblewrap with apt-get..." >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 bubblewrap >/dev/null 2>&1
+fi
+if ! command -v bwrap >/dev/null 2>&1; then
+	row_note[bwrap]="bwrap is not installed"
+elif ! [ -x "$build/bench/bwrap_seccomp" ] || ! "$build/bench/bwrap_seccomp" >"$bwrap_filter"; then
+	row_note[bwrap]="no seccomp filter (bench/bwrap_seccomp needs libseccomp-dev)"
+elif ! run_bwrap >"$tmp/bwrap-try.err" 2>&1; then
+	row_note[bwrap]="bwrap cannot run here: $(head -n 1 "$tmp/bwrap-try.err")"
+else
+	echo "bwrap: $(bwrap --version), --cap-drop ALL, seccomp filter of $(($(stat -c %s "$bwrap_filter") / 8)) instructions"
+	shell_keys+=(bwrap)
+fi
+shell_keys+=(altsrun)
+[ -n "$before" ] && shell_keys+=(altsrun_before)
+
+# time_interleaved KEY...: $runs rounds; each round runs run_KEY once per KEY, in turn, after one
+# untimed warm-up round. A failed run is not timed but retried, up to $max_failures times per KEY;
+# then that KEY is given up.
+time_interleaved() {
+	local i k t0 t1 rc
+	declare -A failed=() gave_up=()
+	for k in "$@"; do : >"$tmp/$k"; : >"$tmp/$k.err"; "run_$k" >/dev/null 2>&1; failed[$k]=0; done
+	for ((i = 0; i < runs; i++)); do
+		for k in "$@"; do
+			[ -n "${gave_up[$k]:-}" ] && continue
+			while :; do
+				t0=${EPOCHREALTIME/[.,]/}
+				"run_$k" >"$tmp/$k.out" 2>&1
+				rc=$?
+				t1=${EPOCHREALTIME/[.,]/}
+				[ "$rc" -eq 0 ] && break
+				{ echo "run $((i + 1)) exited $rc:"; cat "$tmp/$k.out"; } >>"$tmp/$k.err"
+				failed[$k]=$((failed[$k] + 1))
+				[ "${failed[$k]}" -le "$max_failures" ] || { gave_up[$k]=1; break; }
+			done
+			[ -n "${gave_up[$k]:-}" ] && continue
+			echo "$(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000)))" >>"$tmp/$k"
+		done
+	done
+	for k in "$@"; do
+		row_fail[$k]=${failed[$k]}
+		if [ -s "$tmp/$k.err" ]; then
+			echo "$k failed ${failed[$k]} time(s)$([ -z "${gave_up[$k]:-}" ] && echo ', retried'):"
+			sed 's/^/  /' "$tmp/$k.err"
+		fi
+		if [ -n "${gave_up[$k]:-}" ]; then
+			row_note[$k]="gave up after $((max_failures + 1)) failures (see above)"
+		else
+			row "$k" "$(stats "$tmp/$k")"
+		fi
+	done
+}
+time_interleaved "${shell_keys[@]}"
+[ -n "${row_stats[shell]:-}" ] || die "cannot time /bin/true"
+
+# series KEY CMD...: times CMD into row KEY on its own (podman: too slow to interleave); failures
+# are printed in full and counted in the table.
 series() {
 	local key=$1 ok=0
 	shift
@@ -158,29 +278,7 @@ series() {
 	return 1
 }
 
-# --- 2. the shell loop itself: fork+exec of the host's true ---
-series shell /bin/true || die "cannot time /bin/true"
-
-# --- 3. chroot ---
-series chroot chroot "$rootfs" true
-
-# --- 4. alts-run end to end, one launch check ---
-cat >"$tmp/suite.yaml" <<YAML
-name: bench
-environment: {runner: sandbox, image: $image}
-checks:
-  - launch: {command: [true]}
-YAML
-art_n=0
-# A new artifacts directory each run, all removed at exit. Not -q: it would hide why a run
-# failed (the console report is the only place an environment error is told).
-alts_run_once() {
-	art_n=$((art_n + 1))
-	"$alts_run" --color never --artifacts "$tmp/art.$art_n" "$tmp/suite.yaml"
-}
-series altsrun alts_run_once
-
-# --- 5. podman ---
+# --- 3. podman ---
 # Always at normal priority: a cgroup v1 cpu controller refuses SCHED_FIFO tasks (EINVAL on
 # cgroup.procs), and podman puts the container in one.
 realtime off
@@ -252,12 +350,20 @@ echo
 # --- table ---
 labels=(
 	"api.cycle|sandbox create + exec(true) + teardown (API)"
+	"api.cycle.create|  create: runner_new + runner_prepare"
+	"api.cycle.exec|  exec(true), first in the fresh sandbox"
+	"api.cycle.teardown|  teardown: runner_free"
 	"api.bare|sandbox create + teardown, no exec (API)"
 	"api.exec|sandbox exec(true) alone, one sandbox (API)"
 	"api.host|true on the host, no sandbox (API)"
+	"before.api.cycle|before: sandbox create + exec + teardown (API)"
+	"before.api.bare|before: sandbox create + teardown (API)"
+	"before.api.exec|before: sandbox exec(true) alone (API)"
+	"bwrap|bwrap (same protections) ROOTFS true"
 	"chroot|chroot ROOTFS true"
 	"podman|podman run --rm --network none IMG true"
 	"altsrun|alts-run, one launch check, end to end"
+	"altsrun_before|before: alts-run, one launch check"
 	"shell|/bin/true on the host (shell loop baseline)"
 )
 [ -z "$podman_variant" ] || echo "podman row: $podman_variant$([ "$rt" -eq 1 ] && echo ', at normal priority (not --rt)')"
@@ -279,10 +385,18 @@ ratio() {  # ratio NUM-KEY DEN-KEY
 	a=$(median "$1") && b=$(median "$2") || { echo "n/a"; return; }
 	awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx\n", a / b; else print "n/a" }'
 }
-echo "ratios of medians:"
-echo "  podman / sandbox (create+exec+teardown):   $(ratio podman api.cycle)"
-echo "  chroot / sandbox (create+exec+teardown):   $(ratio chroot api.cycle)"
-echo "  podman / alts-run (both end to end, CLI):  $(ratio podman altsrun)"
+echo "ratios of medians (targets from issue 19):"
+echo "  sandbox (create+exec+teardown, API) / bwrap:  $(ratio api.cycle bwrap)   target at most 1.00x"
+echo "  alts-run (one check, end to end) / bwrap:     $(ratio altsrun bwrap)   target at most 1.50x"
+echo "  podman / sandbox (create+exec+teardown):      $(ratio podman api.cycle)"
+echo "  podman / alts-run (both end to end, CLI):     $(ratio podman altsrun)"
+echo "  chroot / sandbox (create+exec+teardown):      $(ratio chroot api.cycle)"
+if [ -n "$before" ]; then
+	echo "  before / after, sandbox cycle (API):          $(ratio before.api.cycle api.cycle)"
+	echo "  before / after, alts-run end to end:          $(ratio altsrun_before altsrun)"
+	echo "  before: sandbox cycle / bwrap:                $(ratio before.api.cycle bwrap)"
+	echo "  before: alts-run / bwrap:                     $(ratio altsrun_before bwrap)"
+fi
 [ "$rt" -eq 0 ] || [ -z "$podman_variant" ] ||
 	echo "  (podman ran at normal priority, the rest under --rt: on a busy machine its ratios are overstated)"
 echo

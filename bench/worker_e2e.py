@@ -15,12 +15,15 @@ POST /tasks/schedule to the first GET /tasks/{id}/result that shows it ended.
       writes a JSON summary to FILE and prints it.
   worker_e2e.py table FILE...   prints the summaries side by side, with the ratios of the
                                 first to the others.
+  worker_e2e.py median --name NAME --out FILE FILE...
+                                one summary of the medians of several runs (rounds).
 Only the Python standard library is used. Exit status: 0 done (failed tasks are counted, not
 fatal), 2 usage, 3 the API could not be reached or a phase timed out.
 """
 import argparse
 import http.client
 import json
+import statistics
 import sys
 import threading
 import time
@@ -257,6 +260,21 @@ def cmd_table(a):
     return 0
 
 
+def cmd_median(a):
+    """One summary whose every number is the median over the given runs (rounds of one side)."""
+    runs = []
+    for path in a.files:
+        with open(path) as f:
+            runs.append(json.load(f))
+    out = {"name": a.name, "n": runs[0]["n"], "poll_ms": runs[0]["poll_ms"], "rounds": len(runs)}
+    for ph in ("latency", "throughput"):
+        out[ph] = {k: statistics.median(r[ph][k] for r in runs)
+                   for k, v in runs[0][ph].items() if isinstance(v, (int, float))}
+    with open(a.out, "w") as f:
+        json.dump(out, f)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -273,10 +291,14 @@ def main():
     r.add_argument("--timeout", type=float, default=600.0, help="per phase, seconds")
     t = sub.add_parser("table")
     t.add_argument("files", nargs="+")
+    m = sub.add_parser("median")
+    m.add_argument("--name", required=True)
+    m.add_argument("--out", required=True)
+    m.add_argument("files", nargs="+")
     a = p.parse_args()
     if a.cmd == "run" and (a.n < 1 or a.latency_concurrency < 1 or a.submitters < 1 or a.pollers < 1):
         p.error("counts must be positive")
-    return cmd_run(a) if a.cmd == "run" else cmd_table(a)
+    return {"run": cmd_run, "table": cmd_table, "median": cmd_median}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@
 # RabbitMQ, the same driver (bench/worker_e2e.py). Prints p50/p99 and tasks/s and the ratios.
 # See bench/README.md.
 #
-# usage: bench/worker_vs_celery.sh [-n TASKS] [--workers N] [--threads N] [--celery-pool POOL]
-#            [--celery-prefetch M] [--celery-backend URL] [--celery-only] [--no-install]
+# usage: bench/worker_vs_celery.sh [-n TASKS] [-r ROUNDS] [--workers N] [--threads N]
+#            [--celery-pool POOL] [--celery-prefetch M] [--celery-backend URL] [--celery-only]
+#            [--alts-before BUILD_DIR] [--no-install]
 #
+# -r rounds (1), each side once per round, interleaved; the table shows each number's median.
+# --alts-before a second alts build (e.g. of main) measured as one more side, "alts-before".
 # -n tasks per phase (500), --workers worker processes per stack (2), --threads tasks each runs at
 # once (8), --celery-pool threads (default) or prefork, --celery-prefetch Celery's
 # worker_prefetch_multiplier (0 = unlimited, the default; see README), --celery-backend the
@@ -24,11 +27,13 @@ celery_pool=threads
 celery_prefetch=0
 celery_backend=
 celery_only=0
+rounds=1
+alts_before=
 no_install=0 # read by peers/lib.sh
 export no_install
 
 usage() {
-	sed -n '7,17s/^# \{0,1\}//p' "$0"
+	sed -n '7,20s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -40,12 +45,14 @@ while [ $# -gt 0 ]; do
 	--celery-prefetch) celery_prefetch=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--celery-backend) celery_backend=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--celery-only) celery_only=1; shift ;;
+	-r) rounds=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--alts-before) alts_before=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--no-install) no_install=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
-for v in "$tasks" "$nworkers" "$threads"; do
+for v in "$tasks" "$nworkers" "$threads" "$rounds"; do
 	case $v in ''|*[!0-9]*|0) echo "$me: invalid number '$v'" >&2; exit 2 ;; esac
 done
 case $celery_prefetch in ''|*[!0-9]*) echo "$me: invalid prefetch multiplier '$celery_prefetch'" >&2; exit 2 ;; esac
@@ -76,6 +83,12 @@ bench_install rabbitmq-server python3-fastapi python3-uvicorn python3-jwt python
 # shellcheck disable=SC2086 # word-split on purpose where used
 uvicorn_flags=$(uvicorn_fast_flags) || exit 3
 bench_build alts-scheduler alts-token
+if [ -n "$alts_before" ]; then
+	alts_before=$(cd "$alts_before" 2>/dev/null && pwd) || die "no build directory '$alts_before'"
+	for p in alts-scheduler alts-worker; do
+		[ -x "$alts_before/$p" ] || die "no $p in '$alts_before' (build it there first)"
+	done
+fi
 alts_ready=0
 if [ $celery_only = 0 ]; then
 	if cmake --build "$build" -j"$(nproc)" --target alts-worker >"$tmp/worker-build.log" 2>&1 &&
@@ -103,15 +116,15 @@ wait_consumers() {
 	die "the $1 workers did not all consume '$queue' (logs: $tmp)"
 }
 
-# run_side NAME URL: the driver against URL; CPU of the server (${pids[0]}), of the workers (the
-# other $pids) and of the broker, per task.
+# run_side NAME URL TAG: the driver against URL, its summary in $tmp/TAG.json; CPU of the server
+# (${pids[0]}), of the workers (the other $pids) and of the broker, per task, in $tmp/cpu.
 run_side() {
 	local s0 s1 w0=0 w1=0 b0 b1 p
 	s0=$(tree_ticks "${pids[0]}")
 	for p in "${pids[@]:1}"; do w0=$((w0 + $(tree_ticks "$p"))); done
 	b0=$(tree_ticks "$broker_pid")
 	"$py" "$src/bench/worker_e2e.py" run --url "$2" --token "$token" --name "$1" -n "$tasks" \
-		--out "$tmp/$1.json" >"$tmp/$1.out" 2>&1 || { cat "$tmp/$1.out" >&2; die "the $1 run failed (logs: $tmp)"; }
+		--out "$tmp/$3.json" >"$tmp/$3.out" 2>&1 || { cat "$tmp/$3.out" >&2; die "the $3 run failed (logs: $tmp)"; }
 	s1=$(tree_ticks "${pids[0]}")
 	for p in "${pids[@]:1}"; do w1=$((w1 + $(tree_ticks "$p"))); done
 	b1=$(tree_ticks "$broker_pid")
@@ -122,14 +135,9 @@ run_side() {
 	return 0
 }
 
-echo "POST -> result, trivial local task, $tasks tasks per phase, $nworkers workers x $threads;" \
-	"$(nproc) CPUs, load average $(load_avg) at the start"
-bench_peer_versions
-sides=()
-
-# --- alts: alts-scheduler -> RabbitMQ -> alts-worker -> results queue -> GET result ---
-if [ $alts_ready = 1 ]; then
-	d=$tmp/alts
+# side_alts NAME BUILD ROUND: alts-scheduler -> RabbitMQ -> alts-worker -> results queue -> GET result.
+side_alts() {
+	local name=$1 bin=$2 d=$tmp/$1.r$3 i
 	mkdir -p "$d"
 	cat >"$d/config.yaml" <<-EOF
 		jwt_secret: $secret
@@ -140,13 +148,13 @@ if [ $alts_ready = 1 ]; then
 		rabbitmq_password: guest
 		rabbitmq_vhost: /
 		supported_runners: [local]
-		results_queue: alts-results
+		results_queue: alts-results-$name
 		worker_queues: [$queue]
 		worker_concurrency: $threads
 		result_backend: file
 		file_store_directory: $d/artifacts
 	EOF
-	"$build/alts-scheduler" -c "$d/config.yaml" --port 0 --port-file "$d/port" 2>"$d/scheduler.log" &
+	"$bin/alts-scheduler" -c "$d/config.yaml" --port 0 --port-file "$d/port" 2>"$d/scheduler.log" &
 	pids+=($!)
 	for i in $(seq 1 100); do
 		[ -s "$d/port" ] && break
@@ -154,17 +162,18 @@ if [ $alts_ready = 1 ]; then
 		sleep 0.1
 	done
 	for i in $(seq 1 "$nworkers"); do
-		"$build/alts-worker" -c "$d/config.yaml" --queues "$queue" --concurrency "$threads" \
+		"$bin/alts-worker" -c "$d/config.yaml" --queues "$queue" --concurrency "$threads" \
 			2>"$d/worker$i.log" &
 		pids+=($!)
 	done
 	wait_consumers "$nworkers"
-	run_side alts "http://127.0.0.1:$(cat "$d/port")"
+	run_side "$name" "http://127.0.0.1:$(cat "$d/port")" "$name.r$3"
 	stop_all
 	# Where an alts task's time goes, from the scheduler's timestamps (ms): accepted ->
 	# published (broker confirm) -> running (the worker's report, committed) -> finished.
-	# The latency phase only (the warm-up task and the next $tasks): no queueing.
-	"$py" - "$d/wd/scheduler.db" $((tasks + 1)) >"$tmp/alts-breakdown" <<-'EOF'
+	# The latency phase only (the warm-up task and the next $tasks): no queueing. A task whose
+	# running report rode in its final one (worker/publish.c) has running = finished.
+	"$py" - "$d/wd/scheduler.db" $((tasks + 1)) "$name" "$3" >>"$tmp/alts-breakdown" <<-'EOF'
 		import sqlite3, statistics, sys
 		rows = sqlite3.connect(sys.argv[1]).execute(
 		    "SELECT published_ms - created_ms, started_ms - published_ms, finished_ms - started_ms,"
@@ -172,43 +181,82 @@ if [ $alts_ready = 1 ]; then
 		    (int(sys.argv[2]),)).fetchall()
 		if rows:
 		    med = [statistics.median(r[i] for r in rows) for i in range(4)]
-		    print("alts latency phase, medians over %d tasks (ms): accepted->published %d,"
-		          " published->running %d, running->finished %d; accepted->finished %d" % (len(rows), *med))
+		    print("%s round %s latency phase, medians over %d tasks (ms): accepted->published %d,"
+		          " published->running %d, running->finished %d; accepted->finished %d" % (sys.argv[3], sys.argv[4], len(rows), *med))
 	EOF
-	sides+=("$tmp/alts.json")
-	note "alts done (load average $(load_avg))"
-fi
+}
 
-# --- Celery: FastAPI peer -> RabbitMQ -> Celery worker -> result backend -> GET result ---
-d=$tmp/celery
-mkdir -p "$d/results"
-port=$(free_port) || die "no free port"
-export ALTS_BENCH_JWT_SECRET=$secret ALTS_BENCH_DIR=$d ALTS_BENCH_DB=$d/fastapi.db \
-	ALTS_BENCH_BROKER=amqp://guest:guest@127.0.0.1:$amqp_port// \
-	ALTS_BENCH_RESULT_BACKEND=${celery_backend:-file://$d/results} \
-	ALTS_BENCH_PREFETCH_MULTIPLIER=$celery_prefetch ALTS_BENCH_SUPPORTED_RUNNERS=local
-"$py" -m uvicorn fastapi_app:app --app-dir "$src/bench/peers" --host 127.0.0.1 --port "$port" \
-	--workers "$(nproc)" $uvicorn_flags --no-access-log --log-level warning 2>"$d/uvicorn.log" &
-pids+=($!)
-wait_port "$port" "${pids[0]}" || { cat "$d/uvicorn.log" >&2; die "uvicorn did not start"; }
-for i in $(seq 1 "$nworkers"); do
-	(cd "$src/bench/peers" && exec "$py" -m celery -A celery_app worker --pool="$celery_pool" \
-		--concurrency="$threads" -Q "$queue" -n "w$i-$$@%h" --without-gossip --without-mingle \
-		--without-heartbeat -l warning) >"$d/worker$i.log" 2>&1 &
+# side_celery ROUND: FastAPI peer -> RabbitMQ -> Celery worker -> result backend -> GET result.
+side_celery() {
+	local d=$tmp/celery.r$1 port i
+	mkdir -p "$d/results"
+	port=$(free_port) || die "no free port"
+	export ALTS_BENCH_JWT_SECRET=$secret ALTS_BENCH_DIR=$d ALTS_BENCH_DB=$d/fastapi.db \
+		ALTS_BENCH_BROKER=amqp://guest:guest@127.0.0.1:$amqp_port// \
+		ALTS_BENCH_RESULT_BACKEND=${celery_backend:-file://$d/results} \
+		ALTS_BENCH_PREFETCH_MULTIPLIER=$celery_prefetch ALTS_BENCH_SUPPORTED_RUNNERS=local
+	# shellcheck disable=SC2086 # uvicorn_flags: several words
+	"$py" -m uvicorn fastapi_app:app --app-dir "$src/bench/peers" --host 127.0.0.1 --port "$port" \
+		--workers "$(nproc)" $uvicorn_flags --no-access-log --log-level warning 2>"$d/uvicorn.log" &
 	pids+=($!)
+	wait_port "$port" "${pids[0]}" || { cat "$d/uvicorn.log" >&2; die "uvicorn did not start"; }
+	for i in $(seq 1 "$nworkers"); do
+		(cd "$src/bench/peers" && exec "$py" -m celery -A celery_app worker --pool="$celery_pool" \
+			--concurrency="$threads" -Q "$queue" -n "w$i-$$@%h" --without-gossip --without-mingle \
+			--without-heartbeat -l warning) >"$d/worker$i.log" 2>&1 &
+		pids+=($!)
+	done
+	wait_consumers "$nworkers"
+	run_side celery "http://127.0.0.1:$port" "celery.r$1"
+	stop_all
+}
+
+echo "POST -> result, trivial local task, $tasks tasks per phase, $rounds round(s), $nworkers workers x $threads;" \
+	"$(nproc) CPUs, load average $(load_avg) at the start"
+bench_peer_versions
+names=()
+[ $alts_ready = 1 ] && names+=(alts)
+[ -n "$alts_before" ] && names+=(alts-before)
+names+=(celery)
+# Rounds interleave the sides, so that a change of load on a shared machine hits them alike.
+for round in $(seq 1 "$rounds"); do
+	[ $alts_ready = 1 ] && side_alts alts "$build" "$round"
+	[ -n "$alts_before" ] && side_alts alts-before "$alts_before" "$round"
+	side_celery "$round"
+	note "round $round done (load average $(load_avg))"
 done
-wait_consumers "$nworkers"
-run_side celery "http://127.0.0.1:$port"
-stop_all
-sides+=("$tmp/celery.json")
 echo "load average $(load_avg) at the end"
 echo
 
+sides=()
+for n in "${names[@]}"; do
+	if [ "$rounds" -gt 1 ]; then
+		echo "round by round, $n:"
+		for round in $(seq 1 "$rounds"); do
+			"$py" -c 'import json, sys; r = json.load(open(sys.argv[1])); l, t = r["latency"], r["throughput"]
+print("  round %s: latency p50 %s ms, p99 %s ms; throughput %s tasks/s, p50 %s ms" % (sys.argv[2], l["p50_ms"], l["p99_ms"], t["tasks_per_s"], t["p50_ms"]))' \
+				"$tmp/$n.r$round.json" "$round"
+		done
+	fi
+	"$py" "$src/bench/worker_e2e.py" median --name "$n" --out "$tmp/$n.json" "$tmp/$n".r*.json
+	sides+=("$tmp/$n.json")
+done
+[ "$rounds" -gt 1 ] && echo && echo "medians over $rounds rounds:"
 "$py" "$src/bench/worker_e2e.py" table "${sides[@]}"
-awk '{ printf "CPU ms per task, %-7s server %6.2f + workers %6.2f = %6.2f; broker %5.2f\n", $1 ":", $2, $3, $2 + $3, $4 }' "$tmp/cpu"
+# CPU per task: the median over the rounds of each column.
+awk '{ s[$1] = s[$1] " " $2; w[$1] = w[$1] " " $3; b[$1] = b[$1] " " $4 }
+	function med(list,   v, n, i, j, t) {
+		n = split(list, v, " ")
+		for (i = 1; i <= n; i++) { v[i] += 0 }
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	END { for (k in s) printf "CPU ms per task, %-12s server %6.2f + workers %6.2f = %6.2f; broker %5.2f (medians)\n",
+		k ":", med(s[k]), med(w[k]), med(s[k]) + med(w[k]), med(b[k]) }' "$tmp/cpu" | sort
 [ -s "$tmp/alts-breakdown" ] && cat "$tmp/alts-breakdown"
 echo
-[ $alts_ready = 1 ] && echo "alts: alts-scheduler + $nworkers alts-worker --concurrency $threads"
+[ $alts_ready = 1 ] && echo "alts: alts-scheduler + $nworkers alts-worker --concurrency $threads ($build)"
+[ -n "$alts_before" ] && echo "alts-before: the same from $alts_before"
 echo "Celery: uvicorn --workers $(nproc) $uvicorn_flags + $nworkers celery worker --pool=$celery_pool" \
 	"--concurrency=$threads, prefetch multiplier $celery_prefetch, result backend ${celery_backend:-file://}"
 [ $alts_ready = 1 ] || [ $celery_only = 1 ] || echo "alts-worker was not ready: only the Celery side was measured"

@@ -239,6 +239,63 @@ int report_build(char **out, const struct report *r, struct alts_err *err)
 	return *out ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
 }
 
+static bool state_in(json_t *j, const char *const *states, size_t n)
+{
+	const char *s = json_string_value(json_object_get(j, "state"));
+
+	for (size_t i = 0; s && i < n; i++) {
+		if (!strcmp(s, states[i]))
+			return true;
+	}
+	return false;
+}
+
+int report_merge(char **out, const char *older, size_t olen, const char *newer, size_t nlen, struct alts_err *err)
+{
+	static const char *const absorbed[] = { "received", "running" };
+	static const char *const absorbing[] = { "running", "finished", "failed" };
+	json_t *o = json_loadb(older, olen, 0, NULL), *n = json_loadb(newer, nlen, 0, NULL);
+	const char *olog, *nlog, *oid, *nid;
+	char *text = NULL;
+	int rc = 0;
+
+	oid = json_string_value(json_object_get(o, "task_id"));
+	nid = json_string_value(json_object_get(n, "task_id"));
+	if (!json_is_object(o) || !json_is_object(n) || !oid || !nid || strcmp(oid, nid) ||
+	    !state_in(o, absorbed, ALTS_ARRAY_SIZE(absorbed)) || !state_in(n, absorbing, ALTS_ARRAY_SIZE(absorbing))) {
+		rc = alts_err_set(err, ALTS_EINVALID, "the reports cannot be merged");
+		goto out;
+	}
+	olog = json_string_value(json_object_get(o, "log"));
+	nlog = json_string_value(json_object_get(n, "log"));
+	if (olog) {
+		char *both = alts_asprintf("%s%s", olog, nlog ? nlog : "");
+
+		if (!both || json_object_set_new(n, "log", json_string(both))) {
+			alts_free(both);
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+		alts_free(both);
+	}
+	if (!json_object_get(n, "progress") && json_object_get(o, "progress") &&
+	    json_object_set(n, "progress", json_object_get(o, "progress")))
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	if (!rc && !json_object_get(n, "worker") && json_object_get(o, "worker") &&
+	    json_object_set(n, "worker", json_object_get(o, "worker")))
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	if (!rc) {
+		text = json_dumps(n, JSON_COMPACT);
+		if (!text || !(*out = alts_strdup(text)))
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		free(text);
+	}
+out:
+	json_decref(o);
+	json_decref(n);
+	return rc;
+}
+
 void report_in_release(struct report_in *r)
 {
 	char **texts[] = { &r->task_id, &r->state, &r->worker, &r->result, &r->artifacts, &r->artifacts_pending,

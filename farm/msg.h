@@ -75,6 +75,20 @@ struct report {
  */
 int report_build(char **out, const struct report *r, struct alts_err *err);
 
+/*
+ * Folds an unsent report into the later one of the same task that
+ * supersedes it, so the two travel as one message: *out is newer with
+ * older's "log" text in front of newer's, and older's "progress" and
+ * "worker" where newer has none. The scheduler stores from the merged
+ * report what it stores from the two in order (the live log, progress,
+ * worker, the state), except that a task whose "running" was merged into
+ * its end gets started_ms = finished_ms. Only a newer "running",
+ * "finished" or "failed" report absorbs an older "received" or "running"
+ * one; anything else is ALTS_EINVALID (send both, in order). *out is the
+ * caller's (alts_free).
+ */
+int report_merge(char **out, const char *older, size_t olen, const char *newer, size_t nlen, struct alts_err *err);
+
 #define REPORT_MAX_BYTES (4u << 20)
 #define REPORT_WORKER_MAX 256
 #define REPORT_ERROR_MAX 4096        /* a longer error is cut (it is a message, not data) */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #define RESULTS_BACKOFF_MAX_MS 10000
+#define RESULTS_ACK_BATCH 32  /* at most this many committed reports before an ack (basic.qos is 64) */
 
 struct results {
 	struct store *store;
@@ -99,12 +100,26 @@ static void *results_main(void *arg)
 	struct results *r = arg;
 	long backoff = 250;
 
+	/*
+	 * Acks are batched: a report is acked (multiple) once it is committed and no
+	 * further delivery is already buffered, or every RESULTS_ACK_BATCH reports;
+	 * never before its own commit. One ack frame for a burst instead of one each.
+	 */
+	uint64_t unacked = 0;
+	unsigned pending = 0;
+
 	while (!atomic_load(&r->stop)) {
 		struct timeval tv = { 0, 500000 };
 		amqp_envelope_t env;
 		amqp_rpc_reply_t rep;
 
+		if (r->conn && pending &&
+		    (pending >= RESULTS_ACK_BATCH || (!amqp_data_in_buffer(r->conn) && !amqp_frames_enqueued(r->conn)))) {
+			amqp_basic_ack(r->conn, 1, unacked, 1);
+			pending = 0;
+		}
 		if (!r->conn) {
+			pending = 0;  /* unacked deliveries of a lost connection come again */
 			if (results_connect(r)) {
 				for (long slept = 0; slept < backoff && !atomic_load(&r->stop); slept += 50)
 					usleep(50000);
@@ -122,12 +137,19 @@ static void *results_main(void *arg)
 			amqp_conn_close(&r->conn, false);
 			continue;
 		}
-		if (!results__apply(r->store, env.message.body.bytes, env.message.body.len))
-			amqp_basic_ack(r->conn, 1, env.delivery_tag, 0);
-		else
+		if (!results__apply(r->store, env.message.body.bytes, env.message.body.len)) {
+			unacked = env.delivery_tag;
+			pending++;
+		} else {
+			if (pending)
+				amqp_basic_ack(r->conn, 1, unacked, 1);
+			pending = 0;
 			amqp_basic_reject(r->conn, 1, env.delivery_tag, 1);
+		}
 		amqp_destroy_envelope(&env);
 	}
+	if (r->conn && pending)
+		amqp_basic_ack(r->conn, 1, unacked, 1);
 	amqp_conn_close(&r->conn, true);
 	return NULL;
 }

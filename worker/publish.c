@@ -1,5 +1,6 @@
 #include "framework/common.h"
 #include "farm/amqp_conn.h"
+#include "farm/msg.h"
 #include "worker/backoff.h"
 #include "worker/publish.h"
 #include "worker/wlog.h"
@@ -26,6 +27,7 @@ struct pub_item {
 	bool waited;     /* a sender waits: it frees the item */
 	bool durable;    /* persistent (delivery mode 2), else transient */
 	bool abandoned;  /* the sender stopped waiting: the thread frees it */
+	int64_t due_ms;  /* held: when it joins the queue (mono ms) */
 };
 
 struct publisher {
@@ -36,6 +38,7 @@ struct publisher {
 	pthread_cond_t cond;     /* new item, stop, reconnect */
 	pthread_cond_t done;     /* an item was confirmed */
 	struct pub_item *head, *tail;
+	struct pub_item *held;   /* superseded-report candidates, not yet queued (publisher_hold) */
 	size_t backlog;
 	bool stop;
 	bool exited;             /* the thread is gone: nothing more is sent */
@@ -55,6 +58,76 @@ static void item_free(struct pub_item *it)
 	alts_free(it->task_id);
 	alts_free(it->body);
 	alts_free(it);
+}
+
+/* Appends it to the queue. Under the lock. */
+static void queue_item(struct publisher *p, struct pub_item *it)
+{
+	it->next = NULL;
+	if (p->tail)
+		p->tail->next = it;
+	else
+		p->head = it;
+	p->tail = it;
+}
+
+/* Takes the held report of task_id off the held list; NULL when none. Under the lock. */
+static struct pub_item *held_take(struct publisher *p, const char *task_id)
+{
+	for (struct pub_item **pp = &p->held; *pp; pp = &(*pp)->next) {
+		struct pub_item *it = *pp;
+
+		if (!strcmp(it->task_id, task_id)) {
+			*pp = it->next;
+			it->next = NULL;
+			return it;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A later report of the same task arrives while an earlier one is held:
+ * the earlier one is folded into it (report_merge) and freed, or, when
+ * they cannot be merged, queued first. Under the lock.
+ */
+static void held_fold(struct publisher *p, struct pub_item *it)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct pub_item *old = held_take(p, it->task_id);
+	char *merged = NULL;
+
+	if (!old)
+		return;
+	if (report_merge(&merged, old->body, old->len, it->body, it->len, &err)) {
+		queue_item(p, old);
+		return;
+	}
+	alts_free(it->body);
+	it->body = merged;
+	it->len = strlen(merged);
+	p->backlog--;
+	item_free(old);
+}
+
+/* Queues the held reports that are due (all of them when stopping); the earliest due time left, or -1. Under the lock. */
+static int64_t held_release(struct publisher *p, int64_t now)
+{
+	int64_t next = -1;
+
+	for (struct pub_item **pp = &p->held; *pp;) {
+		struct pub_item *it = *pp;
+
+		if (p->stop || it->due_ms <= now) {
+			*pp = it->next;
+			queue_item(p, it);
+			continue;
+		}
+		if (next < 0 || it->due_ms < next)
+			next = it->due_ms;
+		pp = &it->next;
+	}
+	return next;
 }
 
 static void deadline_ts(struct timespec *ts, long ms)
@@ -197,7 +270,7 @@ static bool pub_idle(struct publisher *p)
 
 static bool pub_should_exit(struct publisher *p)
 {
-	return p->stop && (!p->head || wctx_mono_ms() >= p->linger_until);
+	return p->stop && ((!p->head && !p->held) || wctx_mono_ms() >= p->linger_until);
 }
 
 static void *pub_main(void *arg)
@@ -207,13 +280,15 @@ static void *pub_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!pub_should_exit(p)) {
-		struct pub_item *it = p->head, *batch[PUBLISH_BATCH];
+		struct pub_item *it, *batch[PUBLISH_BATCH];
 		int state[PUBLISH_BATCH];
 		struct timespec ts;
 		bool reconnect = p->reconnect;
+		int64_t next_due = held_release(p, wctx_mono_ms());
 		size_t n;
 		int r;
 
+		it = p->head;
 		p->reconnect = false;
 		pthread_mutex_unlock(&p->lock);
 		if (reconnect && p->conn) {
@@ -226,7 +301,13 @@ static void *pub_main(void *arg)
 				pub_disconnect(p, false);
 			}
 			pthread_mutex_lock(&p->lock);
-			deadline_ts(&ts, 1000);
+			if (next_due >= 0) {
+				int64_t wait = next_due - wctx_mono_ms();
+
+				deadline_ts(&ts, wait < 1 ? 1 : wait > 1000 ? 1000 : (long)wait);
+			} else {
+				deadline_ts(&ts, 1000);
+			}
 			if (!p->head && !p->stop && !p->reconnect)
 				pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 			continue;
@@ -272,6 +353,7 @@ static void *pub_main(void *arg)
 		}
 	}
 	/* Whatever is left is dropped: the task's message was not acked, so the broker redelivers it. */
+	held_release(p, INT64_MAX);
 	while (p->head) {
 		struct pub_item *it = p->head;
 
@@ -331,12 +413,9 @@ int publisher_send(struct publisher *p, const char *task_id, const char *body, s
 		item_free(it);
 		return ALTS_ECANCELED;
 	}
-	if (p->tail)
-		p->tail->next = it;
-	else
-		p->head = it;
-	p->tail = it;
 	p->backlog++;
+	held_fold(p, it);
+	queue_item(p, it);
 	pthread_cond_signal(&p->cond);
 	if (wait_s > 0) {
 		deadline_ts(&ts, (long)(wait_s * 1000));
@@ -356,6 +435,38 @@ int publisher_send(struct publisher *p, const char *task_id, const char *body, s
 	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
+}
+
+int publisher_hold(struct publisher *p, const char *task_id, const char *body, size_t len, long hold_ms)
+{
+	struct pub_item *it = alts_calloc(1, sizeof(*it));
+
+	if (!it || !(it->task_id = alts_strdup(task_id ? task_id : "-")) || !(it->body = alts_strndup(body, len))) {
+		item_free(it);
+		return ALTS_ENOMEM;
+	}
+	it->len = len;
+	it->due_ms = wctx_mono_ms() + hold_ms;
+	pthread_mutex_lock(&p->lock);
+	if (p->exited) {
+		pthread_mutex_unlock(&p->lock);
+		item_free(it);
+		return ALTS_ECANCELED;
+	}
+	p->backlog++;
+	/* The first report of a burst sets the due time: a stream of reports is delayed at most hold_ms. */
+	for (struct pub_item *h = p->held; h; h = h->next) {
+		if (!strcmp(h->task_id, it->task_id)) {
+			it->due_ms = h->due_ms;
+			break;
+		}
+	}
+	held_fold(p, it);
+	it->next = p->held;
+	p->held = it;
+	pthread_cond_signal(&p->cond);  /* the thread's next wake-up may be later than this due time */
+	pthread_mutex_unlock(&p->lock);
+	return 0;
 }
 
 size_t publisher_backlog(struct publisher *p)
@@ -405,6 +516,12 @@ void publisher_free(struct publisher *p)
 		struct pub_item *it = p->head;
 
 		p->head = it->next;
+		item_free(it);
+	}
+	while (p->held) {
+		struct pub_item *it = p->held;
+
+		p->held = it->next;
 		item_free(it);
 	}
 	pthread_cond_destroy(&p->done);

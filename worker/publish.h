@@ -32,7 +32,18 @@ int publisher_start(struct publisher **out, struct worker *w, struct alts_err *e
 int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s,
 		   bool durable);
 
-/* Reports waiting to be confirmed. */
+/*
+ * Holds a transient report (body copied) that a later one of the same
+ * task may supersede: for up to hold_ms it is not sent; a later report of
+ * the task (held or sent) absorbs it (report_merge: its live-log text and
+ * progress travel in the later one), else it is queued when the time is
+ * up. A short task's received and running reports thus ride in its final
+ * report: one message to the broker instead of four. Returns at once: 0,
+ * ALTS_ENOMEM, or ALTS_ECANCELED once the publisher stopped.
+ */
+int publisher_hold(struct publisher *p, const char *task_id, const char *body, size_t len, long hold_ms);
+
+/* Reports waiting to be confirmed (held ones included). */
 size_t publisher_backlog(struct publisher *p);
 
 /*

@@ -19,6 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * How long a received or running report waits for a later one of the same task to carry it
+ * (publisher_hold): the delay a live view may see, and the window in which a short task's reports
+ * become one message.
+ */
+#define TASK_REPORT_HOLD_MS 200
 /* How long a task thread waits for the broker to confirm its final report (checked in slices). */
 #define TASK_CONFIRM_WAIT_S 3600.0
 #define TASK_MAX_ARTIFACTS 512
@@ -102,8 +108,15 @@ static int send_report(struct task *t, const struct report *r, bool final)
 			wlog(ALTS_LOG_WARN, "summary.spooled", t->id, "msg=%s", err.msg);
 		artifact_store_free(st);
 	}
-	/* received/running/progress are superseded by the final report: transient, no disk write at the broker. */
-	rc = publisher_send(t->w->publisher, t->id, body, strlen(body), final ? TASK_CONFIRM_WAIT_S : 0, final);
+	/*
+	 * received/running/progress are superseded by the final report: transient, no disk write at the
+	 * broker, and held a moment so that a later report of the task carries them (one message for a
+	 * short task instead of four).
+	 */
+	if (final)
+		rc = publisher_send(t->w->publisher, t->id, body, strlen(body), TASK_CONFIRM_WAIT_S, true);
+	else
+		rc = publisher_hold(t->w->publisher, t->id, body, strlen(body), TASK_REPORT_HOLD_MS);
 	if (rc)
 		wlog(ALTS_LOG_WARN, "report.unconfirmed", t->id, "state=%s", r->state);
 	alts_free(body);

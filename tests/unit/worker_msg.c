@@ -270,6 +270,43 @@ static void test_worker_msg__report_parse(void **state)
 	assert_int_equal(report_parse(&in, "[]", 2, NULL, NULL), ALTS_EINVALID);
 }
 
+/* A held report folds into the one that supersedes it: logs in order, progress and worker kept. */
+static void test_worker_msg__report_merge(void **state)
+{
+	static const char recv[] = "{\"task_id\":\"t\",\"state\":\"received\",\"worker\":\"h/1\",\"time_ms\":1}";
+	static const char run1[] = "{\"task_id\":\"t\",\"state\":\"running\",\"worker\":\"h/1\",\"time_ms\":2,"
+				   "\"progress\":{\"done\":1,\"total\":2},\"log\":\"PASS a\\n\"}";
+	static const char run2[] = "{\"task_id\":\"t\",\"state\":\"running\",\"time_ms\":3,"
+				   "\"log\":\"FAIL b\\n\"}";
+	static const char fin[] = "{\"task_id\":\"t\",\"state\":\"finished\",\"time_ms\":4,\"result\":{}}";
+	static const char other[] = "{\"task_id\":\"u\",\"state\":\"finished\",\"time_ms\":4}";
+	static const char revoked[] = "{\"task_id\":\"t\",\"state\":\"revoked\",\"time_ms\":4}";
+	struct alts_err err = ALTS_ERR_INIT;
+	struct report_in in = REPORT_IN_INIT;
+	char *a = NULL, *b = NULL, *c = NULL, *x = NULL;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(report_merge(&a, recv, strlen(recv), run1, strlen(run1), &err), &err);
+	assert_ok_err(report_merge(&b, a, strlen(a), run2, strlen(run2), &err), &err);
+	assert_ok_err(report_merge(&c, b, strlen(b), fin, strlen(fin), &err), &err);
+	assert_int_equal(report_parse(&in, c, strlen(c), NULL, NULL), 0);
+	assert_string_equal(in.state, "finished");
+	assert_string_equal(in.log, "PASS a\nFAIL b\n");
+	assert_string_equal(in.worker, "h/1");
+	assert_true(in.has_progress && in.progress_done == 1 && in.progress_total == 2);
+	assert_non_null(in.result);
+	report_in_release(&in);
+	/* Not merged: another task, a revoked end (it stores no log), a final report as the older one. */
+	assert_int_equal(report_merge(&x, run1, strlen(run1), other, strlen(other), &err), ALTS_EINVALID);
+	assert_int_equal(report_merge(&x, run1, strlen(run1), revoked, strlen(revoked), &err), ALTS_EINVALID);
+	assert_int_equal(report_merge(&x, fin, strlen(fin), run1, strlen(run1), &err), ALTS_EINVALID);
+	assert_int_equal(report_merge(&x, "{", 1, run1, strlen(run1), &err), ALTS_EINVALID);
+	assert_null(x);
+	alts_free(a);
+	alts_free(b);
+	alts_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_worker_msg__report_revoked_and_failed),
 		cmocka_unit_test(test_worker_msg__report_needs_id_and_state),
 		cmocka_unit_test(test_worker_msg__report_parse),
+		cmocka_unit_test(test_worker_msg__report_merge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
