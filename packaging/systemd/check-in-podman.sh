@@ -32,7 +32,7 @@ FAILED=0
 ok() { PASSED=$((PASSED + 1)); echo "ok $((PASSED + FAILED)) - $*"; }
 bad() { FAILED=$((FAILED + 1)); echo "not ok $((PASSED + FAILED)) - $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
-in_ct() { podman exec "$NAME" "$@"; }
+in_ct() { podman exec -i "$NAME" "$@"; }
 # Podman asks for more open files than a container host may allow ("error setting rlimit type 7"): ask for our own limit.
 RUN_OPTS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
 
