@@ -214,6 +214,16 @@ static bool use_color(const struct cli *c, FILE *f)
 	return isatty(fileno(f));
 }
 
+/* The console's status line of running suites: on a terminal, not in CI, not on TERM=dumb. */
+static bool live_status(FILE *f)
+{
+	const char *term = getenv("TERM"), *ci = getenv("CI");
+
+	if (!isatty(fileno(f)) || (term && !strcmp(term, "dumb")))
+		return false;
+	return !ci || !*ci || !strcmp(ci, "0") || !strcmp(ci, "false");
+}
+
 static int open_reporters(struct reporter_set *set, const struct cli *c, const struct alts_config *cfg,
 			  struct alts_err *err)
 {
@@ -227,10 +237,12 @@ static int open_reporters(struct reporter_set *set, const struct cli *c, const s
 		o.path = tap_stdout ? "stderr" : "-";
 		o.color = use_color(c, tap_stdout ? stderr : stdout);
 		o.verbose = c->verbose;
+		o.live = live_status(tap_stdout ? stderr : stdout);
 		rc = reporter_set_add(set, "console", &o, err);
 	}
 	o.color = false;
 	o.verbose = false;
+	o.live = false;
 	if (!rc && c->tap) {
 		o.path = c->tap;
 		rc = reporter_set_add(set, "tap", &o, err);

@@ -16,9 +16,16 @@ def inline(text):
     text = text.replace("\\", "\\e")
     text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", lambda m: link(m.group(1), m.group(2)), text)
     text = re.sub(r"\*\*([^*]+)\*\*", r"\\fB\1\\fR", text)
-    text = re.sub(r"`([^`]+)`", r"\\fB\1\\fR", text)
+    text = re.sub(r"`([^`]+)`", lambda m: "\\fB" + breakable(m.group(1)) + "\\fR", text)
     text = text.replace("-", "\\-")
     return text
+
+
+def breakable(code):
+    """Long code (a PATH, a URL) may break after ':' and '/' (groff's \\: break point)."""
+    if len(code) <= 30:
+        return code
+    return re.sub(r"([:/,])", lambda m: m.group(1) + "\\:", code)
 
 
 def link(label, url):
@@ -42,6 +49,7 @@ def table_row(line):
 
 def convert(md, name, section, title):
     out = [f'.TH {name.upper()} {section} "" "alts" "{title}"', ".SH NAME", f"{name} \\- {title}"]
+    out.insert(1, ".ad l")  # ragged right: long code and paths do not stretch lines
     lines = md.splitlines()
     i = 0
     para = []

@@ -2,6 +2,8 @@
 #include "reporters/reporter_int.h"
 
 #include <math.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 /*
  * Human output, one line per check as it ends. The closing line is
@@ -17,8 +19,18 @@ struct console_partial {
 	struct sbuf line;
 };
 
+/* A suite running now, for the live status line. */
+struct console_running {
+	const struct suite *suite;
+	const char *check;  /* the check it is in, borrowed from the suite; NULL between checks */
+};
+
 struct console_priv {
 	FILE *out;
+	/* The live status line (opts.live): "[3/10 done] running: a (install), b (launch)". */
+	struct console_running *running;
+	size_t nrunning, nsuites, ndone;
+	bool status_shown;
 	bool multi;
 	int name_width;   /* check name column, over every suite; 0: per suite */
 	int suite_width;  /* suite name prefix column with several suites */
@@ -83,12 +95,6 @@ static void console_add_name(struct sbuf *sb, const char *name, int width)
 		sbuf_addf(sb, "%*s", width - cols, "");
 }
 
-static void console_flush(struct console_priv *cp, struct sbuf *sb)
-{
-	fwrite(sb->buf, 1, sb->len, cp->out);
-	fflush(cp->out);
-}
-
 static const char *console_suite_name(const struct suite *s)
 {
 	if (s && s->name)
@@ -96,6 +102,73 @@ static const char *console_suite_name(const struct suite *s)
 	if (s && s->path)
 		return s->path;
 	return "suite";
+}
+
+static int console_columns(FILE *out)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	char *end;
+	long n;
+
+	if (!ioctl(fileno(out), TIOCGWINSZ, &ws) && ws.ws_col > 0)
+		return ws.ws_col;
+	n = env ? strtol(env, &end, 10) : 0;
+	return env && *env && !*end && n >= 20 && n <= 1000 ? (int)n : 80;
+}
+
+static void console_status_clear(struct console_priv *cp)
+{
+	if (cp->status_shown) {
+		fputs("\r\033[K", cp->out);
+		cp->status_shown = false;
+	}
+}
+
+/* Redraws the status line, cut to the terminal's width (without wrapping). */
+static void console_status_draw(struct console_priv *cp)
+{
+	struct sbuf sb = SBUF_INIT;
+	int cols;
+
+	if (!cp->running || !cp->nrunning)
+		return;
+	cols = console_columns(cp->out);
+	sbuf_addf(&sb, "[%zu/%zu done] running:", cp->ndone, cp->nsuites);
+	for (size_t i = 0; i < cp->nrunning; i++) {
+		sbuf_adds(&sb, i ? ", " : " ");
+		console_cleans(&sb, console_suite_name(cp->running[i].suite));
+		if (cp->running[i].check) {
+			sbuf_adds(&sb, " (");
+			console_cleans(&sb, cp->running[i].check);
+			sbuf_addch(&sb, ')');
+		}
+	}
+	if (sb.len >= (size_t)cols) {
+		fwrite(sb.buf, 1, (size_t)cols - 4, cp->out);
+		fputs("...", cp->out);
+	} else {
+		fwrite(sb.buf, 1, sb.len, cp->out);
+	}
+	fflush(cp->out);
+	cp->status_shown = true;
+	sbuf_release(&sb);
+}
+
+static void console_flush(struct console_priv *cp, struct sbuf *sb)
+{
+	console_status_clear(cp);
+	fwrite(sb->buf, 1, sb->len, cp->out);
+	console_status_draw(cp);
+	fflush(cp->out);
+}
+
+static struct console_running *console_running_find(struct console_priv *cp, const struct suite *s)
+{
+	for (size_t i = 0; i < cp->nrunning; i++)
+		if (cp->running[i].suite == s)
+			return &cp->running[i];
+	return NULL;
 }
 
 static int console_clamp(size_t w, int lo, int hi)
@@ -121,6 +194,9 @@ static void console_run_start(struct reporter *r, const struct run_info *info)
 	}
 	cp->name_width = console_clamp(names, 16, 40);
 	cp->suite_width = console_clamp(suites, 1, 24);
+	cp->nsuites = info->nsuites;
+	if (r->opts.live && info->nsuites > 1)
+		cp->running = alts_calloc(info->nsuites, sizeof(*cp->running));
 }
 
 static void console_suite_start(struct reporter *r, const struct suite *s)
@@ -142,8 +218,24 @@ static void console_suite_start(struct reporter *r, const struct suite *s)
 		}
 	}
 	sbuf_adds(&sb, ")\n");
+	if (cp->running && cp->nrunning < cp->nsuites) {
+		cp->running[cp->nrunning].suite = s;
+		cp->running[cp->nrunning++].check = NULL;
+	}
 	console_flush(cp, &sb);
 	sbuf_release(&sb);
+}
+
+static void console_check_start(struct reporter *r, const struct suite *s, const struct suite_check *c)
+{
+	struct console_priv *cp = r->priv;
+	struct console_running *run = console_running_find(cp, s);
+
+	if (!run)
+		return;
+	run->check = c->name;
+	console_status_clear(cp);
+	console_status_draw(cp);
 }
 
 static struct console_partial *console_partial(struct console_priv *cp, const struct suite *s, bool create)
@@ -326,6 +418,14 @@ static void console_suite_end(struct reporter *r, const struct suite_result *sr)
 	sbuf_addf(&sb, " finished in %.2fs: %zu passed, %zu failed, %zu skipped, %zu errors\n",
 		  isfinite(sr->duration) ? sr->duration : 0.0, sr->passed, sr->failed, sr->skipped,
 		  sr->errors);
+	{
+		struct console_running *run = console_running_find(cp, sr->suite);
+
+		if (run) {
+			*run = cp->running[--cp->nrunning];
+			cp->ndone++;
+		}
+	}
 	console_flush(cp, &sb);
 	sbuf_release(&sb);
 }
@@ -335,6 +435,7 @@ static int console_run_end(struct reporter *r, const struct run_result *rr, stru
 	struct console_priv *cp = r->priv;
 	FILE *out = cp->out;
 
+	console_status_clear(cp);
 	fprintf(out, "total time %.2fs, %zu suite%s\n", isfinite(rr->duration) ? rr->duration : 0.0,
 		rr->nsuites, rr->nsuites == 1 ? "" : "s");
 	if (rr->errors)
@@ -354,6 +455,7 @@ static void console_destroy(struct reporter *r)
 	for (i = 0; i < cp->npartials; i++)
 		sbuf_release(&cp->partials[i].line);
 	alts_free(cp->partials);
+	alts_free(cp->running);
 	if (cp->out)
 		reporter_close_out(cp->out, r->opts.path, NULL);
 }
@@ -365,6 +467,7 @@ const struct reporter_ops reporter_console_ops = {
 	.open = console_open,
 	.run_start = console_run_start,
 	.suite_start = console_suite_start,
+	.check_start = console_check_start,
 	.check_output = console_check_output,
 	.check_end = console_check_end,
 	.suite_end = console_suite_end,

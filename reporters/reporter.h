@@ -20,6 +20,7 @@ struct reporter_opts {
 	int tap_version;      /* 13 (default) or 14 */
 	bool color;           /* console: ANSI colour */
 	bool verbose;         /* console: stream check output */
+	bool live;            /* console: keep a status line of the running suites (alts-run sets it on a terminal) */
 	size_t output_cap;    /* bytes of output embedded per check (JUnit system-out ...) */
 	void *payload;        /* reporters added with reporter_set_add_ops: the caller's data */
 };

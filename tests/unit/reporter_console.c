@@ -147,6 +147,43 @@ static void test_reporter_console__partial_line_is_flushed_at_check_end(void **s
 	alts_free(out);
 }
 
+/* alts-run on a terminal: a status line of the running suites, cleared before every other line. */
+static void test_reporter_console__live_status_line(void **state)
+{
+	struct reporter_opts opts = { .live = true };
+	struct alts_err err = ALTS_ERR_INIT;
+	char *out, *plain;
+
+	ALTS_UNUSED(state);
+	setenv("COLUMNS", "200", 1);
+	assert_ok_err(rf_report("console", opts, txt_path, 0, &err), &err);
+	out = rf_slurp(txt_path);
+	assert_non_null(out);
+	assert_contains(out, "suite alpha (local)\n[0/2 done] running: alpha");
+	assert_contains(out, "[0/2 done] running: alpha (install)\r\033[K");
+	assert_contains(out, " errors\nsuite beta (docker, almalinux 9)\n[1/2 done] running: beta");
+	/* The line is gone before the summary, which stays the last line. */
+	assert_ends_with(out, "\ntotal time 14.00s, 2 suites\n1 error\n3 passed, 4 failed, 2 skipped\n");
+	assert_null(strstr(strstr(out, "total time"), "running:"));
+	/* Cut to the terminal's width. */
+	setenv("COLUMNS", "24", 1);
+	alts_free(out);
+	assert_ok_err(rf_report("console", opts, txt_path, 0, &err), &err);
+	out = rf_slurp(txt_path);
+	assert_contains(out, "[0/2 done] running: ...\r");
+	/* One suite, or not a terminal: no status line. */
+	unsetenv("COLUMNS");
+	alts_free(out);
+	assert_ok_err(rf_report("console", opts, txt_path, 1, &err), &err);
+	out = rf_slurp(txt_path);
+	assert_null(strstr(out, "running:"));
+	plain = console_of(0, false, false);
+	assert_null(strstr(plain, "running:"));
+	assert_null(strstr(plain, "\033"));
+	alts_free(plain);
+	alts_free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +196,7 @@ int main(void)
 		T(test_reporter_console__colors_only_the_status_word),
 		T(test_reporter_console__verbose_streams_output_lines),
 		T(test_reporter_console__partial_line_is_flushed_at_check_end),
+		T(test_reporter_console__live_status_line),
 #undef T
 	};
 
