@@ -78,4 +78,17 @@ for i in $(seq 20); do idem key-race "$BODY" >"$SCRATCH/race.$i" & pids+=($!); d
 wait "${pids[@]}"
 check "20 requests with one key at once: one task" [ "$(($(tasks) - before))" = 1 ]
 check "and all got 201" [ "$(cat "$SCRATCH"/race.* | grep -o "[0-9][0-9][0-9]" | sort -u)" = 201 ]
+# ---- alts-submit sends an Idempotency-Key and retries with it (a stand-in that always answers 503) ----
+$RAW "$SCRATCH/fport" failing 5 >"$SCRATCH/keys" &
+fpid=$!
+for i in $(seq 50); do [ -s "$SCRATCH/fport" ] && break; sleep 0.1; done
+printf '%s' "$BODY" >"$SCRATCH/payload.json"
+"$ALTS_BUILD_DIR/alts-submit" --url "http://127.0.0.1:$(cat "$SCRATCH/fport")" --token "$TOKEN" \
+	--payload "$SCRATCH/payload.json" -o "$SCRATCH/out.d" >"$SCRATCH/submit.out" 2>&1
+st=$?
+wait "$fpid"
+check "alts-submit gives up after 5 tries with exit 3 (got $st)" [ "$st" = 3 ]
+check "each try sent the same Idempotency-Key ($(sort -u "$SCRATCH/keys" | tr '\n' ' '))" \
+	[ "$(wc -l <"$SCRATCH/keys")" = 5 -a "$(sort -u "$SCRATCH/keys" | wc -l)" = 1 ] && grep -Eq '^/tasks/schedule [0-9a-f-]{36}$' "$SCRATCH/keys"
+check "and said it retried" grep -q 'retrying (2 of 5' "$SCRATCH/submit.out"
 finish
