@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define REMOTE_BODY_MAX ((size_t)256 << 20)   /* reports and logs */
@@ -120,14 +121,61 @@ static bool remote_id_ok(const char *id)
 	return true;
 }
 
+/* A random UUID (version 4) for the Idempotency-Key of one submission. */
+static int remote_idem_key(char out[37], struct alts_err *err)
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot make an Idempotency-Key");
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+#define REMOTE_SCHEDULE_TRIES 5
+
+static void remote_sleep(const struct remote *r, double seconds);
+
+/*
+ * POST /tasks/schedule with an Idempotency-Key, retried with the same key
+ * when no answer comes or the scheduler fails (5xx): a retry of a task
+ * the scheduler committed gets that task back, never a second one.
+ */
 static int remote_schedule(struct remote *r, const char *body, struct alts_err *err)
 {
 	struct sbuf resp = SBUF_INIT;
 	json_t *j = NULL, *id;
+	struct curl_slist *plain = r->headers, *with_key = NULL;
+	char key[37], header[64];
 	long code = 0;
 	int rc;
 
-	rc = remote_request(r, "POST", "/tasks/schedule", body, &resp, REMOTE_JSON_MAX, &code, err);
+	rc = remote_idem_key(key, err);
+	if (rc)
+		return rc;
+	snprintf(header, sizeof(header), "Idempotency-Key: %s", key);
+	with_key = curl_slist_append(NULL, header);
+	for (struct curl_slist *h = plain; with_key && h; h = h->next)
+		with_key = curl_slist_append(with_key, h->data) ? with_key : (curl_slist_free_all(with_key), NULL);
+	if (!with_key)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	r->headers = with_key;
+	for (int attempt = 1;; attempt++) {
+		code = 0;
+		rc = remote_request(r, "POST", "/tasks/schedule", body, &resp, REMOTE_JSON_MAX, &code, err);
+		if (attempt >= REMOTE_SCHEDULE_TRIES || (rc != ALTS_EENV && !(rc == 0 && code >= 500)))
+			break;
+		if (r->o->progress)
+			fprintf(r->o->progress, "alts-submit: %s; retrying (%d of %d, Idempotency-Key %s)\n",
+				rc ? err->msg : "the scheduler failed", attempt + 1, REMOTE_SCHEDULE_TRIES, key);
+		alts_err_clear(err);
+		remote_sleep(r, 0.25 * (1 << attempt));
+	}
+	r->headers = plain;
+	curl_slist_free_all(with_key);
 	if (rc)
 		goto out;
 	if (code != 201 && code != 200) {

@@ -91,6 +91,7 @@ const char *alts_err_name(int code)
 	case ALTS_ECANCELED: return "canceled";
 	case ALTS_EINTERNAL: return "internal error";
 	case ALTS_EENV: return "environment failure";
+	case ALTS_ECONFLICT: return "conflict";
 	default: return "error";
 	}
 }
@@ -100,7 +101,8 @@ int alts_err_exit_code(int code)
 	switch (code) {
 	case ALTS_OK: return ALTS_EXIT_PASS;
 	case ALTS_EINVALID:
-	case ALTS_ENOTFOUND: return ALTS_EXIT_INVALID;
+	case ALTS_ENOTFOUND:
+	case ALTS_ECONFLICT: return ALTS_EXIT_INVALID;
 	default: return ALTS_EXIT_ENV;
 	}
 }

@@ -15,6 +15,7 @@ enum {
 	ALTS_ECANCELED = -6,  /* stopped on request */
 	ALTS_EINTERNAL = -7,  /* a bug: an assertion that failed in release */
 	ALTS_EENV = -8,       /* the test environment failed (not the package) */
+	ALTS_ECONFLICT = -9,  /* a thing of that name exists with other contents (a reused key) */
 };
 
 #define ALTS_ERR_MSG_MAX 2048

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <sys/random.h>
@@ -55,7 +56,7 @@ static const char *const route_names[R_MAX] = {
 	"live_log", "docs", "other",
 };
 
-static const int status_codes[] = { 200, 201, 400, 401, 404, 405, 409, 413, 415, 500, 502, 503 };
+static const int status_codes[] = { 200, 201, 400, 401, 404, 405, 409, 413, 415, 422, 500, 502, 503 };
 #define NSTATUS ALTS_ARRAY_SIZE(status_codes)
 
 struct sched_server {
@@ -88,6 +89,8 @@ struct request {
 	struct MHD_Connection *conn;
 	char id[37];
 	char *message;
+	const char *idem_key;  /* Idempotency-Key (in arena), or NULL */
+	char idem_hash[65];    /* SHA-256 of the body, hex */
 };
 
 /* ---- responses --------------------------------------------------------- */
@@ -314,6 +317,72 @@ static bool content_type_ok(struct MHD_Connection *c)
 
 /* ---- handlers ---------------------------------------------------------- */
 
+/* ---- Idempotency-Key ---------------------------------------------------- */
+
+#define IDEM_KEY_MAX 255
+
+/* NULL when key is 1..255 visible ASCII characters, else why not. */
+static const char *idem_key_problem(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (!n || n > IDEM_KEY_MAX)
+		return "Idempotency-Key: expected 1 to 255 characters";
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7f)
+			return "Idempotency-Key: expected visible ASCII characters only (a UUID, for one)";
+	}
+	return NULL;
+}
+
+static bool body_sha256(char hex[65], const void *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return true;
+}
+
+static enum MHD_Result schedule_accepted(struct sched_server *s, struct MHD_Connection *c, const char *id)
+{
+	char body[160];
+	int n = snprintf(body, sizeof(body), "{\"api_version\":\"%s\",\"success\":true,\"task_id\":\"%s\"}",
+			 API_VERSION, id);
+
+	return send_body(s, c, R_SCHEDULE, 201, "application/json", body, (size_t)n, NULL);
+}
+
+/*
+ * A request whose Idempotency-Key was used before gets the first one's
+ * answer (same body) or a 422 (another body); *answered says whether it
+ * was answered here.
+ */
+static enum MHD_Result idem_replay(struct sched_server *s, struct MHD_Connection *c, struct request *rq,
+				   bool *answered)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	char task_id[64], hash[65], detail[512];
+	int rc = store_idem_get(s->store, rq->idem_key, task_id, hash, &err);
+
+	*answered = rc != ALTS_ENOTFOUND;
+	if (rc == ALTS_ENOTFOUND)
+		return MHD_YES;
+	if (rc)
+		return send_err(s, c, R_SCHEDULE, &err);
+	if (!strcmp(hash, rq->idem_hash)) {
+		alts_log(ALTS_LOG_DEBUG, "http", "Idempotency-Key '%s': task %s again", rq->idem_key, task_id);
+		return schedule_accepted(s, c, task_id);
+	}
+	snprintf(detail, sizeof(detail),
+		 "Idempotency-Key '%.255s' was used for task %s with a different body; send a new key for a new task",
+		 rq->idem_key, task_id);
+	return send_error(s, c, R_SCHEDULE, 422, detail);
+}
+
 /* The intake committed (or failed) rq's task: its connection may answer now. */
 static void schedule_committed(struct intake_task *t, void *payload)
 {
@@ -332,6 +401,7 @@ static enum MHD_Result h_schedule(struct sched_server *s, struct MHD_Connection 
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct task_request tr;
+	const char *key;
 
 	if (!content_type_ok(c))
 		return send_error(s, c, R_SCHEDULE, 415, "unsupported Content-Type: expected application/json");
@@ -341,13 +411,29 @@ static enum MHD_Result h_schedule(struct sched_server *s, struct MHD_Connection 
 		return send_error(s, c, R_SCHEDULE, 500, "out of memory");
 	if (payload_parse(&tr, rq->arena, &s->rules, rq->body.buf, rq->body.len, &err))
 		return send_err(s, c, R_SCHEDULE, &err);
+	key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+	if (key) {
+		const char *bad = idem_key_problem(key);
+		enum MHD_Result ret;
+		bool answered;
+
+		if (bad)
+			return send_error(s, c, R_SCHEDULE, 400, bad);
+		rq->idem_key = arena_strdup(rq->arena, key);
+		if (!rq->idem_key || !body_sha256(rq->idem_hash, rq->body.buf, rq->body.len))
+			return send_error(s, c, R_SCHEDULE, 500, "out of memory");
+		ret = idem_replay(s, c, rq, &answered);
+		if (answered)
+			return ret;
+	}
 	if (new_task_id(rq->id))
 		return send_error(s, c, R_SCHEDULE, 500, "cannot generate a task id");
 	if (payload_message(&rq->message, &tr, rq->id, &err))
 		return send_err(s, c, R_SCHEDULE, &err);
 	/* tr's strings live in rq->arena until the request completes. */
 	rq->task = (struct intake_task){
-		.row = { rq->id, tr.queue, tr.bs_task_id, tr.callback_href, rq->message, 0 },
+		.row = { rq->id, tr.queue, tr.bs_task_id, tr.callback_href, rq->message, 0, rq->idem_key,
+			 rq->idem_key ? rq->idem_hash : NULL },
 		.done = schedule_committed,
 		.payload = rq,
 	};
@@ -381,17 +467,18 @@ static enum MHD_Result schedule_hand_in(struct sched_server *s, struct MHD_Conne
 
 static enum MHD_Result schedule_answer(struct sched_server *s, struct MHD_Connection *c, struct request *rq)
 {
-	char body[128];
-	int n;
-
 	if (rq->task.row.rc == ALTS_ECANCELED)
 		return send_error(s, c, R_SCHEDULE, 503, "the scheduler is shutting down; submit again");
+	if (rq->task.row.rc == ALTS_ECONFLICT) {  /* the same key came twice at once: the other one won */
+		bool answered;
+		enum MHD_Result ret = idem_replay(s, c, rq, &answered);
+
+		return answered ? ret : send_error(s, c, R_SCHEDULE, 409, "Idempotency-Key in use; retry");
+	}
 	if (rq->task.row.rc)  /* the intake logged why */
 		return send_error(s, c, R_SCHEDULE, 500, INTERNAL_ERROR_DETAIL);
 	alts_log(ALTS_LOG_DEBUG, "http", "task %s accepted for queue %s", rq->id, rq->task.row.queue);
-	n = snprintf(body, sizeof(body), "{\"api_version\":\"%s\",\"success\":true,\"task_id\":\"%s\"}", API_VERSION,
-		     rq->id);
-	return send_body(s, c, R_SCHEDULE, 201, "application/json", body, (size_t)n, NULL);
+	return schedule_accepted(s, c, rq->id);
 }
 
 static enum MHD_Result h_get(struct sched_server *s, struct MHD_Connection *c, const char *id, bool result)

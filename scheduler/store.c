@@ -25,6 +25,9 @@ enum store_stmt {
 	ST_CANCEL_SENT,
 	ST_LIVE_LOG,
 	ST_BS_ACTIVE,
+	ST_IDEM_INSERT,
+	ST_IDEM_GET,
+	ST_IDEM_EXPIRE,
 	ST_MAX,
 };
 
@@ -37,6 +40,9 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_INSERT] = "INSERT INTO tasks (id, state, queue, bs_task_id, callback_href, message, created_ms, updated_ms,"
 		      " published) VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?6, 0)",
 	[ST_GET] = "SELECT " STORE_COLUMNS " FROM tasks WHERE id = ?1",
+	[ST_IDEM_INSERT] = "INSERT INTO idempotency (key, body_hash, task_id, created_ms) VALUES (?1, ?2, ?3, ?4)",
+	[ST_IDEM_GET] = "SELECT task_id, body_hash FROM idempotency WHERE key = ?1 AND created_ms >= ?2",
+	[ST_IDEM_EXPIRE] = "DELETE FROM idempotency WHERE created_ms < ?1",
 	[ST_LIST] = "SELECT " STORE_COLUMNS " FROM tasks WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_LIST_STATE] = "SELECT " STORE_COLUMNS " FROM tasks WHERE seq > ?1 AND state = ?3 ORDER BY seq LIMIT ?2",
 	/* A published or running task must be told to the workers: cancel_pending (old values on the right). */
@@ -125,7 +131,13 @@ static const char store_schema[] =
 	" live_log TEXT);"
 	"CREATE INDEX IF NOT EXISTS tasks_outbox ON tasks (published, state);"
 	"CREATE INDEX IF NOT EXISTS tasks_bs ON tasks (bs_task_id);"
-	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, seq);";
+	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, seq);"
+	"CREATE TABLE IF NOT EXISTS idempotency ("
+	" key TEXT PRIMARY KEY,"
+	" body_hash TEXT NOT NULL,"
+	" task_id TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_ms);";
 
 /*
  * Columns added after the first schema: a database from an older
@@ -364,21 +376,83 @@ static int read_row(sqlite3_stmt *st, struct store_task *t)
 	return 0;
 }
 
+/* Keeps t's Idempotency-Key with the lock held: ALTS_ECONFLICT when the key is kept already. */
+static int insert_idem(struct store *s, const struct store_new_task *t, int64_t now_ms, struct alts_err *err)
+{
+	sqlite3_stmt *st = s->stmt[ST_IDEM_INSERT];
+	int rc = 0, step;
+
+	bind_text(st, 1, t->idem_key);
+	bind_text(st, 2, t->idem_hash);
+	bind_text(st, 3, t->id);
+	sqlite3_bind_int64(st, 4, now_ms);
+	step = sqlite3_step(st);
+	if (step == SQLITE_CONSTRAINT)
+		rc = alts_err_set(err, ALTS_ECONFLICT, "Idempotency-Key '%s' is in use", t->idem_key);
+	else if (step != SQLITE_DONE)
+		rc = store_fail(s, err, "keep an Idempotency-Key");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
 /* One INSERT with the lock held; st stays reset for the next one. */
 static int insert_row(struct store *s, sqlite3_stmt *st, const struct store_new_task *t, int64_t now_ms,
 		      struct alts_err *err)
 {
 	int rc = 0;
 
-	bind_text(st, 1, t->id);
-	bind_text(st, 2, t->queue);
-	bind_text(st, 3, t->bs_task_id);
-	bind_text(st, 4, t->callback_href);
-	bind_text(st, 5, t->message);
-	sqlite3_bind_int64(st, 6, now_ms);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = store_fail(s, err, "insert a task");
+	/* The key and the task go in together: a savepoint undoes the key when the task fails. */
+	if (t->idem_key && sqlite3_exec(s->db, "SAVEPOINT task_row", NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, err, "insert a task");
+	if (t->idem_key)
+		rc = insert_idem(s, t, now_ms, err);
+	if (!rc) {
+		bind_text(st, 1, t->id);
+		bind_text(st, 2, t->queue);
+		bind_text(st, 3, t->bs_task_id);
+		bind_text(st, 4, t->callback_href);
+		bind_text(st, 5, t->message);
+		sqlite3_bind_int64(st, 6, now_ms);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_fail(s, err, "insert a task");
+		sqlite3_reset(st);
+	}
+	if (t->idem_key) {
+		if (rc)
+			sqlite3_exec(s->db, "ROLLBACK TO task_row", NULL, NULL, NULL);
+		sqlite3_exec(s->db, "RELEASE task_row", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/* Forgets Idempotency-Keys older than STORE_IDEM_TTL_MS, with the lock held; failures only cost space. */
+static void expire_idem(struct store *s, int64_t now_ms)
+{
+	sqlite3_stmt *st = s->stmt[ST_IDEM_EXPIRE];
+
+	sqlite3_bind_int64(st, 1, now_ms - STORE_IDEM_TTL_MS);
+	sqlite3_step(st);
 	sqlite3_reset(st);
+}
+
+int store_idem_get(struct store *s, const char *key, char task_id[64], char hash[65], struct alts_err *err)
+{
+	sqlite3_stmt *st = store_begin(s, ST_IDEM_GET);
+	int rc = 0, step;
+
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, store_now_ms() - STORE_IDEM_TTL_MS);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(task_id, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
+	} else if (step == SQLITE_DONE) {
+		rc = alts_err_set(err, ALTS_ENOTFOUND, "no task for Idempotency-Key '%s'", key);
+	} else {
+		rc = store_fail(s, err, "read an Idempotency-Key");
+	}
+	store_end(s, st);
 	return rc;
 }
 
@@ -396,7 +470,12 @@ int store_insert_many(struct store *s, struct store_new_task *tasks, size_t n, s
 	int64_t now_ms = store_now_ms();
 	size_t i = 0;
 	int rc = 0;
+	bool keys = false;
 
+	for (i = 0; i < n; i++)
+		keys = keys || tasks[i].idem_key;
+	if (keys)
+		expire_idem(s, now_ms);
 	if (n > 1 && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
 		for (i = 0; i < n && !rc; i++)
 			rc = insert_row(s, st, &tasks[i], now_ms, NULL);

@@ -68,6 +68,10 @@ struct store_new_task {
 	const char *callback_href;  /* NULL when none */
 	const char *message;
 	int rc;
+	/* The request's Idempotency-Key and the SHA-256 (hex) of its body, or NULL: kept with the
+	 * task in the same transaction; a key already kept makes rc ALTS_ECONFLICT. */
+	const char *idem_key;
+	const char *idem_hash;
 };
 
 /*
@@ -79,6 +83,15 @@ struct store_new_task {
 int store_insert_many(struct store *s, struct store_new_task *tasks, size_t n, struct alts_err *err);
 
 /* Fills *out (release it) or returns ALTS_ENOTFOUND. */
+/* How long an Idempotency-Key is remembered. */
+#define STORE_IDEM_TTL_MS ((int64_t)24 * 3600 * 1000)
+
+/*
+ * The task an Idempotency-Key was kept with (less than STORE_IDEM_TTL_MS
+ * ago) and the hash of that request's body: 0, or ALTS_ENOTFOUND.
+ */
+int store_idem_get(struct store *s, const char *key, char task_id[64], char hash[65], struct alts_err *err);
+
 int store_get(struct store *s, struct store_task *out, const char *id, struct alts_err *err);
 
 typedef int (*store_task_fn)(const struct store_task *t, void *payload);

@@ -61,4 +61,34 @@ printf 'POST /tasks/schedule HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Type: applicat
 n=$($RAW "$PORT" halfclose 200 "$SCRATCH/req")
 check "200 clients that half-close after their POST get 200 answers (got $n)" [ "$n" = 200 ]
 check "and 200 tasks were made" [ "$(($(tasks) - before))" = 200 ]
+# ---- Idempotency-Key: a retried POST is the same task; the key with another body is refused ----
+idem() { curl -s -o "$SCRATCH/resp" -w '%{http_code}' -H "$AUTH" -H 'Content-Type: application/json' -H "Idempotency-Key: $1" --data-binary "$2" "$SCHED_URL/tasks/schedule"; }
+before=$(tasks)
+c1=$(idem key-1 "$BODY"); id1=$(jq -r .task_id "$SCRATCH/resp")
+c2=$(idem key-1 "$BODY"); id2=$(jq -r .task_id "$SCRATCH/resp")
+check "the same key and body twice: 201, 201, one task ($c1 $c2 $id1 $id2)" [ "$c1 $c2" = "201 201" -a "$id1" = "$id2" -a "$(($(tasks) - before))" = 1 ]
+c3=$(idem key-1 "${BODY/bash/zsh}")
+check "the same key with another body: 422 naming the task ($c3 $(cat "$SCRATCH/resp"))" \
+	[ "$c3" = 422 ] && grep -q "$id1" "$SCRATCH/resp"
+check "a key of spaces: 400" [ "$(idem 'a b' "$BODY")" = 400 ]
+check "a key of 256 characters: 400" [ "$(idem "$(printf 'k%.0s' $(seq 256))" "$BODY")" = 400 ]
+before=$(tasks)
+pids=()
+for i in $(seq 20); do idem key-race "$BODY" >"$SCRATCH/race.$i" & pids+=($!); done
+wait "${pids[@]}"
+check "20 requests with one key at once: one task" [ "$(($(tasks) - before))" = 1 ]
+check "and all got 201" [ "$(cat "$SCRATCH"/race.* | grep -o "[0-9][0-9][0-9]" | sort -u)" = 201 ]
+# ---- alts-submit sends an Idempotency-Key and retries with it (a stand-in that always answers 503) ----
+$RAW "$SCRATCH/fport" failing 5 >"$SCRATCH/keys" &
+fpid=$!
+for i in $(seq 50); do [ -s "$SCRATCH/fport" ] && break; sleep 0.1; done
+printf '%s' "$BODY" >"$SCRATCH/payload.json"
+"$ALTS_BUILD_DIR/alts-submit" --url "http://127.0.0.1:$(cat "$SCRATCH/fport")" --token "$TOKEN" \
+	--payload "$SCRATCH/payload.json" -o "$SCRATCH/out.d" >"$SCRATCH/submit.out" 2>&1
+st=$?
+wait "$fpid"
+check "alts-submit gives up after 5 tries with exit 3 (got $st)" [ "$st" = 3 ]
+check "each try sent the same Idempotency-Key ($(sort -u "$SCRATCH/keys" | tr '\n' ' '))" \
+	[ "$(wc -l <"$SCRATCH/keys")" = 5 -a "$(sort -u "$SCRATCH/keys" | wc -l)" = 1 ] && grep -Eq '^/tasks/schedule [0-9a-f-]{36}$' "$SCRATCH/keys"
+check "and said it retried" grep -q 'retrying (2 of 5' "$SCRATCH/submit.out"
 finish

@@ -7,6 +7,8 @@ half-closed clients, endless chunked uploads. Used by t_scheduler_hardening.sh.
                                      comes; print it and how many bytes were sent
   rawhttp.py PORT halfclose N FILE   N clients at once send FILE and shut down their
                                      writing side; print how many got an HTTP answer
+  rawhttp.py PORTFILE failing N      a stand-in scheduler that answers every request 503,
+                                     prints each request's Idempotency-Key, exits after N
 """
 import socket
 import sys
@@ -30,7 +32,32 @@ def read_all(s, timeout=10):
     return out
 
 
+def failing(portfile, n):
+    import http.server
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            print("%s %s" % (self.path, self.headers.get("Idempotency-Key")), flush=True)
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "22")
+            self.end_headers()
+            self.wfile.write(b'{"detail":"down today"}'[:22])
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    with open(portfile, "w") as f:
+        f.write(str(srv.server_address[1]))
+    for _ in range(n):
+        srv.handle_request()
+
+
 def main():
+    if sys.argv[2] == "failing":
+        return failing(sys.argv[1], int(sys.argv[3]))
     port, mode = int(sys.argv[1]), sys.argv[2]
     if mode == "send":
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
