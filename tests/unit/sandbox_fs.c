@@ -28,7 +28,12 @@ static int setup(void **state)
 	str_fmt(f.host, sizeof(f.host), "%s/host", base);
 	mkdir(f.root, 0755);
 	mkdir(f.host, 0755);
-	str_fmt(f.src, sizeof(f.src), "%s", test_write_file("payload.txt", "payload\n"));
+	{
+		char *written = test_write_file("payload.txt", "payload\n");
+
+		str_fmt(f.src, sizeof(f.src), "%s", written);
+		free(written);
+	}
 	/* Planted by "the sandbox": an absolute link to the host directory, a climbing one, a link to /. */
 	symlink(f.host, (str_fmt(path, sizeof(path), "%s/abs", f.root), path));
 	symlink("../../../../../..", (str_fmt(path, sizeof(path), "%s/up", f.root), path));
