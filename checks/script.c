@@ -12,8 +12,14 @@
 #include "checks/pkg.h"
 #include "checks/tap_parse.h"
 #include "framework/proc.h"
+#include "runners/sandbox_sec.h"
+#include "runners/runner_util.h"
+#include "framework/fs.h"
 
 #include <dirent.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,11 +194,23 @@ static int script_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *
 		if (conf->git.path && !repo_path_ok(conf->git.path))
 			return conf_fail(ctx, gnode, gpath, "'%s' must be a relative path inside the repository",
 					 conf->git.path);
+		if ((suite->load_flags & SUITE_LOAD_FARM) && suite_url_is_local(conf->git.url))
+			return conf_fail(ctx, gnode, gpath,
+					 "'%s': a suite sent to the farm may only clone network git URLs (https://, "
+					 "http://, git://, ssh://), not a path or file:// URL on the worker",
+					 conf->git.url);
 		return 0;
 	}
+	if ((suite->load_flags & SUITE_LOAD_FARM) && !suite_inner_path_ok(conf->path))
+		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
+				 "script '%s': a suite sent to the farm may only run scripts from its git sources or "
+				 "from inside its own task folder (no absolute path, no '..')",
+				 conf->path);
 	conf->host_path = conf->path[0] == '/' ? conf->path : arena_printf(suite->arena, "%s/%s", suite->dir, conf->path);
 	if (!conf->host_path)
 		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
+	if (suite->load_flags & SUITE_LOAD_NO_FS)
+		return 0;  /* the scheduler: the worker checks the file exists */
 	if (stat(conf->host_path, &st) < 0)
 		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
 				 "cannot find script '%s': %s", conf->host_path, strerror(errno));
@@ -528,6 +546,49 @@ static int ansible_ready(struct check_ctx *ctx, const struct script_conf *conf, 
 	return rc;
 }
 
+/* True when path, links resolved, is dir or under it. */
+static bool resolves_inside(const char *path, const char *dir)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	size_t n;
+
+	if (!realpath(path, a) || !realpath(dir, b))
+		return false;
+	n = strlen(b);
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/' || (n == 1 && b[0] == '/'));
+}
+
+#define SCRIPT_CLONE_UID 65534  /* nobody */
+
+struct clone_confine {
+	const struct sandbox_sec *sec;
+	const char *dir;  /* the clone's directory: entered as root, so nobody needs no way through its parents */
+	bool drop;
+};
+
+/*
+ * The clone runs a network client on input from the suite: as nobody,
+ * without a way back to root (no_new_privs), under the sandbox's seccomp
+ * filter, with no descriptor of alts-run's (proc_run closes them).
+ */
+static int clone_enter(void *payload)
+{
+	const struct clone_confine *c = payload;
+	gid_t gid = SCRIPT_CLONE_UID;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (chdir(c->dir) < 0)
+		return -errno;
+	if (c->drop && (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+			setresuid(SCRIPT_CLONE_UID, SCRIPT_CLONE_UID, SCRIPT_CLONE_UID) < 0))
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	rc = sandbox_sec_apply_nnp(c->sec);
+	return rc < 0 ? rc : 0;
+}
+
 /* Clones the repository on the host into the scratch dir; *dir gets the checkout. */
 static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, const char **dir, bool *ok,
 			struct alts_err *err)
@@ -537,10 +598,13 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	const char *base = ctx->scratch_dir ? ctx->scratch_dir : "/tmp";
 	const char *dest = arena_printf(ctx->arena, "%s/git-%zu", base, ctx->check->index + 1);
 	const char *errfile = arena_printf(ctx->arena, "%s/git-clone.log", base);
-	const char *argv[12], *envp[ALTS_ARRAY_SIZE(pass) + 3];
+	const char *argv[13], *envp[ALTS_ARRAY_SIZE(pass) + 5];
 	struct proc_spec spec = PROC_SPEC_INIT;
 	struct proc_result res;
 	struct sbuf text = SBUF_INIT;
+	struct sandbox_sec sec;
+	struct clone_confine confine = { NULL, NULL, false };
+	char tmp[] = "/tmp/alts-clone-XXXXXX", home[64], clone_dir[64];
 	double timeout = ctx->config && ctx->config->command_timeout > 0 ? ctx->config->command_timeout
 									 : SCRIPT_GIT_TIMEOUT;
 	size_t n = 0, ne = 0;
@@ -552,6 +616,7 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	argv[n++] = "git";
 	argv[n++] = "clone";
 	argv[n++] = "--quiet";
+	argv[n++] = "--no-local";  /* a local path is cloned like file://: no hard links into the host's repository */
 	argv[n++] = "--depth";
 	argv[n++] = "1";
 	if (conf->git.ref) {
@@ -560,7 +625,7 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	}
 	argv[n++] = "--";
 	argv[n++] = conf->git.url;
-	argv[n++] = dest;
+	argv[n++] = "repo";  /* in the clone's own folder (moved to dest afterwards) */
 	argv[n] = NULL;
 	/* The host's environment is not passed whole: only what git needs to reach the server. */
 	for (const char *const *p = pass; *p; p++) {
@@ -575,18 +640,64 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 		envp[ne++] = e;
 	}
 	envp[ne++] = "GIT_TERMINAL_PROMPT=0";
+	/* Nothing of root's: no ~/.gitconfig or credentials; HOME is the clone's own folder. */
+	envp[ne++] = home;
 	envp[ne++] = "LANG=C";
 	envp[ne] = NULL;
 	if (check_time_left(ctx) < timeout)
 		timeout = check_time_left(ctx);
-	check_logf(ctx, "alts: on the host: $ %s", check_argv_display(ctx, argv));
+	check_logf(ctx, "alts: on the host, as nobody under seccomp: $ %s", check_argv_display(ctx, argv));
 	spec.argv = argv;
 	spec.envp = envp;
 	spec.stdout_path = errfile;
 	spec.stderr_path = errfile;
 	spec.timeout = timeout;
 	spec.cancel = ctx->cancel;
+	/*
+	 * The clone is made by nobody, in a directory of its own under /tmp
+	 * (which nobody can reach, unlike the run's scratch folder); it is
+	 * moved to dest afterwards.
+	 */
+	confine.drop = geteuid() == 0;
+	if (!mkdtemp(tmp))
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a directory for the clone");
+	if (confine.drop && chown(tmp, SCRIPT_CLONE_UID, SCRIPT_CLONE_UID) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot give '%s' to nobody", tmp);
+		fs_remove_tree(tmp);
+		return rc;
+	}
+	/*
+	 * A local repository (alts-run on the user's own suite; the farm
+	 * refuses them) belongs to another user than nobody: git needs
+	 * safe.directory from a global config to read it.
+	 */
+	if (!(ctx->suite->load_flags & SUITE_LOAD_FARM)) {
+		char cfg[64];
+		FILE *f;
+
+		snprintf(cfg, sizeof(cfg), "%s/.gitconfig", tmp);
+		f = fopen(cfg, "we");
+		if (f) {
+			fputs("[safe]\n\tdirectory = *\n", f);
+			fclose(f);
+		}
+	}
+	snprintf(home, sizeof(home), "HOME=%s", tmp);
+	snprintf(clone_dir, sizeof(clone_dir), "%s/repo", tmp);
+	rc = sandbox_sec_prepare(&sec, err);
+	if (rc)
+		return rc;
+	confine.sec = &sec;
+	confine.dir = tmp;
+	spec.child_enter = clone_enter;
+	spec.enter_payload = &confine;
 	rc = proc_run(&res, &spec, err);
+	sandbox_sec_release(&sec);
+	if (!rc && !res.exit_code && !res.timed_out && rename(clone_dir, dest) < 0) {
+		rc = errno == EXDEV ? runner_host_copy(clone_dir, dest, err)
+				    : alts_err_errno(err, ALTS_EENV, errno, "cannot move the clone to '%s'", dest);
+	}
+	fs_remove_tree(tmp);
 	if (rc)
 		return rc;
 	sbuf_read_file(&text, errfile, 65536);
@@ -608,6 +719,11 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	*dir = conf->git.path ? arena_printf(ctx->arena, "%s/%s", dest, conf->git.path) : dest;
 	if (!*dir)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	/* A link in the repository may not lead the copy to the host's files. */
+	if (conf->git.path && !resolves_inside(*dir, dest)) {
+		check_set(ctx, CHECK_FAIL, "'%s' in the repository leads out of it (a symbolic link?)", conf->git.path);
+		return 0;
+	}
 	*ok = true;
 	return 0;
 }
@@ -634,6 +750,10 @@ static int script_run(struct check_ctx *ctx, struct alts_err *err)
 		src = conf->path[0] == '/' ? conf->path : arena_printf(ctx->arena, "%s/%s", ctx->suite->dir, conf->path);
 		if (!src)
 			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	if (!conf->has_git && (ctx->suite->load_flags & SUITE_LOAD_FARM) && !resolves_inside(src, ctx->suite->dir)) {
+		check_set(ctx, CHECK_FAIL, "script '%s' leads out of the task's folder (a symbolic link?)", conf->path);
+		return 0;
 	}
 	if (stat(src, &st) < 0) {
 		check_set(ctx, CHECK_FAIL, "cannot find script '%s': %s", src, strerror(errno));

@@ -139,19 +139,24 @@ static char *absolute_path(struct arena *a, const char *dir, const char *path)
 }
 
 static int validate_package_file(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field,
-				 const char *dir)
+				 const char *dir, unsigned flags)
 {
 	const char **file = field;
 	const char *abs = absolute_path(ctx->arena, dir, *file);
 	size_t len;
 	struct stat st;
 
+	if ((flags & SUITE_LOAD_FARM) && !suite_inner_path_ok(*file))
+		return conf_fail(ctx, node, path,
+				 "package file '%s': a suite sent to the farm may only name files inside its own "
+				 "folder (no absolute path, no '..')",
+				 *file);
 	if (!abs)
 		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
 	len = strlen(abs);
 	if (len < 4 || (strcmp(abs + len - 4, ".deb") && strcmp(abs + len - 4, ".rpm")))
 		return conf_fail(ctx, node, path, "'%s' is not a .deb or .rpm file", *file);
-	if (stat(abs, &st) || !S_ISREG(st.st_mode))
+	if (!(flags & SUITE_LOAD_NO_FS) && (stat(abs, &st) || !S_ISREG(st.st_mode)))
 		return conf_fail(ctx, node, path, "cannot read package file '%s': %s", abs,
 				 errno ? strerror(errno) : "not a regular file");
 	*file = abs;
@@ -203,7 +208,7 @@ static int load_packages(struct suite_loader *l, yaml_node_t *node, const char *
 			rc = conf_decode_map(ctx, child, ipath, &sec, 1);
 			if (!rc && pkg->file)
 				rc = validate_package_file(ctx, child, conf_path_key(ctx, ipath, "file"), &pkg->file,
-							   s->dir);
+							   s->dir, s->load_flags);
 		}
 		if (rc)
 			return rc;
@@ -305,6 +310,11 @@ static int load_repos(struct suite_loader *l, yaml_node_t *node, const char *pat
 					 "repository name '%s' may only contain letters, digits, '.', '_' and '-'",
 					 r->name);
 		rc = check_repo_url(ctx, child, ipath, r);
+		if (!rc && (s->load_flags & SUITE_LOAD_FARM) && suite_url_is_local(r->url))
+			rc = conf_fail(ctx, child, ipath,
+				       "repository '%s': a suite sent to the farm may only name network repositories "
+				       "(http://, https://, ftp://), not a path on the worker",
+				       r->url);
 		if (rc)
 			return rc;
 	}
@@ -564,6 +574,12 @@ static char *default_name(struct arena *a, const char *label)
 int suite_load_buffer(struct suite **out, const char *label, const char *dir, const char *data, size_t len,
 		      struct alts_err *err)
 {
+	return suite_load_buffer_flags(out, label, dir, data, len, 0, err);
+}
+
+int suite_load_buffer_flags(struct suite **out, const char *label, const char *dir, const char *data, size_t len,
+			    unsigned flags, struct alts_err *err)
+{
 	struct suite_loader l = { 0 };
 	struct suite *s = NULL;
 	yaml_document_t doc;
@@ -587,6 +603,7 @@ int suite_load_buffer(struct suite **out, const char *label, const char *dir, co
 		dir = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
 	s->path = arena_strdup(s->arena, label);
 	s->dir = arena_strdup(s->arena, dir);
+	s->load_flags = flags;
 	l.suite = s;
 	l.ctx.doc = &doc;
 	l.ctx.arena = s->arena;

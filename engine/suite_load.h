@@ -19,4 +19,8 @@ int suite_load_file(struct suite **out, const char *path, struct alts_err *err);
 int suite_load_buffer(struct suite **out, const char *label, const char *dir, const char *data,
 		      size_t len, struct alts_err *err);
 
+/* As suite_load_buffer(), with SUITE_LOAD_* flags (framework/suite.h): farm suites, the scheduler. */
+int suite_load_buffer_flags(struct suite **out, const char *label, const char *dir, const char *data, size_t len,
+			    unsigned flags, struct alts_err *err);
+
 #endif

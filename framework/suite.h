@@ -64,8 +64,17 @@ struct suite_check {
 	struct conf_loc loc;
 };
 
+/*
+ * How a suite was received (suite_load_buffer_flags): a farm suite (REST,
+ * AMQP) may name no host path, and the scheduler validates one without
+ * touching its own filesystem.
+ */
+#define SUITE_LOAD_FARM 1u   /* scripts and package files only inside the task folder; network URLs only */
+#define SUITE_LOAD_NO_FS 2u  /* never stat the files the suite names (the scheduler) */
+
 struct suite {
 	struct arena *arena;
+	unsigned load_flags;       /* SUITE_LOAD_* it was loaded with */
 	const char *path;          /* as given; "<stdin>" or a label for buffers */
 	const char *dir;           /* base for relative paths */
 	const char *name;
@@ -92,6 +101,10 @@ const void *suite_runner_conf(const struct suite *s, const char *runner);
 
 /* True when name is a safe package name (letters, digits, + . _ - ~ :). */
 bool suite_package_name_ok(const char *name);
+/* True when path is relative and has no '..' component (a path inside a farm task's folder). */
+bool suite_inner_path_ok(const char *path);
+/* True when a URL or apt line names a host path (file:, an absolute path) rather than the network. */
+bool suite_url_is_local(const char *url);
 /* True when a version/epoch string is safe. */
 bool suite_version_ok(const char *version);
 

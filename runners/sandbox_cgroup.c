@@ -290,3 +290,16 @@ void sandbox_cgroup_remove(struct sandbox_cgroup *cg)
 	}
 	cg->n = 0;
 }
+
+void sandbox_cgroup_forget(const char *name)
+{
+	static const char *const bases[] = { CG_ROOT "/pids", CG_ROOT "/memory", CG_ROOT "/devices", CG_ROOT };
+	char path[PATH_MAX];
+
+	if (!name[0] || strchr(name, '/') || name[0] == '.')
+		return;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bases); i++) {
+		if (str_fmt(path, sizeof(path), "%s/alts/%s", bases[i], name))
+			rmdir(path);
+	}
+}

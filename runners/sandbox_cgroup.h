@@ -43,6 +43,9 @@ void sandbox_cgroup_counters(const struct sandbox_cgroup *cg, long *oom_kills, l
 /* Removes the cgroup once its processes are gone. */
 void sandbox_cgroup_remove(struct sandbox_cgroup *cg);
 
+/* Removes what is left of the cgroup 'alts/<name>' of a sandbox whose alts-run died. */
+void sandbox_cgroup_forget(const char *name);
+
 /* "4 GiB", "512 MiB" */
 void sandbox_size_str(char *buf, size_t size, uint64_t bytes);
 

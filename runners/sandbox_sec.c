@@ -158,3 +158,12 @@ int sandbox_sec_apply(const struct sandbox_sec *sec)
 		return -errno;
 	return 0;
 }
+
+int sandbox_sec_apply_nnp(const struct sandbox_sec *sec)
+{
+	struct sock_fprog prog = { sec->len, sec->filter };
+
+	if (sec->filter && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return -errno;
+	return 0;
+}

@@ -31,6 +31,12 @@ void sandbox_sec_release(struct sandbox_sec *sec);
  */
 int sandbox_sec_apply(const struct sandbox_sec *sec);
 
+/*
+ * Loads the filter alone, in a process that set no_new_privs (and so needs
+ * no capability): for helpers that run on the host (git clone). Async-signal-safe.
+ */
+int sandbox_sec_apply_nnp(const struct sandbox_sec *sec);
+
 /* The capability names kept, for documentation and logs ("CHOWN DAC_OVERRIDE ..."). */
 const char *sandbox_sec_caps_kept(void);
 

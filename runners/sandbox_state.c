@@ -1,5 +1,6 @@
 #include "framework/common.h"
 #include "runners/sandbox_state.h"
+#include "runners/sandbox_cgroup.h"
 #include "runners/runner_util.h"
 #include "framework/fs.h"
 #include "framework/log.h"
@@ -47,6 +48,12 @@ static int state_remove_dir(const char *dir)
 	/* Mounts live in the sandbox's namespace; this only matters if one leaked to the host. */
 	if (str_fmt(root, sizeof(root), "%s/root", dir))
 		umount2(root, MNT_DETACH);
+	/* A cgroup left by an alts-run that was killed (its processes are gone with it). */
+	{
+		const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+
+		sandbox_cgroup_forget(strncmp(name, ".stale-", 7) ? name : name + 7);
+	}
 	return runner_remove_tree(dir);
 }
 

@@ -705,7 +705,9 @@ static int suite_from_text(json_t **out, const char *text, size_t len, struct al
 {
 	struct suite *s = NULL;
 	yaml_document_t doc;
-	int rc = suite_load_buffer(&s, "suite", "/nonexistent/alts-rest-suite", text, len, err);
+	/* Validated as the worker will load it, without touching this machine's files. */
+	int rc = suite_load_buffer_flags(&s, "suite", "/nonexistent/alts-rest-suite", text, len,
+					 SUITE_LOAD_FARM | SUITE_LOAD_NO_FS, err);
 
 	if (rc)
 		return rc;
@@ -772,7 +774,8 @@ int payload_suite_loads(json_t *suite, struct alts_err *err)
 
 	if (!text)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = suite_load_buffer(&s, "generated suite", "/nonexistent/alts-rest-suite", text, strlen(text), err);
+	rc = suite_load_buffer_flags(&s, "generated suite", "/nonexistent/alts-rest-suite", text, strlen(text),
+				     SUITE_LOAD_FARM | SUITE_LOAD_NO_FS, err);
 	suite_free(s);
 	free(text);
 	return rc;

@@ -389,7 +389,8 @@ static void run_suite(struct task *t, const struct task_msg *m)
 	enum job_stop why;
 	int rc;
 
-	if (suite_load_buffer(&t->suite, "suite", t->dir, m->suite, strlen(m->suite), &err)) {
+	/* A suite from the farm may name no path of this worker (SUITE_LOAD_FARM). */
+	if (suite_load_buffer_flags(&t->suite, "suite", t->dir, m->suite, strlen(m->suite), SUITE_LOAD_FARM, &err)) {
 		set_error(t, "failed", "invalid suite: %s", err.msg);
 		return;
 	}

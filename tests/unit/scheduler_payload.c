@@ -210,7 +210,7 @@ static void test_scheduler_payload__every_payload_shape_loads(void **state)
 		"{" BASE ",\"package_name\":\"perl-DBI\",\"package_version\":\"1.643-9.el9\",\"package_epoch\":2}",
 		"{" BASE ",\"package_name\":\"lib+plus_1.0\",\"package_version\":\"1:2.3~rc1+dfsg-1\"}",
 		"{" BASE ",\"package_name\":\"bash\",\"repositories\":[{\"url\":\"http://r/\"},"
-		"{\"name\":\"b\",\"baseurl\":\"https://r/b/\"},{\"name\":\"c\",\"url\":\"file:///srv/repo\"}]}",
+		"{\"name\":\"b\",\"baseurl\":\"https://r/b/\"},{\"name\":\"c\",\"url\":\"ftp://r/c/\"}]}",
 		"{" BASE ",\"package_name\":\"nodejs\",\"module_name\":\"nodejs\",\"module_stream\":\"18\","
 		"\"module_version\":\"9020020230524\"}",
 		"{" BASE ",\"package_name\":\"bash\",\"bs_task_id\":\"a-1_2\",\"callback_href\":\"http://bs/cb?x=1\"}",
@@ -281,6 +281,56 @@ static void test_scheduler_payload__alloc_failures_are_clean(void **state)
 	}
 }
 
+/*
+ * A suite sent to the farm names no path of the worker (absolute, '..',
+ * local repositories and git URLs), and validating one never looks at the
+ * scheduler's own files: /bin/true is no better than /no/such/file.
+ */
+static void test_scheduler_payload__farm_suites_name_no_host_path(void **state)
+{
+	static const char *const bad[] = {
+		"{\"checks\":[{\"script\":{\"path\":\"/bin/true\"}}]}",
+		"{\"checks\":[{\"script\":{\"path\":\"../../../../tmp/x.sh\"}}]}",
+		"{\"checks\":[{\"script\":{\"path\":\"tests/../../x.sh\"}}]}",
+		"{\"checks\":[{\"script\":{\"git\":{\"url\":\"file:///srv/git/t.git\"}}}]}",
+		"{\"checks\":[{\"script\":{\"git\":{\"url\":\"/srv/git/t.git\"}}}]}",
+		"{\"checks\":[{\"script\":{\"git\":{\"url\":\"./t.git\"}}}]}",
+		"{\"packages\":[\"bash\"],\"repositories\":[\"file:///root\"],\"checks\":[\"install\"]}",
+		"{\"packages\":[\"bash\"],\"repositories\":[\"/srv/repo\"],\"checks\":[\"install\"]}",
+		"{\"packages\":[\"bash\"],\"repositories\":[\"deb [trusted=yes] file:/srv/repo ./\"],"
+		"\"checks\":[\"install\"]}",
+		"{\"packages\":[{\"name\":\"x\",\"file\":\"/var/cache/x.deb\"}],\"checks\":[\"install\"]}",
+	};
+	static const char *const good[] = {
+		"{\"checks\":[{\"script\":{\"path\":\"tests/no-such-script.sh\"}}]}",
+		"{\"checks\":[{\"script\":{\"git\":{\"url\":\"git@g.example:t.git\"}}}]}",
+		"{\"checks\":[{\"script\":{\"git\":{\"url\":\"ssh://g.example/t.git\"}}}]}",
+		"{\"packages\":[\"bash\"],\"repositories\":[\"deb [trusted=yes] http://r/ ./\"],"
+		"\"checks\":[\"install\"]}",
+	};
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bad); i++) {
+		struct alts_err err = ALTS_ERR_INIT;
+		json_t *suite = json_loads(bad[i], 0, NULL);
+
+		assert_non_null(suite);
+		assert_int_not_equal(payload_suite_loads(suite, &err), 0);
+		if (!strstr(err.msg, "farm"))
+			fail_msg("%s: %s", bad[i], err.msg);
+		json_decref(suite);
+	}
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(good); i++) {
+		struct alts_err err = ALTS_ERR_INIT;
+		json_t *suite = json_loads(good[i], 0, NULL);
+
+		assert_non_null(suite);
+		if (payload_suite_loads(suite, &err))
+			fail_msg("%s: %s", good[i], err.msg);
+		json_decref(suite);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_scheduler_payload__every_payload_shape_loads),
 		cmocka_unit_test(test_scheduler_payload__suite_as_text_and_object),
 		cmocka_unit_test(test_scheduler_payload__alloc_failures_are_clean),
+		cmocka_unit_test(test_scheduler_payload__farm_suites_name_no_host_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
