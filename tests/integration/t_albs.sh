@@ -153,6 +153,7 @@ fi
 worker_config "$SCRATCH/config.yaml" "jwt_secret: albs-test-secret
 supported_distributions: [debian]
 worker_concurrency: 1
+commands_timeout: 300s
 $STORE_YAML
 runner_types: {docker: local}
 bs_host: $BS
