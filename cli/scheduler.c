@@ -27,7 +27,8 @@ static const char usage[] =
 	"usage: alts-scheduler -c CONFIG [--port N] [--port-file FILE] [--no-broker] [--ui-dir DIR]\n"
 	"                      [--log-level LEVEL]\n"
 	"\n"
-	"  -c, --config FILE     the scheduler config (configs/example_config.yaml documents it)\n"
+	"  -c, --config FILE     the scheduler config (configs/example_config.yaml documents it;\n"
+	"                        ALTS's format too); default $SCHEDULER_CONFIG_PATH\n"
 	"      --port N          override listen_port (0: any free port)\n"
 	"      --port-file FILE  write the bound port to FILE once listening\n"
 	"      --no-broker       do not publish (tasks stay queued, unpublished)\n"
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return ALTS_EXIT_INVALID;
 		}
 	}
+	if (!config && getenv("SCHEDULER_CONFIG_PATH") && *getenv("SCHEDULER_CONFIG_PATH"))
+		config = getenv("SCHEDULER_CONFIG_PATH");  /* ALTS's variable */
 	if (!config || optind != argc) {
 		fputs(usage, stderr);
 		return ALTS_EXIT_INVALID;

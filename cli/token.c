@@ -55,6 +55,8 @@ int main(int argc, char **argv)
 		return usage_error("unexpected argument");
 	if (!email || !*email)
 		return usage_error("--email is required");
+	if (!config && !secret && getenv("SCHEDULER_CONFIG_PATH") && *getenv("SCHEDULER_CONFIG_PATH"))
+		config = getenv("SCHEDULER_CONFIG_PATH");  /* ALTS's variable */
 	if (!config && !secret && !getenv("ALTS_JWT_SECRET"))
 		return usage_error("give --config or --secret (or set ALTS_JWT_SECRET)");
 	if (config && secret)

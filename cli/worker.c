@@ -7,7 +7,7 @@
 #include <getopt.h>
 
 static const char usage_text[] =
-	"usage: alts-worker -c CONFIG [options]\n"
+	"usage: alts-worker -c CONFIG [options]   (CONFIG: default $CELERY_CONFIG_PATH)\n"
 	"\n"
 	"Consumes task queues from RabbitMQ, runs each task's suite, stores the reports\n"
 	"and logs in the artifact store and reports the results to the scheduler.\n"
@@ -139,6 +139,8 @@ int main(int argc, char **argv)
 		status = fail_usage("unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	if (!o.config_path && getenv("CELERY_CONFIG_PATH") && *getenv("CELERY_CONFIG_PATH"))
+		o.config_path = getenv("CELERY_CONFIG_PATH");  /* ALTS's variable */
 	if (!o.config_path) {
 		status = fail_usage("%s", "no config given (-c CONFIG)");
 		goto out;

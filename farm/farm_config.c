@@ -1,5 +1,6 @@
 #include "framework/common.h"
 #include "framework/sbuf.h"
+#include "farm/alts_config.h"
 #include "farm/farm_config.h"
 #include "reporters/stores/artifact_store.h"
 
@@ -69,6 +70,7 @@ static const struct conf_key farm_config_keys[] = {
 	K(commands_timeout, CONF_DURATION, 0, NULL),
 	K(spool_directory, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(cancel_exchange, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(uninstall_excluded_pkgs, CONF_STRLIST, 0, NULL),
 	K(result_backend, CONF_STRING, CONF_NONEMPTY, validate_backend),
 	K(results_base_path, CONF_STRING, 0, NULL),
 	K(gzip_logs, CONF_BOOL, 0, NULL),
@@ -92,6 +94,7 @@ static const struct conf_key scheduler_keys[] = {
 	SKIP(supported_runners),
 	SKIP(supported_distributions),
 	SKIP(runner_types),
+	SKIP(enable_integrity_tests),
 	SKIP(bs_host),
 	SKIP(bs_token),
 	SKIP(bs_token_file),
@@ -220,12 +223,25 @@ int farm_config_decode(struct farm_config *c, const char *data, size_t len, cons
 		return alts_err_set(err, ALTS_EINTERNAL, "too many config sections");
 	for (size_t i = 0; i < nextra; i++)
 		secs[nsecs++] = extra[i];
-	rc = conf_load_document(&doc, c->path, data, len, err);
+	if (alts_config_detect(data, len)) {
+		/* ALTS's format: translated to alts's keys first (farm/alts_config.h). */
+		struct sbuf flat = SBUF_INIT;
+		char *label = alts_asprintf("%s (ALTS format)", c->path);
+
+		rc = label ? alts_config_translate(&flat, c->path, data, len, err) : ALTS_ENOMEM;
+		if (!rc)
+			rc = conf_load_document(&doc, label, flat.buf, flat.len, err);
+		ctx.file = label ? arena_strdup(c->arena, label) : c->path;
+		alts_free(label);
+		sbuf_release(&flat);
+	} else {
+		rc = conf_load_document(&doc, c->path, data, len, err);
+		ctx.file = c->path;
+	}
 	if (rc)
 		return rc;
 	ctx.doc = &doc;
 	ctx.arena = c->arena;
-	ctx.file = c->path;
 	ctx.err = err;
 	rc = conf_decode_map(&ctx, yaml_document_get_root_node(&doc), "", secs, nsecs);
 	yaml_document_delete(&doc);

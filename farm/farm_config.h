@@ -54,6 +54,7 @@ struct farm_config {
 	double commands_timeout;             /* seconds for other commands (install, launch, ...) */
 	const char *spool_directory;         /* artifacts that could not be uploaded wait here */
 	const char *cancel_exchange;         /* fanout exchange the scheduler announces cancels on */
+	struct strlist uninstall_excluded_pkgs; /* ALTS's: never uninstalled (added to protected_packages) */
 
 	/* Artifact stores / result backend: written by workers, read by the scheduler. */
 	const char *result_backend;          /* file (default; pulp when pulp_host is set), s3, azureblockblob[://<conn>], pulp */

@@ -228,10 +228,13 @@ int albs_summary(const struct albs_task *t, json_t **summary, json_t **stats)
 		      json_object_set_new(sum, "skipped_tests", json_array()) ||
 		      json_object_set_new(sum, "tests", json_object());
 	}
-	logs = logs_list(t->artifacts);
-	bad = bad || !logs || json_object_set(sum, "logs", logs);
-	if (revoked)
+	if (revoked) {
+		/* ALTS sends no logs with a revoked summary (the Build System would hand them to Pulp first). */
 		bad = bad || json_object_set_new(sum, "revoked", json_true());
+	} else {
+		logs = logs_list(t->artifacts);
+		bad = bad || !logs || json_object_set(sum, "logs", logs);
+	}
 out:
 	json_decref(logs);
 	json_decref(doc);

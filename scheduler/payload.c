@@ -646,7 +646,7 @@ static json_t *payload_to_suite(const struct payload *p)
 	}
 	bad = bad || set_str(env, "dist_name", p->dist_name) || set_str(env, "dist_version", p->dist_version) ||
 	      set_str(env, "dist_arch", p->dist_arch) || json_array_append_new(checks, json_string("install")) ||
-	      json_array_append_new(checks, json_string("integrity"));
+	      (!p->rules->no_integrity && json_array_append_new(checks, json_string("integrity")));
 	for (size_t i = 0; !bad && i < p->ntests; i++) {
 		const struct payload_test *t = &p->tests[i];
 		size_t nrun = t->tests_to_run.n ? t->tests_to_run.n : 1;

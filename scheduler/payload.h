@@ -24,6 +24,7 @@ struct payload_rules {
 	long cost;                            /* the <cost> part of the queue name */
 	bool relative_callbacks;              /* a callback_href "/path" is joined with bs_host (set) */
 	const struct strmap *runner_map;      /* ALTS runner_type -> alts runner (docker: sandbox, ...); NULL: none */
+	bool no_integrity;                    /* enable_integrity_tests: false */
 };
 
 /* A validated request; strings live in the arena given to payload_parse. */

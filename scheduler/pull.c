@@ -240,7 +240,7 @@ int pull_start(struct pull **out, const struct settings *cfg, struct store *stor
 	p->outbox = outbox;
 	p->rules = (struct payload_rules){ &cfg->supported_architectures, &cfg->supported_runners,
 					   &cfg->supported_distributions, cfg->default_cost, true,
-					   &cfg->runner_types };
+					   &cfg->runner_types, !cfg->enable_integrity_tests };
 	if (!p->url) {
 		alts_free(p);
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");

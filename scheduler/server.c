@@ -1340,6 +1340,7 @@ int server_start(struct sched_server **out, const struct settings *cfg, struct s
 	s->rules.cost = cfg->default_cost;
 	s->rules.relative_callbacks = cfg->bs_host != NULL;
 	s->rules.runner_map = &cfg->runner_types;
+	s->rules.no_integrity = !cfg->enable_integrity_tests;
 	s->auth_cache = auth_cache_new();
 	if (!s->auth_cache) {
 		alts_free(s);

@@ -88,6 +88,7 @@ static const struct conf_key settings_keys[] = {
 	K(supported_runners, CONF_STRLIST, CONF_NONEMPTY, validate_runners),
 	K(supported_distributions, CONF_STRLIST, CONF_NONEMPTY, NULL),
 	K(runner_types, CONF_STRMAP, 0, validate_runner_types),
+	K(enable_integrity_tests, CONF_BOOL, 0, NULL),
 	K(bs_host, CONF_STRING, 0, validate_bs_host),
 	K(bs_token, CONF_STRING, 0, NULL),
 	K(bs_token_file, CONF_STRING, CONF_NONEMPTY, NULL),
@@ -116,6 +117,7 @@ static void settings_defaults(struct settings *c)
 	c->bs_tasks_endpoint = "/api/v1/tests/get_test_tasks/";
 	c->bs_poll_interval = 10;
 	c->bs_pull = true;
+	c->enable_integrity_tests = true;
 	c->listen_address = "127.0.0.1";
 	c->listen_port = 8000;
 	c->max_body_size = 1 << 20;

@@ -27,6 +27,7 @@ struct settings {
 	struct strlist supported_architectures;
 	struct strlist supported_runners;
 	struct strlist supported_distributions;
+	bool enable_integrity_tests;         /* ALTS payloads get the integrity check (true) */
 	struct strmap runner_types;          /* ALTS runner_type -> alts runner, e.g. docker: sandbox */
 
 	/* The AlmaLinux Build System (docs/albs.md): pull mode and callbacks in ALTS's shape. */

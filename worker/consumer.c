@@ -82,30 +82,40 @@ static int consume_tasks(struct consumer *c, const struct farm_config *cfg)
 	return 0;
 }
 
-/* The exclusive queue bound to the cancel exchange, consumed without acks. */
+/*
+ * The exclusive queue bound to the cancel exchange, consumed without acks
+ * on a channel of its own: channel 1's prefetch window (basic.qos global)
+ * is full while every slot runs a task, and RabbitMQ then holds back
+ * every delivery on that channel, cancels of the running tasks included.
+ */
+#define CANCEL_CHANNEL 2
+
 static int consume_cancels(struct consumer *c, const struct farm_config *cfg)
 {
 	amqp_queue_declare_ok_t *q;
 	amqp_basic_consume_ok_t *ok;
 	amqp_bytes_t name;
 
-	amqp_exchange_declare(c->conn, 1, amqp_cstring_bytes(cfg->cancel_exchange), amqp_cstring_bytes("fanout"), 0,
-			      1, 0, 0, amqp_empty_table);
+	amqp_channel_open(c->conn, CANCEL_CHANNEL);
+	if (!amqp_conn_rpc_ok(c->conn, "worker.consume", "channel.open (cancels)"))
+		return ALTS_ERROR;
+	amqp_exchange_declare(c->conn, CANCEL_CHANNEL, amqp_cstring_bytes(cfg->cancel_exchange),
+			      amqp_cstring_bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
 	if (!amqp_conn_rpc_ok(c->conn, "worker.consume", "exchange.declare"))
 		return ALTS_ERROR;
-	q = amqp_queue_declare(c->conn, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+	q = amqp_queue_declare(c->conn, CANCEL_CHANNEL, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
 	if (!q || !amqp_conn_rpc_ok(c->conn, "worker.consume", "queue.declare (cancels)"))
 		return ALTS_ERROR;
 	name = amqp_bytes_malloc_dup(q->queue);
 	if (!name.bytes)
 		return ALTS_ENOMEM;
-	amqp_queue_bind(c->conn, 1, name, amqp_cstring_bytes(cfg->cancel_exchange), amqp_empty_bytes,
+	amqp_queue_bind(c->conn, CANCEL_CHANNEL, name, amqp_cstring_bytes(cfg->cancel_exchange), amqp_empty_bytes,
 			amqp_empty_table);
 	if (!amqp_conn_rpc_ok(c->conn, "worker.consume", "queue.bind (cancels)")) {
 		amqp_bytes_free(name);
 		return ALTS_ERROR;
 	}
-	ok = amqp_basic_consume(c->conn, 1, name, amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+	ok = amqp_basic_consume(c->conn, CANCEL_CHANNEL, name, amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
 	amqp_bytes_free(name);
 	if (!ok || !amqp_conn_rpc_ok(c->conn, "worker.consume", "basic.consume (cancels)"))
 		return ALTS_ERROR;

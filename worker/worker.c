@@ -218,6 +218,22 @@ int worker_run(const struct worker_opts *o, struct alts_err *err)
 		goto out;
 	/* A farm never trusts an image's package index: every install refreshes it. */
 	w.engine_config->index_max_age = 0;
+	if (c->uninstall_excluded_pkgs.n) {
+		/* ALTS's uninstall_excluded_pkgs: the uninstall check leaves them out, as protected packages. */
+		struct strlist *pp = &w.engine_config->protected_packages;
+		const char **v = arena_alloc(w.engine_config->arena, (pp->n + c->uninstall_excluded_pkgs.n) * sizeof(*v));
+
+		if (!v) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < pp->n; i++)
+			v[i] = pp->v[i];
+		for (size_t i = 0; i < c->uninstall_excluded_pkgs.n; i++)
+			v[pp->n + i] = arena_strdup(w.engine_config->arena, c->uninstall_excluded_pkgs.v[i]);
+		pp->v = v;
+		pp->n += c->uninstall_excluded_pkgs.n;
+	}
 	w.cfg = alts_calloc(1, sizeof(*w.cfg));
 	w.canceled = idset_new(WORKER_CANCELED_MAX, WORKER_CANCELED_TTL_MS);
 	w.done = idset_new(WORKER_DONE_MAX, WORKER_DONE_TTL_MS);
