@@ -80,7 +80,7 @@ trap 'exit 3' INT TERM
 
 bench_install rabbitmq-server python3-fastapi python3-uvicorn python3-jwt python3-celery python3-sqlalchemy \
 	python3-uvloop python3-httptools
-# shellcheck disable=SC2086 # word-split on purpose where used
+# uvicorn --loop uvloop --http httptools, or die: several words, split where used
 uvicorn_flags=$(uvicorn_fast_flags) || exit 3
 bench_build alts-scheduler alts-token
 if [ -n "$alts_before" ]; then
