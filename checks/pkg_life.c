@@ -281,7 +281,7 @@ static int reason_rank(const char *s, size_t len)
 		{ "returned error exit status", false, 3 },
 		{ "Refusing to remove", false, 3 },
 		{ "scriptlet failed", false, 3 },
-		{ "scriptlet in rpm package", false, 3 },
+		{ "scriptlet in rpm package", false, 2 },
 		{ "trying to overwrite", false, 3 },
 		{ "conflicts with file from package", false, 3 },
 		{ "file not found by glob", false, 3 },
