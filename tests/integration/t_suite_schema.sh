@@ -1459,7 +1459,7 @@ Y
 invalid uninstall_unknown_key <<'Y'
 packages: [bash]
 checks:
-  - uninstall: {purge: true}
+  - uninstall: {purge: true, autoremove: true}
 Y
 
 # --- what only the loader can tell ------------------------------------------------------------
