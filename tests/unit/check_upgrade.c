@@ -127,7 +127,7 @@ static void test_check_uninstall__purge_without_before_walk(void **state)
 	fake_check_init(&fc, "packages: [hello]\nchecks: [{uninstall: {purge: true}}]\n", 0);
 	fake_reply("dpkg-query", 1, "", "dpkg-query: no packages found matching hello\n");
 	assert_int_equal(fake_check_run(&fc), 0);
-	assert_string_equal(fake.calls[0], "apt-get purge -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
+	assert_string_equal(fake.calls[0], "apt-get purge --autoremove -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 					   "-o Dpkg::Options::=--force-confold hello");
 	assert_int_equal(fc.result.status, CHECK_PASS);
 	assert_int_equal(fake_sub(&fc, "leftovers")->status, CHECK_SKIP);
