@@ -292,7 +292,21 @@ static int launch_run(struct check_ctx *ctx, struct alts_err *err)
 	res->timed_out = o.proc.timed_out;
 	launch_evaluate(conf, &o, &problems);
 
-	if (conf->service && !o.proc.timed_out && !o.proc.exec_errno && !o.proc.canceled) {
+	if (conf->service && !o.proc.timed_out && !o.proc.exec_errno && !o.proc.canceled &&
+	    (o.proc.exit_code != conf->exit_code || o.proc.term_signal)) {
+		/* The start failed: say so now, with its stderr, instead of waiting for a service that will not come. */
+		const char *why = check_cmd_summary(ctx, &o);
+
+		sbuf_reset(&problems);
+		add_problem(&problems, "service '%s' failed to start (%s)%s%s", conf->service, check_cmd_status(ctx, &o),
+			    strcmp(why, "no output") ? ": " : "", strcmp(why, "no output") ? why : "");
+		if (!check_sub_add(ctx->arena, &res->subs, &res->nsubs,
+				   arena_printf(ctx->arena, "service %s", conf->service), CHECK_FAIL,
+				   arena_printf(ctx->arena, "the start failed (%s)", check_cmd_status(ctx, &o)))) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+	} else if (conf->service && !o.proc.timed_out && !o.proc.exec_errno && !o.proc.canceled) {
 		const char *how = NULL;
 		const char *sub_name = arena_printf(ctx->arena, "service %s", conf->service);
 		bool active = false;

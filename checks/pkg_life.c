@@ -51,22 +51,29 @@ bool pkg_version_matches(const char *installed, const char *requested)
 int pkg_purge_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *const *names, size_t n,
 		  struct alts_err *err)
 {
-	int rc = pkg_remove_cmd(out, m, names, n, err);
+	struct pkg_cmd rm = PKG_CMD_INIT, c = PKG_CMD_INIT;
+	bool done = false;
+	int rc = pkg_remove_cmd(&rm, m, names, n, err);
 
 	if (rc)
 		return rc;
-	/* The remove command with its action word changed: "remove" / "-r". */
-	for (size_t i = 0; i < out->argc; i++) {
-		if (m->tool == PKG_TOOL_APT && !strcmp(out->argv[i], "remove")) {
-			out->argv[i] = "purge";
-			break;
-		}
-		if (m->tool == PKG_TOOL_DPKG && !strcmp(out->argv[i], "-r")) {
-			out->argv[i] = "--purge";
-			break;
+	/* The remove command with its action changed: apt-get remove -> purge --autoremove, dpkg -r -> --purge. */
+	for (size_t i = 0; i < rm.argc; i++) {
+		if (!done && m->tool == PKG_TOOL_APT && i == 1 && !strcmp(rm.argv[i], "remove")) {
+			pkg_cmd_add(&c, "purge");
+			/* What the package pulled in goes too (dnf does that on its own): the whole life. */
+			pkg_cmd_add(&c, "--autoremove");
+			done = true;
+		} else if (!done && m->tool == PKG_TOOL_DPKG && !strcmp(rm.argv[i], "-r")) {
+			pkg_cmd_add(&c, "--purge");
+			done = true;
+		} else {
+			pkg_cmd_addf(&c, "%s", rm.argv[i]);
 		}
 	}
-	return 0;
+	c.env = rm.env;  /* static */
+	pkg_cmd_release(&rm);
+	return finish(out, &c, err);
 }
 
 int pkg_refresh_list_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *list, struct alts_err *err)
@@ -281,7 +288,7 @@ static int reason_rank(const char *s, size_t len)
 		{ "returned error exit status", false, 3 },
 		{ "Refusing to remove", false, 3 },
 		{ "scriptlet failed", false, 3 },
-		{ "scriptlet in rpm package", false, 3 },
+		{ "scriptlet in rpm package", false, 2 },
 		{ "trying to overwrite", false, 3 },
 		{ "conflicts with file from package", false, 3 },
 		{ "file not found by glob", false, 3 },

@@ -133,11 +133,21 @@ out:
 	return rc;
 }
 
+static const struct pkg_op uninstall_purge_op = {
+	.verb = "purge",
+	.want_installed = false,
+	.skip_log = "not purging ",
+	.none_left = "no package may be removed (protected or excluded)",
+	.skip = uninstall_skip,
+	.command = uninstall_command,
+};
+
 static int uninstall_run(struct check_ctx *ctx, struct alts_err *err)
 {
 	const struct uninstall_conf *conf = ctx->check->conf;
 	enum leftovers_policy policy = leftovers_policy(conf ? &conf->life : NULL);
-	int rc = pkg_op_run(ctx, &uninstall_op, conf ? &conf->packages : NULL, err);
+	int rc = pkg_op_run(ctx, conf && conf->life.purge ? &uninstall_purge_op : &uninstall_op,
+			    conf ? &conf->packages : NULL, err);
 
 	if (rc || policy == LEFTOVERS_IGNORE)
 		return rc;

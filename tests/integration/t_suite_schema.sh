@@ -297,6 +297,32 @@ checks:
   - uninstall:
       packages: [hello-extras]
   - uninstall: {}
+  - install: {start_services: true}
+  - upgrade: {from: "1.0", downgrade: true, modify_conffiles: true, packages: [hello]}
+  - upgrade: {name: from the distribution, from: distribution, timeout: 5m}
+  - upgrade: {from: "http://deb.example/old"}
+  - uninstall: {purge: true, leftovers: warn, leftovers_ignore: ["/var/lib/hello/*"], process_grace: 5}
+  - uninstall: {purge: yes, leftovers: ignore}
+Y
+invalid upgrade_without_from <<'Y'
+packages: [hello]
+checks: [{upgrade: {downgrade: true}}]
+Y
+invalid upgrade_unknown_key <<'Y'
+packages: [hello]
+checks: [{upgrade: {from: "1.0", to: "2.0"}}]
+Y
+invalid uninstall_bad_leftovers_policy <<'Y'
+packages: [hello]
+checks: [{uninstall: {purge: true, leftovers: maybe}}]
+Y
+beyond leftovers_without_purge <<'Y'
+packages: [hello]
+checks: [{uninstall: {leftovers: warn}}]
+Y
+beyond upgrade_bad_version <<'Y'
+packages: [hello]
+checks: [{upgrade: {from: "1.0;rm"}}]
 Y
 valid explicit_nulls <<'Y'
 name:
@@ -1433,7 +1459,7 @@ Y
 invalid uninstall_unknown_key <<'Y'
 packages: [bash]
 checks:
-  - uninstall: {purge: true}
+  - uninstall: {purge: true, autoremove: true}
 Y
 
 # --- what only the loader can tell ------------------------------------------------------------

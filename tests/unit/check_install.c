@@ -234,6 +234,88 @@ static void test_check_uninstall__all_protected_skips(void **state)
 	fake_check_release(&fc);
 }
 
+static void test_check_install__stale_index_is_refreshed_once(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	/* find prints nothing: no index newer than 7 days. */
+	fake_check_init(&fc, "packages: [hello]\nrepositories: ['http://x.example/r']\nchecks: [install]\n", 0);
+	fake_reply("dpkg-query", 0, "install ok installed\t1\n", "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_PASS);
+	assert_string_equal(fake.calls[0], "find /var/lib/apt/lists -maxdepth 1 -name *Packages* -mmin -10080");
+	/* One whole update, which also fetches the new list. */
+	assert_string_equal(fake.calls[1], "apt-get update -o Acquire::Retries=0");
+	assert_non_null(strstr(fake.calls[2], "apt-get install"));
+	assert_int_equal(fake_find_call("apt-get update -o Dir::Etc"), -1);
+	fake_check_release(&fc);
+}
+
+static void test_check_install__index_max_age_zero_always_refreshes(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake.os_id = "almalinux";
+	fake.os_version = "9.3";
+	fake_check_init_full(&fc, "packages: [hello]\nchecks: [install]\n", "index_max_age: 0\n", NULL, 0);
+	fake_reply("dnf makecache", 1, "", "Error: Failed to download metadata for repo 'baseos'\n");
+	fake_reply("rpm -q", 0, "hello\t1.0-1\n", "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	/* No age check; a failed refresh without the suite's repositories is only a warning. */
+	assert_string_equal(fake.calls[0], "dnf makecache --refresh");
+	assert_string_equal(fake.calls[1], "dnf install -y hello");
+	assert_int_equal(fc.result.status, CHECK_PASS);
+	assert_non_null(strstr(fc.log_text, "warning: the index refresh failed"));
+	fake_check_release(&fc);
+}
+
+static void test_check_install__wrong_version_and_origin_fail(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init(&fc,
+			"packages: [{name: hello, version: '2.0'}, world]\n"
+			"repositories: [{name: local, url: /srv/repo}]\nchecks: [install]\n",
+			0);
+	fake_reply("find", 0, "/var/lib/apt/lists/x_Packages\n", "");
+	fake_reply("dpkg-query -W --showformat=${Status}\\t${Version}\\n hello", 0, "install ok installed\t2.1\n", "");
+	fake_reply("dpkg-query", 0, "install ok installed\t1.0\n", "");
+	fake_reply("apt-cache policy world", 0,
+		   "world:\n  Installed: 1.0\n  Version table:\n *** 1.0 500\n        500 http://elsewhere.example ./ "
+		   "Packages\n        100 /var/lib/dpkg/status\n",
+		   "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	assert_string_equal(fake_sub(&fc, "hello")->message, "version 2.1 is installed, 2.0 was requested");
+	assert_string_equal(fake_sub(&fc, "world")->message,
+			    "installed from http://elsewhere.example ./ Packages, not from the repository local");
+	assert_non_null(strstr(fc.result.message, "apt-get reported success, but hello: version 2.1 is installed"));
+	fake_check_release(&fc);
+}
+
+static void test_check_install__start_services_writes_the_policy(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init(&fc, "packages: [hello]\nchecks: [{install: {start_services: true}}]\n", 0);
+	fake_reply("find", 0, "/var/lib/apt/lists/x_Packages\n", "");
+	fake_reply("dpkg-query", 0, "install ok installed\t1\n", "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_PASS);
+	assert_non_null(strstr(fake.copies[0], " -> /usr/sbin/policy-rc.d"));
+	assert_true(fake_find_call("chmod 0755 /usr/sbin/policy-rc.d") >= 0);
+	assert_true(fake_find_call("chmod") < fake_find_call("apt-get install"));
+	fake_check_release(&fc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +326,10 @@ int main(void)
 		cmocka_unit_test(test_check_install__success_but_not_installed),
 		cmocka_unit_test(test_check_install__subset_and_exclusions),
 		cmocka_unit_test(test_check_install__load_time_errors),
+		cmocka_unit_test(test_check_install__stale_index_is_refreshed_once),
+		cmocka_unit_test(test_check_install__index_max_age_zero_always_refreshes),
+		cmocka_unit_test(test_check_install__wrong_version_and_origin_fail),
+		cmocka_unit_test(test_check_install__start_services_writes_the_policy),
 		cmocka_unit_test(test_check_uninstall__removes_and_confirms),
 		cmocka_unit_test(test_check_uninstall__still_installed_fails),
 		cmocka_unit_test(test_check_uninstall__all_protected_skips),

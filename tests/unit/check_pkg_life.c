@@ -44,7 +44,7 @@ static void test_check_pkg_life__purge_and_queries(void **state)
 
 	ALTS_UNUSED(state);
 	assert_ok_err(pkg_purge_cmd(&c, &mgr_apt, names, 2, &err), &err);
-	assert_string_equal(joined(&c), "apt-get purge -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
+	assert_string_equal(joined(&c), "apt-get purge --autoremove -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
 					"-o Dpkg::Options::=--force-confold a b");
 	pkg_cmd_release(&c);
 	assert_ok_err(pkg_purge_cmd(&c, &mgr_dpkg, names, 1, &err), &err);
