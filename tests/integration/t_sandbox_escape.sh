@@ -85,6 +85,28 @@ YAML
 check "the repository file did not reach the host through a planted link" \
 	bash -c "[ -z \"\$(ls -A '$SCRATCH/host-repo-dir')\" ]"
 
+# git sources: cloned on the host as nobody (the checkout is nobody's), and a repository's link
+# out of it (to the host's /etc/ssl) is refused rather than followed by the copy.
+chmod 755 "$SCRATCH"
+mkdir -p "$SCRATCH/gitrepo/t"
+printf '#!/bin/sh\necho "1..1"\n[ "$(stat -c %%u "$0")" = 65534 ] && echo "ok 1 - cloned by nobody" || echo "not ok 1 - cloned by $(stat -c %%u "$0")"\n' \
+	>"$SCRATCH/gitrepo/t/owner.sh"
+chmod +x "$SCRATCH/gitrepo/t/owner.sh"
+ln -s /etc/ssl "$SCRATCH/gitrepo/leak"
+git -C "$SCRATCH/gitrepo" init -q && git -C "$SCRATCH/gitrepo" add -A &&
+	git -C "$SCRATCH/gitrepo" -c user.email=t@example.invalid -c user.name=t commit -qm tests
+cat >"$SCRATCH/suite/git.yaml" <<YAML
+name: git
+environment: {runner: sandbox, dist_name: debian, dist_version: 12}
+checks:
+  - script: {git: {url: "$SCRATCH/gitrepo", path: t}}
+  - script: {git: {url: "file://$SCRATCH/gitrepo", path: leak}}
+YAML
+"$ALTS_RUN" -v --artifacts "$SCRATCH/art-git" "$SCRATCH/suite/git.yaml" >"$SCRATCH/git.out" 2>&1
+check "git: the clone was made by nobody" grep -q '| ok 1 - cloned by nobody' "$SCRATCH/git.out"
+check "git: a link out of the repository is refused" grep -q "'leak' in the repository leads out of it" "$SCRATCH/git.out"
+check "git: no clone folder is left in /tmp" bash -c "! ls -d /tmp/alts-clone-* 2>/dev/null | grep -q ."
+
 # Limits: a check that hits one fails with the reason in its report.
 cat >"$SCRATCH/suite/limits.yaml" <<YAML
 name: limits

@@ -45,6 +45,17 @@ static int setup(void **state)
 	return 0;
 }
 
+/* valgrind (3.19) does not know openat2 and answers ENOSYS: nothing to test there. */
+static void need_openat2(const struct fs_fixture *f)
+{
+	int fd = sandbox_fs_open(f->root_fd, "/", 0);
+
+	if (fd == -ENOSYS)
+		skip();
+	if (fd >= 0)
+		close(fd);
+}
+
 static int teardown(void **state)
 {
 	struct fs_fixture *f = *state;
@@ -68,6 +79,7 @@ static void test_sandbox_fs__links_resolve_inside(void **state)
 	struct alts_err err = ALTS_ERR_INIT;
 	char path[PATH_MAX];
 
+	need_openat2(f);
 	/* Through an absolute link to the host directory: it names <root><host>, which does not exist. */
 	assert_int_not_equal(sandbox_fs_copy_in(f->root_fd, f->src, "/abs/payload.txt", &err), 0);
 	assert_true(host_dir_empty(f));
@@ -94,6 +106,7 @@ static void test_sandbox_fs__an_existing_directory_receives_the_source(void **st
 	struct sbuf text = SBUF_INIT;
 	char path[PATH_MAX];
 
+	need_openat2(f);
 	assert_ok_err(sandbox_fs_copy_in(f->root_fd, f->src, "/work", &err), &err);
 	str_fmt(path, sizeof(path), "%s/work/payload.txt", f->root);
 	assert_int_equal(sbuf_read_file(&text, path, 4096), 0);
@@ -109,6 +122,7 @@ static void test_sandbox_fs__copy_out_copies_links_as_links(void **state)
 	ssize_t n;
 	struct stat st;
 
+	need_openat2(f);
 	/* The planted link comes out as a link, its target is not read. */
 	str_fmt(out, sizeof(out), "%s/out-link", f->host);
 	assert_ok_err(sandbox_fs_copy_out(f->root_fd, "/slash", out, &err), &err);
