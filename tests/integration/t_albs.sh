@@ -310,4 +310,81 @@ after=$(curl -s "$BS/standin/stats" | jq .polls_unauthorized)
 check "a wrong token: 401 polls ($before -> $after), logged, the scheduler runs" \
 	bash -c "[ $after -gt $before ] && grep -q 'answered 401' '$SCRATCH/bad.log' && kill -0 $bad_pid"
 kill "$bad_pid"; wait "$bad_pid" 2>/dev/null
+
+# 5. An ALTS config file as documented upstream (configs/example_config.yaml of ALTS, filled
+#    in) starts the scheduler and the worker, named by ALTS's environment variables.
+cat >"$SCRATCH/alts-upstream.yaml" <<YAML
+---
+use_ssl: false
+ssl_config:
+  security_cert_store: '/etc/ssl/certs/*.crt'
+  security_key: ''
+  security_certificate: ''
+  broker_ca_certificates: ''
+  security_digest: 'sha256'
+broker_config:
+  use_ssl: false
+  rabbitmq_host: '127.0.0.1'
+  rabbitmq_port: $RABBITMQ_TEST_PORT
+  rabbitmq_ssl_port: 5671
+  rabbitmq_user: 'guest'
+  rabbitmq_password: guest
+  rabbitmq_vhost: '/'
+results_backend_config:
+  path: $SCRATCH/upstream-store
+task_default_queue: 'default'
+task_acks_late: true
+task_track_started: true
+artifacts_root_directory: 'test_system_artifacts'
+worker_prefetch_multiplier: 1
+gerrit_username:
+testing:
+working_directory: $SCRATCH/upstream-wd
+jwt_secret: upstream-secret
+hashing_algorithm: 'HS256'
+opennebula_config:
+  rpc_endpoint:
+  username:
+  password:
+  vm_group:
+  default_vm_disk_size:
+  default_vm_ram_size:
+  network:
+bs_host: $BS
+bs_tasks_endpoint: '/api/v1/tests/get_test_tasks/'
+bs_token: $BS_TOKEN
+logs_uploader_config:
+  pulp_host:
+  pulp_user:
+  pulp_password:
+  azure_logs_container:
+rhel_flavors: [almalinux]
+debian_flavors: [debian]
+supported_runners: all
+enable_integrity_tests: true
+tests_exec_timeout: 1800
+commands_exec_timeout: 30
+provision_timeout: 600
+uninstall_excluded_pkgs: [almalinux-release, kernel, dnf]
+YAML
+SCHEDULER_CONFIG_PATH=$SCRATCH/alts-upstream.yaml "$ALTS_SCHEDULER" --port 0 --port-file "$SCRATCH/up.port" \
+	--no-broker 2>"$SCRATCH/up-sched.log" &
+up_pid=$!
+PIDS+=("$up_pid")
+wait_file "$SCRATCH/up.port"
+check "ALTS's config (SCHEDULER_CONFIG_PATH) starts the scheduler: /health answers" \
+	curl -sf "http://127.0.0.1:$(cat "$SCRATCH/up.port")/health" -o /dev/null
+check "... its Celery-only keys are named in warnings" grep -q 'task_acks_late: ALTS/Celery setting' "$SCRATCH/up-sched.log"
+check "alts-token reads it (SCHEDULER_CONFIG_PATH)" \
+	bash -c "SCHEDULER_CONFIG_PATH='$SCRATCH/alts-upstream.yaml' '$ALTS_TOKEN_BIN' -e a@example.com 2>/dev/null | grep -q '^ey'"
+CELERY_CONFIG_PATH=$SCRATCH/alts-upstream.yaml "$ALTS_WORKER" --queues local-x86_64-0 2>"$SCRATCH/up-worker.log" &
+up_w=$!
+PIDS+=("$up_w")
+for i in $(seq 1 150); do grep -q 'event=consumer.connected' "$SCRATCH/up-worker.log" && break; sleep 0.1; done
+check "ALTS's config (CELERY_CONFIG_PATH) starts the worker: it consumes" grep -q 'event=consumer.connected' "$SCRATCH/up-worker.log"
+echo "excluded_tests_url: https://git.almalinux.org/x.json" >>"$SCRATCH/alts-upstream.yaml"
+out=$("$ALTS_SCHEDULER" -c "$SCRATCH/alts-upstream.yaml" --check-config 2>&1)
+rc=$?
+check "a key alts cannot honour is refused by name (exit $rc)" \
+	bash -c "[ $rc = 2 ] && grep -q 'excluded_tests_url: not supported' <<<'$(grep excluded_tests_url <<<"$out" | tr -d "'")'"
 finish
