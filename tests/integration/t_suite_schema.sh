@@ -253,6 +253,7 @@ checks:
       args: [--quick, "", 3]
       interpreter: [python3, -u]
       tap: auto
+      ansible_package: ansible
   - script:
       path: tests/smoke.sh
       args: --verbose

@@ -46,7 +46,10 @@ or every API call answers 503 (a Pulp behind a proxy that is down).
 Files are kept under --dir as artifact/<sha256[:2]>/<sha256[2:]>, as Pulp's
 default storage lays them out. Usage:
 
-  pulp_standin.py --dir DIR --port-file FILE [--port N] [--user U --password P]
+  pulp_standin.py [--dir DIR] --port-file FILE [--port N] [--user U --password P]
+
+(--dir defaults to a new temporary directory; --user/--password to admin/password, the
+names albs-web-server's settings use in its examples.)
 """
 
 import argparse
@@ -56,7 +59,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -359,7 +365,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", required=True)
+    ap.add_argument("--dir")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
@@ -367,7 +373,11 @@ def main():
     ap.add_argument("--password", default="password")
     ap.add_argument("--task-delay", type=float, default=0.2)
     a = ap.parse_args()
+    own_dir = not a.dir
+    if own_dir:
+        a.dir = tempfile.mkdtemp(prefix="pulp-standin-")
     os.makedirs(a.dir, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     srv = ThreadingHTTPServer((a.host, a.port), Handler)
     srv.daemon_threads = True
     srv.state = State(a.dir, a.user, a.password, a.task_delay)
@@ -376,7 +386,11 @@ def main():
         with open(tmp, "w") as f:
             f.write("%d\n" % srv.server_address[1])
         os.rename(tmp, a.port_file)
-    srv.serve_forever()
+    try:
+        srv.serve_forever()
+    finally:
+        if own_dir:
+            shutil.rmtree(a.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
