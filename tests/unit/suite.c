@@ -1,6 +1,8 @@
 /* engine/suite_load.c and framework/conf.c: loading and validating suites. */
 #include "tests/unit/helpers.h"
 #include "engine/suite_load.h"
+#include "engine/engine.h"
+#include "framework/arena.h"
 #include "engine/config_load.h"
 #include "checks/check_int.h"
 
@@ -327,6 +329,24 @@ static void test_suite__strings_bounded_and_clear(void **state)
 	assert_false(suite_package_name_ok("-x"));
 }
 
+/* Log names never hold "..": the scheduler refuses those when fetched, so they would be stored unreachable. */
+static void test_suite__log_names_fetchable(void **state)
+{
+	struct arena *a = arena_new();
+	char long_name[400];
+
+	ALTS_UNUSED(state);
+	assert_string_equal(engine__log_name(a, 3, "upgrade 1..2"), "03-upgrade_1._2.log");
+	assert_string_equal(engine__log_name(a, 1, "..."), "01-_._.log");
+	assert_string_equal(engine__log_name(a, 1, ".hidden"), "01-_hidden.log");
+	assert_string_equal(engine__log_name(a, 12, "a/b\\c"), "12-a_b_c.log");
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_true(strlen(engine__log_name(a, 1, long_name)) <= 255);
+	assert_null(strstr(engine__log_name(a, 1, "x..y...z"), ".."));
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_suite__checks_may_come_before_packages),
 		cmocka_unit_test(test_suite__package_names_refuse_shell_metacharacters),
 		cmocka_unit_test(test_suite__durations),
+		cmocka_unit_test(test_suite__log_names_fetchable),
 		cmocka_unit_test(test_suite__deep_nesting_refused_fast),
 		cmocka_unit_test(test_suite__strings_bounded_and_clear),
 		cmocka_unit_test(test_suite__survives_each_allocation_failure),
