@@ -40,7 +40,7 @@ static const struct conf_key launch_keys[] = {
 	  NULL },
 	{ "service", CONF_STRING, offsetof(struct launch_conf, service), CONF_NONEMPTY, NULL, NULL },
 	{ "service_timeout", CONF_DURATION, offsetof(struct launch_conf, service_timeout), 0, NULL, NULL },
-	{ "stdin", CONF_STRING, offsetof(struct launch_conf, stdin_data), 0, NULL, NULL },
+	{ "stdin", CONF_STRING, offsetof(struct launch_conf, stdin_data), CONF_LONG, NULL, NULL },
 	CONF_KEYS_END,
 };
 

@@ -72,7 +72,7 @@ static char *tap_unescape(struct tap_parser *p, const char *s, size_t len)
 	}
 	while (len && isspace((unsigned char)s[len - 1]))
 		len--;
-	out = arena_alloc(p->a, len + 1);
+	out = arena_alloc(p->a, 3 * len + 1);  /* a NUL may become 3 bytes */
 	if (!out) {
 		p->oom = true;
 		return NULL;
@@ -80,6 +80,11 @@ static char *tap_unescape(struct tap_parser *p, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\\' && i + 1 < len && (s[i + 1] == '#' || s[i + 1] == '\\'))
 			i++;
+		if (!s[i]) {  /* a NUL would end the description here: U+FFFD stands for it */
+			memcpy(out + j, "\xef\xbf\xbd", 3);
+			j += 3;
+			continue;
+		}
 		out[j++] = s[i];
 	}
 	out[j] = '\0';

@@ -386,7 +386,8 @@ int main(int argc, char **argv)
 	}
 	if (c.validate_only) {
 		for (int i = 0; i < c.nsuites; i++)
-			printf("%s: ok (%zu checks)\n", suites[i]->path, suites[i]->nchecks);
+			printf("%s: ok (%zu check%s)\n", suites[i]->path, suites[i]->nchecks,
+			       suites[i]->nchecks == 1 ? "" : "s");
 		goto out;
 	}
 	status = run(&c, suites, cfg);

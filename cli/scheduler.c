@@ -165,9 +165,16 @@ int main(int argc, char **argv)
 	}
 	sopts.artifacts = artifacts;
 	sopts.ui_dir = ui_dir;
-	if (access(ui_dir, R_OK | X_OK))
-		alts_log(ALTS_LOG_WARN, "scheduler", "no Swagger UI in '%s' (%s): /docs answers 404", ui_dir,
-			 strerror(errno));
+	{
+		/* What the log says is what /docs does: without the UI's bundle, no page that needs it. */
+		char bundle[4096];
+
+		if (!str_fmt(bundle, sizeof(bundle), "%s/swagger-ui-bundle.js", ui_dir) || access(bundle, R_OK)) {
+			alts_log(ALTS_LOG_WARN, "scheduler", "no Swagger UI in '%s' (%s): /docs answers 404", ui_dir,
+				 strerror(errno));
+			sopts.ui_dir = NULL;
+		}
+	}
 	cbo = (struct callback_opts){ !strcmp(cfg->callback_format, "albs") ? CALLBACK_ALBS : CALLBACK_NATIVE,
 				      cfg->bs_host, cfg->bs_token };
 	if (store_open(&store, cfg->database, &err) || (!no_broker && outbox_start(&outbox, store, &cfg->farm, &err)) ||

@@ -61,6 +61,28 @@ static char *safe_name(struct arena *a, const char *s)
 	return out;
 }
 
+/*
+ * The log name of check number index named name: "NN-<name>.log" with
+ * every character but letters, digits, '.', '_', '-' made '_', no ".."
+ * (the scheduler refuses such names when they are fetched) nor a leading
+ * '.', at most 200 bytes of the name: a name that fits one path component
+ * and that every store and the scheduler take as it is.
+ */
+#define LOG_NAME_PART_MAX 200
+
+ALTS_TESTABLE char *engine__log_name(struct arena *a, size_t index, const char *name)
+{
+	char *out = arena_strndup(a, name, LOG_NAME_PART_MAX);
+
+	for (char *p = out; p && *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			*p = '_';
+		else if (*p == '.' && (p == out || p[-1] == '.'))
+			*p = '_';
+	}
+	return out ? arena_printf(a, "%02zu-%s.log", index, out) : NULL;
+}
+
 static void on_check_output(void *payload, enum proc_stream stream, const char *buf, size_t len)
 {
 	struct suite_run *run = payload;
@@ -158,7 +180,7 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 	double t0;
 	int rc;
 
-	cr->log_name = arena_printf(run->sr->arena, "%02zu-%s.log", c->index + 1, safe_name(run->sr->arena, c->name));
+	cr->log_name = engine__log_name(run->sr->arena, c->index + 1, c->name);
 	cr->log_path = arena_printf(run->sr->arena, "%s/%s", run->logs_dir, cr->log_name);
 	scratch = arena_printf(run->sr->arena, "%s/.scratch-%02zu", run->logs_dir, c->index + 1);
 	if (!cr->log_name || !cr->log_path || !scratch)

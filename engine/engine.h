@@ -49,4 +49,8 @@ const char *engine_pick_runner(const struct suite *s, const struct engine_opts *
 /* True when the check matches the --filter glob (by name or kind). */
 bool engine_check_selected(const struct suite_check *c, const char *filter);
 
+/* For tests: the log name of check number index named name (see engine.c). */
+struct arena;
+char *engine__log_name(struct arena *a, size_t index, const char *name);
+
 #endif

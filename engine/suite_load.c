@@ -35,6 +35,14 @@ static int validate_package_name(struct conf_ctx *ctx, yaml_node_t *node, const 
 
 	if (suite_package_name_ok(name))
 		return 0;
+	if (strlen(name) > SUITE_NAME_MAX)
+		return conf_fail(ctx, node, path, "package name '%.32s...' is %zu bytes long, more than the %d allowed",
+				 name, strlen(name), SUITE_NAME_MAX);
+	if (*name && !isalnum((unsigned char)*name) && *name != '_')
+		return conf_fail(ctx, node, path,
+				 "package name '%s' starts with %s: a package name starts with a letter, a digit or '_'%s",
+				 name, conf_describe_char(*name, cbuf, sizeof(cbuf)),
+				 *name == '-' ? " (a leading '-' would be read as an option)" : "");
 	return conf_fail(ctx, node, path,
 			 "package name '%s' contains %s, which cannot appear in a package name "
 			 "(allowed: letters, digits and + . _ ~ -)",
@@ -48,6 +56,12 @@ static int validate_version(struct conf_ctx *ctx, yaml_node_t *node, const char 
 
 	if (suite_version_ok(v))
 		return 0;
+	if (strlen(v) > SUITE_NAME_MAX)
+		return conf_fail(ctx, node, path, "version '%.32s...' is %zu bytes long, more than the %d allowed", v,
+				 strlen(v), SUITE_NAME_MAX);
+	if (*v && !isalnum((unsigned char)*v))
+		return conf_fail(ctx, node, path, "version '%s' starts with %s: a version starts with a letter or digit", v,
+				 conf_describe_char(*v, cbuf, sizeof(cbuf)));
 	return conf_fail(ctx, node, path,
 			 "version '%s' contains %s, which cannot appear in a version "
 			 "(allowed: letters, digits and . + ~ _ : -, starting with a letter or digit)",
@@ -261,10 +275,19 @@ static int check_repo_url(struct conf_ctx *ctx, yaml_node_t *node, const char *p
 			return strchr(url, ' ') ? conf_fail(ctx, node, path, "repository URL '%s' contains a space", url)
 						: 0;
 	}
-	return conf_fail(ctx, node, path,
-			 "'%s' is not a repository URL (http://, https://, file://, an absolute path, "
-			 "or an apt line starting with 'deb ')",
-			 url);
+	{
+		struct sbuf known = SBUF_INIT;
+		int rc;
+
+		for (const char *const *sc = schemes; *sc; sc++)
+			sbuf_addf(&known, "%s, ", *sc);
+		rc = conf_fail(ctx, node, path,
+			       "'%s' is not a repository URL (accepted: %san absolute path, or an apt line starting with "
+			       "'deb ' or 'deb-src ')",
+			       url, known.buf);
+		sbuf_release(&known);
+		return rc;
+	}
 }
 
 static int load_repos(struct suite_loader *l, yaml_node_t *node, const char *path)

@@ -168,6 +168,9 @@ static int decode_string(struct conf_ctx *ctx, yaml_node_t *node, const char *pa
 		return conf_fail(ctx, node, path, "must not be empty");
 	if (strlen(s) != node->data.scalar.length)
 		return conf_fail(ctx, node, path, "contains a NUL character");
+	if (!(flags & CONF_LONG) && node->data.scalar.length > CONF_STRING_MAX)
+		return conf_fail(ctx, node, path, "'%.32s...' is %zu bytes long, more than the %u allowed", s,
+				 node->data.scalar.length, CONF_STRING_MAX);
 	*field = arena_strdup(ctx->arena, s);
 	return *field ? 0 : conf_oom(ctx);
 }
@@ -434,13 +437,47 @@ int conf_decode_map(struct conf_ctx *ctx, yaml_node_t *node, const char *path,
 	return 0;
 }
 
+/*
+ * Walks the event stream before the document is built and refuses
+ * nesting deeper than CONF_DEPTH_MAX. libyaml's loader recurses once per
+ * level, and its scanner visits every open flow level for each token, so
+ * 100,000 '[' took minutes; stopping at the first level too deep reads a
+ * few thousand bytes. A syntax error is left for the loader to report.
+ */
+static int conf_check_depth(const char *file, const char *data, size_t len, struct alts_err *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, rc = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return alts_err_set(err, ALTS_ENOMEM, "cannot initialise the YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	while (!done && !rc && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > CONF_DEPTH_MAX)
+				rc = alts_err_set(err, ALTS_EINVALID, "%s:%zu:%zu: nesting deeper than %d levels", file,
+						  ev.start_mark.line + 1, ev.start_mark.column + 1, CONF_DEPTH_MAX);
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 int conf_load_document(yaml_document_t *doc, const char *file, const char *data, size_t len,
 		       struct alts_err *err)
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
-	int rc = 0;
+	int rc = conf_check_depth(file, data, len, err);
 
+	if (rc)
+		return rc;
 	if (!yaml_parser_initialize(&parser))
 		return alts_err_set(err, ALTS_ENOMEM, "cannot initialise the YAML parser");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);

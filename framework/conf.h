@@ -51,6 +51,7 @@ enum conf_type {
 enum conf_flags {
 	CONF_REQUIRED = 1 << 0,
 	CONF_NONEMPTY = 1 << 1,  /* strings, lists and maps may not be empty */
+	CONF_LONG = 1 << 2,      /* a string that never reaches argv or the environment: no CONF_STRING_MAX */
 };
 
 struct conf_ctx {
@@ -132,9 +133,21 @@ bool conf_strlist_has(const struct strlist *l, const char *s);
 bool conf_parse_duration(const char *text, double *out);
 
 /*
+ * The longest string a document may hold (but CONF_LONG keys): every
+ * string may end up as one argument or environment value of a command,
+ * and Linux refuses any longer than 128 KiB (MAX_ARG_STRLEN) with "Argument
+ * list too long" at run time; here it is refused at load with its place.
+ */
+#define CONF_STRING_MAX (32u << 10)
+
+/* The deepest nesting of lists and mappings a document may have. */
+#define CONF_DEPTH_MAX 64
+
+/*
  * Parses a whole YAML or JSON document from memory into doc. On a syntax
  * error fills err with "file:line:col: message". An empty document is an
- * error. The caller deletes doc with yaml_document_delete() on success.
+ * error, and so is nesting deeper than CONF_DEPTH_MAX (refused before the
+ * document is built, in time bounded by the depth, not the size). The caller deletes doc with yaml_document_delete() on success.
  */
 int conf_load_document(yaml_document_t *doc, const char *file, const char *data, size_t len,
 		       struct alts_err *err);

@@ -6,7 +6,7 @@
 
 bool suite_package_name_ok(const char *name)
 {
-	if (!name || !*name || !(isalnum((unsigned char)*name) || *name == '_'))
+	if (!name || !*name || !(isalnum((unsigned char)*name) || *name == '_') || strlen(name) > SUITE_NAME_MAX)
 		return false;
 	for (const char *p = name; *p; p++) {
 		if (!isalnum((unsigned char)*p) && !strchr("+._~-", *p))
@@ -65,7 +65,7 @@ bool suite_url_is_local(const char *url)
 
 bool suite_version_ok(const char *version)
 {
-	if (!version || !*version || !isalnum((unsigned char)*version))
+	if (!version || !*version || !isalnum((unsigned char)*version) || strlen(version) > SUITE_NAME_MAX)
 		return false;
 	for (const char *p = version; *p; p++) {
 		if (!isalnum((unsigned char)*p) && !strchr(".+~_:-", *p))

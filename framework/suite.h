@@ -99,7 +99,14 @@ void suite_free(struct suite *s);
  */
 const void *suite_runner_conf(const struct suite *s, const char *runner);
 
-/* True when name is a safe package name (letters, digits, + . _ - ~ :). */
+/* The longest package name and version accepted (dpkg and rpm allow longer; nothing real is). */
+#define SUITE_NAME_MAX 255
+
+/*
+ * True when name is a safe package name: 1 to SUITE_NAME_MAX letters,
+ * digits, + . _ - ~, starting with a letter, digit or '_' (never '-', which
+ * a package manager would read as an option).
+ */
 bool suite_package_name_ok(const char *name);
 /* True when path is relative and has no '..' component (a path inside a farm task's folder). */
 bool suite_inner_path_ok(const char *path);

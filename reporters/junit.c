@@ -46,7 +46,6 @@ static void junit_escape_char(struct sbuf *sb, uint32_t cp, bool attr)
 	case '&': sbuf_adds(sb, "&amp;"); return;
 	case '<': sbuf_adds(sb, "&lt;"); return;
 	case '>': sbuf_adds(sb, "&gt;"); return;
-	case '\r': sbuf_adds(sb, "&#13;"); return;  /* parsers turn a raw CR into LF */
 	default: break;
 	}
 	if (attr) {
@@ -77,6 +76,16 @@ static void junit_escape(struct sbuf *sb, const char *s, bool attr)
 	while (i < n) {
 		if (s[i] == '\033') {
 			i += reporter_ansi_len(s + i, n - i);
+			continue;
+		}
+		if (s[i] == '\r') {
+			/*
+			 * Line ends are LF: CR LF becomes LF, a lone CR (apt's progress
+			 * redrawing its line) starts a new line. "&#13;" would keep them,
+			 * and CI viewers show it as text.
+			 */
+			i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+			junit_escape_char(sb, '\n', attr);
 			continue;
 		}
 		i += reporter_utf8_next(s + i, n - i, &cp);

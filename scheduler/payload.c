@@ -226,6 +226,9 @@ static int v_package(struct conf_ctx *ctx, yaml_node_t *node, const char *path, 
 {
 	const char *n = *(const char **)field;
 
+	/* A JSON number is a plain scalar once parsed; a name is a JSON string (quoted). */
+	if (node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return conf_fail(ctx, node, path, "expected a string (a package name), got the number %s", n);
 	return strlen(n) <= PAYLOAD_FIELD_MAX && suite_package_name_ok(n)
 		       ? 0
 		       : conf_fail(ctx, node, path, "invalid package name '%s' (allowed: letters, digits and + . _ ~ -)", n);
@@ -261,6 +264,10 @@ static int v_bs_task_id(struct conf_ctx *ctx, yaml_node_t *node, const char *pat
 {
 	const char *v = *(const char **)field;
 
+	/* An integer id (a plain scalar once parsed) must not be negative: ALTS's ids count from 1. */
+	if (node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!*v || strspn(v, "0123456789") != strlen(v)))
+		return conf_fail(ctx, node, path, "expected a non-negative integer or a string id, got %s", v);
 	return text_ok(v, "_-") && strlen(v) <= 64
 		       ? 0
 		       : conf_fail(ctx, node, path, "invalid id '%s' (letters, digits, '_', '-'; at most 64)", v);

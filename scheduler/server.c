@@ -1026,6 +1026,53 @@ static enum MHD_Result h_health(struct sched_server *s, struct MHD_Connection *c
 
 /* ---- dispatch ---------------------------------------------------------- */
 
+/*
+ * Decodes %XX in the path and query in place, but %00: a NUL would cut
+ * the string short ("/logs/x%00.txt" serving "x"), so it stays as the text
+ * "%00" and dispatch() refuses the request.
+ */
+static size_t unescape_url(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	ALTS_UNUSED(cls);
+	ALTS_UNUSED(c);
+	for (const char *r = s; *r; r++) {
+		if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2]) &&
+		    !(r[1] == '0' && r[2] == '0')) {
+			char hex[3] = { r[1], r[2], 0 };
+
+			*w++ = (char)strtol(hex, NULL, 16);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+static enum MHD_Result find_nul_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	ALTS_UNUSED(kind);
+	if (strstr(key, "%00") || (value && strstr(value, "%00"))) {
+		*(bool *)cls = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* True when the path or a query argument had %00 (kept encoded by unescape_url). */
+static bool url_has_nul(struct MHD_Connection *c, const char *url)
+{
+	bool found = strstr(url, "%00") != NULL;
+
+	if (!found)
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, find_nul_arg, &found);
+	return found;
+}
+
+
 struct match {
 	enum route route;
 	const char *allow;   /* the methods the route takes */
@@ -1098,6 +1145,8 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 	struct match m;
 	bool head;
 
+	if (url_has_nul(c, url))
+		return send_error(s, c, R_OTHER, 400, "the URL contains a NUL byte (%00)");
 	if (!match_route(&m, url))
 		return send_error(s, c, R_OTHER, 404, "Not Found");
 	head = !strcmp(method, "HEAD") && !strcmp(m.allow, "GET");
@@ -1357,7 +1406,7 @@ int server_start(struct sched_server **out, const struct settings *cfg, struct s
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->connection_timeout + 0.5),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL, MHD_OPTION_END);
 	if (!s->daemon) {
 		intake_free(s->intake);
 		auth_cache_free(s->auth_cache);

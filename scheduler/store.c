@@ -87,7 +87,9 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_CANCELS] = "SELECT " STORE_COLUMNS " FROM tasks WHERE cancel_pending = 1 ORDER BY seq LIMIT ?1",
 	[ST_CANCEL_SENT] = "UPDATE tasks SET cancel_pending = 0 WHERE id = ?1",
 	/* substr on a BLOB counts bytes; a task without a log reads as empty. */
-	[ST_LIVE_LOG] = "SELECT substr(CAST(COALESCE(live_log, '') AS BLOB), ?2 + 1, ?3) FROM tasks WHERE id = ?1",
+	/* substr() takes 32-bit starts: an offset past the end is compared first, in 64 bits. */
+	[ST_LIVE_LOG] = "SELECT CASE WHEN ?2 >= length(CAST(COALESCE(live_log, '') AS BLOB)) THEN x''"
+			" ELSE substr(CAST(COALESCE(live_log, '') AS BLOB), ?2 + 1, ?3) END FROM tasks WHERE id = ?1",
 	[ST_CALLBACKS] = "SELECT " STORE_COLUMNS " FROM tasks WHERE callback_done = 0 AND callback_href IS NOT NULL"
 			 " AND (state IN ('finished', 'failed') OR (state = 'canceled' AND"
 			 /* canceled: at once when it never ran; a running one once its worker stopped it (revoked

@@ -26,6 +26,24 @@ run_ctest() {
 	total_passed=$((total_passed + passed))
 	total_failed=$((total_failed + failed))
 	[ "$failed" -eq 0 ] || status=1
+	collect_skips "$dir" "$log"
+}
+
+# collect_skips DIR LOG: appends "build: test (reason)" to $skips for every test ctest skipped,
+# the reason being the first "SKIP..." line of its output (ctest keeps it in LastTest.log).
+skips=""
+total_skipped=0
+collect_skips() {
+	local dir=$1 log=$2 name reason
+	for name in $(sed -nE 's/^[[:space:]]*[0-9]+ - ([^ ]+) \(Skipped\).*/\1/p' "$log"); do
+		reason=$(awk -v t="$name" '
+			/^[0-9]+\/[0-9]+ Test: / { cur = $3; out = 0 }
+			/^Output:/ { out = 1 }
+			cur == t && out && /SKIP/ { sub(/^.*SKIP:? */, ""); print; exit }' \
+			"$dir/Testing/Temporary/LastTest.log" 2>/dev/null)
+		skips+="  $(basename "$dir"): $name (${reason:-no reason printed})"$'\n'
+		total_skipped=$((total_skipped + 1))
+	done
 }
 
 echo "== build: plain"
@@ -52,5 +70,6 @@ for t in "$out"/plain/tests/unit_*; do
 done
 [ "$status" -eq 0 ] || [ "$total_failed" -gt 0 ] || total_failed=1
 
-echo "tests: $total_passed passed, $total_failed failed"
+[ -z "$skips" ] || printf 'skipped:\n%s' "$skips"
+echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
 exit $status

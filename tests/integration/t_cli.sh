@@ -31,6 +31,8 @@ check "--list prints the checks and runs nothing" test "$status" -eq 0 -a "$(gre
 check "--list shows skip reasons" grep -q "later  \[skip: not yet\]" <<<"$out"
 out=$("$ALTS_RUN" --validate "$SCRATCH/s.yaml" "$SCRATCH/ok.yaml"); status=$?
 check "--validate accepts valid suites" test "$status" -eq 0 -a "$(grep -c ': ok' <<<"$out")" -eq 2
+check "--validate counts in the singular and plural" grep -q 'ok.yaml: ok (1 check)$' <<<"$out"
+check "--validate says 3 checks" grep -q 's.yaml: ok (3 checks)$' <<<"$out"
 
 out=$(NO_COLOR= "$ALTS_RUN" --color never --artifacts "$SCRATCH/a1" "$SCRATCH/s.yaml"); status=$?
 check "a failing check: exit 1" test "$status" -eq 1

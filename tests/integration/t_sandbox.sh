@@ -39,7 +39,10 @@ cat >"$SCRATCH/suite/tests/greeting.bats" <<'BATS'
 }
 BATS
 
-status_md5=$(md5sum /var/lib/dpkg/status)
+# What only the sandboxed run could write to the host's dpkg database: alts-hello's entry and
+# its files list (a whole-file checksum fails whenever anything else on the host runs apt).
+host_knows_hello() { grep -q '^Package: alts-hello$' /var/lib/dpkg/status || compgen -G '/var/lib/dpkg/info/alts-hello.*' >/dev/null; }
+host_knows_hello && skip_test "alts-hello is installed on this host; remove it first (dpkg -P alts-hello)"
 cat >"$SCRATCH/suite/good.yaml" <<YAML
 name: good
 environment: {runner: sandbox, dist_name: debian, dist_version: 12}
@@ -60,7 +63,8 @@ out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-good" --tap "$SCRATCH/good.tap" --ju
 check "good package: every check passes (exit $status)" test "$status" -eq 0
 [ "$status" -eq 0 ] || echo "$out" | sed 's/^/# /'
 check "TAP has the bats and TAP script subtests" grep -q "ok 2 - greeting.bats" "$SCRATCH/good.tap"
-check "the host's dpkg database is untouched" test "$(md5sum /var/lib/dpkg/status)" = "$status_md5"
+host_never_heard_of_hello() { ! host_knows_hello; }
+check "the host's dpkg database never heard of alts-hello" host_never_heard_of_hello
 check "the package never reached the host" test ! -e /usr/bin/alts-hello
 check "nothing is left behind" no_leftovers
 

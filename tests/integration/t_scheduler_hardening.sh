@@ -78,6 +78,14 @@ for i in $(seq 20); do idem key-race "$BODY" >"$SCRATCH/race.$i" & pids+=($!); d
 wait "${pids[@]}"
 check "20 requests with one key at once: one task" [ "$(($(tasks) - before))" = 1 ]
 check "and all got 201" [ "$(cat "$SCRATCH"/race.* | grep -o "[0-9][0-9][0-9]" | sort -u)" = 201 ]
+# ---- URLs: %00 is refused, not cut short; /docs without the UI is 404, as the log says ----
+for p in "/health%00" "/tasks/$id1/logs/x%00.txt" "/tasks?state=queued%00x" "/tasks/$id1/log?offset=0%00"; do
+	r=$(curl -s -w ' %{http_code}' -H "$AUTH" "$SCHED_URL$p")
+	check "GET $p is 400 naming the NUL ($r)" [ "${r##* }" = 400 ] && [[ $r == *NUL* ]]
+done
+r=$(curl -s -w ' %{http_code}' "$SCHED_URL/docs")
+check "GET /docs with no Swagger UI installed is 404 ($r)" [ "${r##* }" = 404 ] && grep -q '/docs answers 404' "$SCRATCH/scheduler.log"
+
 # ---- alts-submit sends an Idempotency-Key and retries with it (a stand-in that always answers 503) ----
 $RAW "$SCRATCH/fport" failing 5 >"$SCRATCH/keys" &
 fpid=$!

@@ -285,10 +285,24 @@ static void test_check_tap_parse__survives_oom(void **state)
 	}
 }
 
+/* A NUL byte in a description stands as U+FFFD; the rest of the description is kept. */
+static void test_check_tap_parse__nul_in_description(void **state)
+{
+	static const char text[] = "1..1\nok 1 - before\0after # SKIP why\n";
+	struct tap_doc *d = tap_parse(arena, text, sizeof(text) - 1);
+
+	ALTS_UNUSED(state);
+	assert_non_null(d);
+	assert_int_equal(d->ntests, 1);
+	assert_string_equal(d->tests[0].description, "before\xef\xbf\xbd" "after");
+	assert_string_equal(d->tests[0].reason, "why");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_tap_parse__detect),
+		cmocka_unit_test_setup_teardown(test_check_tap_parse__nul_in_description, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__basic_plan_and_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__passing_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__directives, setup, teardown),

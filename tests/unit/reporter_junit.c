@@ -139,7 +139,8 @@ static void test_reporter_junit__output_is_escaped_xml(void **state)
 			    "&lt;![CDATA[]]&gt; and ]]&gt; and &lt;![CDATA[ nested ]]&gt;\n");
 	assert_contains(tc, "\tline with a tab, a bell , esc red, ctrl , del \n");
 	assert_contains(tc, "bad utf-8 \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd( | good: caf\xc3\xa9 ");
-	assert_contains(tc, "formfeed and vt and nul-free end&#13;\n");
+	assert_contains(tc, "formfeed and vt and nul-free end\n");  /* CR LF is LF: no "&#13;" in CI viewers */
+	assert_null(strstr(out, "&#13;"));
 	assert_null(strstr(out, "CDATA[]]>"));
 	n = strlen(out);
 	for (i = 0; i < n; i++) {

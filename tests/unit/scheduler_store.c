@@ -508,6 +508,33 @@ static void test_scheduler_store__insert_many(void **state)
 	test_sandbox_cleanup();
 }
 
+/* Offsets past 2^31 and 2^32 give nothing, not the log from the start (substr takes 32-bit starts). */
+static void test_scheduler_store__live_log_big_offsets(void **state)
+{
+	static const int64_t offsets[] = { 5, 6, 1000, (int64_t)1 << 31, ((int64_t)1 << 32), ((int64_t)1 << 32) + 2,
+					   INT64_MAX - 1 };
+	struct alts_err err = ALTS_ERR_INIT;
+	struct store *s = open_store();
+	struct task_report r = { .state = "running", .log = "hello" };
+	struct sbuf sb = SBUF_INIT;
+	bool applied;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(store_insert(s, "t1", "q", NULL, NULL, "{}", &err), &err);
+	assert_ok_err(store_report(s, "t1", &r, &applied, &err), &err);
+	assert_ok_err(store_live_log(s, "t1", 2, 100, &sb, &err), &err);
+	assert_int_equal(sb.len, 3);
+	assert_memory_equal(sb.buf, "llo", 3);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(offsets); i++) {
+		sbuf_reset(&sb);
+		assert_ok_err(store_live_log(s, "t1", offsets[i], 100, &sb, &err), &err);
+		if (sb.len)
+			fail_msg("offset %lld gave %zu bytes", (long long)offsets[i], sb.len);
+	}
+	sbuf_release(&sb);
+	store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_scheduler_store__cancel_pending),
 		cmocka_unit_test(test_scheduler_store__migrates_old_schema),
 		cmocka_unit_test(test_scheduler_store__apply_report_json),
+		cmocka_unit_test(test_scheduler_store__live_log_big_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

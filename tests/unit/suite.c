@@ -1,8 +1,12 @@
 /* engine/suite_load.c and framework/conf.c: loading and validating suites. */
 #include "tests/unit/helpers.h"
 #include "engine/suite_load.h"
+#include "engine/engine.h"
+#include "framework/arena.h"
 #include "engine/config_load.h"
 #include "checks/check_int.h"
+
+#include <time.h>
 
 static const char full_suite[] =
 	"name: hello suite\n"
@@ -243,6 +247,106 @@ static void test_suite__config_rejects_unknown_keys(void **state)
 	assert_non_null(strstr(err.msg, "cfg.yaml:4:5: exclusions[0]: unknown key 'chekcs'"));
 }
 
+#define ALTS_STR_LEN(lit) lit, sizeof(lit) - 1
+
+/* Loads text (len bytes) and asserts it is refused with a message containing want. */
+static void assert_load_refused(const char *text, size_t len, const char *want)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct suite *s = NULL;
+
+	assert_int_equal(suite_load_buffer(&s, "t.yaml", NULL, text, len, &err), ALTS_EINVALID);
+	if (!strstr(err.msg, want))
+		fail_msg("message '%s' lacks '%s'", err.msg, want);
+	assert_null(s);
+}
+
+/* 100,000 nested '[' are refused at level 65, at once (libyaml alone took minutes: quadratic). */
+static void test_suite__deep_nesting_refused_fast(void **state)
+{
+	size_t n = 100000;
+	char *text = alts_malloc(n + 8);
+	clock_t t0;
+	double cpu;
+
+	ALTS_UNUSED(state);
+	memcpy(text, "x: ", 3);
+	memset(text + 3, '[', n);
+	t0 = clock();
+	assert_load_refused(text, n + 3, "nesting deeper than 64 levels");
+	cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	if (cpu > 1.0)  /* measured: a few ms; generous for valgrind */
+		fail_msg("refusing took %.3f s of CPU", cpu);
+	memcpy(text, "{a: ", 4);
+	memset(text + 4, '{', 70);
+	assert_load_refused(text, 74, "nesting deeper than 64 levels");
+	alts_free(text);
+	/* 64 levels are fine for the parser (the suite's keys decide the rest). */
+	{
+		char ok[200];
+		int m = snprintf(ok, sizeof(ok), "checks: %.63s%.63s\n",
+				 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+				 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+
+		assert_load_refused(ok, (size_t)m, "checks");
+	}
+}
+
+/* Every string that may reach argv or the environment has a length limit, and clear messages. */
+static void test_suite__strings_bounded_and_clear(void **state)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	ALTS_UNUSED(state);
+	sbuf_adds(&sb, "packages:\n  - name: ");
+	for (int i = 0; i < 300; i++)
+		sbuf_addch(&sb, 'a');
+	sbuf_adds(&sb, "\nchecks: [install]\n");
+	assert_load_refused(sb.buf, sb.len, "is 300 bytes long, more than the 255 allowed");
+	sbuf_reset(&sb);
+	sbuf_adds(&sb, "packages:\n  - name: bash\n    version: '");
+	for (int i = 0; i < 300; i++)
+		sbuf_addch(&sb, '1');
+	sbuf_adds(&sb, "'\nchecks: [install]\n");
+	assert_load_refused(sb.buf, sb.len, "version '1111");
+	sbuf_reset(&sb);
+	sbuf_adds(&sb, "packages: [bash]\nenv:\n  A: ");
+	for (int i = 0; i < 1 << 20; i++)
+		sbuf_addch(&sb, 'x');
+	sbuf_adds(&sb, "\nchecks: [install]\n");
+	assert_load_refused(sb.buf, sb.len, "env.A: 'xxxx");
+	assert_load_refused(sb.buf, sb.len, "is 1048576 bytes long, more than the 32768 allowed");
+	sbuf_reset(&sb);
+	sbuf_adds(&sb, "packages: [bash]\nchecks:\n  - launch:\n      command: [echo, ");
+	for (int i = 0; i < 200000; i++)
+		sbuf_addch(&sb, 'y');
+	sbuf_adds(&sb, "]\n");
+	assert_load_refused(sb.buf, sb.len, "command[1]");
+	sbuf_release(&sb);
+	assert_load_refused(ALTS_STR_LEN("packages: [--force-all]\nchecks: [install]\n"), "package name '--force-all' starts with '-'");
+	assert_load_refused(ALTS_STR_LEN("packages: [bash]\nrepositories: [gopher://x]\nchecks: [install]\n"),
+			    "accepted: http://, https://, file://, ftp://, copy://, mirror://");
+	assert_false(suite_package_name_ok("-x"));
+}
+
+/* Log names never hold "..": the scheduler refuses those when fetched, so they would be stored unreachable. */
+static void test_suite__log_names_fetchable(void **state)
+{
+	struct arena *a = arena_new();
+	char long_name[400];
+
+	ALTS_UNUSED(state);
+	assert_string_equal(engine__log_name(a, 3, "upgrade 1..2"), "03-upgrade_1._2.log");
+	assert_string_equal(engine__log_name(a, 1, "..."), "01-_._.log");
+	assert_string_equal(engine__log_name(a, 1, ".hidden"), "01-_hidden.log");
+	assert_string_equal(engine__log_name(a, 12, "a/b\\c"), "12-a_b_c.log");
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_true(strlen(engine__log_name(a, 1, long_name)) <= 255);
+	assert_null(strstr(engine__log_name(a, 1, "x..y...z"), ".."));
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +356,9 @@ int main(void)
 		cmocka_unit_test(test_suite__checks_may_come_before_packages),
 		cmocka_unit_test(test_suite__package_names_refuse_shell_metacharacters),
 		cmocka_unit_test(test_suite__durations),
+		cmocka_unit_test(test_suite__log_names_fetchable),
+		cmocka_unit_test(test_suite__deep_nesting_refused_fast),
+		cmocka_unit_test(test_suite__strings_bounded_and_clear),
 		cmocka_unit_test(test_suite__survives_each_allocation_failure),
 		cmocka_unit_test(test_suite__config_exclusions_and_protected),
 		cmocka_unit_test(test_suite__config_rejects_unknown_keys),
