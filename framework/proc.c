@@ -4,6 +4,7 @@
 #include "framework/sbuf.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -27,23 +28,38 @@ void proc_close_fds_from(int first)
 		close(fd);
 }
 
-/* Closes every descriptor >= 3 but keep. */
-static void close_fds_except(int keep)
+static void close_fd_range(int first, int last)
 {
 #ifdef SYS_close_range
-	if (keep > 3 && syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0) < 0)
-		goto slow;
-	if (keep >= 3 && syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0) < 0)
-		goto slow;
-	if (keep < 3 && syscall(SYS_close_range, 3U, ~0U, 0) < 0)
-		goto slow;
-	return;
-slow:
+	if (syscall(SYS_close_range, (unsigned)first, (unsigned)last, 0) == 0)
+		return;
 #endif
-	for (int fd = 3; fd < 4096; fd++) {
-		if (fd != keep)
-			close(fd);
+	for (int fd = first; fd <= last && fd < 4096; fd++)
+		close(fd);
+}
+
+void proc_close_fds_keeping(int a, int b, int c)
+{
+	int keep[3] = { a, b, c }, next = 3;
+
+	for (int i = 0; i < 3; i++) {
+		for (int j = i + 1; j < 3; j++) {
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+		}
 	}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < next)
+			continue;
+		if (keep[i] > next)
+			close_fd_range(next, keep[i] - 1);
+		next = keep[i] + 1;
+	}
+	close_fd_range(next, INT_MAX);
 }
 
 double proc_now(void)
@@ -192,7 +208,7 @@ static void child_setup(const struct proc_spec *spec, int out_w, int err_w, int 
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
 	/* The program gets 0-2 only: nothing alts-run inherited or opened (err_fd closes on exec). */
-	close_fds_except(err_fd);
+	proc_close_fds_keeping(err_fd, -1, -1);
 	child_exec(spec, err_fd);
 fail:
 	e = errno;

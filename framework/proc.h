@@ -64,6 +64,8 @@ int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_
  * that never exec (they would otherwise keep other threads' pipes open).
  */
 void proc_close_fds_from(int first);
+/* Closes every descriptor >= 3 but a, b and c (-1: none); one close_range per gap. */
+void proc_close_fds_keeping(int a, int b, int c);
 
 /* Seconds from a monotonic clock, for deadlines and durations. */
 double proc_now(void);

@@ -372,11 +372,7 @@ static void report_setup(int fd, int step, int errnum)
  */
 static void keep_only_fds(int a, int b, int c)
 {
-	for (int fd = 3; fd < 4096; fd++) {
-		if (fd != a && fd != b && fd != c)
-			close(fd);
-	}
-	proc_close_fds_from(4096);
+	proc_close_fds_keeping(a, b, c);
 }
 
 static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_fd, int go_fd)
