@@ -70,5 +70,6 @@ if command -v rpmbuild >/dev/null && command -v createrepo_c >/dev/null &&
 else
 	echo "# no rpmbuild, createrepo_c or debian-12-rpm image: the rpm half is left out"
 fi
+[ -n "${KEEP:-}" ] && cp -r "$SCRATCH" "$KEEP"
 check "nothing is left behind" no_leftovers
 finish
