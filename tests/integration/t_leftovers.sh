@@ -38,7 +38,7 @@ life_cases() { # FMT IMAGE PM REPO
 	echo "# $f: install + purge + leftovers took $(( ($(date +%s%N) - start) / 1000000 )) ms"
 	check "$f: a package that cleans up passes (exit $st)" test "$st" -eq 0
 	[ "$st" -eq 0 ] || sed 's/^/# /' "$SCRATCH/$f-clean.out" "$SCRATCH/$f-clean.tap"
-	check "$f: the purge ran" grep -rqE "(apt-get purge|dnf remove) -y" "$SCRATCH/art-$f-clean"
+	check "$f: the purge ran" grep -rqE "(apt-get purge --autoremove|dnf remove) -y" "$SCRATCH/art-$f-clean"
 	check "$f: leftovers is a part of uninstall" grep -q "^    ok 2 - leftovers" "$SCRATCH/$f-clean.tap"
 
 	suite "$f-forget" "$2" "$3" "$4" alts-forget >"$SCRATCH/$f-forget.yaml"
@@ -70,5 +70,6 @@ if command -v rpmbuild >/dev/null && command -v createrepo_c >/dev/null &&
 else
 	echo "# no rpmbuild, createrepo_c or debian-12-rpm image: the rpm half is left out"
 fi
+[ -n "${KEEP:-}" ] && cp -r "$SCRATCH" "$KEEP"
 check "nothing is left behind" no_leftovers
 finish
