@@ -17,7 +17,8 @@
 #   9. both stop cleanly on systemctl stop (inactive, Result=success)
 #  10. a unit without /etc/alts/farm.yaml does not start (ConditionPathExists)
 #
-# Last run (2026-12-04, podman 4.3.1, systemd 252.38 in the container): 9/9 passed.
+# Last run (2026-12-04, podman 4.3.1, systemd 252.39 in the container, the .debs of this tree):
+# 10/10 passed, about 3 minutes with the images made before.
 set -u
 DEBDIR=${1:?usage: check-in-podman.sh DEBDIR}
 DEBDIR=$(cd "$DEBDIR" && pwd)
