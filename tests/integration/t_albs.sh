@@ -22,7 +22,7 @@ source "$(dirname "$0")/lib/rabbitmq.sh"
 source "$(dirname "$0")/lib/worker.sh"
 need_cmd curl jq git python3 dpkg apt-get
 [ -x "$RABBITMQ_BIN/rabbitmq-server" ] || skip_test "needs:rabbitmq-server (not installed)"
-dpkg -s bash >/dev/null 2>&1 || skip_test "needs:a Debian host with bash installed"
+dpkg -s dash >/dev/null 2>&1 || skip_test "needs:a Debian host with dash installed"
 STANDIN=$ALTS_SOURCE_DIR/tests/tools/bs_standin.py
 BS_TOKEN=bs-test-token
 PIDS=()
@@ -222,7 +222,7 @@ final_matches() {
 TC_PASS="{\"tests\":[{\"url\":\"$REPO\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"pass.sh\"]}],\"test_env\":{\"extra_env_vars\":[\"ALBS_MARK=from-test-env\"],\"pytest_is_needed\":true,\"use_deprecated_ansible\":false,\"vm_disk_size\":15360,\"vm_ram_size\":1536}}"
 TC_FAIL="{\"tests\":[{\"url\":\"$REPO\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"fail.sh\"]}],\"test_env\":null}"
 TC_SLOW="{\"tests\":[{\"url\":\"$REPO\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"slow.sh\"]}],\"test_env\":null}"
-task_spec() { echo "{\"dist_name\":\"debian\",\"dist_version\":\"12\",\"dist_arch\":\"x86_64\",\"package_name\":\"bash\",\"package_version\":\"$(dpkg-query -Wf '${Version}' bash)\",\"test_configuration\":$1}"; }
+task_spec() { echo "{\"dist_name\":\"debian\",\"dist_version\":\"12\",\"dist_arch\":\"x86_64\",\"package_name\":\"dash\",\"package_version\":\"$(dpkg-query -Wf '${Version}' dash)\",\"test_configuration\":$1}"; }
 
 # 1. Tasks pulled, run, called back, final.
 mapfile -t ids < <(bs_new "[$(task_spec "$TC_PASS"),$(task_spec "$TC_FAIL")]")
@@ -240,7 +240,7 @@ check "callback: install_package.success true, tests.package_integrity_tests, th
 	jqe '.alts_response.result | .install_package.success == true and (.tests.package_integrity_tests.success | type == "boolean") and (.third_party | to_entries | map(select(.key | startswith("third_party_test_"))) | length == 1)' <<<"$t"
 check "callback: the result of the passing task is completed by its .success values" \
 	[ "$(jq -r .result_status <<<"$t")" = completed ]
-check "callback: bash is protected: uninstall_package in skipped_tests" \
+check "callback: dash is protected: uninstall_package in skipped_tests" \
 	jqe '.alts_response.result.skipped_tests | index("uninstall_package")' <<<"$t"
 check "callback: logs is a list of {name, href, type: test_log}" \
 	jqe '.alts_response.result.logs | length > 0 and all(.type == "test_log" and (.href | type == "string") and (.name | type == "string"))' <<<"$t"
@@ -274,16 +274,16 @@ for i in "${c[@]}"; do
 done
 
 # 3. The Build System down for a while: polls fail, callbacks wait; nothing is lost.
-mapfile -t d < <(bs_new "[$(task_spec "$TC_PASS"),$(task_spec "$TC_FAIL")]")
+mapfile -t d < <(bs_new "[$(task_spec "$TC_FAIL")]")
 for i in "${d[@]}"; do wait_bs "$i" started 10 || bad "task $i pulled"; done
 bs_stop
 ok "the Build System is down"
 for i in $(seq 1 600); do
-	n=$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=500" | jq "[.tasks[] | select(.bs_task_id == \"${d[0]}\" or .bs_task_id == \"${d[1]}\") | select(.state == \"finished\" or .state == \"failed\")] | length")
-	[ "$n" = 2 ] && break
+	n=$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=500" | jq "[.tasks[] | select(.bs_task_id == \"${d[0]}\") | select(.state == \"finished\" or .state == \"failed\")] | length")
+	[ "$n" = 1 ] && break
 	sleep 0.2
 done
-check "alts ran both while the Build System was down" [ "$n" = 2 ]
+check "alts ran it while the Build System was down" [ "$n" = 1 ]
 sleep 2
 check "the scheduler logged the failed polls and kept running" bash -c "grep -q 'pull.*GET .* failed' '$SCRATCH/scheduler.log' && kill -0 $SCHED_PID"
 bs_start || bad "the Build System comes back"
@@ -292,10 +292,10 @@ for i in "${d[@]}"; do
 	check "task $i: final status matches alts's verdict" final_matches "$i"
 done
 all=$(curl -s "$BS/standin/tasks")
-check "counts: 6 tasks at the Build System, none left created or started" \
-	jqe 'length == 6 and all(.status_name != "created" and .status_name != "started")' <<<"$all"
+check "counts: 5 tasks at the Build System, none left created or started" \
+	jqe 'length == 5 and all(.status_name != "created" and .status_name != "started")' <<<"$all"
 check "counts: one alts task per Build System task (deduplicated by bs_task_id)" \
-	[ "$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=500" | jq '[.tasks[].bs_task_id] | unique | length')" = 6 ]
+	[ "$(curl -s -H "$AUTH" "$SCHED_URL/tasks?limit=500" | jq '[.tasks[].bs_task_id] | unique | length')" = 5 ]
 check "counts: every task got exactly one callback" jqe 'all(.callbacks == 1)' <<<"$all"
 
 # 4. A wrong bs_token: the Build System answers 401; the scheduler logs it and keeps polling.
