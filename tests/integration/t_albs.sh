@@ -8,8 +8,8 @@
 # equal alts's verdict. A canceled queued and a canceled running task end cancelled; the
 # Build System down for a while loses nothing; a poll with a wrong token is a logged 401.
 #
-# Pulp: PULP_STANDIN=path runs that stand-in (its CLI: --port-file F); default: the small
-# responder below (Pulp's REST API for artifacts, content/file/files and tasks). Logs reach
+# Pulp: tests/tools/pulp_standin.py (written from Pulp's published REST API), or the one
+# PULP_STANDIN names (its CLI: --port-file F). Logs reach
 # Pulp only through the pulp artifact store: when this build has it (result_backend: pulp),
 # the worker uploads there and the final status must equal alts's verdict; without it the
 # file store's file:// hrefs make the Build System mark every task with logs FAILED (as
@@ -42,48 +42,8 @@ jqe() { jq -e "$@" >/dev/null; }
 wait_file() { local i; for i in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 # ---- Pulp ------------------------------------------------------------------------------
-if [ -n "${PULP_STANDIN:-}" ]; then
-	python3 "$PULP_STANDIN" --port-file "$SCRATCH/pulp.port" 2>"$SCRATCH/pulp.log" &
-else
-	cat >"$SCRATCH/pulp_mini.py" <<'PY'
-# A small responder for the part of Pulp's REST API the Build System and a Pulp artifact
-# store use (https://docs.pulpproject.org/pulpcore/restapi.html): uploads create artifacts,
-# content/file/files/ takes only hrefs of artifacts it has (400 otherwise, as Pulp's
-# serializer answers), tasks are completed at once.
-import hashlib, json, sys, uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-ART, TASKS = {}, {}
-class H(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    def log_message(self, *a): pass
-    def send(self, code, obj):
-        b = json.dumps(obj).encode()
-        self.send_response(code); self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(b))); self.end_headers(); self.wfile.write(b)
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        if self.path.startswith('/pulp/api/v3/artifacts/'):
-            href = f'/pulp/api/v3/artifacts/{uuid.uuid4()}/'
-            ART[href] = hashlib.sha256(raw).hexdigest()
-            return self.send(201, {'pulp_href': href, 'sha256': ART[href], 'size': len(raw)})
-        if self.path.startswith('/pulp/api/v3/content/file/files/'):
-            body = json.loads(raw or b'{}')
-            if body.get('artifact') not in ART:
-                return self.send(400, {'artifact': ['Invalid hyperlink - Object does not exist.']})
-            task = f'/pulp/api/v3/tasks/{uuid.uuid4()}/'
-            TASKS[task] = {'pulp_href': task, 'state': 'completed', 'error': None,
-                           'created_resources': [f'/pulp/api/v3/content/file/files/{uuid.uuid4()}/']}
-            return self.send(202, {'task': task})
-        self.send(404, {'detail': 'Not found.'})
-    def do_GET(self):
-        if self.path in TASKS: return self.send(200, TASKS[self.path])
-        self.send(404, {'detail': 'Not found.'})
-srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
-open(sys.argv[1], 'w').write(f'{srv.server_address[1]}\n')
-srv.serve_forever()
-PY
-	python3 "$SCRATCH/pulp_mini.py" "$SCRATCH/pulp.port" 2>"$SCRATCH/pulp.log" &
-fi
+python3 "${PULP_STANDIN:-$ALTS_SOURCE_DIR/tests/tools/pulp_standin.py}" --port-file "$SCRATCH/pulp.port" \
+	2>"$SCRATCH/pulp.log" &
 PIDS+=($!)
 wait_file "$SCRATCH/pulp.port" || { bad "Pulp stand-in starts"; finish; exit 1; }
 PULP_URL="http://127.0.0.1:$(cat "$SCRATCH/pulp.port")/"
@@ -130,6 +90,15 @@ chmod +x "$REPO"/tests/*.sh
 git -C "$REPO" init -q -b main && git -C "$REPO" add -A &&
 	git -C "$REPO" -c user.email=t@example.com -c user.name=t commit -qm tests ||
 	{ bad "test repository"; finish; exit 1; }
+# A farm suite may clone only network git URLs (docs/runners.md): serve it with git daemon.
+GIT_PORT=$(free_port)
+chmod -R a+rX "$SCRATCH"
+git daemon --reuseaddr --listen=127.0.0.1 --port="$GIT_PORT" --base-path="$SCRATCH" --export-all \
+	"$SCRATCH" 2>"$SCRATCH/git-daemon.log" &
+PIDS+=($!)
+REPO_URL="git://127.0.0.1:$GIT_PORT/tests-repo"
+for i in $(seq 1 50); do git ls-remote "$REPO_URL" >/dev/null 2>&1 && break; sleep 0.1; done
+git ls-remote "$REPO_URL" >/dev/null 2>&1 || { bad "git daemon serves the test repository"; finish; exit 1; }
 
 # ---- alts: scheduler and worker ------------------------------------------------------------
 rabbitmq_start "$SCRATCH/rmq" || { bad "rabbitmq-server starts"; finish; exit 1; }
@@ -219,9 +188,9 @@ final_matches() {
 	fi
 }
 
-TC_PASS="{\"tests\":[{\"url\":\"$REPO\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"pass.sh\"]}],\"test_env\":{\"extra_env_vars\":[\"ALBS_MARK=from-test-env\"],\"pytest_is_needed\":true,\"use_deprecated_ansible\":false,\"vm_disk_size\":15360,\"vm_ram_size\":1536}}"
-TC_FAIL="{\"tests\":[{\"url\":\"$REPO\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"fail.sh\"]}],\"test_env\":null}"
-TC_SLOW="{\"tests\":[{\"url\":\"$REPO\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"slow.sh\"]}],\"test_env\":null}"
+TC_PASS="{\"tests\":[{\"url\":\"$REPO_URL\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"pass.sh\"]}],\"test_env\":{\"extra_env_vars\":[\"ALBS_MARK=from-test-env\"],\"pytest_is_needed\":true,\"use_deprecated_ansible\":false,\"vm_disk_size\":15360,\"vm_ram_size\":1536}}"
+TC_FAIL="{\"tests\":[{\"url\":\"$REPO_URL\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"fail.sh\"]}],\"test_env\":null}"
+TC_SLOW="{\"tests\":[{\"url\":\"$REPO_URL\",\"git_ref\":\"main\",\"test_dir\":\"tests\",\"tests_to_run\":[\"slow.sh\"]}],\"test_env\":null}"
 task_spec() { echo "{\"dist_name\":\"debian\",\"dist_version\":\"12\",\"dist_arch\":\"x86_64\",\"package_name\":\"dash\",\"package_version\":\"$(dpkg-query -Wf '${Version}' dash)\",\"test_configuration\":$1}"; }
 
 # 1. Tasks pulled, run, called back, final.
