@@ -137,17 +137,7 @@ static bool runnable(const struct script_conf *conf, const char *host_path, cons
 /* A relative path inside a repository, without ".." components. */
 static bool repo_path_ok(const char *p)
 {
-	if (p[0] == '/')
-		return false;
-	for (const char *s = p; *s;) {
-		size_t n = strcspn(s, "/");
-
-		if (n == 2 && !strncmp(s, "..", 2))
-			return false;
-		s += n;
-		s += *s == '/';
-	}
-	return true;
+	return !p[0] || suite_inner_path_ok(p);
 }
 
 static bool git_url_ok(const char *url)
