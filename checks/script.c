@@ -429,6 +429,12 @@ static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf,
 			goto out;
 		}
 		tap_fail = tap_failure(ctx->arena, doc);
+		/* The capture keeps the first and last half MiB of a longer output: say the TAP was cut. */
+		if (tap_fail && o.out.capped)
+			tap_fail = arena_printf(ctx->arena,
+						"%s (the script's output passed the 1 MiB capture limit and was cut in "
+						"the middle: the TAP read is incomplete)",
+						tap_fail);
 	}
 	if (o.proc.exit_code != 0 || o.proc.timed_out || o.proc.canceled)
 		exit_fail = o.proc.exec_errno ? arena_printf(ctx->arena, "cannot execute '%s': %s", argv[0],

@@ -91,20 +91,38 @@ static char *tap_unescape(struct tap_parser *p, const char *s, size_t len)
 	return out;
 }
 
+/*
+ * Reads the decimal digits at s, never past end (the text need not be
+ * NUL-terminated: strtol would read on). False when there is none or the
+ * number overflows a long.
+ */
+static bool parse_num(const char *s, const char *end, long *out, const char **after)
+{
+	long n = 0;
+	const char *q = s;
+
+	for (; q < end && isdigit((unsigned char)*q); q++) {
+		if (n > (LONG_MAX - (*q - '0')) / 10)
+			return false;
+		n = n * 10 + (*q - '0');
+	}
+	if (q == s)
+		return false;
+	*out = n;
+	*after = q;
+	return true;
+}
+
 /* "1..N" with an optional "# SKIP reason". */
 static bool parse_plan(struct tap_parser *p, const struct tap_line *l, struct tap_doc *doc)
 {
 	const char *s = l->s, *end = l->s + l->len, *q;
-	char *num_end;
 	long n;
 
 	if (l->len < 4 || s[0] != '1' || s[1] != '.' || s[2] != '.' || !isdigit((unsigned char)s[3]))
 		return false;
-	errno = 0;
-	n = strtol(s + 3, &num_end, 10);
-	if (errno || num_end > end)
+	if (!parse_num(s + 3, end, &n, &q))
 		return false;
-	q = num_end;
 	while (q < end && isspace((unsigned char)*q))
 		q++;
 	if (q < end && *q != '#')
@@ -163,12 +181,10 @@ static bool parse_test_point(struct tap_parser *p, const struct tap_line *l, str
 	while (s < end && isspace((unsigned char)*s))
 		s++;
 	if (s < end && isdigit((unsigned char)*s)) {
-		char *num_end;
+		const char *num_end;
 		long n;
 
-		errno = 0;
-		n = strtol(s, &num_end, 10);
-		if (!errno && num_end <= end) {
+		if (parse_num(s, end, &n, &num_end)) {
 			t->number = n;
 			s = num_end;
 		}
@@ -308,8 +324,11 @@ static void parse_block(struct tap_parser *p, struct tap_doc *doc, size_t *i, si
 		}
 		(*i)++;
 		if (starts(l, "TAP version ")) {
-			long v = strtol(l->s + 12, NULL, 10);
+			const char *after;
+			long v = 0;
 
+			if (!parse_num(l->s + 12, l->s + l->len, &v, &after))
+				v = 0;
 			doc->version = v > 0 && v < 1000 ? (int)v : 12;
 		} else if (starts(l, "Bail out!")) {
 			doc->bail_out = tap_unescape(p, l->s + 9, l->len - 9);

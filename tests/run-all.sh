@@ -68,6 +68,15 @@ for t in "$out"/plain/tests/unit_*; do
 		echo "valgrind: $(basename "$t") clean"; total_passed=$((total_passed + 1))
 	fi
 done
+echo "== fuzz: each libFuzzer target for 10 s (tests/fuzz/run.sh)"
+ALTS_FUZZ_BUILD="$out/fuzz" bash "$src/tests/fuzz/run.sh" 10; rc=$?
+if [ $rc -eq 77 ]; then
+	skips+="  fuzz: tests/fuzz/run.sh (needs:clang-14)"$'\n'; total_skipped=$((total_skipped + 1))
+elif [ $rc -eq 0 ]; then
+	total_passed=$((total_passed + 1))
+else
+	total_failed=$((total_failed + 1)); status=1
+fi
 [ "$status" -eq 0 ] || [ "$total_failed" -gt 0 ] || total_failed=1
 
 [ -z "$skips" ] || printf 'skipped:\n%s' "$skips"

@@ -255,17 +255,11 @@ static void on_delivery(struct consumer *c, amqp_envelope_t *env, bool take)
 	pool_submit(c->w->pool, j);
 }
 
-/* Reads the frame that interrupted amqp_consume_message; false when the channel or connection closed. */
-static bool read_other_frame(struct consumer *c)
+/* A frame other than a delivery; false when it closes the channel or connection. */
+static bool other_frame(const amqp_frame_t *f)
 {
-	struct timeval tv = { 0, 0 };
-	amqp_frame_t frame;
-	int status = amqp_simple_wait_frame_noblock(c->conn, &frame, &tv);
+	amqp_frame_t frame = *f;
 
-	if (status == AMQP_STATUS_TIMEOUT)
-		return true;
-	if (status != AMQP_STATUS_OK)
-		return false;
 	if (frame.frame_type == AMQP_FRAME_METHOD) {
 		switch (frame.payload.method.id) {
 		case AMQP_CHANNEL_CLOSE_METHOD:
@@ -281,6 +275,98 @@ static bool read_other_frame(struct consumer *c)
 	return true;
 }
 
+/* What consume_one() read of one delivery; the caller releases it with delivery_release(). */
+struct delivery {
+	amqp_envelope_t env;
+	struct sbuf body;
+};
+
+static void delivery_release(struct delivery *d)
+{
+	amqp_bytes_free(d->env.consumer_tag);
+	if (d->env.message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+		amqp_bytes_free(d->env.message.properties.message_id);
+	sbuf_release(&d->body);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Reads the next delivery frame by frame (amqp_consume_message reads a
+ * whole body, of any size, before anyone can look at it). The content
+ * header says the body's size: a body over TASK_MSG_MAX_BYTES is read
+ * and dropped frame by frame, never held, and handed on with its size and
+ * no bytes, so the task is refused as too large (reported failed when its
+ * message_id names it) with the worker's memory untouched.
+ * Returns 0 with *got when a delivery was read; AMQP_STATUS_TIMEOUT when
+ * nothing came; AMQP_STATUS_UNEXPECTED_STATE after another frame that
+ * read_frame() took; another amqp status when the connection failed.
+ */
+static int consume_one(struct consumer *c, struct delivery *d, struct timeval *tv)
+{
+	amqp_frame_t frame;
+	uint64_t size, got = 0;
+	bool drop;
+	int status = amqp_simple_wait_frame_noblock(c->conn, &frame, tv);
+
+	memset(d, 0, sizeof(*d));
+	if (status != AMQP_STATUS_OK)
+		return status;
+	if (frame.frame_type != AMQP_FRAME_METHOD || frame.payload.method.id != AMQP_BASIC_DELIVER_METHOD)
+		return other_frame(&frame) ? AMQP_STATUS_UNEXPECTED_STATE : AMQP_STATUS_CONNECTION_CLOSED;
+	{
+		amqp_basic_deliver_t *m = frame.payload.method.decoded;
+
+		d->env.channel = frame.channel;
+		d->env.delivery_tag = m->delivery_tag;
+		d->env.redelivered = m->redelivered;
+		d->env.consumer_tag = amqp_bytes_malloc_dup(m->consumer_tag);
+	}
+	status = amqp_simple_wait_frame(c->conn, &frame);
+	if (status != AMQP_STATUS_OK)
+		goto fail;
+	if (frame.frame_type != AMQP_FRAME_HEADER) {
+		status = AMQP_STATUS_BAD_AMQP_DATA;
+		goto fail;
+	}
+	size = frame.payload.properties.body_size;
+	{
+		amqp_basic_properties_t *p = frame.payload.properties.decoded;
+
+		if (p && (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)) {
+			d->env.message.properties._flags = AMQP_BASIC_MESSAGE_ID_FLAG;
+			d->env.message.properties.message_id = amqp_bytes_malloc_dup(p->message_id);
+		}
+	}
+	drop = size > TASK_MSG_MAX_BYTES;
+	sbuf_init(&d->body, drop ? 1 : (size_t)size + 1);
+	while (got < size) {
+		amqp_maybe_release_buffers_on_channel(c->conn, d->env.channel);
+		status = amqp_simple_wait_frame(c->conn, &frame);
+		if (status != AMQP_STATUS_OK)
+			goto fail;
+		if (frame.frame_type != AMQP_FRAME_BODY) {
+			status = AMQP_STATUS_BAD_AMQP_DATA;
+			goto fail;
+		}
+		got += frame.payload.body_fragment.len;
+		if (!drop)
+			sbuf_add(&d->body, frame.payload.body_fragment.bytes, frame.payload.body_fragment.len);
+	}
+	if (!drop && !sbuf_ok(&d->body)) {
+		status = AMQP_STATUS_NO_MEMORY;
+		goto fail;
+	}
+	if (drop)
+		wlog(ALTS_LOG_WARN, "consumer.too_large", NULL, "bytes=%llu max=%u msg=body dropped unread",
+		     (unsigned long long)size, TASK_MSG_MAX_BYTES);
+	d->env.message.body.len = (size_t)size;
+	d->env.message.body.bytes = drop ? NULL : d->body.buf;
+	return 0;
+fail:
+	delivery_release(d);
+	return status;
+}
+
 static void *consumer_main(void *arg)
 {
 	struct consumer *c = arg;
@@ -289,8 +375,8 @@ static void *consumer_main(void *arg)
 	for (;;) {
 		struct timeval tv = { 0, CONSUMER_WAIT_MS * 1000 };
 		bool stop, pause, reconnect, take;
-		amqp_envelope_t env;
-		amqp_rpc_reply_t rep;
+		struct delivery d;
+		int rc;
 
 		pthread_mutex_lock(&c->lock);
 		stop = c->stop;
@@ -327,22 +413,17 @@ static void *consumer_main(void *arg)
 			stop_consuming(c);
 		flush_settles(c);
 		amqp_maybe_release_buffers(c->conn);
-		rep = amqp_consume_message(c->conn, &env, &tv, 0);
-		if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && rep.library_error == AMQP_STATUS_TIMEOUT)
+		rc = consume_one(c, &d, &tv);
+		if (rc == AMQP_STATUS_TIMEOUT || rc == AMQP_STATUS_UNEXPECTED_STATE)
 			continue;
-		if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    rep.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-			if (read_other_frame(c))
-				continue;
-		}
-		if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
+		if (rc) {
 			wlog(ALTS_LOG_WARN, "consumer.disconnected", NULL,
 			     "msg=lost the broker; running tasks go on, their messages will be redelivered");
 			consumer_disconnect(c, false);
 			continue;
 		}
-		on_delivery(c, &env, take && c->consuming);
-		amqp_destroy_envelope(&env);
+		on_delivery(c, &d.env, take && c->consuming);
+		delivery_release(&d);
 	}
 	flush_settles(c);
 	consumer_disconnect(c, c->conn != NULL);

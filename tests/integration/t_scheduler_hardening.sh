@@ -53,6 +53,12 @@ else
 	bad "endless chunked upload: $(head -2 "$SCRATCH/out" | tr '\n' ' ')"
 fi
 check "the scheduler still answers after it" curl -sf -o /dev/null "$SCHED_URL/health"
+head -c $((100 << 20)) /dev/zero >"$SCRATCH/big"
+r=$(curl -s -w ' %{http_code}' -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$SCRATCH/big" "$SCHED_URL/tasks/schedule")
+rm -f "$SCRATCH/big"
+check "a 100 MB body with its Content-Length: 413 (${r##* })" [ "${r##* }" = 413 ]
+hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SCHED_PID/status")
+check "the scheduler's peak RSS stays under 64 MB after refusing them (${hwm} kB)" [ "${hwm:-999999}" -lt $((64 << 10)) ]
 
 # ---- half-closed clients: every one gets its answer ----
 before=$(tasks)

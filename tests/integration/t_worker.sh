@@ -127,6 +127,17 @@ check "malformed messages were acked (queue empty)" [ "$("$AMQP_GET" 127.0.0.1 "
 check "malformed suite ran once" [ "$(grep -c "event=task.failed task=$bad_id" "$WORKER_LOG")" = 1 ]
 check "the non-JSON message was dropped with a log line" grep -q "event=task.dropped task=- .*not JSON" "$WORKER_LOG"
 
+# 3b. A 50 MB message: refused from its content header's size, its body dropped unread; the
+#     worker's peak memory (VmHWM) stays under 64 MB.
+"$AMQP_GET" 127.0.0.1 "$RABBITMQ_TEST_PORT" local-x86_64-0 --publish-size $((50 << 20))
+for i in $(seq 1 300); do grep -q "event=consumer.too_large" "$WORKER_LOG" && break; sleep 0.1; done
+check "a 50 MB message is refused unread" grep -q "event=consumer.too_large .*bytes=52428800" "$WORKER_LOG"
+for i in $(seq 1 100); do grep -q "event=task.dropped .*too large" "$WORKER_LOG" && break; sleep 0.1; done
+check "and dropped as too large" grep -q "event=task.dropped .*too large" "$WORKER_LOG"
+hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$W1/status")
+check "the worker's peak RSS stays under 64 MB (${hwm} kB)" [ "${hwm:-999999}" -lt $((64 << 10)) ]
+check "the big message was acked (queue empty)" [ "$("$AMQP_GET" 127.0.0.1 "$RABBITMQ_TEST_PORT" local-x86_64-0 | wc -l)" = 0 ]
+
 # 4. Cancel of a running task: revoked, process tree gone.
 marker=alts-worker-cancel-$$
 sleep_suite="{\"name\":\"sleeper\",\"environment\":{\"runner\":\"local\",\"dist_arch\":\"x86_64\"},\"checks\":[{\"launch\":{\"name\":\"sleep\",\"command\":\"sh -c 'sleep 30; echo $marker' && true\",\"timeout\":120}}]}"

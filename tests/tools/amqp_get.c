@@ -2,7 +2,8 @@
  * amqp_get: drains a RabbitMQ queue with basic.get and prints one message
  * body per line (tests only). Usage: amqp_get HOST PORT QUEUE [MAX]
  * or amqp_get HOST PORT QUEUE --publish BODY (declares QUEUE durable and
- * publishes BODY to it, persistent).
+ * publishes BODY to it, persistent), or amqp_get HOST PORT QUEUE --publish-size N
+ * (publishes a body of N bytes of 'x', for the worker's size limit).
  * (user/password guest/guest, vhost /). Exit 0, or 3 when the broker
  * cannot be reached or the queue does not exist.
  */
@@ -16,7 +17,8 @@ int main(int argc, char **argv)
 	amqp_connection_state_t conn;
 	amqp_socket_t *sock;
 	struct timeval tv = { 5, 0 };
-	long max = argc > 4 && strcmp(argv[4], "--publish") ? strtol(argv[4], NULL, 10) : LONG_MAX;
+	long max = argc > 4 && strncmp(argv[4], "--publish", 9) ? strtol(argv[4], NULL, 10) : LONG_MAX;
+	char *big = NULL;
 	int status = 0;
 
 	if (argc < 4) {
@@ -33,6 +35,17 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	amqp_channel_open(conn, 1);
+	if (argc > 5 && !strcmp(argv[4], "--publish-size")) {
+		size_t n = (size_t)strtoul(argv[5], NULL, 10);
+
+		big = alts_malloc(n + 1);
+		if (!big)
+			return 3;
+		memset(big, 'x', n);
+		big[n] = '\0';
+		argv[4] = (char *)"--publish";
+		argv[5] = big;
+	}
 	if (argc > 5 && !strcmp(argv[4], "--publish")) {
 		amqp_basic_properties_t props;
 
@@ -70,5 +83,6 @@ int main(int argc, char **argv)
 		amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
 	}
 	amqp_destroy_connection(conn);
+	alts_free(big);
 	return status;
 }

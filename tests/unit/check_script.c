@@ -79,6 +79,28 @@ static void test_check_script__tap_failure_fails_despite_exit_0(void **state)
 	fake_check_release(&fc);
 }
 
+/* TAP longer than the 1 MiB capture: the failure says the output was cut, not just "ran N". */
+static void test_check_script__cut_tap_says_so(void **state)
+{
+	struct fake_check fc;
+	const char *dir = sandbox_with_tests();
+	struct sbuf out = SBUF_INIT;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init_full(&fc, "checks: [{script: {path: single.py}}]\n", NULL, dir, 0);
+	sbuf_adds(&out, "1..100000\n");
+	for (int i = 1; i <= 100000; i++)
+		sbuf_addf(&out, "ok %d - a test with a description long enough\n", i);
+	fake_reply("python3", 0, out.buf, "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	if (!strstr(fc.result.message, "passed the 1 MiB capture limit and was cut"))
+		fail_msg("message '%s' does not say the output was cut", fc.result.message);
+	sbuf_release(&out);
+	fake_check_release(&fc);
+}
+
 static void test_check_script__exit_code_and_tap_off(void **state)
 {
 	struct fake_check fc;
@@ -278,6 +300,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_script__directory_order_and_interpreters),
 		cmocka_unit_test(test_check_script__tap_failure_fails_despite_exit_0),
+		cmocka_unit_test(test_check_script__cut_tap_says_so),
 		cmocka_unit_test(test_check_script__exit_code_and_tap_off),
 		cmocka_unit_test(test_check_script__directory_failures_are_listed),
 		cmocka_unit_test(test_check_script__skip_all),

@@ -298,11 +298,28 @@ static void test_check_tap_parse__nul_in_description(void **state)
 	assert_string_equal(d->tests[0].reason, "why");
 }
 
+/* Text that is not NUL-terminated is read up to len only (numbers at the very end included). */
+static void test_check_tap_parse__reads_only_len(void **state)
+{
+	static const char *const texts[] = { "TAP version 1", "1..3", "1..1\nok 12", "1..1\nnot ok 99999999999999999999" };
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(texts); i++) {
+		size_t n = strlen(texts[i]);
+		char *exact = alts_malloc(n);  /* no room for a NUL: ASan sees any read past it */
+
+		memcpy(exact, texts[i], n);
+		assert_non_null(tap_parse(arena, exact, n));
+		alts_free(exact);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_tap_parse__detect),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__nul_in_description, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_tap_parse__reads_only_len, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__basic_plan_and_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__passing_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_tap_parse__directives, setup, teardown),
