@@ -297,7 +297,76 @@ struct proc_sink {
 	int fd;           /* pipe read end, -1 when closed */
 	FILE *file;       /* capture file or NULL */
 	enum proc_stream stream;
+	unsigned long long total;  /* bytes read from the pipe */
+	unsigned long long max;    /* bytes kept at the head of the file */
+	char *tail;       /* past max: a ring of the last PROC_CAPTURE_TAIL bytes */
+	size_t tail_len, tail_at;
 };
+
+/*
+ * A program's output is untrusted and may be endless (`yes` for an hour):
+ * a capture file keeps its first capture_max bytes (256 MiB by default) and its last
+ * PROC_CAPTURE_TAIL bytes, so the host's disk is not the program's to fill.
+ */
+#define PROC_CAPTURE_MAX_DEFAULT (256ULL << 20)
+#define PROC_CAPTURE_TAIL ((size_t)512 << 10)
+
+static void sink_keep_tail(struct proc_sink *s, const char *buf, size_t n)
+{
+	if (!s->tail && !(s->tail = alts_malloc(PROC_CAPTURE_TAIL)))
+		return;
+	if (n >= PROC_CAPTURE_TAIL) {
+		memcpy(s->tail, buf + n - PROC_CAPTURE_TAIL, PROC_CAPTURE_TAIL);
+		s->tail_len = PROC_CAPTURE_TAIL;
+		s->tail_at = 0;
+		return;
+	}
+	for (size_t done = 0; done < n;) {
+		size_t room = PROC_CAPTURE_TAIL - s->tail_at, k = n - done < room ? n - done : room;
+
+		memcpy(s->tail + s->tail_at, buf + done, k);
+		done += k;
+		s->tail_at = (s->tail_at + k) % PROC_CAPTURE_TAIL;
+		if (s->tail_len < PROC_CAPTURE_TAIL)
+			s->tail_len = s->tail_len + k < PROC_CAPTURE_TAIL ? s->tail_len + k : PROC_CAPTURE_TAIL;
+	}
+}
+
+static void sink_write(struct proc_sink *s, const char *buf, size_t n)
+{
+	unsigned long long before = s->total;
+
+	s->total += n;
+	if (before >= s->max) {
+		sink_keep_tail(s, buf, n);
+		return;
+	}
+	if (s->total > s->max) {
+		size_t head = (size_t)(s->max - before);
+
+		fwrite(buf, 1, head, s->file);
+		sink_keep_tail(s, buf + head, n - head);
+		return;
+	}
+	fwrite(buf, 1, n, s->file);
+}
+
+/* Writes what was left out and the kept tail, then frees the ring. */
+static void sink_finish(struct proc_sink *s)
+{
+	if (s->file && s->total > s->max) {
+		fprintf(s->file, "\n[alts: %llu bytes of output left out: a capture keeps the first %llu MiB and the last %zu KiB]\n",
+			s->total - s->max - s->tail_len, s->max >> 20, PROC_CAPTURE_TAIL >> 10);
+		if (s->tail && s->tail_len == PROC_CAPTURE_TAIL) {
+			fwrite(s->tail + s->tail_at, 1, PROC_CAPTURE_TAIL - s->tail_at, s->file);
+			fwrite(s->tail, 1, s->tail_at, s->file);
+		} else if (s->tail) {
+			fwrite(s->tail, 1, s->tail_len, s->file);
+		}
+	}
+	free(s->tail);
+	s->tail = NULL;
+}
 
 static FILE *open_capture(const char *path, bool append, struct alts_err *err)
 {
@@ -321,7 +390,7 @@ static void sink_read(struct proc_sink *s, const struct proc_spec *spec)
 		return;
 	}
 	if (s->file)
-		fwrite(buf, 1, (size_t)n, s->file);
+		sink_write(s, buf, (size_t)n);
 	if (spec->on_output)
 		spec->on_output(spec->payload, s->stream, buf, (size_t)n);
 }
@@ -475,7 +544,7 @@ static void close_fd(int *fd)
 int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_err *err)
 {
 	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, exec_p[2] = { -1, -1 };
-	struct proc_sink sinks[2] = { { -1, NULL, PROC_STDOUT }, { -1, NULL, PROC_STDERR } };
+	struct proc_sink sinks[2] = { { .fd = -1, .stream = PROC_STDOUT }, { .fd = -1, .stream = PROC_STDERR } };
 	struct proc_wait w = { .pid = -1, .pidfd = -1 };
 	double started = proc_now(), deadline, grace;
 	int exec_errno = 0, rc = 0;
@@ -485,6 +554,7 @@ int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_
 	grace = spec->kill_grace > 0 ? spec->kill_grace : 2.0;
 	deadline = spec->timeout > 0 ? started + spec->timeout : 0;
 
+	sinks[0].max = sinks[1].max = spec->capture_max ? spec->capture_max : PROC_CAPTURE_MAX_DEFAULT;
 	if (spec->stdout_path && !(sinks[0].file = open_capture(spec->stdout_path, spec->append, err)))
 		return ALTS_EENV;
 	if (spec->stderr_path) {
@@ -547,6 +617,8 @@ out:
 	close_fd(&sinks[0].fd);
 	close_fd(&sinks[1].fd);
 	close_fd(&w.pidfd);
+	sink_finish(&sinks[0]);
+	sink_finish(&sinks[1]);
 	if (sinks[1].file && sinks[1].file != sinks[0].file)
 		fclose(sinks[1].file);
 	if (sinks[0].file)

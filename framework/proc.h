@@ -25,6 +25,7 @@ struct proc_spec {
 	const char *stdout_path;  /* NULL: discard; file is created/truncated */
 	const char *stderr_path;  /* NULL: discard; may equal stdout_path to merge */
 	bool append;              /* append to the output files instead of truncating */
+	unsigned long long capture_max; /* bytes kept at the head of each capture file; 0: 256 MiB (the last 512 KiB are kept too) */
 	double timeout;           /* seconds; <= 0: none */
 	double kill_grace;        /* seconds between SIGTERM and SIGKILL; <= 0: 2 */
 	volatile const int *cancel; /* non-NULL and set: treated like a timeout */

@@ -178,6 +178,32 @@ static void test_proc__large_output_does_not_deadlock(void **state)
 	alts_free(errp);
 }
 
+static void test_proc__endless_output_keeps_head_and_tail_only(void **state)
+{
+	/* 6.9 MB of numbered lines against a 1 MiB head: the file holds the head, a note and the last 512 KiB. */
+	const char *argv[] = { "seq", "1", "1000000", NULL };
+	char *out = sandbox_path("out");
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	struct sbuf sb = SBUF_INIT;
+
+	ALTS_UNUSED(state);
+	spec.argv = argv;
+	spec.stdout_path = out;
+	spec.capture_max = 1 << 20;
+	spec.timeout = 60;
+	run_ok(&res, &spec);
+	assert_int_equal(res.exit_code, 0);
+	read_file(&sb, out);
+	assert_true(sb.len < (1 << 20) + (512 << 10) + 200);
+	assert_memory_equal(sb.buf, "1\n2\n3\n", 6);
+	assert_non_null(strstr(sb.buf, "bytes of output left out: a capture keeps the first 1 MiB and the last 512 KiB]"));
+	assert_true(sb.len > 16);
+	assert_memory_equal(sb.buf + sb.len - 15, "999999\n1000000\n", 15);
+	sbuf_release(&sb);
+	alts_free(out);
+}
+
 static void test_proc__signal_is_recorded(void **state)
 {
 	const char *argv[] = { "sh", "-c", "kill -SEGV $$", NULL };
@@ -280,6 +306,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc__missing_program_is_exit_127_with_errno, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__timeout_kills_the_whole_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__large_output_does_not_deadlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc__endless_output_keeps_head_and_tail_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__signal_is_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__background_child_does_not_hold_us, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__streams_output_and_merges_into_one_file, setup, teardown),
