@@ -51,7 +51,7 @@ case_ empty_checks 'empty_checks.yaml:2:9: checks: a suite needs at least one ch
 name: x
 checks: []
 Y
-case_ unknown_check "unknown_check.yaml:3:5: checks\\[0\\]: unknown check 'instal' \\(known: install, launch, integrity, script, uninstall\\)" <<'Y'
+case_ unknown_check "unknown_check.yaml:3:5: checks\\[0\\]: unknown check 'instal' \\(known: install, launch, integrity, script, uninstall, upgrade\\)" <<'Y'
 name: x
 checks:
   - instal
@@ -93,7 +93,7 @@ packages:
   - name: "bash; rm -rf /"
 checks: [install]
 Y
-case_ shell_metachar_scalar "shell_metachar_scalar.yaml:2:12: packages\\[0\\]: package name '\\\$\\(reboot\\)' contains '\\\$'" <<'Y'
+case_ shell_metachar_scalar "shell_metachar_scalar.yaml:2:12: packages\\[0\\]: package name '\\\$\\(reboot\\)' starts with '\\\$': a package name starts with a letter, a digit or '_'" <<'Y'
 name: x
 packages: ["$(reboot)"]
 checks: [install]
