@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +98,29 @@ void check_cmd_out_release(struct check_cmd_out *o)
 		return;
 	sbuf_release(&o->out);
 	sbuf_release(&o->err);
+	if (o->whole)
+		munmap((void *)o->whole, o->whole_len);
+	o->whole = NULL;
+	o->whole_len = 0;
+}
+
+/* Maps the whole capture file read-only: parsers see every byte while logs stay capped. */
+static void map_whole(struct check_cmd_out *out, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			out->whole = p;
+			out->whole_len = (size_t)st.st_size;
+		}
+	}
+	close(fd);
 }
 
 static bool shell_safe(const char *s)
@@ -432,6 +456,8 @@ int check_cmd_ex(struct check_ctx *ctx, struct check_cmd_out *out, const char *c
 			rc = alts_err_errno(err, ALTS_EENV, -rc, "cannot read the output of '%s'", argv[0]);
 		goto out;
 	}
+	if (opts->whole_stdout && out->out.capped)
+		map_whole(out, out_path);
 	if (!opts->quiet)
 		log_stream(ctx, &out->out);
 	log_stream(ctx, &out->err);

@@ -77,6 +77,8 @@ struct check_cmd_out {
 	struct proc_result proc;
 	struct sbuf out;   /* stdout (capped at 1 MiB) */
 	struct sbuf err;   /* stderr (capped at 1 MiB) */
+	const char *whole; /* with whole_stdout and more than 1 MiB: all of stdout (a read-only map), else NULL */
+	size_t whole_len;
 };
 
 void check_cmd_out_release(struct check_cmd_out *o);
@@ -101,6 +103,7 @@ struct check_cmd_opts {
 	const char *stdin_path;        /* host file fed to stdin; NULL: empty */
 	const char *cwd;               /* in the environment; NULL: the runner's default */
 	bool quiet;                    /* log stderr but not stdout (long file lists) */
+	bool whole_stdout;             /* map all of a longer stdout (up to proc's 256 MiB capture) into out->whole, for parsers */
 };
 
 #define CHECK_CMD_OPTS_INIT { NULL, 0, NULL, NULL, false }

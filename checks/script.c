@@ -403,6 +403,8 @@ static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf,
 	const struct tap_doc *doc = NULL;
 	const char *tap_fail = NULL, *exit_fail = NULL;
 	bool bats = false, tap;
+	const char *text;
+	size_t text_len;
 	const char **argv = script_argv(ctx, conf, f->env_path, &bats);
 	int rc;
 
@@ -416,23 +418,27 @@ static int script_run_one(struct check_ctx *ctx, const struct script_conf *conf,
 	}
 	opts.cwd = cwd;
 	opts.extra_env = env;
+	opts.whole_stdout = true;
 	check_logf(ctx, "alts: running %s", f->name);
 	rc = check_cmd_ex(ctx, &o, argv, &opts, err);
 	if (rc)
 		goto out;
 	out->proc = o.proc;
-	tap = conf->tap == SCRIPT_TAP_YES || (conf->tap == SCRIPT_TAP_AUTO && (bats || tap_detect(o.out.buf, o.out.len)));
+	/* The log keeps 1 MiB of the output; the TAP is read whole (o.whole when longer). */
+	text = o.whole ? o.whole : o.out.buf;
+	text_len = o.whole ? o.whole_len : o.out.len;
+	tap = conf->tap == SCRIPT_TAP_YES || (conf->tap == SCRIPT_TAP_AUTO && (bats || tap_detect(text, text_len)));
 	if (tap) {
-		doc = tap_parse(ctx->arena, o.out.buf, o.out.len);
+		doc = tap_parse(ctx->arena, text, text_len);
 		if (!doc || tap_to_subs(ctx, doc, &out->subs, &out->nsubs)) {
 			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 			goto out;
 		}
 		tap_fail = tap_failure(ctx->arena, doc);
-		/* The capture keeps the first and last half MiB of a longer output: say the TAP was cut. */
-		if (tap_fail && o.out.capped)
+		/* Past proc's capture (256 MiB), or when it could not be mapped, the middle is gone: say so. */
+		if (tap_fail && o.out.capped && (!o.whole || memmem(o.whole, o.whole_len, "bytes of output left out", 24)))
 			tap_fail = arena_printf(ctx->arena,
-						"%s (the script's output passed the 1 MiB capture limit and was cut in "
+						"%s (the script's output passed the capture limit and was cut in "
 						"the middle: the TAP read is incomplete)",
 						tap_fail);
 	}
