@@ -71,6 +71,9 @@ static const struct conf_key config_keys[] = {
 	{ "suite_timeout", CONF_DURATION, offsetof(struct alts_config, suite_timeout), 0, NULL, NULL },
 	{ "command_timeout", CONF_DURATION, offsetof(struct alts_config, command_timeout), 0, NULL, NULL },
 	{ "index_max_age", CONF_DURATION, offsetof(struct alts_config, index_max_age), 0, NULL, NULL },
+	{ "sandbox_disk", CONF_STRING, offsetof(struct alts_config, sandbox_disk), 0, NULL, NULL },
+	{ "sandbox_memory", CONF_STRING, offsetof(struct alts_config, sandbox_memory), 0, NULL, NULL },
+	{ "sandbox_pids", CONF_STRING, offsetof(struct alts_config, sandbox_pids), 0, NULL, NULL },
 	CONF_KEYS_END,
 };
 

@@ -380,6 +380,8 @@ static void run_suite(struct engine *eng, size_t index)
 		goto failed;
 	if (eng->opts->keep_env)
 		runner_keep_env(run.runner);
+	runner_set_limits(run.runner, &(struct runner_limits){ eng->config->sandbox_disk, eng->config->sandbox_memory,
+							       eng->config->sandbox_pids });
 	if (runner_prepare(run.runner, &err))
 		goto failed;
 	set_dist(&run);

@@ -30,6 +30,9 @@ struct alts_config {
 	double command_timeout;               /* default for one helper command, seconds */
 	size_t output_tail;                   /* bytes of output kept in reports */
 	double index_max_age;                 /* install refreshes an older package index, seconds; 0: always */
+	const char *sandbox_disk;             /* per sandbox tmpfs size ("4G"); NULL: the runner's default */
+	const char *sandbox_memory;           /* per sandbox memory ("2G"); NULL: half the RAM */
+	const char *sandbox_pids;             /* per sandbox processes ("4096"); NULL: 4096 */
 };
 
 void config_free(struct alts_config *c);

@@ -51,6 +51,19 @@ int runner_new(struct runner **out, const char *name, const struct suite *suite,
 /* Says, before runner_prepare(), that the environment will be kept after the run. */
 void runner_keep_env(struct runner *r);
 
+/*
+ * The host's resource limits for each environment (alts.yaml's sandbox_disk,
+ * sandbox_memory, sandbox_pids: sizes such as "4G", or NULL for the
+ * default), set before runner_prepare(). Runners that enforce no limits
+ * ignore them; the ALTS_SANDBOX_* environment variables win over them.
+ */
+struct runner_limits {
+	const char *disk;
+	const char *memory;
+	const char *pids;
+};
+void runner_set_limits(struct runner *r, const struct runner_limits *limits);
+
 /* Makes the environment ready for exec. Called once. */
 int runner_prepare(struct runner *r, struct alts_err *err);
 

@@ -63,6 +63,7 @@ struct runner {
 	char *workdir;   /* freed by the core */
 	bool prepared;
 	bool keep_env;   /* the environment will be kept: backends keep state on disk */
+	struct runner_limits limits; /* the host's limits per environment (runner_set_limits) */
 	const char *log; /* log component name */
 };
 

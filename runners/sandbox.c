@@ -989,7 +989,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
 	if (!rc)
-		rc = sandbox_limits_get(&sb->limits, err);
+		rc = sandbox_limits_get(&sb->limits, &r->limits, err);
 	if (!rc)
 		rc = sandbox_sec_prepare(&sb->sec, err);
 	if (rc)

@@ -60,21 +60,36 @@ static uint64_t half_of_ram(void)
 	return pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : 0;
 }
 
-int sandbox_limits_get(struct sandbox_limits *l, struct alts_err *err)
+/* The environment variable env, else the config key's value, else NULL; *name says which. */
+static const char *limit_value(const char *env, const char *key, const char *conf, const char **name)
 {
-	const char *v;
+	const char *v = getenv(env);
+
+	if (v && *v) {
+		*name = env;
+		return v;
+	}
+	*name = key;
+	return conf && *conf ? conf : NULL;
+}
+
+int sandbox_limits_get(struct sandbox_limits *l, const struct runner_limits *conf, struct alts_err *err)
+{
+	const char *v, *name;
 	uint64_t n;
 	int rc;
 
 	l->disk = DEFAULT_DISK;
 	l->memory = half_of_ram();
 	l->pids = DEFAULT_PIDS;
-	if ((v = getenv("ALTS_SANDBOX_DISK")) && *v && (rc = parse_size("ALTS_SANDBOX_DISK", v, &l->disk, err)))
+	if ((v = limit_value("ALTS_SANDBOX_DISK", "sandbox_disk", conf->disk, &name)) &&
+	    (rc = parse_size(name, v, &l->disk, err)))
 		return rc;
-	if ((v = getenv("ALTS_SANDBOX_MEMORY")) && *v && (rc = parse_size("ALTS_SANDBOX_MEMORY", v, &l->memory, err)))
+	if ((v = limit_value("ALTS_SANDBOX_MEMORY", "sandbox_memory", conf->memory, &name)) &&
+	    (rc = parse_size(name, v, &l->memory, err)))
 		return rc;
-	if ((v = getenv("ALTS_SANDBOX_PIDS")) && *v) {
-		if ((rc = parse_size("ALTS_SANDBOX_PIDS", v, &n, err)))
+	if ((v = limit_value("ALTS_SANDBOX_PIDS", "sandbox_pids", conf->pids, &name))) {
+		if ((rc = parse_size(name, v, &n, err)))
 			return rc;
 		l->pids = (long)n;
 	}

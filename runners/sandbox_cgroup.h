@@ -2,6 +2,7 @@
 #define ALTS_SANDBOX_CGROUP_H
 
 #include "framework/err.h"
+#include "runners/runner.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -31,7 +32,7 @@ struct sandbox_cgroup {
 };
 
 /* ALTS_SANDBOX_DISK, ALTS_SANDBOX_MEMORY, ALTS_SANDBOX_PIDS over the defaults. */
-int sandbox_limits_get(struct sandbox_limits *l, struct alts_err *err);
+int sandbox_limits_get(struct sandbox_limits *l, const struct runner_limits *conf, struct alts_err *err);
 
 /* Creates the cgroup 'alts/<name>' and sets the limits; without cgroups, warns and makes none. */
 int sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *name, const struct sandbox_limits *l,

@@ -122,6 +122,21 @@ check "limits: the suite fails (exit $status)" test "$status" -ne 0
 check "limits: 'sandbox disk full (64 MiB)' is reported" grep -q 'sandbox disk full (64 MiB)' "$SCRATCH/limits.json"
 check "limits: the memory limit is reported" grep -q 'sandbox memory limit (256 MiB)' "$SCRATCH/limits.json"
 check "limits: the pids limit is reported" grep -q 'sandbox pids limit (256 processes)' "$SCRATCH/limits.json"
+# The same limits from alts.yaml's keys (the environment variables win over them).
+cat >"$SCRATCH/suite/disk.yaml" <<YAML
+name: disk
+environment: {runner: sandbox, dist_name: debian, dist_version: 12}
+checks:
+  - launch: {command: "dd if=/dev/zero of=/tmp/big bs=1M count=100", timeout: 60}
+YAML
+printf 'sandbox_disk: 32M\nsandbox_pids: "128"\n' >"$SCRATCH/limits-config.yaml"
+env -u ALTS_SANDBOX_DISK -u ALTS_SANDBOX_PIDS "$ALTS_RUN" --config "$SCRATCH/limits-config.yaml" \
+	--artifacts "$SCRATCH/art-disk" --json "$SCRATCH/disk.json" "$SCRATCH/suite/disk.yaml" >"$SCRATCH/disk.out" 2>&1
+check "limits: alts.yaml's sandbox_disk holds ('sandbox disk full (32 MiB)')" grep -q 'sandbox disk full (32 MiB)' "$SCRATCH/disk.json"
+printf 'sandbox_pids: lots\n' >"$SCRATCH/bad-limits.yaml"
+env -u ALTS_SANDBOX_PIDS "$ALTS_RUN" --config "$SCRATCH/bad-limits.yaml" --artifacts "$SCRATCH/art-bad" \
+	"$SCRATCH/suite/disk.yaml" >"$SCRATCH/bad-limits.out" 2>&1
+check "limits: a bad sandbox_pids is named in the error" grep -q "invalid sandbox_pids 'lots'" "$SCRATCH/bad-limits.out"
 
 # Copy mode: a SIGKILLed alts-run takes its cp of the image with it.
 cat >"$SCRATCH/suite/copy.yaml" <<YAML
