@@ -272,37 +272,25 @@ static bool pid_in(const char *text, long pid)
 	return false;
 }
 
+/* A process of the "after" list that the "before" list (payload) does not have. */
+static int keep_new_proc(const char *line, size_t len, const char **kept, struct arena *a, void *before)
+{
+	const char *comm, *args;
+	size_t cl, al;
+	long pid;
+
+	if (!ps_line(line, len, &pid, &comm, &cl, &args, &al) || (cl == 2 && !strncmp(comm, "ps", 2)) ||
+	    pid_in(before, pid))
+		return 0;
+	while (al && isspace((unsigned char)args[al - 1]))
+		al--;
+	*kept = arena_printf(a, "still running: %ld %.*s (%.*s)", pid, (int)cl, comm, (int)al, args);
+	return *kept ? 1 : ALTS_ENOMEM;
+}
+
 int leftovers_procs(const char *before, const char *after, struct strlist *out, struct arena *a)
 {
-	size_t n = 0, k = 0;
-	const char **v;
-
-	for (const char *p = after; p && *p; p++)
-		n += *p == '\n';
-	v = arena_alloc(a, (n + 2) * sizeof(*v));
-	if (!v)
-		return ALTS_ENOMEM;
-	for (const char *p = after; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		const char *comm, *args;
-		size_t cl, al;
-		long pid;
-
-		if (ps_line(p, len, &pid, &comm, &cl, &args, &al) && !(cl == 2 && !strncmp(comm, "ps", 2)) &&
-		    !pid_in(before, pid)) {
-			while (al && isspace((unsigned char)args[al - 1]))
-				al--;
-			v[k] = arena_printf(a, "still running: %ld %.*s (%.*s)", pid, (int)cl, comm, (int)al, args);
-			if (!v[k++])
-				return ALTS_ENOMEM;
-		}
-		p = nl ? nl + 1 : p + len;
-	}
-	v[k] = NULL;
-	out->v = v;
-	out->n = k;
-	return 0;
+	return pkg_lines_collect(out, after, keep_new_proc, (void *)before, a);
 }
 
 /*

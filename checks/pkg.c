@@ -518,31 +518,44 @@ int pkg_list_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *name,
 	return cmd_finish(out, &c, err);
 }
 
-int pkg_list_parse(struct strlist *out, const char *text, struct arena *a)
+int pkg_lines_collect(struct strlist *out, const char *text, pkg_line_fn keep, void *payload, struct arena *a)
 {
 	size_t n = 0, i = 0;
 	const char **v;
 
-	for (const char *p = text; *p; p++)
+	for (const char *p = text; p && *p; p++)
 		n += *p == '\n';
 	v = arena_alloc(a, (n + 2) * sizeof(*v));
 	if (!v)
 		return ALTS_ENOMEM;
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		int rc = keep(p, len, &v[i], a, payload);
 
-		if (len > 1 && text[0] == '/' && !(len == 2 && text[1] == '.')) {
-			v[i] = arena_strndup(a, text, len);
-			if (!v[i++])
-				return ALTS_ENOMEM;
-		}
-		text += len + (nl ? 1 : 0);
+		if (rc < 0)
+			return rc;
+		i += rc > 0;
+		p += len + (nl ? 1 : 0);
 	}
 	v[i] = NULL;
 	out->v = v;
 	out->n = i;
 	return 0;
+}
+
+static int keep_path(const char *line, size_t len, const char **kept, struct arena *a, void *payload)
+{
+	ALTS_UNUSED(payload);
+	if (len <= 1 || line[0] != '/' || (len == 2 && line[1] == '.'))
+		return 0;
+	*kept = arena_strndup(a, line, len);
+	return *kept ? 1 : ALTS_ENOMEM;
+}
+
+int pkg_list_parse(struct strlist *out, const char *text, struct arena *a)
+{
+	return pkg_lines_collect(out, text, keep_path, NULL, a);
 }
 
 const char *const *pkg_probe_argv(const char *program)

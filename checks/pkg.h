@@ -138,6 +138,14 @@ int pkg_list_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *name,
 int pkg_list_parse(struct strlist *out, const char *text, struct arena *a);
 
 /*
+ * Collects what keep makes of each line of text (NULL: none) into out,
+ * in order. keep returns 1 with *kept set (arena string) to keep a line,
+ * 0 to leave it out, or ALTS_ENOMEM.
+ */
+typedef int (*pkg_line_fn)(const char *line, size_t len, const char **kept, struct arena *a, void *payload);
+int pkg_lines_collect(struct strlist *out, const char *text, pkg_line_fn keep, void *payload, struct arena *a);
+
+/*
  * The argv that tells whether a tool exists: {"debsums", "--version"},
  * {"readelf", "--version"}, {"ansible-playbook", "--version"} ... exit 127
  * (a failed exec) means absent.

@@ -238,38 +238,26 @@ int pkg_conffiles_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *
 	return finish(out, &c, err);
 }
 
+/* dpkg: " /etc/x 0123abcd... [obsolete]"; rpm: "/etc/x"; "(contains no files)". */
+static int keep_conffile(const char *t, size_t len, const char **kept, struct arena *a, void *payload)
+{
+	const char *end;
+
+	ALTS_UNUSED(payload);
+	while (len && *t == ' ') {
+		t++;
+		len--;
+	}
+	end = memchr(t, ' ', len);
+	if (!len || *t != '/' || (end && strstr(end, " obsolete") && (size_t)(strstr(end, " obsolete") - t) < len))
+		return 0;
+	*kept = arena_strndup(a, t, end ? (size_t)(end - t) : len);
+	return *kept ? 1 : ALTS_ENOMEM;
+}
+
 int pkg_conffiles_parse(struct strlist *out, const char *text, struct arena *a)
 {
-	size_t n = 0, i = 0;
-	const char **v;
-
-	for (const char *p = text; *p; p++)
-		n += *p == '\n';
-	v = arena_alloc(a, (n + 2) * sizeof(*v));
-	if (!v)
-		return ALTS_ENOMEM;
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t len = nl ? (size_t)(nl - text) : strlen(text);
-		const char *t = text, *end;
-
-		/* dpkg: " /etc/x 0123abcd... [obsolete]"; rpm: "/etc/x"; "(contains no files)". */
-		while (len && *t == ' ') {
-			t++;
-			len--;
-		}
-		end = memchr(t, ' ', len);
-		if (len && *t == '/' && !(end && strstr(end, " obsolete") && (size_t)(strstr(end, " obsolete") - t) < len)) {
-			v[i] = arena_strndup(a, t, end ? (size_t)(end - t) : len);
-			if (!v[i++])
-				return ALTS_ENOMEM;
-		}
-		text = nl ? nl + 1 : t + len;
-	}
-	v[i] = NULL;
-	out->v = v;
-	out->n = i;
-	return 0;
+	return pkg_lines_collect(out, text, keep_conffile, NULL, a);
 }
 
 /*
