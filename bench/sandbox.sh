@@ -193,7 +193,7 @@ run_altsrun_before() { alts_run_with "$before/alts-run"; }
 # bubblewrap with what the alts sandbox does: new IPC, PID, network and UTS namespaces, the image's
 # root filesystem (read-only: bwrap 0.8 has no overlay), /proc, a minimal /dev, size-limited
 # tmpfs on /tmp and /run, no capabilities (--cap-drop ALL), the sandbox's seccomp deny-list
-# (bench/bwrap_seccomp.c), and dies with its parent.
+# (bench/bwrap_seccomp writes the sandbox's own compiled filter), and dies with its parent.
 bwrap_filter=$tmp/seccomp.bpf
 run_bwrap() {
 	bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --hostname alts-sandbox \
@@ -209,7 +209,7 @@ fi
 if ! command -v bwrap >/dev/null 2>&1; then
 	row_note[bwrap]="bwrap is not installed"
 elif ! [ -x "$build/bench/bwrap_seccomp" ] || ! "$build/bench/bwrap_seccomp" >"$bwrap_filter"; then
-	row_note[bwrap]="no seccomp filter (bench/bwrap_seccomp needs libseccomp-dev)"
+	row_note[bwrap]="no seccomp filter (bench/bwrap_seccomp failed)"
 elif ! run_bwrap >"$tmp/bwrap-try.err" 2>&1; then
 	row_note[bwrap]="bwrap cannot run here: $(head -n 1 "$tmp/bwrap-try.err")"
 else
