@@ -18,15 +18,6 @@
 /* How long to keep reading after the program exited, for output still in flight. */
 #define PROC_DRAIN_GRACE 0.2
 
-void proc_close_fds_from(int first)
-{
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
-		return;
-#endif
-	for (int fd = first; fd < 4096; fd++)
-		close(fd);
-}
 
 static void close_fd_range(int first, int last)
 {
@@ -36,6 +27,11 @@ static void close_fd_range(int first, int last)
 #endif
 	for (int fd = first; fd <= last && fd < 4096; fd++)
 		close(fd);
+}
+
+void proc_close_fds_from(int first)
+{
+	close_fd_range(first, INT_MAX);
 }
 
 void proc_close_fds_keeping(int a, int b, int c)
