@@ -66,6 +66,86 @@ static bool service_name_ok(const char *name)
 	return true;
 }
 
+/*
+ * glibc's regcomp copies a repeated expression once per repetition ('+'
+ * twice, '{n}' n times), and nested or stacked repetitions multiply:
+ * "a++++...", "(a{99}){99}" take gigabytes to compile. Estimates the
+ * compiled size, in atoms, and says whether it stays under a bound; the
+ * text of an unbalanced or odd pattern is left to regcomp's own errors.
+ */
+#define LAUNCH_REGEX_MAX_ATOMS 100000.0
+#define LAUNCH_REGEX_MAX_DEPTH 64
+
+static const char *skip_bracket(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *end = strchr(p + 2, p[1]);
+
+			while (end && end[1] != ']')
+				end = strchr(end + 1, p[1]);
+			p = end ? end + 2 : p + 1;
+			continue;
+		}
+		p++;
+	}
+	return *p ? p + 1 : p;
+}
+
+static bool regex_small_enough(const char *p)
+{
+	double size[LAUNCH_REGEX_MAX_DEPTH + 1] = { 0 }, last = 0;
+	int depth = 0;
+
+	while (*p) {
+		double k = 0;
+
+		if (*p == '(') {
+			if (depth == LAUNCH_REGEX_MAX_DEPTH)
+				return false;
+			size[++depth] = 0;
+			last = 0;
+			p++;
+			continue;
+		}
+		if (*p == ')' && depth > 0) {
+			last = size[depth--];
+			size[depth] += last;
+			p++;
+		} else if (*p == '+') {
+			k = 2;
+			p++;
+		} else if (*p == '{' && isdigit((unsigned char)p[1])) {
+			char *end;
+			unsigned long m = strtoul(p + 1, &end, 10), n = m;
+
+			if (*end == ',')
+				n = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : m + 1;
+			k = (double)(m > n ? m : n) + 1;
+			p = *end == '}' ? end + 1 : end;
+		} else if (*p == '*' || *p == '?' || *p == '|' || *p == '^' || *p == '$') {
+			p++;
+			continue;
+		} else {
+			p = *p == '[' ? skip_bracket(p) : p + ((*p == '\\' && p[1]) ? 2 : 1);
+			last = 1;
+			size[depth] += 1;
+		}
+		if (k > 0) {
+			size[depth] += last * (k - 1);
+			last *= k;
+		}
+		if (size[depth] > LAUNCH_REGEX_MAX_ATOMS || last > LAUNCH_REGEX_MAX_ATOMS)
+			return false;
+	}
+	return true;
+}
+
 static int launch_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, struct suite *suite,
 			   struct suite_check *check)
 {
@@ -81,6 +161,11 @@ static int launch_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *
 
 		if (!conf->patterns[i])
 			continue;
+		if (!regex_small_enough(conf->patterns[i]))
+			return conf_fail(ctx, check_conf_node(ctx, node, pattern_keys[i]),
+					 conf_path_key(ctx, path, pattern_keys[i]),
+					 "regular expression too complex (its repetitions would compile to more than "
+					 "%.0f parts)", LAUNCH_REGEX_MAX_ATOMS);
 		ec = regcomp(&conf->re[i], conf->patterns[i], REG_EXTENDED | REG_NEWLINE | REG_NOSUB);
 		if (ec) {
 			regerror(ec, &conf->re[i], msg, sizeof(msg));

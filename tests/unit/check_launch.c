@@ -181,6 +181,12 @@ static void test_check_launch__load_time_errors(void **state)
 	static const char *const bad[][2] = {
 		{ "checks:\n  - launch: {command: [x], stdout: '(unclosed'}\n",
 		  "s.yaml:2:36: checks[0].launch.stdout: invalid regular expression '(unclosed'" },
+		/* Repetitions that would make regcomp take gigabytes (found by the suite_load fuzzer). */
+		{ "checks:\n  - launch: {command: [x], stdout: 'ls ++++++++++++++++++++++++++++++++++++++++x'}\n",
+		  "checks[0].launch.stdout: regular expression too complex" },
+		{ "checks:\n  - launch: {command: [x], stderr: 'a{1000}{1000}'}\n",
+		  "checks[0].launch.stderr: regular expression too complex" },
+		{ "checks:\n  - launch: {command: [x], stdout: '((a{99}){99}){99}'}\n", "regular expression too complex" },
 		{ "checks:\n  - launch: {command: [x], exit_code: 300}\n", "exit code 300 is out of range" },
 		{ "checks:\n  - launch: {command: [x], service: 'a b'}\n", "is not a service or process name" },
 		{ "checks:\n  - launch: {command: [x], service_timeout: 5}\n", "service_timeout needs 'service'" },
