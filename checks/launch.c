@@ -284,18 +284,31 @@ static int launch_journal(struct check_ctx *ctx, const char *unit, const char **
 	*last = NULL;
 	check_logf(ctx, "alts: the journal of %s:", unit);
 	rc = check_cmd(ctx, &o, argv, NULL, 30, err);
-	if (!rc && o.out.len) {
-		char *end, *line;
+	/* The last line the unit's own processes wrote ("Mon DD HH:MM:SS host ident[pid]: text"), not systemd's. */
+	for (char *line = o.out.buf; !rc && line && *line;) {
+		char *nl = strchr(line, '\n'), *text = line;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 
-		sbuf_trim_trailing(&o.out);
-		end = o.out.buf + o.out.len;
-		line = memrchr(o.out.buf, '\n', (size_t)(end - o.out.buf));
-		line = line ? line + 1 : o.out.buf;
-		if (*line)
-			*last = arena_printf(ctx->arena, "%s", line);
+		for (int spaces = 0; spaces < 4 && text; spaces++) {
+			text = memchr(text, ' ', len - (size_t)(text - line));
+			text = text ? text + 1 : NULL;
+		}
+		if (text && strncmp(text, "systemd[1]: ", 12))
+			*last = arena_printf(ctx->arena, "%.*s", (int)(len - (size_t)(text - line)), text);
+		line = nl ? nl + 1 : NULL;
 	}
 	check_cmd_out_release(&o);
 	return rc;
+}
+
+/* The first line of a command's output (arena), or "no output". */
+static const char *first_line(struct check_ctx *ctx, const struct sbuf *text)
+{
+	size_t len = strcspn(text->buf, "\n");
+
+	while (len && text->buf[len - 1] == '.')  /* the message goes on after it */
+		len--;
+	return len ? arena_printf(ctx->arena, "%.*s", (int)len, text->buf) : "no output";
 }
 
 /* True when systemctl exists and talks to a running systemd. */
@@ -429,7 +442,7 @@ static int launch_run(struct check_ctx *ctx, struct alts_err *err)
 	if (conf->service && !o.proc.timed_out && !o.proc.exec_errno && !o.proc.canceled &&
 	    (o.proc.exit_code != conf->exit_code || o.proc.term_signal)) {
 		/* The start failed: say so now, with its stderr, instead of waiting for a service that will not come. */
-		const char *why = check_cmd_summary(ctx, &o);
+		const char *why = conf->command.argv ? check_cmd_summary(ctx, &o) : first_line(ctx, &o.err);
 
 		sbuf_reset(&problems);
 		add_problem(&problems, "service '%s' failed to start (%s)%s%s", conf->service, check_cmd_status(ctx, &o),
@@ -465,7 +478,7 @@ static int launch_run(struct check_ctx *ctx, struct alts_err *err)
 		if (rc)
 			goto out;
 		if (problems.len && last)
-			add_problem(&problems, "the unit's journal ends with: %s", last);
+			add_problem(&problems, "the unit's last journal line: %s", last);
 	}
 	if (!sbuf_ok(&problems) && problems.oom) {
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
