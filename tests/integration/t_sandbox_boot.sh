@@ -82,6 +82,25 @@ wait
 id1=$(grep -ho '^[0-9a-f]\{32\}$' "$SCRATCH"/id1/id/logs/*.log) id2=$(grep -ho '^[0-9a-f]\{32\}$' "$SCRATCH"/id2/id/logs/*.log)
 check "two boots, two machine IDs ($id1, $id2)" test -n "$id1" -a -n "$id2" -a "$id1" != "$id2"
 
+# alts-run killed while systemd runs: the booted system dies with it, the sweep removes the rest.
+cat >"$SCRATCH/sleeper.yaml" <<YAML
+name: sleeper
+environment: {runner: sandbox, image: $IMAGE, boot: systemd}
+checks:
+  - launch: {command: "sleep 60 # alts-boot-marker"}
+YAML
+"$ALTS_RUN" --log-level debug --artifacts "$SCRATCH/art-kill" "$SCRATCH/sleeper.yaml" >"$SCRATCH/sleeper.out" 2>&1 &
+victim=$!
+for _ in $(seq 300); do pgrep -f 'alts-boot-marke[r]' >/dev/null && break; sleep 0.1; done
+check "the sleeper runs in the booted sandbox" pgrep -f 'alts-boot-marke[r]'
+kill -9 "$victim"; wait "$victim" 2>/dev/null
+for _ in $(seq 50); do [ -z "$(booted_processes)" ] && break; sleep 0.1; done
+check "SIGKILL: no process of the booted system survives" test -z "$(booted_processes)"
+check "SIGKILL: no mount survives" bash -c "! grep -q '$ALTS_SANDBOX_DIR' /proc/self/mountinfo"
+"$ALTS_IMAGE" sweep >/dev/null
+check "SIGKILL: the sweep removes the stale directory" no_leftovers
+check "SIGKILL: the sweep removes the cgroups systemd made" test -z "$(boot_cgroups)"
+
 # Plain mode (the default) has no init: the same image, no systemd.
 cat >"$SCRATCH/plain.yaml" <<YAML
 name: plain
