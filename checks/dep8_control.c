@@ -320,7 +320,7 @@ static bool relation_parse(struct relation *r, const char *s, bool dep8, const c
 		}
 		r->op = ops[i];
 		p = skip_ws(p + strlen(ops[i]));
-		for (q = p; isalnum((unsigned char)*q) || strchr(".+~:-", *q); q++)
+		for (q = p; isalnum((unsigned char)*q) || (*q && strchr(".+~:-", *q)); q++)
 			;
 		if (q == p || !isdigit((unsigned char)*p)) {
 			*why = "invalid version";
