@@ -1386,10 +1386,11 @@ int server_start(struct sched_server **out, const struct settings *cfg, struct s
 	s->rules.architectures = &cfg->supported_architectures;
 	s->rules.runners = &cfg->supported_runners;
 	s->rules.distributions = &cfg->supported_distributions;
-	s->rules.cost = cfg->default_cost;
+	s->rules.cost = cfg->farm.default_cost;
 	s->rules.relative_callbacks = cfg->bs_host != NULL;
 	s->rules.runner_map = &cfg->runner_types;
 	s->rules.no_integrity = !cfg->enable_integrity_tests;
+	s->rules.distribution_queues = cfg->farm.distribution_queues;
 	s->auth_cache = auth_cache_new();
 	if (!s->auth_cache) {
 		alts_free(s);
