@@ -44,13 +44,15 @@ YAML
 
 # 1. Under isolation: check A's side effects are gone for B; per-check test dependencies go
 #    with their check; integrity passes on the snapshot; uninstall with leftovers: fail does
-#    not count the test dependencies and does not remove them.
+#    not count the test dependencies (the suite's, and a check's own installed after the
+#    leftovers' before-walk) and does not remove them.
 {
 	suite iso check
 	cat <<YAML
   - launch: {name: c-own-test-dep, test_depends: [alts-tdep2], command: [dpkg, -s, alts-tdep2]}
   - launch: {name: d-own-test-dep-gone, command: [sh, -c, '! dpkg -s alts-tdep2 2>/dev/null']}
   - integrity
+  - launch: {name: f-shared-own-dep, fresh: false, test_depends: [alts-tdep2], command: [alts-tdep2]}
   - uninstall: {purge: true, leftovers: fail, fresh: false}
   - launch: {name: e-test-deps-stay, fresh: false, command: [sh, -c, 'dpkg -s alts-tdep >/dev/null && ! dpkg -s alts-iso 2>/dev/null']}
 YAML
@@ -70,14 +72,33 @@ ms=$(grep -ho 'alts: fresh environment: back to the snapshot.*(\([0-9.]*\) ms)' 
 echo "# slowest reset to the snapshot: ${ms:-?} ms; whole suite $(( (t1 - t0) / 1000000 )) ms"
 
 # 2. Without isolation the side effects reach check B (which is expected to fail there).
-suite shared suite >"$SCRATCH/shared.yaml"
+#    Also: a script directory is copied whole (subdirectories too, for the helpers scripts keep
+#    beside them) but only its top-level files run; a symbolic link to a host file is copied as
+#    a link and does not reach the host's file from the sandbox.
+mkdir -p "$SCRATCH/scripts/lib"
+echo HOST-SECRET >"$SCRATCH/host-secret"
+ln -s "$SCRATCH/host-secret" "$SCRATCH/scripts/lib/secret"
+echo 'helper_says() { echo "helper here"; }' >"$SCRATCH/scripts/lib/helper.sh"
+printf '#!/bin/sh\necho "scripts in subdirectories are not run" >&2\nexit 1\n' >"$SCRATCH/scripts/lib/not-run.sh"
+chmod +x "$SCRATCH/scripts/lib/not-run.sh"
+cat >"$SCRATCH/scripts/uses-lib.sh" <<'SH'
+#!/bin/sh
+. "$(dirname "$0")/lib/helper.sh"
+test "$(helper_says)" = "helper here" || exit 1
+test -L "$(dirname "$0")/lib/secret" || { echo "the link was not copied as a link" >&2; exit 1; }
+! grep -q HOST-SECRET "$(dirname "$0")/lib/secret" 2>/dev/null || { echo "the host's file leaked in" >&2; exit 1; }
+SH
+chmod +x "$SCRATCH/scripts/uses-lib.sh"
+{ suite shared suite; echo "  - script: {path: $SCRATCH/scripts}"; } >"$SCRATCH/shared.yaml"
 out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-shared" --tap "$SCRATCH/shared.tap" "$SCRATCH/shared.yaml" 2>&1); status=$?
 check "isolation: suite: check A's side effects reach check B (exit $status)" test "$status" -eq 0
 [ "$status" -eq 0 ] || { echo "$out" | sed 's/^/# /'; cat "$SCRATCH/shared.tap" | sed 's/^/# /'; }
+check "a script directory's subdirectories are copied, not run" grep -q "^ok 4 - script" "$SCRATCH/shared.tap"
+check "...only the top-level script runs" sh -c "grep -q '^    ok 1 - uses-lib.sh' '$SCRATCH/shared.tap' && ! grep -q not-run '$SCRATCH/shared.tap'"
 check "no snapshot is taken without isolation" sh -c "! grep -rq 'fresh environment' '$SCRATCH/art-shared/shared/logs'"
 
 # 3. A test dependency that does not exist fails the install check, with apt's reason.
-sed 's/test_depends: \[alts-tdep\]/test_depends: [alts-no-such-dep]/' "$SCRATCH/shared.yaml" >"$SCRATCH/nodep.yaml"
+suite shared suite | sed 's/test_depends: \[alts-tdep\]/test_depends: [alts-no-such-dep]/' >"$SCRATCH/nodep.yaml"
 out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-nodep" --tap "$SCRATCH/nodep.tap" "$SCRATCH/nodep.yaml" 2>&1); status=$?
 check "a missing test dependency fails the suite (exit $status)" test "$status" -eq 1
 check "...at install, saying why" grep -q "cannot install the test dependencies: apt-get failed.*alts-no-such-dep" "$SCRATCH/nodep.tap"
