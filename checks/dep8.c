@@ -625,15 +625,18 @@ static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t
 			return 0;
 		}
 	}
-	/* A fresh, empty AUTOPKGTEST_TMP, owned by whoever runs the test; the tree writable only with rw-build-tree. */
+	/*
+	 * A fresh, empty AUTOPKGTEST_TMP, owned by whoever runs the test. The tree belongs to the test
+	 * user, as autopkgtest's copydown leaves it (chown -R to the normal user, rw-build-tree or not):
+	 * real tests write into their cwd (hello's upstream-tests writes its .ok/.out files there).
+	 */
 	tmp = arena_printf(ctx->arena, "%s/tmp-%zu", r->dir, i + 1);
 	if (!tmp)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	{
 		const char *mk[] = { "mkdir", "-p", "--", tmp, r->art, NULL };
 		const char *own[] = { "chown", "-R", root ? "root:" : DEP8_USER ":", "--", tmp, r->art, NULL, NULL };
-		const char *tree_own[] = { "chown", "-R", (t->restrictions & DEP8_RW_BUILD_TREE) && !root ? DEP8_USER ":" : "root:",
-					   "--", r->tree, NULL };
+		const char *tree_own[] = { "chown", "-R", root ? "root:" : DEP8_USER ":", "--", r->tree, NULL };
 
 		rc = run_root(r, mk, NULL, NULL, &why, NULL, err);
 		if (!rc && !why)
@@ -776,7 +779,7 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 	rc = dep8_get_tree(&r, &ok, err);
 	if (rc || !ok)
 		return rc;
-	/* The tree belongs to root and is readable by all: tests without rw-build-tree may not change it. */
+	/* The tree is readable by all; each test's run gives it to the user the test runs as. */
 	{
 		const char *mode[] = { "chmod", "-R", "a+rX", "--", r.tree, NULL };
 
