@@ -580,6 +580,9 @@ static bool conn_relay(struct mirror_proxy *p, struct mirror_proxy_conn *c, shor
 	bool moved = false;
 	ssize_t n;
 
+	/* Hung up both ways or reset: nothing more can reach the client (and its POLLHUP would spin the loop). */
+	if (cev & (POLLHUP | POLLERR))
+		return false;
 	if ((cev & POLLOUT) && c->down_off < c->down_len) {
 		n = send(c->client, c->down + c->down_off, c->down_len - c->down_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -631,9 +634,6 @@ static bool conn_relay(struct mirror_proxy *p, struct mirror_proxy_conn *c, shor
 			moved = true;
 		}
 	}
-	/* A GET's client only reads: its hang-up ends the relay. */
-	if (!c->tunnel && (cev & (POLLHUP | POLLERR)))
-		return false;
 	if (c->upstream_eof && !c->down_len)
 		return false;
 	if (moved)
@@ -727,7 +727,8 @@ void mirror_proxy_serve(struct mirror_proxy *p, int listen_fd, int life_fd, int 
 					uev |= POLLOUT;
 			}
 			pfds[n++] = (struct pollfd){ c->client, cev, 0 };
-			pfds[n++] = (struct pollfd){ c->state == CONN_REPLY ? -1 : c->upstream, uev, 0 };
+			/* an upstream that said EOF is done with: its POLLHUP is not polled again */
+			pfds[n++] = (struct pollfd){ c->state == CONN_REPLY || c->upstream_eof ? -1 : c->upstream, uev, 0 };
 		}
 		timeout = next > now ? (int)(next - now) : 0;
 		if (poll(pfds, n, timeout) < 0 && errno != EINTR)
