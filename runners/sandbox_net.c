@@ -60,6 +60,8 @@ void sandbox_net_init(struct sandbox_net *n)
 	n->life_fd = n->log_fd = -1;
 	n->port = 0;
 	n->mp = NULL;
+	n->filter = NULL;
+	n->filter_len = 0;
 }
 
 /* --- the allow-list --- */
@@ -446,25 +448,37 @@ int sandbox_net_start(struct sandbox_net *n, int net_ns_fd, int root_fd, const c
 		      struct alts_err *err)
 {
 	struct sock_fprog filter = { 0, NULL };
-	int life[2] = { -1, -1 }, log[2] = { -1, -1 }, rc;
+	int life[2] = { -1, -1 }, log[2] = { -1, -1 }, rc = 0;
 	pid_t parent = getpid();
 
-	n->mp = alts_malloc(sizeof(*n->mp));
-	if (!n->mp)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = mirror_proxy_init(n->mp, err);
-	if (!rc)
-		rc = build_allow_list(n->mp, lower, s, err);
-	if (rc)
-		goto out;
-	mirror_proxy_resolve(n->mp);
-	for (size_t i = 0; i < n->mp->ntargets; i++)
-		alts_log(ALTS_LOG_DEBUG, "sandbox", "network private: the proxy allows %s %s:%u (%zu addresses)",
-			 n->mp->targets[i].tls ? "CONNECT" : "GET", n->mp->targets[i].host,
-			 (unsigned)n->mp->targets[i].port, n->mp->targets[i].naddrs);
-	rc = proxy_filter(&filter, err);
-	if (rc)
-		goto out;
+	if (!n->mp) {
+		n->mp = alts_malloc(sizeof(*n->mp));
+		if (!n->mp)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		rc = mirror_proxy_init(n->mp, err);
+		if (!rc)
+			rc = build_allow_list(n->mp, lower, s, err);
+		if (rc) {
+			mirror_proxy_release(n->mp);
+			free(n->mp);
+			n->mp = NULL;
+			goto out;
+		}
+		mirror_proxy_resolve(n->mp);
+		for (size_t i = 0; i < n->mp->ntargets; i++)
+			alts_log(ALTS_LOG_DEBUG, "sandbox", "network private: the proxy allows %s %s:%u (%zu addresses)",
+				 n->mp->targets[i].tls ? "CONNECT" : "GET", n->mp->targets[i].host,
+				 (unsigned)n->mp->targets[i].port, n->mp->targets[i].naddrs);
+	}
+	if (!n->filter) {
+		rc = proxy_filter(&filter, err);
+		if (rc)
+			goto out;
+		n->filter = filter.filter;
+		n->filter_len = filter.len;
+	}
+	filter.filter = n->filter;
+	filter.len = n->filter_len;
 	if (pipe2(life, O_CLOEXEC) < 0 || pipe2(log, O_CLOEXEC) < 0) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a pipe");
 		goto out;
@@ -502,7 +516,6 @@ out:
 		if (log[i] >= 0)
 			close(log[i]);
 	}
-	free(filter.filter);
 	if (rc)
 		alts_err_prefix(err, "network private");
 	return rc;
@@ -544,9 +557,17 @@ void sandbox_net_stop(struct sandbox_net *n)
 		close(n->log_fd);
 	}
 	n->life_fd = n->log_fd = -1;
+}
+
+void sandbox_net_release(struct sandbox_net *n)
+{
+	sandbox_net_stop(n);
 	if (n->mp) {
 		mirror_proxy_release(n->mp);
 		free(n->mp);
 	}
 	n->mp = NULL;
+	free(n->filter);
+	n->filter = NULL;
+	n->filter_len = 0;
 }

@@ -27,7 +27,9 @@ struct sandbox_net {
 	int life_fd;              /* closing it ends the proxy */
 	int log_fd;               /* the proxy's log lines (read end, non-blocking) */
 	uint16_t port;            /* the proxy's port on the sandbox's 127.0.0.1 */
-	struct mirror_proxy *mp;  /* the allow-list and connection table, owned */
+	struct mirror_proxy *mp;  /* the allow-list and connection table, owned; kept across restarts */
+	void *filter;             /* the proxy's compiled seccomp program (struct sock_filter[]), owned */
+	unsigned short filter_len;
 };
 
 enum sandbox_net_mode sandbox_net_mode(const struct suite *s);
@@ -37,16 +39,19 @@ void sandbox_net_init(struct sandbox_net *n);
 
 /*
  * Private mode, once the sandbox's PID 1 is up: builds the allow-list from
- * the suite's repositories and the image's sources under lower, resolves
- * it, forks the proxy (which listens in the namespace of net_ns_fd and
+ * the suite's repositories and the image's sources under lower and resolves
+ * it (the first time only: a restart of the sandbox after a snapshot or a
+ * reset reuses them), forks the proxy (which listens in the namespace of net_ns_fd and
  * serves from the host's as nobody, under seccomp) and writes apt's and
  * dnf's proxy settings into the sandbox through root_fd.
  */
 int sandbox_net_start(struct sandbox_net *n, int net_ns_fd, int root_fd, const char *lower, const struct suite *s,
 		      struct alts_err *err);
 
-/* Kills the proxy, logs what it refused and frees everything. Idempotent. */
+/* Kills the proxy and logs what it refused; the allow-list stays for the next start. Idempotent. */
 void sandbox_net_stop(struct sandbox_net *n);
+/* sandbox_net_stop, then frees everything. Idempotent. */
+void sandbox_net_release(struct sandbox_net *n);
 
 /* The image's dnf.conf with "proxy=url" as the only proxy setting of [main]. */
 ALTS_TESTABLE void sandbox_net__dnf_conf(struct sbuf *out, const char *image_conf, const char *url);
