@@ -391,6 +391,40 @@ const char *engine_pick_runner(const struct suite *s, const struct engine_opts *
 	return image_open(&meta, name, &ignored) == 0 ? "sandbox" : "local";
 }
 
+/*
+ * alts.yaml's image_max_age: a sandbox image older than that is rebuilt
+ * (image_refresh: rebuild; a failed rebuild keeps the old one serving) or
+ * warned about.
+ */
+static void check_image_age(const struct engine *eng, const struct suite *s)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct image_meta meta;
+	char name[160];
+	double age;
+
+	if (eng->config->image_max_age <= 0)
+		return;
+	if (s->env.image)
+		snprintf(name, sizeof(name), "%s", s->env.image);
+	else if (s->env.dist_name)
+		image_name_for(name, sizeof(name), s->env.dist_name, s->env.dist_version, s->env.dist_arch);
+	else
+		return;
+	if (image_open(&meta, name, &err) || (age = image_age(&meta)) < eng->config->image_max_age)
+		return;
+	if (!eng->config->image_rebuild) {
+		alts_log(ALTS_LOG_WARN, "engine", "image '%s' is %.1f days old, older than image_max_age (%.1f days): "
+			 "refresh it with 'alts-image refresh %s'", name, age / 86400, eng->config->image_max_age / 86400,
+			 name);
+		return;
+	}
+	alts_log(ALTS_LOG_INFO, "engine", "image '%s' is %.1f days old: rebuilding it (image_refresh: rebuild)", name,
+		 age / 86400);
+	if (image_refresh(name, eng->config->image_max_age, true, &err))
+		alts_log(ALTS_LOG_WARN, "engine", "cannot refresh image '%s', the old one is used: %s", name, err.msg);
+}
+
 static void run_suite(struct engine *eng, size_t index)
 {
 	struct suite *s = eng->suites[index];
@@ -402,6 +436,8 @@ static void run_suite(struct engine *eng, size_t index)
 	double t0 = proc_now();
 	double timeout = s->timeout > 0 ? s->timeout : eng->config->suite_timeout;
 
+	if (!strcmp(runner, "sandbox"))
+		check_image_age(eng, s);
 	sr->started = proc_wallclock();
 	sr->runner = runner;
 	/* Reporters name the runner the suite really ran on. */

@@ -27,6 +27,7 @@
 #include "runners/sandbox_cgroup.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
+#include "runners/sandbox_net.h"
 #include "runners/sandbox_snapshot.h"
 #include "runners/image.h"
 #include "framework/log.h"
@@ -122,6 +123,7 @@ struct sandbox {
 	struct sandbox_cgroup cgroup;
 	bool have_cgroup;
 	struct sandbox_snap snap;     /* runner_snapshot, runner_reset (runners/sandbox_snapshot.c) */
+	struct sandbox_net net;       /* network: private: the mirror proxy */
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -995,6 +997,14 @@ static int sandbox_open_root(struct sandbox *sb, struct alts_err *err)
 	return 0;
 }
 
+/* network: private: the mirror proxy of this PID 1's network namespace (runners/sandbox_net.h). */
+static int sandbox_start_net(struct sandbox *sb, const struct suite *s, struct alts_err *err)
+{
+	if (sandbox_net_mode(s) != SANDBOX_NET_PRIVATE)
+		return 0;
+	return sandbox_net_start(&sb->net, sb->ns_fds[NS_NET], sb->root_fd, sb->lower, s, err);
+}
+
 /*
  * Overlay mode: the layers' tmpfs goes into a namespace that outlives each
  * PID 1 (runners/sandbox_snapshot.h), so that runner_snapshot() and
@@ -1034,6 +1044,8 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_spawn(sb, err);
 	if (!rc)
 		rc = sandbox_open_root(sb, err);
+	if (!rc)
+		rc = sandbox_start_net(sb, r->suite, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
 		return rc;
@@ -1058,7 +1070,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 	const struct suite *s = r->suite;
-	bool network_host = s && s->env.network && !strcmp(s->env.network, "host");
+	bool network_host = sandbox_net_mode(s) == SANDBOX_NET_HOST;
 	enum sandbox_mode mode = SANDBOX_MODE_AUTO;
 	int rc;
 
@@ -1069,6 +1081,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
 	sandbox_snap_init(&sb->snap);
+	sandbox_net_init(&sb->net);
 	sb->keep = r->keep_env;
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
@@ -1118,6 +1131,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	}
 	if (!rc)
 		rc = sandbox_open_root(sb, err);
+	if (!rc)
+		rc = sandbox_start_net(sb, s, err);
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
@@ -1241,6 +1256,7 @@ static void sandbox_stop(struct sandbox *sb)
 {
 	int status;
 
+	sandbox_net_stop(&sb->net);
 	ns_enter_fds_close(sb);
 	if (sb->root_fd >= 0)
 		close(sb->root_fd);
@@ -1265,6 +1281,7 @@ static void sandbox_release(struct sandbox *sb)
 	sb->have_cgroup = false;
 	sandbox_sec_release(&sb->sec);
 	sandbox_snap_release(&sb->snap);
+	sandbox_net_release(&sb->net);
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
