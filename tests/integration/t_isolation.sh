@@ -4,7 +4,8 @@
 # written, a file of the package removed) do not reach the next check under isolation, and
 # do without it; each fresh check starts with the package under test and its test
 # dependencies installed (the snapshot), not from a re-install; test dependencies are no
-# leftovers and survive the package's uninstall; nothing is left behind.
+# leftovers and survive the package's uninstall; with apt and with dnf; a script directory
+# is copied whole but only its top-level files run; nothing is left behind.
 . "$(dirname "$0")/lib/sandbox.sh"
 need_cmd dpkg-deb dpkg-scanpackages
 ensure_image
@@ -97,12 +98,35 @@ check "a script directory's subdirectories are copied, not run" grep -q "^ok 4 -
 check "...only the top-level script runs" sh -c "grep -q '^    ok 1 - uses-lib.sh' '$SCRATCH/shared.tap' && ! grep -q not-run '$SCRATCH/shared.tap'"
 check "no snapshot is taken without isolation" sh -c "! grep -rq 'fresh environment' '$SCRATCH/art-shared/shared/logs'"
 
-# 3. A test dependency that does not exist fails the install check, with apt's reason.
-suite shared suite | sed 's/test_depends: \[alts-tdep\]/test_depends: [alts-no-such-dep]/' >"$SCRATCH/nodep.yaml"
-out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-nodep" --tap "$SCRATCH/nodep.tap" "$SCRATCH/nodep.yaml" 2>&1); status=$?
-check "a missing test dependency fails the suite (exit $status)" test "$status" -eq 1
-check "...at install, saying why" grep -q "cannot install the test dependencies: apt-get failed.*alts-no-such-dep" "$SCRATCH/nodep.tap"
-grep -q "cannot install the test dependencies" "$SCRATCH/nodep.tap" || sed 's/^/# /' "$SCRATCH/nodep.tap"
+# 3. dnf: the same promises with rpm packages in the debian-12-rpm image (t_sandbox_rpm.sh
+#    builds it too; a missing test dependency is covered by tests/unit/check_testdeps.c).
+. "$(dirname "$0")/lib/rpm.sh"
+need_cmd rpmbuild createrepo_c
+ensure_image debian-12-rpm --dist debian-12 \
+	--include debsums,procps,bats,binutils,ca-certificates,rpm,dnf,createrepo-c
+rrepo=$SCRATCH/rpmrepo
+export BUILD_RPM_HEADER="AutoReqProv: no"  # the image's rpm database provides no /bin/sh
+build_rpm "$rrepo" alts-riso 1.0 && build_rpm "$rrepo" alts-rtdep 1.0 && make_rpm_repo "$rrepo" ||
+	{ echo "cannot build the rpms"; exit 1; }
+cat >"$SCRATCH/dnf.yaml" <<YAML
+name: dnf
+environment: {runner: sandbox, image: debian-12-rpm, package_manager: dnf}
+packages: [alts-riso]
+test_depends: [alts-rtdep]
+repositories: [{name: local, baseurl: "file://$rrepo"}]
+isolation: check
+checks:
+  - install
+  - launch: {name: a-side-effects, command: [sh, -c, 'rm /usr/bin/alts-riso && rpm -e alts-rtdep && touch /etc/alts-marker-a']}
+  - launch: {name: b-untouched, command: [sh, -c, 'test -x /usr/bin/alts-riso && rpm -q alts-rtdep && test ! -e /etc/alts-marker-a']}
+  - uninstall: {fresh: false}
+  - launch: {name: c-test-dep-stays, fresh: false, command: [rpm, -q, alts-rtdep]}
+YAML
+out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-dnf" --tap "$SCRATCH/dnf.tap" "$SCRATCH/dnf.yaml" 2>&1); status=$?
+check "dnf: isolation and test dependencies (exit $status)" test "$status" -eq 0
+[ "$status" -eq 0 ] || { echo "$out" | sed 's/^/# /'; sed 's/^/# /' "$SCRATCH/dnf.tap"; }
+check "dnf installed the test dependency" grep -q "dnf install -y --setopt=install_weak_deps=False alts-rtdep" \
+	"$SCRATCH/art-dnf/dnf/logs/01-install.log"
 
 check "nothing is left behind (directories, mounts, processes)" no_leftovers
 check "no sandbox tmpfs is mounted on the host" sh -c "! grep -q ' /run/alts\|$SCRATCH' /proc/self/mountinfo"
