@@ -111,7 +111,7 @@ static int validate_image(struct conf_ctx *ctx, yaml_node_t *node, const char *p
 
 static int validate_network(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	static const char *const modes[] = { "none", "host", NULL };
+	static const char *const modes[] = { "none", "host", "private", NULL };
 	const char *mode = *(const char **)field;
 
 	return conf_check_one_of(ctx, node, path, "network mode", mode, modes);

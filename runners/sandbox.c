@@ -27,6 +27,7 @@
 #include "runners/sandbox_cgroup.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
+#include "runners/sandbox_net.h"
 #include "runners/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
@@ -120,6 +121,7 @@ struct sandbox {
 	struct sandbox_limits limits;
 	struct sandbox_cgroup cgroup;
 	bool have_cgroup;
+	struct sandbox_net net;       /* network: private: the mirror proxy */
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -975,7 +977,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 	const struct suite *s = r->suite;
-	bool network_host = s && s->env.network && !strcmp(s->env.network, "host");
+	enum sandbox_net_mode net_mode = sandbox_net_mode(s);
+	bool network_host = net_mode == SANDBOX_NET_HOST;
 	enum sandbox_mode mode = SANDBOX_MODE_AUTO;
 	int rc;
 
@@ -985,6 +988,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->outer = sb->init = -1;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
+	sandbox_net_init(&sb->net);
 	sb->keep = r->keep_env;
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
@@ -1037,6 +1041,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		if (sb->root_fd < 0)
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
 	}
+	if (!rc && net_mode == SANDBOX_NET_PRIVATE)
+		rc = sandbox_net_start(&sb->net, sb->ns_fds[NS_NET], sb->root_fd, sb->lower, s, err);
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
@@ -1160,6 +1166,7 @@ static void sandbox_stop(struct sandbox *sb)
 {
 	int status;
 
+	sandbox_net_stop(&sb->net);
 	ns_enter_fds_close(sb);
 	if (sb->root_fd >= 0)
 		close(sb->root_fd);
