@@ -130,12 +130,14 @@ same_list "repository keys" "repositories: [{url: /srv, zz: 1}]
 $C" 's.$defs.repository.anyOf[1].properties'
 same_list "environment keys" "environment: {zz: 1}
 $C" 's.$defs.environment.properties'
-for kind in install launch integrity script uninstall; do
+for kind in install launch integrity script uninstall dep8; do
 	same_list "$kind keys" "packages: [a]
 checks: [{$kind: {zz: 1}}]" "s.\$defs.${kind}Body.properties"
 done
 same_list "script git keys" "checks: [{script: {git: {url: x, zz: 1}}}]" \
 	's.$defs.scriptBody.properties.git.anyOf[1].properties'
+same_list "dep8 git keys" "checks: [{dep8: {git: {url: x, zz: 1}}}]" \
+	's.$defs.dep8Body.properties.git.anyOf[1].properties'
 same_list "environment.ssh keys" "environment: {ssh: {zz: 1}}
 $C" 's.$defs.sshSection.properties'
 same_list "environment.docker keys" "environment: {docker: {zz: 1}}
@@ -324,6 +326,18 @@ Y
 beyond upgrade_bad_version <<'Y'
 packages: [hello]
 checks: [{upgrade: {from: "1.0;rm"}}]
+Y
+valid dep8_sources <<'Y'
+checks:
+  - dep8: {source: hello}
+  - autopkgtest: {name: upstream, git: {url: "https://example.invalid/x.git", ref: main, path: pkg}, tests: [smoke]}
+  - dep8: {git: "https://example.invalid/y.git", tests: smoke, timeout: 10m}
+Y
+invalid dep8_two_sources <<'Y'
+checks: [{dep8: {source: hello, git: "https://example.invalid/x.git"}}]
+Y
+invalid dep8_no_source <<'Y'
+checks: [{autopkgtest: {tests: [a]}}]
 Y
 valid explicit_nulls <<'Y'
 name:
