@@ -68,6 +68,8 @@ logs=$SCRATCH/art-iso/iso/logs
 check "the install log names the test dependencies, pulled-in ones too" \
 	grep -q "test dependency: alts-tdeplib" "$logs/01-install.log"
 check "the check's own test dependency is logged as one" grep -q "test dependency: alts-tdep2" "$logs/04-c-own-test-dep.log"
+check "uninstall leaves the test dependencies' files out of its leftovers" \
+	grep -q "the files of 3 test dependencies are not leftovers" "$logs/08-uninstall.log"
 check "the first fresh check starts from a snapshot" grep -q "snapshot of the shared environment taken" "$logs/02-a-side-effects.log"
 check "the next one from that snapshot again" grep -q "back to the snapshot" "$logs/03-b-untouched.log"
 ms=$(grep -ho 'alts: fresh environment: back to the snapshot.*(\([0-9.]*\) ms)' "$logs"/*.log | sed 's/.*(\([0-9.]*\) ms)/\1/' | sort -n | tail -1)
