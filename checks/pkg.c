@@ -922,7 +922,7 @@ int pkg_installed_names_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, struct
 		pkg_cmd_add(&c, "dpkg-query");
 		add_dpkg_root(&c, m);
 		pkg_cmd_add(&c, "-W");
-		pkg_cmd_add(&c, "--showformat=${db:Status-Abbrev}\t${Package}\n");
+		pkg_cmd_add(&c, "--showformat=${db:Status-Abbrev}\\t${Package}\\n");
 	} else if (m->family == PKG_FAMILY_RPM) {
 		pkg_cmd_add(&c, "rpm");
 		add_rpm_root(&c, m);

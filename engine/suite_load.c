@@ -718,8 +718,7 @@ static int suite_check_isolation(struct suite_loader *l, yaml_node_t *root)
 						 "has no snapshots",
 						 runner);
 			return conf_fail(ctx, map_value(ctx, root, "isolation"), "isolation",
-					 "isolation: check needs the sandbox runner; the '%s' runner has no snapshots "
-					 "(or give the checks that need it fresh: true and another runner none)",
+					 "isolation: check needs the sandbox runner; the '%s' runner has no snapshots",
 					 runner);
 		}
 	}

@@ -1299,9 +1299,10 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 	}
 	if (keep || sb->keep) {
 		fprintf(stderr,
-			"alts: kept the sandbox's upper layer in %s/rw/upper (lower: image '%s'); enter it with:\n"
+			"alts: kept the sandbox's upper layer in %s (lower: image '%s'%s); enter it with:\n"
 			"  unshare -m sh -c 'mount -t overlay overlay -o %s %s && chroot %s'\n",
-			sb->state.dir, sb->image.name, sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
+			sb->plan.upper, sb->image.name, sb->snap.nlayers ? " and the snapshot layers rw/layer*" : "",
+			sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
 		return sandbox_state_keep(&sb->state, err);
 	}
 	return sandbox_state_remove(&sb->state, err);

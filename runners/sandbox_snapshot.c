@@ -1,6 +1,6 @@
 /*
  * Snapshots of an overlay sandbox: see runners/sandbox_snapshot.h and
- * docs/internals/sandbox-snapshots.md.
+ * docs/internals/sandbox.md (Snapshots).
  */
 #include "framework/common.h"
 #include "runners/sandbox_snapshot.h"
