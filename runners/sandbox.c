@@ -28,6 +28,7 @@
 #include "runners/sandbox_boot.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
+#include "runners/sandbox_net.h"
 #include "runners/sandbox_snapshot.h"
 #include "runners/image.h"
 #include "framework/log.h"
@@ -127,6 +128,7 @@ struct sandbox {
 	struct sandbox_boot boot;     /* boot: systemd */
 	double boot_timeout, boot_stop_timeout;
 	struct sandbox_snap snap;     /* runner_snapshot, runner_reset (runners/sandbox_snapshot.c) */
+	struct sandbox_net net;       /* network: private: the mirror proxy */
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -1055,6 +1057,14 @@ static int sandbox_open_root(struct sandbox *sb, struct alts_err *err)
 	return 0;
 }
 
+/* network: private: the mirror proxy of this PID 1's network namespace (runners/sandbox_net.h). */
+static int sandbox_start_net(struct sandbox *sb, const struct suite *s, struct alts_err *err)
+{
+	if (sandbox_net_mode(s) != SANDBOX_NET_PRIVATE)
+		return 0;
+	return sandbox_net_start(&sb->net, sb->ns_fds[NS_NET], sb->root_fd, sb->lower, s, err);
+}
+
 /*
  * Overlay mode: the layers' tmpfs goes into a namespace that outlives each
  * PID 1 (runners/sandbox_snapshot.h), so that runner_snapshot() and
@@ -1096,6 +1106,8 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_spawn(sb, err);
 	if (!rc)
 		rc = sandbox_open_root(sb, err);
+	if (!rc)
+		rc = sandbox_start_net(sb, r->suite, err);
 	if (!rc && sb->boot.on)
 		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
@@ -1122,7 +1134,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 	const struct suite *s = r->suite;
-	bool network_host = s && s->env.network && !strcmp(s->env.network, "host");
+	bool network_host = sandbox_net_mode(s) == SANDBOX_NET_HOST;
 	enum sandbox_mode mode = SANDBOX_MODE_AUTO;
 	int rc;
 
@@ -1134,6 +1146,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->root_fd = -1;
 	sb->boot.cg_procs_fd = -1;
 	sandbox_snap_init(&sb->snap);
+	sandbox_net_init(&sb->net);
 	sb->keep = r->keep_env;
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
@@ -1185,6 +1198,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	}
 	if (!rc)
 		rc = sandbox_open_root(sb, err);
+	if (!rc)
+		rc = sandbox_start_net(sb, s, err);
 	if (!rc && sb->boot.on)
 		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
@@ -1312,6 +1327,7 @@ static void sandbox_stop(struct sandbox *sb)
 {
 	int status;
 
+	sandbox_net_stop(&sb->net);
 	ns_enter_fds_close(sb);
 	if (sb->root_fd >= 0)
 		close(sb->root_fd);
@@ -1337,6 +1353,7 @@ static void sandbox_release(struct sandbox *sb)
 	sb->have_cgroup = false;
 	sandbox_sec_release(&sb->sec);
 	sandbox_snap_release(&sb->snap);
+	sandbox_net_release(&sb->net);
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
@@ -1356,9 +1373,10 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 	}
 	if (keep || sb->keep) {
 		fprintf(stderr,
-			"alts: kept the sandbox's upper layer in %s/rw/upper (lower: image '%s'); enter it with:\n"
+			"alts: kept the sandbox's upper layer in %s (lower: image '%s'%s); enter it with:\n"
 			"  unshare -m sh -c 'mount -t overlay overlay -o %s %s && chroot %s'\n",
-			sb->state.dir, sb->image.name, sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
+			sb->plan.upper, sb->image.name, sb->snap.nlayers ? " and the snapshot layers rw/layer*" : "",
+			sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
 		return sandbox_state_keep(&sb->state, err);
 	}
 	return sandbox_state_remove(&sb->state, err);
