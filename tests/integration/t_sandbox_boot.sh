@@ -82,6 +82,33 @@ wait
 id1=$(grep -ho '^[0-9a-f]\{32\}$' "$SCRATCH"/id1/id/logs/*.log) id2=$(grep -ho '^[0-9a-f]\{32\}$' "$SCRATCH"/id2/id/logs/*.log)
 check "two boots, two machine IDs ($id1, $id2)" test -n "$id1" -a -n "$id2" -a "$id1" != "$id2"
 
+# The sandbox's protections hold with systemd as PID 1: the escape probe of t_sandbox_escape
+# (capabilities, seccomp, mounts, /proc, devices, signals to a host process...) from a booted
+# sandbox, with small limits; only its /sys attempts differ (read-only sysfs instead of none).
+if command -v gcc >/dev/null; then
+	mkdir -p "$SCRATCH/probe" "$SCRATCH/host-dir"
+	gcc -O -Wall -Wextra -Werror -o "$SCRATCH/probe/sandbox_probe" "$ALTS_SOURCE_DIR/tests/tools/sandbox_probe.c"
+	sleep 600 &
+	host_pid=$!
+	cat >"$SCRATCH/probe/probe.yaml" <<YAML
+name: probe
+environment: {runner: sandbox, image: $IMAGE, boot: systemd}
+env: {ALTS_PROBE_BOOTED: "1"}
+checks:
+  - script: {path: sandbox_probe, args: ["$host_pid", "$SCRATCH/host-dir"]}
+YAML
+	ALTS_SANDBOX_DISK=64M ALTS_SANDBOX_MEMORY=256M ALTS_SANDBOX_PIDS=256 \
+		"$ALTS_RUN" --log-level debug -v --artifacts "$SCRATCH/art-probe" "$SCRATCH/probe/probe.yaml" >"$SCRATCH/probe.out" 2>&1
+	probe_ok=$(grep -c '| ok [0-9]* - ' "$SCRATCH/probe.out")
+	grep '| not ok [0-9]* - ' "$SCRATCH/probe.out" | sed 's/^/# /'
+	check "booted: the probe ran its attempts ($probe_ok contained)" test "$probe_ok" -ge 60
+	check "booted: every attempt failed or was contained" bash -c "! grep -q '| not ok [0-9]* - ' '$SCRATCH/probe.out'"
+	check "booted: the probe saw a read-only /sys" grep -q '| ok [0-9]* - booted: /sys is read-only' "$SCRATCH/probe.out"
+	check "booted: the host process is alive" kill -0 "$host_pid"
+	check "booted: the host directory is untouched" bash -c "[ -z \"\$(ls -A '$SCRATCH/host-dir')\" ]"
+	kill "$host_pid"; wait "$host_pid" 2>/dev/null
+fi
+
 # alts-run killed while systemd runs: the booted system dies with it, the sweep removes the rest.
 cat >"$SCRATCH/sleeper.yaml" <<YAML
 name: sleeper
