@@ -64,6 +64,8 @@ check "the broken unit: the message names the start and the journal's last line"
 check "the broken unit's journal is in its log" \
 	grep -q 'alts-badunitd: cannot bind port 80: Address already in use' "$logs"/11-*.log
 [ "$status" -eq 1 ] || sed 's/^/# /' "$SCRATCH/booted.out"
+check "booted: systemd halted on SIGRTMIN+3, not killed after the stop timeout" \
+	bash -c "! grep -q 'did not halt' '$SCRATCH/booted.out'"
 check "booted: nothing is left behind" no_leftovers
 check "booted: no process of the booted system is left" test -z "$(booted_processes)"
 check "booted: its sandbox is named in the log" grep -q 'sandbox .*/sb-.* ready' "$SCRATCH/booted.out"
