@@ -71,6 +71,24 @@ check "booted: no process of the booted system is left" test -z "$(booted_proces
 check "booted: its sandbox is named in the log" grep -q 'sandbox .*/sb-.* ready' "$SCRATCH/booted.out"
 check "booted: no cgroup is left" test -z "$(boot_cgroups)"
 
+# Fresh checks: each reset halts systemd, restores the layers and boots again.
+cat >"$SCRATCH/fresh.yaml" <<YAML
+name: fresh
+isolation: check
+environment: {runner: sandbox, image: $IMAGE, boot: systemd}
+packages: [alts-unit]
+repositories: [{name: local, url: $repo}]
+checks:
+  - install
+  - launch: {name: start it, service: alts-unit}
+  - launch: {name: a fresh copy has it stopped, command: 'systemctl is-active alts-unit', exit_code: 3, stdout: inactive}
+  - launch: {name: and starts it again, service: alts-unit}
+YAML
+"$ALTS_RUN" --log-level debug --tap "$SCRATCH/fresh.tap" "$SCRATCH/fresh.yaml" >"$SCRATCH/fresh.out" 2>&1; status=$?
+check "fresh checks in a booted sandbox pass (exit $status)" test "$status" -eq 0
+check "fresh checks: the sandbox was reset and booted again" grep -q 'sandbox: reset of .* ms' "$SCRATCH/fresh.out"
+[ "$status" -eq 0 ] || sed 's/^/# /' "$SCRATCH/fresh.out" | tail -20
+
 # Two sandboxes booted at once get machine IDs of their own.
 cat >"$SCRATCH/id.yaml" <<YAML
 name: id
