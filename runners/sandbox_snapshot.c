@@ -1,6 +1,6 @@
 /*
  * Snapshots of an overlay sandbox: see runners/sandbox_snapshot.h and
- * docs/internals/sandbox-snapshots.md.
+ * docs/internals/sandbox.md (Snapshots).
  */
 #include "framework/common.h"
 #include "runners/sandbox_snapshot.h"
@@ -77,8 +77,11 @@ int sandbox_snap_start(struct sandbox_snap *s, const char *rw, bool rw_tmpfs, co
 		goto out;
 	}
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		close(ready[0]);
+		close(hold[1]);  /* else its own copy would keep the pipe open */
 		snap_keeper_main(rw, tmpfs_opts, ready[1], hold[0]);
+	}
 	if (pid < 0) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork");
 		goto out;
