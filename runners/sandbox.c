@@ -112,6 +112,7 @@ struct sandbox {
 	struct sandbox_state state;   /* the state directory and its lock */
 	struct image_meta image;
 	char lower[PATH_MAX];         /* the image's rootfs */
+	int image_hold;               /* image_hold()'s fd while the image is in use, or -1 */
 	bool keep;                    /* --keep-env: the state directory stays */
 	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
 	pid_t outer;                  /* made the namespaces; parent of init */
@@ -1144,6 +1145,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->outer = sb->init = -1;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
+	sb->image_hold = -1;
 	sb->boot.cg_procs_fd = -1;
 	sandbox_snap_init(&sb->snap);
 	sandbox_net_init(&sb->net);
@@ -1159,6 +1161,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	rc = sandbox_pick_image(sb, s, err);
 	if (rc)
 		return rc;
+	sb->image_hold = image_hold(sb->image.name);
 	image_rootfs(sb->lower, sizeof(sb->lower), sb->image.name);
 	rc = sandbox_state_create(&sb->state, err);
 	if (rc)
@@ -1354,6 +1357,8 @@ static void sandbox_release(struct sandbox *sb)
 	sandbox_sec_release(&sb->sec);
 	sandbox_snap_release(&sb->snap);
 	sandbox_net_release(&sb->net);
+	image_release(sb->image_hold);
+	sb->image_hold = -1;
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
