@@ -102,6 +102,16 @@ int runner_snapshot(struct runner *r, struct alts_err *err);
 int runner_reset(struct runner *r, struct alts_err *err);
 
 /*
+ * How many snapshots are stacked, and runner_snapshot_drop(): forget the
+ * last one and reset to the one below it (or to prepare's state). A check
+ * that snapshots for its own parts (DEP-8 breaks-testbed tests) may leave
+ * its snapshots; the engine drops those above its own before the next
+ * check, so that a fresh check starts from the engine's snapshot.
+ */
+unsigned runner_snapshot_depth(const struct runner *r);
+int runner_snapshot_drop(struct runner *r, struct alts_err *err);
+
+/*
  * True when the runner `name` has snapshots and resets at all (for the
  * suite loader; the sandbox may still refuse at run time when overlayfs
  * is unavailable and it copies the image instead).

@@ -1066,6 +1066,11 @@ static int sandbox_reset_to_snapshot(struct runner *r, struct alts_err *err)
 	return sandbox_restart(r, sandbox_snap_discard, "reset", err);
 }
 
+static int sandbox_drop_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_drop, "roll back", err);
+}
+
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
@@ -1335,6 +1340,7 @@ const struct runner_ops runner_sandbox_ops = {
 	.copy_out = sandbox_copy_out,
 	.snapshot = sandbox_snapshot,
 	.reset = sandbox_reset_to_snapshot,
+	.drop = sandbox_drop_snapshot,
 	.teardown = sandbox_teardown,
 	.destroy = sandbox_destroy,
 };
