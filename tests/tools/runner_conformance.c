@@ -1,9 +1,10 @@
 /*
  * The runner conformance test: drives one runner through the runner API
  * (runner_new, runner_prepare, runner_exec, runner_copy_in/out,
- * runner_snapshot, runner_reset, runner_free) on a suite loaded from YAML, and prints TAP. Every runner
- * must pass the same cases; tests/integration/t_runner_conformance.sh
- * runs it for each and checks what must be gone after teardown.
+ * runner_snapshot, runner_reset, runner_free) on a suite loaded from
+ * YAML, and prints TAP. Every runner must pass the same cases;
+ * tests/integration/t_runner_conformance.sh runs it for each and checks
+ * what must be gone after teardown.
  *
  *   runner_conformance RUNNER SUITE.yaml SCRATCH_DIR
  *
