@@ -1048,7 +1048,7 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_start_net(sb, r->suite, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
-		return rc;
+		return rc == ALTS_ENOTSUP ? ALTS_EENV : rc;  /* it is stopped now: not usable as it was */
 	}
 	sb->snap.last_ms = (proc_now() - t0) * 1000;
 	alts_log(ALTS_LOG_INFO, "sandbox", "%s of %s in %.1f ms (%u snapshot layers)", what, sb->state.dir,
