@@ -101,6 +101,11 @@ void runner_keep_env(struct runner *r)
 	r->keep_env = true;
 }
 
+void runner_want_snapshots(struct runner *r)
+{
+	r->want_snapshots = true;
+}
+
 void runner_set_limits(struct runner *r, const struct runner_limits *limits)
 {
 	r->limits = *limits;

@@ -52,6 +52,15 @@ int runner_new(struct runner **out, const char *name, const struct suite *suite,
 void runner_keep_env(struct runner *r);
 
 /*
+ * Says, before runner_prepare(), that runner_snapshot() will be called
+ * (fresh checks, a check that resets between its parts): the sandbox then
+ * keeps its layers where a snapshot can reach them, which costs a few
+ * milliseconds per environment that need not be paid otherwise. Without
+ * it runner_snapshot() is ALTS_ENOTSUP.
+ */
+void runner_want_snapshots(struct runner *r);
+
+/*
  * The host's resource limits for each environment (alts.yaml's sandbox_disk,
  * sandbox_memory, sandbox_pids: sizes such as "4G", or NULL for the
  * default), set before runner_prepare(). Runners that enforce no limits

@@ -75,6 +75,7 @@ struct runner {
 	char *workdir;   /* freed by the core */
 	bool prepared;
 	bool keep_env;   /* the environment will be kept: backends keep state on disk */
+	bool want_snapshots; /* runner_want_snapshots(): prepare so that snapshots work */
 	struct runner_limits limits; /* the host's limits per environment (runner_set_limits) */
 	const char *log; /* log component name */
 	bool broken;     /* a snapshot or reset failed: the environment is unusable */

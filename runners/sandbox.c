@@ -1033,7 +1033,9 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		return alts_err_set(err, ALTS_ENOTSUP, "this sandbox cannot %s: %s", what,
 				    sb->plan.copy_mode ? "it is a copy of the image, not an overlay (overlayfs is unavailable "
 							 "or ALTS_SANDBOX_MODE=copy)"
-						       : "its layers could not be kept apart (see the warning above)");
+						       : r->want_snapshots ? "its layers could not be kept apart (see the warning above)"
+									   : "it was not asked for snapshots before it was prepared "
+									     "(runner_want_snapshots)");
 	sandbox_stop(sb);
 	rc = step(&sb->snap, err);
 	if (!rc)
@@ -1115,7 +1117,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		       sb->limits.disk, s, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
-	if (!rc && !sb->plan.copy_mode)
+	if (!rc && !sb->plan.copy_mode && r->want_snapshots)
 		sandbox_snap_plan_start(sb);
 	if (!rc && sb->plan.copy_mode)
 		rc = sandbox_copy_image(sb, err);

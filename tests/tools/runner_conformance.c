@@ -408,7 +408,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "runner_conformance: %s\n", err.msg);
 		return 2;
 	}
-	if (runner_new(&c.r, argv[1], suite, &err) || runner_prepare(c.r, &err)) {
+	if (!runner_new(&c.r, argv[1], suite, &err))
+		runner_want_snapshots(c.r);
+	if (!c.r || runner_prepare(c.r, &err)) {
 		printf("Bail out! %s\n", err.msg);
 		runner_free(c.r, false);
 		suite_free(suite);
