@@ -77,8 +77,12 @@ int sandbox_snap_start(struct sandbox_snap *s, const char *rw, bool rw_tmpfs, co
 		goto out;
 	}
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		/* Its own copy of the write end would keep the hold pipe open forever (no EOF). */
+		close(hold[1]);
+		close(ready[0]);
 		snap_keeper_main(rw, tmpfs_opts, ready[1], hold[0]);
+	}
 	if (pid < 0) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork");
 		goto out;
