@@ -1512,5 +1512,49 @@ checks:
   - install: {packages: [bash]}
 Y
 
+# Test dependencies and fresh checks (docs/suite-format.md).
+valid test_depends_and_isolation <<'Y'
+packages: [hello]
+test_depends: [curl, adduser]
+isolation: check
+environment: {runner: sandbox, image: debian-12}
+checks:
+  - install
+  - launch: {command: [hello], test_depends: wget, fresh: false}
+  - integrity: {fresh: true, test_depends: [file]}
+Y
+invalid isolation_unknown <<'Y'
+isolation: checks
+checks: [{launch: {command: [true]}}]
+Y
+invalid test_depends_bad_name <<'Y'
+test_depends: [curl, "-rf"]
+checks: [{launch: {command: [true]}}]
+Y
+invalid test_depends_empty <<'Y'
+checks: [{launch: {command: [true], test_depends: []}}]
+Y
+invalid fresh_not_bool <<'Y'
+checks: [{launch: {command: [true], fresh: sometimes}}]
+Y
+invalid test_depends_twice <<'Y'
+test_depends: [curl, curl]
+checks: [{launch: {command: [true]}}]
+Y
+beyond test_dep_under_test <<'Y'
+packages: [hello]
+test_depends: [hello]
+checks: [install]
+Y
+beyond fresh_install <<'Y'
+packages: [hello]
+checks: [{install: {fresh: true}}]
+Y
+beyond isolation_on_local <<'Y'
+environment: {runner: local}
+isolation: check
+checks: [{launch: {command: [true]}}]
+Y
+
 compare_all
 finish
