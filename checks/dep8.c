@@ -983,7 +983,7 @@ out:
 const struct check_ops check_dep8_ops = {
 	.name = "dep8",
 	.abi = CHECK_ABI,
-	.caps = 0,
+	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
 	.conf_size = sizeof(struct dep8_conf),
 	.keys = dep8_keys,
 	.validate = dep8_validate,
@@ -993,7 +993,7 @@ const struct check_ops check_dep8_ops = {
 const struct check_ops check_autopkgtest_ops = {
 	.name = "autopkgtest",
 	.abi = CHECK_ABI,
-	.caps = 0,
+	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
 	.conf_size = sizeof(struct dep8_conf),
 	.keys = dep8_keys,
 	.validate = dep8_validate,
