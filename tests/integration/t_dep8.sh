@@ -160,7 +160,7 @@ alts-dep8-hello
 [ -d "$AUTOPKGTEST_TMP" ] && [ -z "$(ls -A "$AUTOPKGTEST_TMP")" ] && [ "$ADT_TMP" = "$AUTOPKGTEST_TMP" ]
 touch "$AUTOPKGTEST_TMP/mine" "$HOME/mine"
 [ -f debian/tests/control ] && [ -x debian/rules ]
-if touch debian/written 2>/dev/null; then echo "the tree is writable" >&2; exit 1; fi
+touch debian/written # the tree belongs to the test's user, as autopkgtest's copy leaves it
 [ "$ADT_ARTIFACTS" = "$AUTOPKGTEST_ARTIFACTS" ] && echo "artifact of smoke" >"$AUTOPKGTEST_ARTIFACTS/smoke.txt"
 echo "arch=$AUTOPKGTEST_TESTBED_ARCH user=$(id -un)"
 EOF
@@ -261,7 +261,7 @@ git_sub() { sub "from git" "$1"; }
 check "git source under the autopkgtest alias: smoke passes" [ "$(git_sub "smoke (superficial)")" = "pass " ]
 check "git source: command-deps passes" [ "$(git_sub command-deps)" = "pass " ]
 check "git source: only the tests asked for" [ "$(jq '[.. | objects | select(.name? == "from git") | .subs // .parts // [] | length] | max' "$SCRATCH/s.json")" = 2 ]
-check "nothing the tests wrote reached the host tree" [ ! -e "$tree/debian/rw-written" ] && [ ! -e "$tree/built-stamp" ]
+check "nothing the tests wrote reached the host tree" [ ! -e "$tree/debian/rw-written" ] && [ ! -e "$tree/debian/written" ] && [ ! -e "$tree/built-stamp" ]
 check "no sandbox is left" no_leftovers
 jq -r '.. | objects | select(.subs? and .name? == "tree") | .subs[] | "# \(.duration * 1000 | floor) ms \(.name)"' "$SCRATCH/s.json"
 [ "$FAILED" = 0 ] || { sed 's/^/# /' "$SCRATCH/out" | tail -30; cp "$log" "${TMPDIR:-/tmp}/t_dep8-tree.log"; cp "$tap" "${TMPDIR:-/tmp}/t_dep8.tap"; }
