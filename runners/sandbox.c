@@ -1094,7 +1094,9 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		return alts_err_set(err, ALTS_ENOTSUP, "this sandbox cannot %s: %s", what,
 				    sb->plan.copy_mode ? "it is a copy of the image, not an overlay (overlayfs is unavailable "
 							 "or ALTS_SANDBOX_MODE=copy)"
-						       : "its layers could not be kept apart (see the warning above)");
+						       : r->want_snapshots ? "its layers could not be kept apart (see the warning above)"
+									   : "it was not asked for snapshots before it was prepared "
+									     "(runner_want_snapshots)");
 	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->outer, sb->boot_stop_timeout))
 		sb->outer = sb->init = -1;  /* reaped: their pids may be someone else's now */
 	sandbox_stop(sb);
@@ -1113,7 +1115,7 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
-		return rc;
+		return rc == ALTS_ENOTSUP ? ALTS_EENV : rc;  /* it is stopped now: not usable as it was */
 	}
 	sb->snap.last_ms = (proc_now() - t0) * 1000;
 	alts_log(ALTS_LOG_INFO, "sandbox", "%s of %s in %.1f ms (%u snapshot layers)", what, sb->state.dir,
@@ -1129,6 +1131,11 @@ static int sandbox_snapshot(struct runner *r, struct alts_err *err)
 static int sandbox_reset_to_snapshot(struct runner *r, struct alts_err *err)
 {
 	return sandbox_restart(r, sandbox_snap_discard, "reset", err);
+}
+
+static int sandbox_drop_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_drop, "roll back", err);
 }
 
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
@@ -1180,7 +1187,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		rc = sandbox_boot_prepare(sb, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
-	if (!rc && !sb->plan.copy_mode)
+	if (!rc && !sb->plan.copy_mode && r->want_snapshots)
 		sandbox_snap_plan_start(sb);
 	if (!rc && sb->plan.copy_mode)
 		rc = sandbox_copy_image(sb, err);
@@ -1414,6 +1421,7 @@ const struct runner_ops runner_sandbox_ops = {
 	.copy_out = sandbox_copy_out,
 	.snapshot = sandbox_snapshot,
 	.reset = sandbox_reset_to_snapshot,
+	.drop = sandbox_drop_snapshot,
 	.teardown = sandbox_teardown,
 	.destroy = sandbox_destroy,
 };
