@@ -112,6 +112,7 @@ struct sandbox {
 	struct sandbox_state state;   /* the state directory and its lock */
 	struct image_meta image;
 	char lower[PATH_MAX];         /* the image's rootfs */
+	int image_hold;               /* image_hold()'s fd while the image is in use, or -1 */
 	bool keep;                    /* --keep-env: the state directory stays */
 	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
 	pid_t outer;                  /* made the namespaces; parent of init */
@@ -1093,7 +1094,9 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		return alts_err_set(err, ALTS_ENOTSUP, "this sandbox cannot %s: %s", what,
 				    sb->plan.copy_mode ? "it is a copy of the image, not an overlay (overlayfs is unavailable "
 							 "or ALTS_SANDBOX_MODE=copy)"
-						       : "its layers could not be kept apart (see the warning above)");
+						       : r->want_snapshots ? "its layers could not be kept apart (see the warning above)"
+									   : "it was not asked for snapshots before it was prepared "
+									     "(runner_want_snapshots)");
 	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->outer, sb->boot_stop_timeout))
 		sb->outer = sb->init = -1;  /* reaped: their pids may be someone else's now */
 	sandbox_stop(sb);
@@ -1112,7 +1115,7 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
-		return rc;
+		return rc == ALTS_ENOTSUP ? ALTS_EENV : rc;  /* it is stopped now: not usable as it was */
 	}
 	sb->snap.last_ms = (proc_now() - t0) * 1000;
 	alts_log(ALTS_LOG_INFO, "sandbox", "%s of %s in %.1f ms (%u snapshot layers)", what, sb->state.dir,
@@ -1130,6 +1133,11 @@ static int sandbox_reset_to_snapshot(struct runner *r, struct alts_err *err)
 	return sandbox_restart(r, sandbox_snap_discard, "reset", err);
 }
 
+static int sandbox_drop_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_drop, "roll back", err);
+}
+
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
@@ -1144,6 +1152,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->outer = sb->init = -1;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
+	sb->image_hold = -1;
 	sb->boot.cg_procs_fd = -1;
 	sandbox_snap_init(&sb->snap);
 	sandbox_net_init(&sb->net);
@@ -1159,6 +1168,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	rc = sandbox_pick_image(sb, s, err);
 	if (rc)
 		return rc;
+	sb->image_hold = image_hold(sb->image.name);
 	image_rootfs(sb->lower, sizeof(sb->lower), sb->image.name);
 	rc = sandbox_state_create(&sb->state, err);
 	if (rc)
@@ -1177,7 +1187,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		rc = sandbox_boot_prepare(sb, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
-	if (!rc && !sb->plan.copy_mode)
+	if (!rc && !sb->plan.copy_mode && r->want_snapshots)
 		sandbox_snap_plan_start(sb);
 	if (!rc && sb->plan.copy_mode)
 		rc = sandbox_copy_image(sb, err);
@@ -1354,6 +1364,8 @@ static void sandbox_release(struct sandbox *sb)
 	sandbox_sec_release(&sb->sec);
 	sandbox_snap_release(&sb->snap);
 	sandbox_net_release(&sb->net);
+	image_release(sb->image_hold);
+	sb->image_hold = -1;
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
@@ -1409,6 +1421,7 @@ const struct runner_ops runner_sandbox_ops = {
 	.copy_out = sandbox_copy_out,
 	.snapshot = sandbox_snapshot,
 	.reset = sandbox_reset_to_snapshot,
+	.drop = sandbox_drop_snapshot,
 	.teardown = sandbox_teardown,
 	.destroy = sandbox_destroy,
 };
