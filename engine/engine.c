@@ -454,6 +454,10 @@ static void run_suite(struct engine *eng, size_t index)
 		goto failed;
 	if (eng->opts->keep_env)
 		runner_keep_env(run.runner);
+	for (size_t i = 0; i < s->nchecks; i++) {
+		if (s->checks[i].fresh || (s->checks[i].ops->caps & CHECK_CAP_SNAPSHOTS))
+			runner_want_snapshots(run.runner);
+	}
 	runner_set_limits(run.runner, &(struct runner_limits){ eng->config->sandbox_disk, eng->config->sandbox_memory,
 							       eng->config->sandbox_pids });
 	if (runner_prepare(run.runner, &err))

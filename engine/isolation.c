@@ -13,7 +13,15 @@ int engine_isolation_before(struct engine_isolation *iso, struct runner *r, cons
 	if (!snapshot && !iso->dirty)
 		return 0;
 	t0 = proc_now();
-	rc = snapshot ? runner_snapshot(r, err) : runner_reset(r, err);
+	if (snapshot) {
+		rc = runner_snapshot(r, err);
+	} else if (iso->dirty && runner_snapshot_depth(r) > iso->depth) {
+		rc = 0;
+		while (!rc && runner_snapshot_depth(r) > iso->depth)
+			rc = runner_snapshot_drop(r, err);
+	} else {
+		rc = runner_reset(r, err);
+	}
 	if (rc) {
 		alts_err_prefix(err, "%s needs a fresh environment", c->name);
 		return rc;
@@ -23,6 +31,7 @@ int engine_isolation_before(struct engine_isolation *iso, struct runner *r, cons
 	if (snapshot) {
 		iso->have_snapshot = true;
 		iso->shared_changed = false;
+		iso->depth = runner_snapshot_depth(r);
 	}
 	iso->dirty = false;
 	if (log)

@@ -21,9 +21,15 @@ struct engine_isolation {
 	bool have_snapshot;   /* a snapshot of the shared environment exists */
 	bool shared_changed;  /* a shared check ran since that snapshot */
 	bool dirty;           /* the last check that ran was fresh: its changes must go */
+	unsigned depth;       /* the runner's snapshot depth right after the engine's last snapshot */
 	unsigned resets;      /* counts, for the log */
 	double reset_ms;      /* total time of snapshots and resets */
 };
+/*
+ * A fresh check may take snapshots of its own (the DEP-8 check does, for
+ * breaks-testbed tests): after it, those above the engine's are dropped,
+ * which lands on the engine's snapshot as a reset would.
+ */
 
 /*
  * Before check c runs: snapshots or resets the environment as above, and

@@ -117,6 +117,14 @@ static int validate_network(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	return conf_check_one_of(ctx, node, path, "network mode", mode, modes);
 }
 
+static int validate_boot(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const modes[] = { "none", "systemd", NULL };
+	const char *mode = *(const char **)field;
+
+	return conf_check_one_of(ctx, node, path, "boot mode", mode, modes);
+}
+
 static int validate_isolation(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	static const char *const modes[] = { "suite", "check", NULL };
@@ -408,6 +416,7 @@ static const struct conf_key environment_keys[] = {
 	  NULL, validate_manager },
 	{ "image", CONF_STRING, offsetof(struct suite_environment, image), CONF_NONEMPTY, NULL, validate_image },
 	{ "network", CONF_STRING, offsetof(struct suite_environment, network), CONF_NONEMPTY, NULL, validate_network },
+	{ "boot", CONF_STRING, offsetof(struct suite_environment, boot), CONF_NONEMPTY, NULL, validate_boot },
 	CONF_KEYS_END,
 };
 
@@ -600,6 +609,18 @@ static int parse_environment(struct conf_ctx *ctx, yaml_node_t *node, const char
 	for (size_t i = 0; i < n; i++) {
 		if (slots[i].conf)  /* the sections present */
 			slots[env->nrunners++] = slots[i];
+	}
+	if (env->boot && !strcmp(env->boot, "systemd") && env->runner && strcmp(env->runner, "sandbox")) {
+		yaml_node_t *at = node;
+
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+			const char *k = conf_scalar(yaml_document_get_node(ctx->doc, p->key));
+
+			if (k && !strcmp(k, "boot"))
+				at = yaml_document_get_node(ctx->doc, p->value);
+		}
+		return conf_fail(ctx, at, conf_path_key(ctx, path, "boot"),
+				 "boot: systemd needs the sandbox runner (runner is '%s')", env->runner);
 	}
 	if (!env->runner)
 		return 0;

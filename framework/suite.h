@@ -48,6 +48,7 @@ struct suite_environment {
 	const char *package_manager; /* apt, dnf, yum, dpkg, rpm; NULL: detect */
 	const char *image;         /* sandbox runner: image name; NULL: <dist_name>-<dist_version> */
 	const char *network;       /* sandbox runner: "none" (default) or "host" */
+	const char *boot;          /* sandbox runner: "none" (default) or "systemd" (systemd as PID 1) */
 	struct suite_runner_conf *runners;  /* the runner sections present, in registry order */
 	size_t nrunners;
 };

@@ -25,6 +25,7 @@
 #include "runners/runner_util.h"
 #include "runners/sandbox_state.h"
 #include "runners/sandbox_cgroup.h"
+#include "runners/sandbox_boot.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
 #include "runners/sandbox_net.h"
@@ -55,10 +56,12 @@
 #define SANDBOX_SMALL_FILE_MAX 16384  /* what PID 1 copies in one read */
 #define SANDBOX_WORKDIR "/alts-work"
 
-enum sandbox_ns { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT, NS_COUNT };
+/* NS_CGROUP: boot mode only (runners/sandbox_boot.h) */
+enum sandbox_ns { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_CGROUP, NS_MNT, NS_COUNT };
 
-static const char *const ns_names[NS_COUNT] = { "ipc", "uts", "net", "pid", "mnt" };
-static const int ns_types[NS_COUNT] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
+static const char *const ns_names[NS_COUNT] = { "ipc", "uts", "net", "pid", "cgroup", "mnt" };
+static const int ns_types[NS_COUNT] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP,
+					CLONE_NEWNS };
 
 struct sandbox_bind {
 	char source[PATH_MAX];  /* host path */
@@ -109,6 +112,7 @@ struct sandbox {
 	struct sandbox_state state;   /* the state directory and its lock */
 	struct image_meta image;
 	char lower[PATH_MAX];         /* the image's rootfs */
+	int image_hold;               /* image_hold()'s fd while the image is in use, or -1 */
 	bool keep;                    /* --keep-env: the state directory stays */
 	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
 	pid_t outer;                  /* made the namespaces; parent of init */
@@ -122,6 +126,8 @@ struct sandbox {
 	struct sandbox_limits limits;
 	struct sandbox_cgroup cgroup;
 	bool have_cgroup;
+	struct sandbox_boot boot;     /* boot: systemd */
+	double boot_timeout, boot_stop_timeout;
 	struct sandbox_snap snap;     /* runner_snapshot, runner_reset (runners/sandbox_snapshot.c) */
 	struct sandbox_net net;       /* network: private: the mirror proxy */
 };
@@ -135,7 +141,7 @@ struct sandbox_setup_error {
 enum setup_step {
 	STEP_OK = 0, STEP_PRIVATE, STEP_RW, STEP_DIRS, STEP_OVERLAY, STEP_PROC, STEP_DEV, STEP_DEVNODES, STEP_PTS,
 	STEP_TMPFS, STEP_BINDS, STEP_RESOLV, STEP_HOSTNAME, STEP_LOOPBACK, STEP_PIVOT, STEP_WORKDIR, STEP_COPY,
-	STEP_PROXY, STEP_PROCMASK, STEP_PRIVS,
+	STEP_PROXY, STEP_PROCMASK, STEP_PRIVS, STEP_BOOT,
 };
 
 static const char *const step_names[] = {
@@ -146,9 +152,11 @@ static const char *const step_names[] = {
 	"bring up the loopback interface", "switch root into the overlay", "create the work directory",
 	"bind-mount the image's copy as the root", "copy the host's apt and dnf proxy settings",
 	"mask /proc files and make /proc/sys read-only", "drop privileges (capabilities, seccomp)",
+	"prepare the boot (cgroup namespace, /sys, /sys/fs/cgroup, /etc/machine-id)",
 };
 
 static void sandbox_stop(struct sandbox *sb);
+static int sandbox_enter(void *payload);
 
 static int ns_enter_fds_close(struct sandbox *sb)
 {
@@ -343,12 +351,14 @@ static int setup_mounts(const struct sandbox_plan *p)
 	return STEP_OK;
 }
 
-static int setup_root(const struct sandbox_plan *p)
+static int setup_root(const struct sandbox_plan *p, const struct sandbox_boot *boot)
 {
 	int step = setup_mounts(p);
 
 	if (step)
 		return step;
+	if (boot->on && sandbox_boot_mounts(boot) < 0)
+		return STEP_BOOT;
 	if (sethostname("alts-sandbox", 12) < 0)
 		return STEP_HOSTNAME;
 	if (!p->network_host && loopback_up() < 0)
@@ -385,7 +395,7 @@ static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_f
 	int step;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	step = setup_root(p);
+	step = setup_root(p, &sb->boot);
 	if (!step && sandbox_sec_apply(&sb->sec) < 0)
 		step = STEP_PRIVS;
 	{
@@ -401,6 +411,8 @@ static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_f
 	close(report_fd);
 	if (step)
 		_exit(1);
+	if (sb->boot.on)
+		sandbox_boot_exec(&sb->boot);
 	for (;;) {
 		struct pollfd pfd = { ctl_fd, POLLIN, 0 };
 		int status;
@@ -448,7 +460,7 @@ static void sandbox_outer_main(const struct sandbox *sb, int ctl_fd, int report_
 			_exit(1);
 		}
 	}
-	keep_only_fds(ctl_fd, report_fd, -1);
+	keep_only_fds(ctl_fd, report_fd, sb->boot.cg_procs_fd);  /* PID 1 joins the boot cgroup with it */
 	/* PID 1 gets nothing of alts-run's: not even its stdio. */
 	{
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -806,7 +818,7 @@ static int sandbox_open_ns(struct sandbox *sb, struct alts_err *err)
 	for (int i = 0; i < NS_COUNT; i++) {
 		char path[64];
 
-		if (i == NS_NET && sb->plan.network_host)
+		if ((i == NS_NET && sb->plan.network_host) || (i == NS_CGROUP && !sb->boot.on))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)sb->init, ns_names[i]);
 		sb->ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -986,6 +998,55 @@ static bool overlay_unavailable(const struct sandbox *sb)
 	       (sb->failed_errno == ENODEV || sb->failed_errno == EINVAL || sb->failed_errno == EPERM);
 }
 
+static void capture_output(void *payload, enum proc_stream stream, const char *buf, size_t len)
+{
+	struct sbuf *out = payload;
+
+	ALTS_UNUSED(stream);
+	if (out->len < 65536)
+		sbuf_add(out, buf, len);
+}
+
+/* Runs argv inside the sandbox for the boot mode's own queries (systemctl, journalctl); out gets its output. */
+static int sandbox_run_captured(void *payload, const char *const *argv, double timeout, struct sbuf *out,
+				int *exit_code, struct alts_err *err)
+{
+	static const char *const envp[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "SYSTEMD_PAGER=",
+		"SYSTEMD_COLORS=0", NULL,
+	};
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	int rc;
+
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.cwd = "/";
+	spec.timeout = timeout;
+	spec.on_output = capture_output;
+	spec.payload = out;
+	spec.child_enter = sandbox_enter;
+	spec.enter_payload = payload;
+	rc = proc_run(&res, &spec, err);
+	if (!rc)
+		*exit_code = res.exit_code;
+	return rc;
+}
+
+/* boot: systemd (runners/sandbox_boot.h): the image must have systemd; the cgroup and timeouts are set. */
+static int sandbox_boot_prepare(struct sandbox *sb, struct alts_err *err)
+{
+	const char *name = strrchr(sb->state.dir, '/') ? strrchr(sb->state.dir, '/') + 1 : sb->state.dir;
+	int rc = sandbox_boot_timeout(&sb->boot_timeout, "ALTS_BOOT_TIMEOUT", SANDBOX_BOOT_TIMEOUT, err);
+
+	if (!rc)
+		rc = sandbox_boot_timeout(&sb->boot_stop_timeout, "ALTS_BOOT_STOP_TIMEOUT", SANDBOX_BOOT_STOP_TIMEOUT,
+					  err);
+	if (!rc)
+		rc = sandbox_boot_plan(&sb->boot, sb->image.name, sb->lower, sb->plan.root, name, &sb->cgroup, err);
+	return rc;
+}
+
 static int sandbox_open_root(struct sandbox *sb, struct alts_err *err)
 {
 	char path[64];
@@ -1033,7 +1094,11 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		return alts_err_set(err, ALTS_ENOTSUP, "this sandbox cannot %s: %s", what,
 				    sb->plan.copy_mode ? "it is a copy of the image, not an overlay (overlayfs is unavailable "
 							 "or ALTS_SANDBOX_MODE=copy)"
-						       : "its layers could not be kept apart (see the warning above)");
+						       : r->want_snapshots ? "its layers could not be kept apart (see the warning above)"
+									   : "it was not asked for snapshots before it was prepared "
+									     "(runner_want_snapshots)");
+	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->outer, sb->boot_stop_timeout))
+		sb->outer = sb->init = -1;  /* reaped: their pids may be someone else's now */
 	sandbox_stop(sb);
 	rc = step(&sb->snap, err);
 	if (!rc)
@@ -1046,9 +1111,11 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_open_root(sb, err);
 	if (!rc)
 		rc = sandbox_start_net(sb, r->suite, err);
+	if (!rc && sb->boot.on)
+		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
-		return rc;
+		return rc == ALTS_ENOTSUP ? ALTS_EENV : rc;  /* it is stopped now: not usable as it was */
 	}
 	sb->snap.last_ms = (proc_now() - t0) * 1000;
 	alts_log(ALTS_LOG_INFO, "sandbox", "%s of %s in %.1f ms (%u snapshot layers)", what, sb->state.dir,
@@ -1066,6 +1133,11 @@ static int sandbox_reset_to_snapshot(struct runner *r, struct alts_err *err)
 	return sandbox_restart(r, sandbox_snap_discard, "reset", err);
 }
 
+static int sandbox_drop_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_drop, "roll back", err);
+}
+
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
@@ -1080,6 +1152,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->outer = sb->init = -1;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
+	sb->image_hold = -1;
+	sb->boot.cg_procs_fd = -1;
 	sandbox_snap_init(&sb->snap);
 	sandbox_net_init(&sb->net);
 	sb->keep = r->keep_env;
@@ -1094,6 +1168,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	rc = sandbox_pick_image(sb, s, err);
 	if (rc)
 		return rc;
+	sb->image_hold = image_hold(sb->image.name);
 	image_rootfs(sb->lower, sizeof(sb->lower), sb->image.name);
 	rc = sandbox_state_create(&sb->state, err);
 	if (rc)
@@ -1108,9 +1183,11 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	}
 	rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, mode == SANDBOX_MODE_COPY, network_host,
 		       sb->limits.disk, s, err);
+	if (!rc && s && s->env.boot && !strcmp(s->env.boot, "systemd"))
+		rc = sandbox_boot_prepare(sb, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
-	if (!rc && !sb->plan.copy_mode)
+	if (!rc && !sb->plan.copy_mode && r->want_snapshots)
 		sandbox_snap_plan_start(sb);
 	if (!rc && sb->plan.copy_mode)
 		rc = sandbox_copy_image(sb, err);
@@ -1133,6 +1210,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		rc = sandbox_open_root(sb, err);
 	if (!rc)
 		rc = sandbox_start_net(sb, s, err);
+	if (!rc && sb->boot.on)
+		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
@@ -1150,6 +1229,8 @@ static int sandbox_enter(void *payload)
 
 	/* The cgroup first: its files are out of sight once in the mount namespace. */
 	if (sb->have_cgroup && (rc = sandbox_cgroup_join(&sb->cgroup)) < 0)
+		return rc;
+	if (sb->boot.on && (rc = sandbox_boot_join(&sb->boot)) < 0)
 		return rc;
 	for (int i = 0; i < NS_COUNT; i++) {
 		if (sb->ns_fds[i] >= 0 && setns(sb->ns_fds[i], ns_types[i]) < 0)
@@ -1276,18 +1357,23 @@ static void sandbox_stop(struct sandbox *sb)
 /* After sandbox_stop(): the cgroup and the filter go too. */
 static void sandbox_release(struct sandbox *sb)
 {
+	sandbox_boot_release(&sb->boot);
 	if (sb->have_cgroup)
 		sandbox_cgroup_remove(&sb->cgroup);
 	sb->have_cgroup = false;
 	sandbox_sec_release(&sb->sec);
 	sandbox_snap_release(&sb->snap);
 	sandbox_net_release(&sb->net);
+	image_release(sb->image_hold);
+	sb->image_hold = -1;
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 
+	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->outer, sb->boot_stop_timeout))
+		sb->outer = sb->init = -1;  /* reaped: their pids may be someone else's now */
 	sandbox_stop(sb);
 	sandbox_release(sb);
 	if ((keep || sb->keep) && sb->plan.copy_mode) {
@@ -1335,6 +1421,7 @@ const struct runner_ops runner_sandbox_ops = {
 	.copy_out = sandbox_copy_out,
 	.snapshot = sandbox_snapshot,
 	.reset = sandbox_reset_to_snapshot,
+	.drop = sandbox_drop_snapshot,
 	.teardown = sandbox_teardown,
 	.destroy = sandbox_destroy,
 };

@@ -243,9 +243,17 @@ check "image_max_age (warn): the age is reported" \
 	grep -q "image '$NAME' is .* days old, older than image_max_age .*alts-image refresh $NAME" "$SCRATCH/warn.out"
 check "image_max_age (warn): the image is kept" test "$(jq -r .created "$meta")" = "$created"
 printf 'image_max_age: 1s\nimage_refresh: rebuild\n' >"$SCRATCH/rebuild.yaml"
-"$ALTS_RUN" --config "$SCRATCH/rebuild.yaml" --artifacts "$SCRATCH/art4" "$SCRATCH/suite.yaml" >"$SCRATCH/rebuild.out" 2>&1; status=$?
+# While the rebuild runs, a sandbox (here flock -s standing in for one) holds the image.
+flock -s "$ALTS_IMAGE_CACHE/$NAME.users" \
+	"$ALTS_RUN" --config "$SCRATCH/rebuild.yaml" --artifacts "$SCRATCH/art4" "$SCRATCH/suite.yaml" \
+	>"$SCRATCH/rebuild.out" 2>&1; status=$?
 check "image_max_age (rebuild): the suite passes on the rebuilt image (exit $status)" test "$status" -eq 0
 check "image_max_age (rebuild): the image was rebuilt first" test "$(jq -r .created "$meta")" != "$created"
+check "an image in use keeps its old tree after the swap" \
+	test -n "$(find "$ALTS_IMAGE_CACHE" -maxdepth 1 -name ".old-$NAME-??????")"
+"$ALTS_IMAGE" sweep >"$SCRATCH/sweep.out" 2>&1
+check "once released, sweep removes the old tree" \
+	test -z "$(find "$ALTS_IMAGE_CACHE" -maxdepth 1 -name ".old-$NAME-??????")"
 printf 'image_refresh: sometimes\n' >"$SCRATCH/badcfg.yaml"
 "$ALTS_RUN" --config "$SCRATCH/badcfg.yaml" "$SCRATCH/suite.yaml" >"$SCRATCH/badcfg.out" 2>&1; status=$?
 check "image_refresh: sometimes is refused (exit $status)" test "$status" -eq 2

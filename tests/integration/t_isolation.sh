@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib/sandbox.sh"
 need_cmd dpkg-deb dpkg-scanpackages
 ensure_image
-cgroups_before=$(ls -d /sys/fs/cgroup/*/alts/sb-* /sys/fs/cgroup/alts/sb-* 2>/dev/null | sort)
 
 repo=$SCRATCH/repo
 mkdir -p "$repo"
@@ -28,6 +27,9 @@ make_repo "$repo"
 side_effects='echo root:alts-secret | chpasswd && rm /usr/bin/alts-iso && echo a >/etc/alts-marker-a && dpkg -P alts-tdeplib alts-tdep >/dev/null'
 # Check B: a system untouched by check A, with the package and its test dependencies installed.
 untouched='! grep -q "^root:\$" /etc/shadow && test -x /usr/bin/alts-iso && test ! -e /etc/alts-marker-a && dpkg -s alts-tdep alts-tdeplib >/dev/null && echo untouched'
+
+# alts_run ARGS...: alts-run, its debug log (which names each sandbox) kept in $SCRATCH/debug.log.
+alts_run() { "$ALTS_RUN" --log-level debug "$@" 2>>"$SCRATCH/debug.log"; }
 
 suite() {  # suite NAME ISOLATION
 	cat <<YAML
@@ -60,7 +62,7 @@ YAML
 YAML
 } >"$SCRATCH/iso.yaml"
 t0=$(date +%s%N)
-out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-iso" --tap "$SCRATCH/iso.tap" "$SCRATCH/iso.yaml" 2>&1); status=$?
+out=$(alts_run --artifacts "$SCRATCH/art-iso" --tap "$SCRATCH/iso.tap" "$SCRATCH/iso.yaml" 2>&1); status=$?
 t1=$(date +%s%N)
 check "isolation: check: every check passes (exit $status)" test "$status" -eq 0
 [ "$status" -eq 0 ] || { echo "$out" | sed 's/^/# /'; cat "$SCRATCH/iso.tap" | sed 's/^/# /'; }
@@ -94,7 +96,7 @@ test -L "$(dirname "$0")/lib/secret" || { echo "the link was not copied as a lin
 SH
 chmod +x "$SCRATCH/scripts/uses-lib.sh"
 { suite shared suite; echo "  - script: {path: $SCRATCH/scripts}"; } >"$SCRATCH/shared.yaml"
-out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-shared" --tap "$SCRATCH/shared.tap" "$SCRATCH/shared.yaml" 2>&1); status=$?
+out=$(alts_run --artifacts "$SCRATCH/art-shared" --tap "$SCRATCH/shared.tap" "$SCRATCH/shared.yaml" 2>&1); status=$?
 check "isolation: suite: check A's side effects reach check B (exit $status)" test "$status" -eq 0
 [ "$status" -eq 0 ] || { echo "$out" | sed 's/^/# /'; cat "$SCRATCH/shared.tap" | sed 's/^/# /'; }
 check "a script directory's subdirectories are copied, not run" grep -q "^ok 4 - script" "$SCRATCH/shared.tap"
@@ -125,28 +127,22 @@ checks:
   - uninstall: {fresh: false}
   - launch: {name: c-test-dep-stays, fresh: false, command: [rpm, -q, alts-rtdep]}
 YAML
-out=$("$ALTS_RUN" --artifacts "$SCRATCH/art-dnf" --tap "$SCRATCH/dnf.tap" "$SCRATCH/dnf.yaml" 2>&1); status=$?
+out=$(alts_run --artifacts "$SCRATCH/art-dnf" --tap "$SCRATCH/dnf.tap" "$SCRATCH/dnf.yaml" 2>&1); status=$?
 check "dnf: isolation and test dependencies (exit $status)" test "$status" -eq 0
 [ "$status" -eq 0 ] || { echo "$out" | sed 's/^/# /'; sed 's/^/# /' "$SCRATCH/dnf.tap"; }
 check "dnf installed the test dependency" grep -q "dnf install -y --setopt=install_weak_deps=False alts-rtdep" \
 	"$SCRATCH/art-dnf/dnf/logs/01-install.log"
 
 check "nothing is left behind (directories, mounts, processes)" no_leftovers
-# As in t_sandbox_escape.sh: a cgroup new since the start is left behind when it is empty and
-# still there 2 s later (other tests' sandboxes may be running meanwhile).
-idle_new_cgroups() {
-	local d
-	comm -13 <(echo "$cgroups_before") <(ls -d /sys/fs/cgroup/*/alts/sb-* /sys/fs/cgroup/alts/sb-* 2>/dev/null | sort) |
-		while read -r d; do
-			[ -n "$d" ] && [ -d "$d" ] && [ ! -s "$d/cgroup.procs" ] && echo "$d"
-		done
-}
+# The cgroups of this test's sandboxes (named as their directories) are gone.
 left_cgroups() {
-	local first
-	first=$(idle_new_cgroups)
-	[ -z "$first" ] && return 0
-	sleep 2
-	! comm -12 <(echo "$first") <(idle_new_cgroups) | grep -q .
+	local names n left=0
+	names=$(grep -o 'sandbox [^ ]*/sb-[A-Za-z0-9]* ready' "$SCRATCH/debug.log" | sed 's|.*/\(sb-[A-Za-z0-9]*\) ready|\1|' | sort -u)
+	[ -n "$names" ] || { echo "# no sandbox named in the debug log"; return 1; }
+	for n in $names; do
+		ls -d /sys/fs/cgroup/*/alts/"$n" /sys/fs/cgroup/alts/"$n" 2>/dev/null | grep -q . && { echo "# left: $n"; left=1; }
+	done
+	return "$left"
 }
 check "no cgroup of ours is left" left_cgroups
 check "no sandbox tmpfs is mounted on the host" sh -c "! grep -q ' /run/alts\|$SCRATCH' /proc/self/mountinfo"

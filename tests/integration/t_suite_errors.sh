@@ -51,7 +51,7 @@ case_ empty_checks 'empty_checks.yaml:2:9: checks: a suite needs at least one ch
 name: x
 checks: []
 Y
-case_ unknown_check "unknown_check.yaml:3:5: checks\\[0\\]: unknown check 'instal' \\(known: install, launch, integrity, script, uninstall, upgrade\\)" <<'Y'
+case_ unknown_check "unknown_check.yaml:3:5: checks\\[0\\]: unknown check 'instal' \\(known: install, launch, integrity, script, uninstall, upgrade, dep8, autopkgtest\\)" <<'Y'
 name: x
 checks:
   - instal

@@ -130,6 +130,14 @@ static int counting_reset(struct runner *r, struct alts_err *err)
 	return 0;
 }
 
+static int counting_drop(struct runner *r, struct alts_err *err)
+{
+	ALTS_UNUSED(r);
+	ALTS_UNUSED(err);
+	log_call("D");
+	return 0;
+}
+
 static struct runner_ops counting_ops;
 
 static struct runner *counting_runner(struct suite *s)
@@ -140,6 +148,7 @@ static struct runner *counting_runner(struct suite *s)
 	counting_ops = fake_runner_ops;
 	counting_ops.snapshot = counting_snapshot;
 	counting_ops.reset = counting_reset;
+	counting_ops.drop = counting_drop;
 	counting_ops.caps |= RUNNER_CAP_RESET;
 	reset_log[0] = '\0';
 	assert_ok_err(runner_new_with_ops(&r, &counting_ops, s, &err), &err);
@@ -239,6 +248,38 @@ static void test_check_testdeps__fresh_checks_start_from_the_snapshot(void **sta
 	assert_string_equal(isolate_all("packages: [a]\nchecks: [install, integrity]\n"), "ss");
 }
 
+static void test_check_testdeps__a_check_s_own_snapshots_are_dropped(void **state)
+{
+	struct suite *s = load("packages: [a]\nisolation: check\n"
+			       "checks: [install, {launch: {command: [true]}}, {launch: {command: [true]}}]\n");
+	struct engine_isolation iso = { 0 };
+	struct alts_err err = ALTS_ERR_INIT;
+	const char *a[] = { "curl" }, *b[] = { "wget" };
+	struct runner *r;
+	size_t n;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	r = counting_runner(s);
+	engine_isolation_after(&iso, &s->checks[0]);
+	assert_ok_err(runner_add_test_deps(r, a, 1, &err), &err);
+	assert_ok_err(engine_isolation_before(&iso, r, &s->checks[1], NULL, &err), &err);
+	/* the check snapshots for its parts (as DEP-8 breaks-testbed tests do) and adds a dependency */
+	assert_ok_err(runner_snapshot(r, &err), &err);
+	assert_ok_err(runner_add_test_deps(r, b, 1, &err), &err);
+	assert_int_equal(runner_snapshot_depth(r), 2);
+	engine_isolation_after(&iso, &s->checks[1]);
+	assert_ok_err(engine_isolation_before(&iso, r, &s->checks[2], NULL, &err), &err);
+	/* dropped back to the engine's snapshot: no reset needed on top */
+	assert_string_equal(reset_log, "SSD");
+	assert_int_equal(runner_snapshot_depth(r), 1);
+	runner_test_deps(r, &n);
+	assert_int_equal(n, 1);
+	assert_true(runner_is_test_dep(r, "curl"));
+	runner_free(r, false);
+	suite_free(s);
+}
+
 static void test_check_testdeps__rmtree_stays_inside(void **state)
 {
 	const char *dir = test_sandbox_init();
@@ -289,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_check_testdeps__reset_forgets_deps_after_the_snapshot),
 		cmocka_unit_test(test_check_testdeps__runners_without_snapshots_say_so),
 		cmocka_unit_test(test_check_testdeps__fresh_checks_start_from_the_snapshot),
+		cmocka_unit_test(test_check_testdeps__a_check_s_own_snapshots_are_dropped),
 		cmocka_unit_test(test_check_testdeps__rmtree_stays_inside),
 	};
 
