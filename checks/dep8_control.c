@@ -4,6 +4,8 @@
 #include "framework/sbuf.h"
 
 #define DEP8_FIELD_MAX 64
+/* A stanza takes ~4 KiB here: a hostile control file of empty stanzas would otherwise ask for a gigabyte. */
+#define DEP8_STANZA_MAX 4096
 
 /* ---- words and growing arrays ----------------------------------------- */
 
@@ -181,6 +183,10 @@ static int rfc822_parse(struct stanzas *out, const char *text, size_t len, const
 
 			if (!colon || !name_len || memchr(p, ' ', name_len) || memchr(p, '\t', name_len)) {
 				rc = fail_at(err, file, line, "expected 'Field: value', got '%.*s'", (int)(n > 60 ? 60 : n), p);
+				goto out;
+			}
+			if (!cur && st.n == DEP8_STANZA_MAX) {
+				rc = fail_at(err, file, line, "more than %d stanzas", DEP8_STANZA_MAX);
 				goto out;
 			}
 			if (!cur) {

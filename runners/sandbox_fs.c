@@ -32,20 +32,36 @@ int sandbox_fs_open(int root_fd, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, const char *what, struct alts_err *err);
+/*
+ * One copy's direction and budget. Out of the sandbox, what root there
+ * made is not trusted: no setuid or setgid bit reaches the host (a setuid
+ * root program in the log directory would be the sandbox's way to root),
+ * and the bytes written are capped (a sparse file or hard links of one
+ * file take little of the sandbox's disk but would be copied in full).
+ */
+uint64_t sandbox_fs__copy_out_max = (uint64_t)4 << 30;
 
-static void copy_meta(int fd, const struct stat *st)
+struct copy_job {
+	bool out;
+	uint64_t left;  /* bytes the copy may still write */
+};
+
+static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, const char *what,
+		     struct copy_job *job, struct alts_err *err);
+
+static void copy_meta(int fd, const struct stat *st, const struct copy_job *job)
 {
 	struct timespec t[2] = { st->st_atim, st->st_mtim };
 
 	if (fchown(fd, st->st_uid, st->st_gid) < 0) {
 		/* not root: the copy keeps our ownership */
 	}
-	fchmod(fd, st->st_mode & 07777);
+	fchmod(fd, st->st_mode & (job->out ? 01777 : 07777));
 	futimens(fd, t);
 }
 
-static int copy_file(int sdir, const char *sname, int ddir, const char *dname, const char *what, struct alts_err *err)
+static int copy_file(int sdir, const char *sname, int ddir, const char *dname, const char *what,
+		     struct copy_job *job, struct alts_err *err)
 {
 	char *buf;
 	struct stat st;
@@ -80,6 +96,12 @@ static int copy_file(int sdir, const char *sname, int ddir, const char *dname, c
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", what);
 			break;
 		}
+		if ((uint64_t)n > job->left) {
+			rc = alts_err_set(err, ALTS_EENV, "cannot copy '%s': the copy is over its size limit (%llu MiB)",
+					  what, (unsigned long long)(sandbox_fs__copy_out_max >> 20));
+			break;
+		}
+		job->left -= (uint64_t)n;
 		for (ssize_t off = 0; !rc && off < n;) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 
@@ -92,7 +114,7 @@ static int copy_file(int sdir, const char *sname, int ddir, const char *dname, c
 	}
 	free(buf);
 	if (!rc)
-		copy_meta(out, &st);
+		copy_meta(out, &st, job);
 	close(in);
 	if (close(out) < 0 && !rc)
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", dname);
@@ -121,7 +143,7 @@ static int copy_link(int sdir, const char *sname, int ddir, const char *dname, c
 }
 
 static int copy_dir(int sdir, const char *sname, int ddir, const char *dname, const struct stat *st,
-		    const char *what, struct alts_err *err)
+		    const char *what, struct copy_job *job, struct alts_err *err)
 {
 	struct stat dst;
 	int in, out, rc = 0;
@@ -146,10 +168,10 @@ static int copy_dir(int sdir, const char *sname, int ddir, const char *dname, co
 	while (!rc && d && (e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		rc = copy_tree(dirfd(d), e->d_name, out, e->d_name, e->d_name, err);
+		rc = copy_tree(dirfd(d), e->d_name, out, e->d_name, e->d_name, job, err);
 	}
 	if (!rc)
-		copy_meta(out, st);
+		copy_meta(out, st, job);
 	if (d)
 		closedir(d);
 	if (in >= 0)
@@ -159,18 +181,19 @@ static int copy_dir(int sdir, const char *sname, int ddir, const char *dname, co
 	return rc;
 }
 
-static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, const char *what, struct alts_err *err)
+static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, const char *what,
+		     struct copy_job *job, struct alts_err *err)
 {
 	struct stat st;
 
 	if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot copy '%s'", what);
 	if (S_ISDIR(st.st_mode))
-		return copy_dir(sdir, sname, ddir, dname, &st, what, err);
+		return copy_dir(sdir, sname, ddir, dname, &st, what, job, err);
 	if (S_ISLNK(st.st_mode))
 		return copy_link(sdir, sname, ddir, dname, &st, err);
 	if (S_ISREG(st.st_mode))
-		return copy_file(sdir, sname, ddir, dname, what, err);
+		return copy_file(sdir, sname, ddir, dname, what, job, err);
 	return 0;  /* devices, fifos, sockets: not copied */
 }
 
@@ -273,7 +296,7 @@ int sandbox_fs_copy_in(int root_fd, const char *host_path, const char *env_path,
 			return ddir;
 		}
 	}
-	rc = copy_tree(sdir, sbase, ddir, dbase, host_path, err);
+	rc = copy_tree(sdir, sbase, ddir, dbase, host_path, &(struct copy_job){ false, UINT64_MAX }, err);
 	if (rc)
 		alts_err_prefix(err, "copying '%s' to '%s' in the sandbox", host_path, env_path);
 	close(sdir);
@@ -309,7 +332,7 @@ int sandbox_fs_copy_out(int root_fd, const char *env_path, const char *host_path
 		close(sdir);
 		return rc;
 	}
-	rc = copy_tree(sdir, sbase, ddir, dbase, env_path, err);
+	rc = copy_tree(sdir, sbase, ddir, dbase, env_path, &(struct copy_job){ true, sandbox_fs__copy_out_max }, err);
 	if (rc)
 		alts_err_prefix(err, "copying '%s' out of the sandbox to '%s'", env_path, host_path);
 	close(sdir);

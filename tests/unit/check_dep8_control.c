@@ -229,6 +229,18 @@ static void test_check_dep8_control__errors(void **state)
 		assert_int_equal(dep8_control_parse(&c, nul, sizeof(nul) - 1, "control", arena, &err), ALTS_EINVALID);
 		assert_string_equal(err.msg, "control:2: NUL byte in the file");
 	}
+	{
+		/* A megabyte of empty stanzas (the most a control file may hold) stops at the stanza cap, not at a gigabyte. */
+		size_t n = 1u << 20;
+		char *many = malloc(n + 1);
+
+		assert_non_null(many);
+		for (size_t i = 0; i + 4 <= n; i += 4)
+			memcpy(many + i, "A:\n\n", 4);
+		many[n] = '\0';
+		parse_fails(many, "control:8193: more than 4096 stanzas");
+		free(many);
+	}
 }
 
 static void test_check_dep8_control__architecture_field(void **state)

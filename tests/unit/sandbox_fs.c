@@ -139,12 +139,53 @@ static void test_sandbox_fs__copy_out_copies_links_as_links(void **state)
 	assert_int_equal(sandbox_fs_copy_in(f->root_fd, f->src, "work/x", &err), ALTS_EINVALID);
 }
 
+/* What root in the sandbox makes is not trusted on the host: no setuid bit comes out, and a copy has a byte budget. */
+static void test_sandbox_fs__copy_out_drops_setuid_and_is_capped(void **state)
+{
+	struct fs_fixture *f = *state;
+	struct alts_err err = ALTS_ERR_INIT;
+	char path[PATH_MAX], out[PATH_MAX];
+	uint64_t saved = sandbox_fs__copy_out_max;
+	struct stat st;
+	int fd;
+
+	need_openat2(f);
+	str_fmt(path, sizeof(path), "%s/work/suid", f->root);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	close(fd);
+	assert_int_equal(chmod(path, 06755), 0);
+	str_fmt(out, sizeof(out), "%s/out-suid", f->host);
+	assert_ok_err(sandbox_fs_copy_out(f->root_fd, "/work/suid", out, &err), &err);
+	assert_int_equal(stat(out, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	unlink(out);
+	unlink(path);
+	/* A sparse file takes no room in the sandbox; its copy out stops at the budget. */
+	str_fmt(path, sizeof(path), "%s/work/sparse", f->root);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	sandbox_fs__copy_out_max = 64 * 1024;
+	str_fmt(out, sizeof(out), "%s/out-sparse", f->host);
+	assert_int_equal(sandbox_fs_copy_out(f->root_fd, "/work/sparse", out, &err), ALTS_EENV);
+	assert_non_null(strstr(err.msg, "size limit"));
+	assert_int_equal(stat(out, &st), 0);
+	assert_true(st.st_size <= 64 * 1024);
+	sandbox_fs__copy_out_max = saved;
+	unlink(out);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sandbox_fs__links_resolve_inside),
 		cmocka_unit_test(test_sandbox_fs__an_existing_directory_receives_the_source),
 		cmocka_unit_test(test_sandbox_fs__copy_out_copies_links_as_links),
+		cmocka_unit_test(test_sandbox_fs__copy_out_drops_setuid_and_is_capped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
