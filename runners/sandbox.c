@@ -5,12 +5,12 @@
  * sandbox's own mount namespace; PID, UTS, IPC and (by default) network
  * namespaces are new too.
  *
- * Two processes hold a sandbox: an outer one, which made the namespaces,
- * and its child, PID 1 inside them, which builds the mounts, pivots into
- * the overlay and then only reaps orphans. Both die with alts-run
- * (PR_SET_PDEATHSIG), and when PID 1 dies the kernel kills everything in
- * the sandbox and drops its mounts: nothing is left behind even after a
- * SIGKILL. Commands join the namespaces with setns() in the forked child.
+ * One process holds a sandbox: PID 1, cloned with every namespace flag at
+ * once, which builds the mounts, pivots into the overlay and then only
+ * reaps orphans. It dies with alts-run (PR_SET_PDEATHSIG), and when PID 1
+ * dies the kernel kills everything in the sandbox and drops its mounts:
+ * nothing is left behind even after a SIGKILL. Commands join the
+ * namespaces with setns() in the forked child.
  *
  * The code between fork() and exec()/_exit() is async-signal-safe: every
  * string it needs is prepared in the parent first (struct sandbox_plan).
@@ -109,8 +109,7 @@ struct sandbox {
 	char lower[PATH_MAX];         /* the image's rootfs */
 	bool keep;                    /* --keep-env: the state directory stays */
 	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
-	pid_t outer;                  /* made the namespaces; parent of init */
-	pid_t init;                   /* PID 1 of the sandbox, as the host sees it */
+	pid_t init;                   /* PID 1 of the sandbox, as the host sees it; our child */
 	int ctl_fd;                   /* closing it ends the sandbox */
 	int ns_fds[NS_COUNT];
 	int failed_step;              /* the setup step PID 1 reported failed, and its errno */
@@ -375,25 +374,43 @@ static void keep_only_fds(int a, int b, int c)
 	proc_close_fds_keeping(a, b, c);
 }
 
-static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_fd, int go_fd)
+/* What clone() hands PID 1 (a copy of the parent's, as after fork). */
+struct sandbox_init_args {
+	const struct sandbox *sb;
+	int ctl_fd, report_fd;
+};
+
+/* PID 1: join the cgroup, set up, report, then reap orphans until the control pipe closes. */
+static int sandbox_init_main(void *payload)
 {
-	const struct sandbox_plan *p = &sb->plan;
-	int step;
+	const struct sandbox_init_args *a = payload;
+	const struct sandbox *sb = a->sb;
+	int ctl_fd = a->ctl_fd, report_fd = a->report_fd;
+	int step = 0, e = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	step = setup_root(p);
+	/* Into the sandbox's cgroup before its descriptors are closed; everything inside inherits it. */
+	if (sb->have_cgroup && (e = -sandbox_cgroup_join(&sb->cgroup)) > 0) {
+		report_setup(report_fd, -4, e);
+		_exit(1);
+	}
+	keep_only_fds(ctl_fd, report_fd, -1);
+	/* PID 1 gets nothing of alts-run's: not even its stdio. */
+	{
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
+	step = setup_root(&sb->plan);
 	if (!step && sandbox_sec_apply(&sb->sec) < 0)
 		step = STEP_PRIVS;
-	{
-		int e = errno;
-		char go;
-
-		/* The outer process writes our pid first; the report must come after it. */
-		while (read(go_fd, &go, 1) < 0 && errno == EINTR)
-			;
-		close(go_fd);
-		report_setup(report_fd, step, step ? e : 0);
-	}
+	report_setup(report_fd, step, step ? errno : 0);
 	close(report_fd);
 	if (step)
 		_exit(1);
@@ -410,79 +427,6 @@ static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_f
 				_exit(0);
 		}
 	}
-}
-
-/* The outer process: new namespaces, then PID 1 as its child. */
-static void sandbox_outer_main(const struct sandbox *sb, int ctl_fd, int report_fd)
-{
-	const struct sandbox_plan *p = &sb->plan;
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (p->network_host ? 0 : CLONE_NEWNET);
-	pid_t init;
-	int status;
-
-	pid_t none = -1;
-	int go[2];
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Into the sandbox's cgroup before its descriptors are closed; PID 1 and everything inside inherit it. */
-	if (sb->have_cgroup) {
-		int e = -sandbox_cgroup_join(&sb->cgroup);
-
-		if (e > 0) {
-			if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-				report_setup(report_fd, -4, e);
-			_exit(1);
-		}
-	}
-	keep_only_fds(ctl_fd, report_fd, -1);
-	/* PID 1 gets nothing of alts-run's: not even its stdio. */
-	{
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
-	}
-	if (pipe(go) < 0) {
-		int e = errno;
-
-		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-			report_setup(report_fd, -2, e);
-		_exit(1);
-	}
-	if (unshare(flags) < 0) {
-		int e = errno;
-
-		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-			report_setup(report_fd, -1, e);
-		_exit(1);
-	}
-	init = fork();
-	if (init < 0) {
-		int e = errno;
-
-		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-			report_setup(report_fd, -2, e);
-		_exit(1);
-	}
-	if (init == 0) {
-		close(go[1]);
-		sandbox_init_main(sb, ctl_fd, report_fd, go[0]);
-	}
-	close(go[0]);
-	/* The parent learns PID 1's host pid from here, before PID 1 reports. */
-	if (write(report_fd, &init, sizeof(init)) < 0 || write(go[1], "g", 1) < 0)
-		_exit(1);
-	close(go[1]);
-	close(report_fd);
-	close(ctl_fd);
-	while (waitpid(init, &status, 0) < 0 && errno == EINTR)
-		;
-	_exit(0);
 }
 
 /* --- the parent side --- */
@@ -734,7 +678,7 @@ static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *
 
 	int rc;
 
-	memset(p, 0, sizeof(*p));
+	/* p starts zeroed (the runner's state is mapped zeroed; sandbox_prepare clears it before a second plan). */
 	/* A copy lives on the host's side of rw/, which a tmpfs would hide. */
 	p->rw_is_tmpfs = !keep && !copy_mode;
 	p->copy_mode = copy_mode;
@@ -807,19 +751,11 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 	struct sandbox_setup_error e = { -3, 0 };
 	ssize_t n;
 
-	/* First PID 1's pid (-1 when the outer process failed), then the setup report. */
 	do
-		n = read(fd, &sb->init, sizeof(sb->init));
+		n = read(fd, &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(sb->init)) {
-		do
-			n = read(fd, &e, sizeof(e));
-		while (n < 0 && errno == EINTR);
-	}
 	if (n != (ssize_t)sizeof(e) || e.step) {
-		const char *what = e.step == -1 ? "create namespaces (needs root: CAP_SYS_ADMIN)"
-				 : e.step == -2 ? "fork PID 1"
-				 : e.step == -4 ? "join the sandbox's cgroup"
+		const char *what = e.step == -4 ? "join the sandbox's cgroup"
 				 : e.step > 0 && e.step < (int)ALTS_ARRAY_SIZE(step_names) ? step_names[e.step]
 											: "start";
 
@@ -832,9 +768,16 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 	return 0;
 }
 
+/* PID 1's stack in its copy of our memory: what setup_root's file copies need, with room to spare. */
+#define SANDBOX_INIT_STACK (256 * 1024)
+
 static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 {
-	int ctl[2], report[2], rc;
+	const struct sandbox_plan *p = &sb->plan;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (p->network_host ? 0 : CLONE_NEWNET);
+	struct sandbox_init_args args = { sb, -1, -1 };
+	int ctl[2], report[2], rc = 0;
+	char *stack;
 
 	if (pipe2(ctl, O_CLOEXEC) < 0)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a pipe");
@@ -844,17 +787,28 @@ static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 		close(ctl[1]);
 		return rc;
 	}
-	sb->outer = fork();
-	if (sb->outer == 0) {
-		close(ctl[1]);
-		close(report[0]);
-		sandbox_outer_main(sb, ctl[0], report[1]);
+	sb->ctl_fd = ctl[1];
+	args.ctl_fd = ctl[0];
+	args.report_fd = report[1];
+	/* Never written here: the child's copy of it is faulted in as it is used. */
+	stack = alts_malloc(SANDBOX_INIT_STACK);
+	if (!stack) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		sb->init = -1;
+	} else {
+		/*
+		 * One clone with every namespace flag, as fork() would (no CLONE_VM):
+		 * the child is PID 1 of the new PID namespace, no process between.
+		 */
+		sb->init = clone(sandbox_init_main, stack + SANDBOX_INIT_STACK, flags | SIGCHLD, &args);
+		if (sb->init < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create namespaces%s",
+					    errno == EPERM ? " (needs root: CAP_SYS_ADMIN)" : "");
+		alts_free(stack);
 	}
 	close(ctl[0]);
 	close(report[1]);
-	sb->ctl_fd = ctl[1];
-	if (sb->outer < 0) {
-		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork");
+	if (sb->init < 0) {
 		close(report[0]);
 		return rc;
 	}
@@ -982,7 +936,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	for (int i = 0; i < NS_COUNT; i++)
 		sb->ns_fds[i] = -1;
 	sb->ctl_fd = -1;
-	sb->outer = sb->init = -1;
+	sb->init = -1;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
 	sb->keep = r->keep_env;
@@ -1022,6 +976,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 			 strerror(sb->failed_errno), sb->image.name);
 		sandbox_reset(sb);
 		alts_err_clear(err);
+		memset(&sb->plan, 0, sizeof(sb->plan));
 		rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, true, network_host, sb->limits.disk, s,
 			       err);
 		if (!rc)
@@ -1167,13 +1122,12 @@ static void sandbox_stop(struct sandbox *sb)
 	if (sb->ctl_fd >= 0)
 		close(sb->ctl_fd);
 	sb->ctl_fd = -1;
-	if (sb->init > 0)
+	if (sb->init > 0) {
 		kill(sb->init, SIGKILL);
-	if (sb->outer > 0) {
-		while (waitpid(sb->outer, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(sb->init, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	sb->outer = sb->init = -1;
+	sb->init = -1;
 }
 
 /* After sandbox_stop(): the cgroup and the filter go too. */
@@ -1214,7 +1168,7 @@ static void sandbox_destroy(struct runner *r)
 
 	if (!sb || !sb->prepared)
 		return;
-	if (sb->outer > 0 || sb->ctl_fd >= 0)
+	if (sb->init > 0 || sb->ctl_fd >= 0)
 		sandbox_stop(sb);
 	sandbox_release(sb);
 	if (sb->state.dir[0] && sb->state.lock_fd >= 0) {
