@@ -9,8 +9,10 @@
  * once, which builds the mounts, pivots into the overlay and then only
  * reaps orphans. It dies with alts-run (PR_SET_PDEATHSIG), and when PID 1
  * dies the kernel kills everything in the sandbox and drops its mounts:
- * nothing is left behind even after a SIGKILL. Commands join the
- * namespaces with setns() in the forked child.
+ * nothing is left behind even after a SIGKILL. Commands are started by
+ * the sandbox's spawner (runners/sandbox_spawn.h), a process already in
+ * the sandbox's cgroup, namespaces and privileges; those too big for its
+ * messages join the namespaces with setns() in a forked child.
  *
  * The code between fork() and exec()/_exit() is async-signal-safe: every
  * string it needs is prepared in the parent first (struct sandbox_plan).
@@ -27,6 +29,7 @@
 #include "runners/sandbox_cgroup.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
+#include "runners/sandbox_spawn.h"
 #include "runners/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
@@ -119,6 +122,7 @@ struct sandbox {
 	struct sandbox_limits limits;
 	struct sandbox_cgroup cgroup;
 	bool have_cgroup;
+	struct sandbox_spawner spawner;  /* starts the commands, from inside (runners/sandbox_spawn.h) */
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -380,20 +384,20 @@ struct sandbox_init_args {
 	int ctl_fd, report_fd;
 };
 
-/* PID 1: join the cgroup, set up, report, then reap orphans until the control pipe closes. */
+/*
+ * PID 1: set up, report, then reap orphans until the control pipe closes.
+ * It stays out of the sandbox's cgroup (joining costs an RCU grace period):
+ * it starts nothing, and every command descends from the spawner, which
+ * is in it.
+ */
 static int sandbox_init_main(void *payload)
 {
 	const struct sandbox_init_args *a = payload;
 	const struct sandbox *sb = a->sb;
 	int ctl_fd = a->ctl_fd, report_fd = a->report_fd;
-	int step = 0, e = 0;
+	int step = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Into the sandbox's cgroup before its descriptors are closed; everything inside inherits it. */
-	if (sb->have_cgroup && (e = -sandbox_cgroup_join(&sb->cgroup)) > 0) {
-		report_setup(report_fd, -4, e);
-		_exit(1);
-	}
 	keep_only_fds(ctl_fd, report_fd, -1);
 	/* PID 1 gets nothing of alts-run's: not even its stdio. */
 	{
@@ -812,10 +816,16 @@ static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 		close(report[0]);
 		return rc;
 	}
-	rc = sandbox_read_report(sb, report[0], err);
+	/* The spawner joins the cgroup (an RCU grace period's wait) while PID 1 builds the mounts. */
+	rc = sandbox_spawner_start(&sb->spawner, sb->init, !p->network_host, sb->have_cgroup ? &sb->cgroup : NULL,
+				   &sb->sec, err);
+	if (!rc)
+		rc = sandbox_read_report(sb, report[0], err);
 	close(report[0]);
 	if (!rc)
 		rc = sandbox_open_ns(sb, err);
+	if (!rc)
+		rc = sandbox_spawner_enter(&sb->spawner, err);
 	return rc;
 }
 
@@ -937,6 +947,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		sb->ns_fds[i] = -1;
 	sb->ctl_fd = -1;
 	sb->init = -1;
+	sb->spawner = (struct sandbox_spawner)SANDBOX_SPAWNER_INIT;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
 	sb->keep = r->keep_env;
@@ -1085,8 +1096,13 @@ static int sandbox_exec(struct runner *r, struct proc_result *out, const struct 
 	if (rc)
 		return rc;
 	runner_proc_spec(&spec, req, env, SANDBOX_WORKDIR);
-	spec.child_enter = sandbox_enter;
-	spec.enter_payload = sb;
+	if (sb->spawner.pid > 0 && sandbox_spawner_fits(&spec)) {
+		spec.spawn = sandbox_spawner_spawn;
+		spec.enter_payload = &sb->spawner;
+	} else {
+		spec.child_enter = sandbox_enter;
+		spec.enter_payload = sb;
+	}
 	if (sb->have_cgroup)
 		sandbox_cgroup_counters(&sb->cgroup, &oom0, &pids0);
 	rc = proc_run(out, &spec, err);
@@ -1115,6 +1131,7 @@ static void sandbox_stop(struct sandbox *sb)
 {
 	int status;
 
+	sandbox_spawner_stop(&sb->spawner);
 	ns_enter_fds_close(sb);
 	if (sb->root_fd >= 0)
 		close(sb->root_fd);
@@ -1168,7 +1185,7 @@ static void sandbox_destroy(struct runner *r)
 
 	if (!sb || !sb->prepared)
 		return;
-	if (sb->init > 0 || sb->ctl_fd >= 0)
+	if (sb->init > 0 || sb->ctl_fd >= 0 || sb->spawner.pid > 0)
 		sandbox_stop(sb);
 	sandbox_release(sb);
 	if (sb->state.dir[0] && sb->state.lock_fd >= 0) {
