@@ -175,8 +175,12 @@ int sandbox_sec_apply(const struct sandbox_sec *sec)
 	if (sec->filter && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
 		return -errno;
 	for (int cap = 0; cap < 64; cap++) {
-		if (!(sec->keep_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return -errno;
+		if (!(sec->keep_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+				break;  /* past the kernel's last capability: the rest are unknown to it too */
+			if (errno != EINVAL)
+				return -errno;
+		}
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
