@@ -26,10 +26,12 @@ static const struct check_ops *const check_registry[] = {
 	&check_script_ops,
 	&check_uninstall_ops,
 	&check_upgrade_ops,
+	&check_dep8_ops,
+	&check_autopkgtest_ops,
 };
 
 static const char *const check_name_list[] = {
-	"install", "launch", "integrity", "script", "uninstall", "upgrade", NULL,
+	"install", "launch", "integrity", "script", "uninstall", "upgrade", "dep8", "autopkgtest", NULL,
 };
 
 const struct check_ops *check_lookup(const char *name)
@@ -513,6 +515,32 @@ int check_write_file(struct check_ctx *ctx, const char **path, const char *name,
 	}
 	*path = p;
 	return 0;
+}
+
+const char *check_log_since(struct check_ctx *ctx, long from)
+{
+	struct sbuf sb = SBUF_INIT;
+	const char *s = NULL;
+	FILE *f;
+
+	if (!ctx->log || !ctx->result->log_path || from < 0)
+		return NULL;
+	fflush(ctx->log);
+	f = fopen(ctx->result->log_path, "re");
+	if (!f)
+		return NULL;
+	if (fseek(f, from, SEEK_SET) == 0) {
+		char buf[8192];
+		size_t n;
+
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < (256u << 10))
+			sbuf_add(&sb, buf, n);
+	}
+	fclose(f);
+	if (sbuf_ok(&sb) && sb.len)
+		s = arena_strndup(ctx->arena, sb.buf, sb.len);
+	sbuf_release(&sb);
+	return s;
 }
 
 int check_env_mkdir(struct check_ctx *ctx, const char *dir, struct alts_err *err)

@@ -67,6 +67,8 @@ extern const struct check_ops check_integrity_ops;
 extern const struct check_ops check_script_ops;
 extern const struct check_ops check_uninstall_ops;
 extern const struct check_ops check_upgrade_ops;
+extern const struct check_ops check_dep8_ops;
+extern const struct check_ops check_autopkgtest_ops;  /* the same check, under autopkgtest's name */
 
 /*
  * Helpers for implementations (checks/check.c).
@@ -124,6 +126,28 @@ const char *check_cmd_status(struct check_ctx *ctx, const struct check_cmd_out *
  */
 int check_write_file(struct check_ctx *ctx, const char **path, const char *name, const char *data, size_t len,
 		     struct alts_err *err);
+
+/*
+ * What the check's log got from offset from on (ftell() of ctx->log when
+ * a part began): a part's own log, capped at 256 KiB, in the arena; NULL
+ * when there is no log.
+ */
+const char *check_log_since(struct check_ctx *ctx, long from);
+
+/*
+ * Clones a git repository (url at ref, NULL: the default branch) on the
+ * host into the check's scratch directory, as nobody under the sandbox's
+ * seccomp filter (see the script check); *dir gets the checkout, or its
+ * subdirectory path (NULL: the top). When the clone fails the check's
+ * result is set to FAIL and *ok is false; negative when the host failed.
+ */
+int check_git_clone(struct check_ctx *ctx, const char *url, const char *ref, const char *path, const char **dir,
+		    bool *ok, struct alts_err *err);
+
+/* True when url is a git URL alts clones (no option, no ext::/fd:: transport, no control character). */
+bool check_git_url_ok(const char *url);
+/* True when ref is a branch or tag name alts passes to git (letters, digits, . _ / - +, not first '-'). */
+bool check_git_ref_ok(const char *ref);
 
 /* Creates a directory (and its parents) in the environment; ALTS_EENV when that fails. */
 int check_env_mkdir(struct check_ctx *ctx, const char *dir, struct alts_err *err);

@@ -140,7 +140,7 @@ static bool repo_path_ok(const char *p)
 	return !p[0] || suite_inner_path_ok(p);
 }
 
-static bool git_url_ok(const char *url)
+bool check_git_url_ok(const char *url)
 {
 	if (url[0] == '-' || !strncmp(url, "ext::", 5) || !strncmp(url, "fd::", 4))
 		return false;
@@ -151,7 +151,7 @@ static bool git_url_ok(const char *url)
 	return true;
 }
 
-static bool git_ref_ok(const char *ref)
+bool check_git_ref_ok(const char *ref)
 {
 	if (ref[0] == '-')
 		return false;
@@ -175,9 +175,9 @@ static int script_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *
 		yaml_node_t *gnode = check_conf_node(ctx, node, "git");
 		const char *gpath = conf_path_key(ctx, path, "git");
 
-		if (!git_url_ok(conf->git.url))
+		if (!check_git_url_ok(conf->git.url))
 			return conf_fail(ctx, gnode, gpath, "'%s' is not a git URL alts will clone", conf->git.url);
-		if (conf->git.ref && !git_ref_ok(conf->git.ref))
+		if (conf->git.ref && !check_git_ref_ok(conf->git.ref))
 			return conf_fail(ctx, gnode, gpath,
 					 "git ref '%s' may only contain letters, digits and . _ / - + (not first)",
 					 conf->git.ref);
@@ -728,6 +728,19 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	}
 	*ok = true;
 	return 0;
+}
+
+int check_git_clone(struct check_ctx *ctx, const char *url, const char *ref, const char *path, const char **dir,
+		    bool *ok, struct alts_err *err)
+{
+	struct script_conf conf;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.git.url = url;
+	conf.git.ref = ref;
+	conf.git.path = path;
+	conf.has_git = true;
+	return script_clone(ctx, &conf, dir, ok, err);
 }
 
 static int script_run(struct check_ctx *ctx, struct alts_err *err)

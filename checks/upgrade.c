@@ -79,33 +79,6 @@ struct step {
 	double started;
 };
 
-/* The text the log got since from (the step's own log), in the arena. */
-static const char *log_since(struct check_ctx *ctx, long from)
-{
-	struct sbuf sb = SBUF_INIT;
-	const char *s = NULL;
-	FILE *f;
-
-	if (!ctx->log || !ctx->result->log_path || from < 0)
-		return NULL;
-	fflush(ctx->log);
-	f = fopen(ctx->result->log_path, "re");
-	if (!f)
-		return NULL;
-	if (fseek(f, from, SEEK_SET) == 0) {
-		char buf[8192];
-		size_t n;
-
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < (256u << 10))
-			sbuf_add(&sb, buf, n);
-	}
-	fclose(f);
-	if (sbuf_ok(&sb) && sb.len)
-		s = arena_strndup(ctx->arena, sb.buf, sb.len);
-	sbuf_release(&sb);
-	return s;
-}
-
 static void step_begin(struct check_ctx *ctx, struct step *st, const char *name)
 {
 	st->name = name;
@@ -126,7 +99,7 @@ static int step_end(struct check_ctx *ctx, struct step *st, struct alts_err *err
 	if (!sub)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	sub->duration = proc_now() - st->started;
-	sub->output = log_since(ctx, st->log_from);
+	sub->output = check_log_since(ctx, st->log_from);
 	return 0;
 }
 

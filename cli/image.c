@@ -2,6 +2,8 @@
 #include "framework/common.h"
 #include "framework/exitcode.h"
 #include "runners/image.h"
+#include "runners/image_def.h"
+#include "framework/conf.h"
 #include "framework/log.h"
 #include "runners/sandbox_state.h"
 
@@ -31,14 +33,15 @@ static int cmd_build(int argc, char **argv)
 		{ "dist", required_argument, NULL, 'd' },    { "mirror", required_argument, NULL, 'm' },
 		{ "include", required_argument, NULL, 'i' }, { "variant", required_argument, NULL, 'V' },
 		{ "force", no_argument, NULL, 'f' },         { "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
+		{ "definition", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
 	struct image_build_opts o = { 0 };
 	struct alts_err err = ALTS_ERR_INIT;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:m:i:V:fq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:m:i:V:D:fq", opts, NULL)) != -1) {
 		switch (c) {
+		case 'D': o.definition = optarg; break;
 		case 'd': o.dist = optarg; break;
 		case 'm': o.mirror = optarg; break;
 		case 'i': o.include = optarg; break;
@@ -49,8 +52,8 @@ static int cmd_build(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return usage_error("usage: alts-image build [--dist NAME-VERSION] [--mirror URL] [--include PKGS] "
-				   "[--variant minbase|buildd|fakechroot] [--force] [--quiet] NAME");
+		return usage_error("usage: alts-image build [--definition FILE] [--dist NAME-VERSION] [--mirror URL] "
+				   "[--include PKGS] [--variant minbase|buildd|fakechroot] [--force] [--quiet] NAME");
 	o.name = argv[optind];
 	return image_build(&o, &err) ? fail(&err) : ALTS_EXIT_PASS;
 }
@@ -74,14 +77,31 @@ static int cmd_import(int argc, char **argv)
 	return image_import(argv[optind], argv[optind + 1], force, &err) ? fail(&err) : ALTS_EXIT_PASS;
 }
 
+/* "3d", "5h", "12m" or "40s": the age of an image, at a glance. */
+static const char *age_text(char *buf, size_t size, double seconds)
+{
+	if (seconds < 0)
+		snprintf(buf, size, "?");
+	else if (seconds >= 86400)
+		snprintf(buf, size, "%.0fd", seconds / 86400);
+	else if (seconds >= 3600)
+		snprintf(buf, size, "%.0fh", seconds / 3600);
+	else if (seconds >= 60)
+		snprintf(buf, size, "%.0fm", seconds / 60);
+	else
+		snprintf(buf, size, "%.0fs", seconds);
+	return buf;
+}
+
 static int print_image(const struct image_meta *m, void *payload)
 {
 	int *count = payload;
+	char age[32];
 
 	if (!(*count)++)
-		printf("%-24s %-12s %-10s %-8s %-5s %s\n", "NAME", "DIST", "VERSION", "ARCH", "PM", "CREATED");
-	printf("%-24s %-12s %-10s %-8s %-5s %s\n", m->name, m->dist_name, m->dist_version, m->arch,
-	       m->package_manager, m->created);
+		printf("%-24s %-12s %-10s %-9s %-5s %-5s %s\n", "NAME", "DIST", "VERSION", "ARCH", "PM", "AGE", "CREATED");
+	printf("%-24s %-12s %-10s %-9s %-5s %-5s %s\n", m->name, m->dist_name, m->dist_version, m->arch,
+	       m->package_manager, age_text(age, sizeof(age), image_age(m)), m->created);
 	return 0;
 }
 
@@ -97,6 +117,35 @@ static int cmd_list(int argc, char **argv)
 		return fail(&err);
 	if (!count)
 		fprintf(stderr, "no images in %s\n", image_cache_dir());
+	return ALTS_EXIT_PASS;
+}
+
+static int cmd_refresh(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quiet", no_argument, NULL, 'q' }, { "max-age", required_argument, NULL, 'a' }, { NULL, 0, NULL, 0 },
+	};
+	struct alts_err err = ALTS_ERR_INIT;
+	double max_age = 0;
+	bool quiet = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qa:", opts, NULL)) != -1) {
+		if (c == 'q')
+			quiet = true;
+		else if (c == 'a' && conf_parse_duration(optarg, &max_age) && max_age > 0)
+			continue;
+		else if (c == 'a')
+			return usage_error("invalid --max-age (a duration: 3600, 90m, 12h, 7d)");
+		else
+			return ALTS_EXIT_INVALID;
+	}
+	if (optind >= argc)
+		return usage_error("usage: alts-image refresh [--max-age DURATION] [--quiet] NAME...");
+	for (int i = optind; i < argc; i++) {
+		if (image_refresh(argv[i], max_age, quiet, &err))
+			return fail(&err);
+	}
 	return ALTS_EXIT_PASS;
 }
 
@@ -136,9 +185,18 @@ static const struct image_cmd commands[] = {
 	{ "build", cmd_build,
 	  "build [--dist NAME-VERSION] [--include PKGS] [--mirror URL] [--variant V] [--force] [--quiet] NAME:\n"
 	  "      make an image with debootstrap (debian-11, debian-12, ubuntu-24.04 ...); --dist when NAME\n"
-	  "      is not the distribution (alts-image build --dist debian-12 --include ...,rpm,dnf debian-12-rpm)" },
+	  "      is not the distribution (alts-image build --dist debian-12 --include ...,rpm,dnf debian-12-rpm)\n"
+	  "build [--definition FILE] [--force] [--quiet] NAME:\n"
+	  "      make an image with dnf --installroot from a definition: FILE, or NAME.yaml in\n"
+	  "      " IMAGE_DEF_ETC_DIR " or " IMAGE_DEF_SHIPPED_DIR " (almalinux-8, almalinux-9,\n"
+	  "      almalinux-10, almalinux-10-kitten are shipped); $ALTS_IMAGE_DEFINITIONS (dirs separated by\n"
+	  "      ':') replaces those directories" },
+	{ "refresh", cmd_refresh,
+	  "refresh [--max-age DURATION] [--quiet] NAME...: rebuild images the way they were built (the same\n"
+	  "      definition, or debootstrap options) into a new directory and swap it in atomically; the old\n"
+	  "      one serves until then. --max-age: only those older than DURATION (90m, 12h, 7d)" },
 	{ "import", cmd_import, "import [--force] NAME ROOTFS.tar[.gz|.xz|.zst|.bz2]: take any root filesystem tarball" },
-	{ "list", cmd_list, "list: the images in the cache" },
+	{ "list", cmd_list, "list: the images in the cache: distribution, version, architecture, package manager, age" },
 	{ "rm", cmd_rm, "rm NAME...: remove images" },
 	{ "sweep", cmd_sweep, "sweep: remove sandboxes and unfinished images left by killed runs" },
 };

@@ -13,7 +13,8 @@ static const char usage_text[] =
 	"and logs in the artifact store and reports the results to the scheduler.\n"
 	"\n"
 	"  -c, --config FILE     the scheduler/worker config (YAML; required)\n"
-	"  --queues A,B          queues to consume (default: worker_queues from the config)\n"
+	"  --queues A,B          queues to consume (default: worker_queues from the config,\n"
+	"                        else one per image in the cache or in worker_images)\n"
 	"  --concurrency N       tasks run at once, also the prefetch (default: worker_concurrency)\n"
 	"  --max-tasks N         stop after N tasks (requeueing anything prefetched)\n"
 	"  --once                same as --max-tasks 1\n"
@@ -22,6 +23,8 @@ static const char usage_text[] =
 	"  -h, --help            this text\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT stop gracefully (worker_grace_period), SIGHUP reloads the config.\n"
+	"A queue for an architecture this host cannot run (no qemu-<arch> binfmt_misc handler)\n"
+	"is a config error.\n"
 	"Exit status: 0 after a clean stop, 2 usage or config error, 3 environment failure.\n";
 
 static int fail_usage(const char *fmt, const char *arg)

@@ -3,6 +3,7 @@
 #include "farm/alts_config.h"
 #include "farm/farm_config.h"
 #include "reporters/stores/artifact_store.h"
+#include "runners/image.h"
 
 #define FARM_CONFIG_MAX_BYTES (1u << 20)
 #define FARM_SECRET_MAX_BYTES (64u << 10)
@@ -42,6 +43,18 @@ static int validate_part_size(struct conf_ctx *ctx, yaml_node_t *node, const cha
 	return conf_fail(ctx, node, path, "must be between 5 MiB and 4000 MiB (in bytes), got %ld", v);
 }
 
+static int validate_images(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const struct strlist *l = field;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (!image_name_ok(l->v[i]))
+			return conf_fail(ctx, node, path,
+					 "invalid image name '%s' (lowercase letters, digits, '.', '_' and '-')", l->v[i]);
+	}
+	return 0;
+}
+
 #define K(name, type, flags, validate) \
 	{ #name, type, offsetof(struct farm_config, name), flags, NULL, validate }
 
@@ -60,7 +73,10 @@ static const struct conf_key farm_config_keys[] = {
 	K(rabbitmq_vhost, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(results_queue, CONF_STRING, 0, NULL),
 	K(working_directory, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(default_cost, CONF_INT, 0, NULL),
+	K(distribution_queues, CONF_BOOL, 0, NULL),
 	K(worker_queues, CONF_STRLIST, CONF_NONEMPTY, NULL),
+	K(worker_images, CONF_STRLIST, CONF_NONEMPTY, validate_images),
 	K(worker_concurrency, CONF_INT, 0, conf_validate_positive),
 	K(worker_heartbeat, CONF_INT, 0, NULL),
 	K(worker_grace_period, CONF_DURATION, 0, NULL),
@@ -85,7 +101,6 @@ static const struct conf_key farm_config_keys[] = {
 
 /* Keep in step with scheduler/settings.c (tests/unit/scheduler_config.c loads every key as the worker). */
 static const struct conf_key scheduler_keys[] = {
-	SKIP(default_cost),
 	SKIP(jwt_secret),
 	SKIP(jwt_secret_file),
 	SKIP(hashing_algorithm),

@@ -43,8 +43,13 @@ struct farm_config {
 
 	const char *working_directory;
 
+	/* Queue names (farm/queue_name.h): both sides must agree. */
+	long default_cost;                   /* the <cost> part of queue names */
+	bool distribution_queues;            /* names carry the image: <runner>-<arch>-<cost>.<image> */
+
 	/* The worker (alts-worker). */
-	struct strlist worker_queues;        /* queues consumed; --queues overrides */
+	struct strlist worker_queues;        /* queues consumed; --queues overrides; none: from the images */
+	struct strlist worker_images;        /* images whose queues are consumed; none: every image in the cache */
 	long worker_concurrency;             /* task threads; also the prefetch count */
 	long worker_heartbeat;               /* AMQP heartbeat, seconds; 0 disables */
 	double worker_grace_period;          /* SIGTERM: seconds running tasks get before they are requeued */

@@ -92,6 +92,7 @@ const char *alts_err_name(int code)
 	case ALTS_EINTERNAL: return "internal error";
 	case ALTS_EENV: return "environment failure";
 	case ALTS_ECONFLICT: return "conflict";
+	case ALTS_ENOTSUP: return "not supported";
 	default: return "error";
 	}
 }

@@ -16,6 +16,7 @@ enum {
 	ALTS_EINTERNAL = -7,  /* a bug: an assertion that failed in release */
 	ALTS_EENV = -8,       /* the test environment failed (not the package) */
 	ALTS_ECONFLICT = -9,  /* a thing of that name exists with other contents (a reused key) */
+	ALTS_ENOTSUP = -10,   /* the backend cannot do this (a runner without snapshots) */
 };
 
 #define ALTS_ERR_MSG_MAX 2048

@@ -1,5 +1,6 @@
 #include "framework/common.h"
 #include "runners/image.h"
+#include "runners/image_def.h"
 #include "runners/image_progress.h"
 #include "framework/fs.h"
 #include "framework/log.h"
@@ -115,6 +116,7 @@ int image_open(struct image_meta *out, const char *name, struct alts_err *err)
 	copy_field(out->package_manager, sizeof(out->package_manager), root, "package_manager");
 	copy_field(out->created, sizeof(out->created), root, "created");
 	copy_field(out->source, sizeof(out->source), root, "source");
+	copy_field(out->definition, sizeof(out->definition), root, "definition");
 	json_decref(root);
 	return 0;
 }
@@ -155,18 +157,22 @@ static void progress_output(void *payload, enum proc_stream stream, const char *
 	image_progress_feed(payload, buf, len);
 }
 
+/* home: $HOME for the tool (rpm reads HOME/.rpmmacros), or NULL for none. */
 static int run_tool(const char *const *argv, const char *log_path, bool quiet, double timeout,
-		    struct image_progress *progress, struct alts_err *err)
+		    struct image_progress *progress, const char *home, struct alts_err *err)
 {
-	static const char *const envp[] = {
+	char home_env[PATH_MAX + 8];
+	const char *envp[] = {
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
-		"DEBIAN_FRONTEND=noninteractive", NULL,
+		"DEBIAN_FRONTEND=noninteractive", home ? home_env : NULL, NULL,
 	};
 	struct proc_spec spec = PROC_SPEC_INIT;
 	struct proc_result res;
 	struct sbuf tail = SBUF_INIT;
 	int rc;
 
+	if (home)
+		str_fmt(home_env, sizeof(home_env), "HOME=%s", home);
 	spec.argv = argv;
 	spec.envp = envp;
 	spec.stdout_path = log_path;
@@ -239,16 +245,24 @@ static const char *detect_manager(const char *rootfs)
 	return "";
 }
 
-/*
- * Writes meta.json from the tree's os-release; dist_name and dist_version
- * (may be NULL) fill what os-release leaves out.
- */
-static int write_meta(const char *dir, const char *name, const char *source, const char *arch,
-		      const char *dist_name, const char *dist_version, struct alts_err *err)
+/* What write_meta records besides the tree's own os-release. */
+struct meta_in {
+	const char *name;
+	const char *source;
+	const char *arch;
+	const char *dist_name;     /* fills what os-release leaves out; may be NULL */
+	const char *dist_version;  /* the same */
+	bool declared;             /* dist_name/dist_version win over os-release (a definition declares them) */
+	const char *definition;    /* the definition file a dnf build came from, or NULL */
+};
+
+/* Writes meta.json from the tree's os-release and in. */
+static int write_meta(const char *dir, const struct meta_in *in, struct alts_err *err)
 {
 	char path[PATH_MAX], rootfs[PATH_MAX], created[32];
 	struct runner_info info = { 0 };
 	struct sbuf text = SBUF_INIT;
+	const char *dist_name, *dist_version;
 	json_t *meta;
 	int rc;
 
@@ -264,15 +278,22 @@ static int write_meta(const char *dir, const char *name, const char *source, con
 	sbuf_release(&text);
 	if (rc)
 		goto out;
-	if (!*info.os_id && !dist_name) {
+	if (!*info.os_id && !in->dist_name) {
 		rc = alts_err_set(err, ALTS_EINVALID, "the tree's os-release has no ID=");
 		goto out;
 	}
+	dist_name = *info.os_id && !in->declared ? info.os_id : in->dist_name;
+	dist_version = (*info.os_version && !in->declared) || !in->dist_version ? info.os_version : in->dist_version;
+	if (in->declared && *info.os_id && (strcmp(info.os_id, in->dist_name) || strcmp(info.os_version, in->dist_version)))
+		alts_log(ALTS_LOG_WARN, "image", "%s: the tree's os-release says %s %s, the definition %s %s: "
+			 "meta.json records the definition's", in->name, info.os_id, info.os_version, in->dist_name,
+			 in->dist_version);
 	now_iso(created, sizeof(created));
-	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "dist_name",
-			 *info.os_id ? info.os_id : dist_name, "dist_version",
-			 *info.os_version || !dist_version ? info.os_version : dist_version, "arch", arch,
-			 "package_manager", detect_manager(rootfs), "created", created, "source", source);
+	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", in->name, "dist_name", dist_name,
+			 "dist_version", dist_version, "arch", in->arch, "package_manager", detect_manager(rootfs),
+			 "created", created, "source", in->source);
+	if (meta && in->definition)
+		json_object_set_new(meta, "definition", json_string(in->definition));
 	str_fmt(path, sizeof(path), "%s/meta.json", dir);
 	if (!meta || json_dump_file(meta, path, JSON_INDENT(2)))
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", path);
@@ -353,13 +374,26 @@ int image_sweep(struct alts_err *err)
 	return remove_leftovers(NULL);
 }
 
-/* Moves a finished tree into place; the old image (with force) goes first. */
+/*
+ * Moves a finished tree into place. An existing image (force, refresh) is
+ * swapped with it in one step (renameat2 RENAME_EXCHANGE), so the name
+ * always holds a complete image, then removed; where the filesystem cannot
+ * exchange, the old one is renamed away first.
+ */
 static int commit_image(const char *tmp, const char *name, struct alts_err *err)
 {
 	char final[PATH_MAX], old[PATH_MAX];
 
 	str_fmt(final, sizeof(final), "%s/%s", image_cache_dir(), name);
 	if (!access(final, F_OK)) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
+			str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
+			if (mkdtemp(old) && rename(tmp, old) == 0)
+				fs_remove_tree(old);
+			else
+				fs_remove_tree(tmp);
+			return 0;
+		}
 		str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
 		if (!mkdtemp(old) || rename(final, old) < 0)
 			return alts_err_errno(err, ALTS_EENV, errno, "cannot replace image '%s'", name);
@@ -539,6 +573,203 @@ static int check_existing(const char *name, const struct build_dist *d, struct a
 	return 0;
 }
 
+/* qemu-user's binfmt handler name for a dnf architecture, or NULL. */
+static const char *qemu_name(const char *arch)
+{
+	static const struct { const char *arch, *qemu; } map[] = {
+		{ "x86_64", "x86_64" }, { "x86_64_v2", "x86_64" }, { "aarch64", "aarch64" }, { "ppc64le", "ppc64le" },
+		{ "s390x", "s390x" },   { "i686", "i386" },        { "armv7hl", "arm" },      { "riscv64", "riscv64" },
+	};
+
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(map); i++) {
+		if (!strcmp(map[i].arch, arch))
+			return map[i].qemu;
+	}
+	return NULL;
+}
+
+/* True when the binfmt_misc entry of qemu-NAME is registered and enabled. */
+static bool binfmt_enabled(const char *qemu)
+{
+	char path[PATH_MAX], head[16] = { 0 };
+	const char *dir = getenv("ALTS_BINFMT_DIR");
+	int fd;
+	bool on;
+
+	str_fmt(path, sizeof(path), "%s/qemu-%s", dir && *dir ? dir : "/proc/sys/fs/binfmt_misc", qemu);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	on = read(fd, head, sizeof(head) - 1) > 0 && !strncmp(head, "enabled", 7);
+	close(fd);
+	return on;
+}
+
+int image_arch_support(const char *arch)
+{
+	const char *h = host_arch(), *q;
+
+	if (!arch || !*arch || arch_is_host(arch))
+		return IMAGE_ARCH_NATIVE;
+	/* The host runs its 32-bit and baseline-level siblings itself. */
+	if (!strcmp(h, "x86_64") && (!strcmp(arch, "x86_64_v2") || !strcmp(arch, "i686") || !strcmp(arch, "i386")))
+		return IMAGE_ARCH_NATIVE;
+	if (!strcmp(h, "aarch64") && !strcmp(arch, "armv7hl"))
+		return IMAGE_ARCH_NATIVE;
+	q = qemu_name(arch);
+	return q && binfmt_enabled(q) ? IMAGE_ARCH_EMULATED : IMAGE_ARCH_NO;
+}
+
+int image_arch_check(const char *arch, struct alts_err *err)
+{
+	const char *q = qemu_name(arch);
+
+	if (image_arch_support(arch) != IMAGE_ARCH_NO)
+		return 0;
+	return alts_err_set(err, ALTS_EINVALID,
+			    "this %s host cannot run %s programs: no qemu-user binfmt handler 'qemu-%s' is registered "
+			    "(install qemu-user-static and binfmt-support, or use a %s worker)",
+			    host_arch(), arch, q ? q : arch, arch);
+}
+
+/* An existing image of another distribution is not what the definition asks for. */
+static int check_existing_def(const char *name, const struct image_def *def, struct alts_err *err)
+{
+	struct image_meta m;
+	struct alts_err ignored = ALTS_ERR_INIT;
+
+	if (image_open(&m, name, &ignored) || !m.dist_name[0])
+		return 0;
+	if (strcmp(m.dist_name, def->dist_name) || strcmp(m.dist_version, def->dist_version))
+		return alts_err_set(err, ALTS_EINVALID,
+				    "image '%s' exists with %s-%s, not %s-%s (use --force to rebuild it)", name, m.dist_name,
+				    m.dist_version, def->dist_name, def->dist_version);
+	return 0;
+}
+
+/* Writes a new file (O_EXCL: the directory is ours and fresh). */
+static int write_new_file(const char *path, const char *data, size_t len, struct alts_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
+
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	return ok ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", path);
+}
+
+/* tmp/dnf.conf and tmp/home/.rpmmacros (the database where the image's rpm looks for it). */
+static int write_dnf_files(const char *tmp, const struct image_def *def, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	struct sbuf text = SBUF_INIT;
+	int rc;
+
+	image_def_dnf_conf(&text, def);
+	str_fmt(path, sizeof(path), "%s/dnf.conf", tmp);
+	rc = write_new_file(path, text.buf, text.len, err);
+	sbuf_reset(&text);
+	if (!rc) {
+		str_fmt(path, sizeof(path), "%s/home", tmp);
+		if (mkdir(path, 0700) < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", path);
+	}
+	if (!rc) {
+		sbuf_addf(&text, "%%_dbpath %s\n", def->rpm_dbpath);
+		str_fmt(path, sizeof(path), "%s/home/.rpmmacros", tmp);
+		rc = write_new_file(path, text.buf, text.len, err);
+	}
+	if (!rc) {
+		str_fmt(path, sizeof(path), "%s/rootfs", tmp);
+		if (mkdir(path, 0755) < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", path);
+	}
+	sbuf_release(&text);
+	return rc;
+}
+
+static int image_build_dnf(const struct image_build_opts *opts, const char *def_path, struct alts_err *err)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], log_path[PATH_MAX], home[PATH_MAX], source[PATH_MAX + 16];
+	char abs[PATH_MAX];
+	struct image_def *def = NULL;
+	const char *arch, *forcearch = NULL;
+	int lock = -1, rc = check_name(opts->name, err);
+
+	if (rc)
+		return rc;
+	if (opts->dist || opts->mirror || opts->include || opts->variant)
+		return alts_err_set(err, ALTS_EINVALID,
+				    "--dist, --mirror, --include and --variant are debootstrap's: '%s' is built from the "
+				    "definition %s (edit a copy of it instead)",
+				    opts->name, def_path);
+	if (!realpath(def_path, abs))
+		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read image definition '%s'", def_path);
+	rc = image_def_load(&def, abs, err);
+	if (rc)
+		return rc;
+	arch = def->arch ? def->arch : host_arch();
+	rc = image_arch_check(arch, err);
+	if (rc)
+		goto out;
+	if (image_arch_support(arch) == IMAGE_ARCH_EMULATED)
+		forcearch = arch;
+	lock = image_lock(opts->name, err);
+	if (lock < 0) {
+		rc = lock;
+		goto out;
+	}
+	if (image_exists(opts->name) && !opts->force) {
+		rc = check_existing_def(opts->name, def, err);
+		if (!rc && !opts->quiet)
+			fprintf(stderr, "alts-image: '%s' is already built\n", opts->name);
+		goto out;
+	}
+	remove_leftovers(opts->name);
+	rc = make_tmp_dir(tmp, sizeof(tmp), opts->name, err);
+	if (rc)
+		goto out;
+	rc = write_dnf_files(tmp, def, err);
+	str_fmt(path, sizeof(path), "%s/dnf.conf", tmp);
+	str_fmt(log_path, sizeof(log_path), "%s/build.log", tmp);
+	str_fmt(home, sizeof(home), "%s/home", tmp);
+	if (!rc) {
+		char rootfs[PATH_MAX];
+		const char **argv;
+
+		str_fmt(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
+		argv = image_def_dnf_argv(def, path, rootfs, forcearch);
+		if (!argv) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		} else {
+			struct image_progress *progress =
+				image_progress_start(opts->name, stderr, image_progress_wanted(opts->quiet, STDERR_FILENO), 0);
+
+			rc = run_tool(argv, log_path, opts->quiet, 3600, progress, home, err);
+		}
+	}
+	if (!rc) {
+		str_fmt(source, sizeof(source), "dnf %s", abs);
+		rc = write_meta(tmp,
+				&(struct meta_in){ opts->name, source, arch, def->dist_name, def->dist_version, true, abs },
+				err);
+	}
+	if (!rc)
+		rc = commit_image(tmp, opts->name, err);
+	if (rc) {
+		alts_err_prefix(err, "cannot build image '%s' from %s (kept %s for inspection)", opts->name, abs, tmp);
+		goto out;
+	}
+	if (!opts->quiet)
+		fprintf(stderr, "alts-image: built '%s' (%s-%s, %s) in %s/%s\n", opts->name, def->dist_name,
+			def->dist_version, arch, image_cache_dir(), opts->name);
+out:
+	if (lock >= 0)
+		close(lock);
+	image_def_free(def);
+	return rc;
+}
+
 int image_build(const struct image_build_opts *opts, struct alts_err *err)
 {
 	char tmp[PATH_MAX], rootfs[PATH_MAX], log_path[PATH_MAX], mirror[512], source[700];
@@ -546,6 +777,9 @@ int image_build(const struct image_build_opts *opts, struct alts_err *err)
 	struct build_dist d;
 	int lock, rc;
 
+	if (opts->definition || (!opts->dist && !check_name(opts->name, err) &&
+				 !image_def_find(tmp, sizeof(tmp), opts->name, &(struct alts_err)ALTS_ERR_INIT)))
+		return image_build_dnf(opts, opts->definition ? opts->definition : tmp, err);
 	rc = image_build_check(opts, err);
 	if (rc)
 		return rc;
@@ -578,12 +812,14 @@ int image_build(const struct image_build_opts *opts, struct alts_err *err)
 		struct image_progress *progress =
 			image_progress_start(opts->name, stderr, image_progress_wanted(opts->quiet, STDERR_FILENO), 0);
 
-		rc = run_tool(argv, log_path, opts->quiet, 3600, progress, err);
+		rc = run_tool(argv, log_path, opts->quiet, 3600, progress, NULL, err);
 	}
 	if (!rc) {
-		str_fmt(source, sizeof(source), "debootstrap %s %s%s%s", d.codename, mirror,
-			opts->include ? " --include=" : "", opts->include ? opts->include : "");
-		rc = write_meta(tmp, opts->name, source, host_arch(), d.name, d.version, err);
+		str_fmt(source, sizeof(source), "debootstrap %s %s%s%s%s%s", d.codename, mirror,
+			opts->include ? " --include=" : "", opts->include ? opts->include : "",
+			opts->variant ? " --variant=" : "", opts->variant ? opts->variant : "");
+		rc = write_meta(tmp, &(struct meta_in){ opts->name, source, host_arch(), d.name, d.version, false, NULL },
+				err);
 	}
 	if (!rc)
 		rc = commit_image(tmp, opts->name, err);
@@ -684,7 +920,7 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 			name, stderr, image_progress_wanted(false, STDERR_FILENO),
 			!plain_tar(abs) || stat(abs, &st) ? 0 : (double)st.st_size);
 
-		rc = run_tool(argv, log_path, true, 3600, progress, err);
+		rc = run_tool(argv, log_path, true, 3600, progress, NULL, err);
 	}
 	if (!rc) {
 		char osr[PATH_MAX], osr2[PATH_MAX];
@@ -698,7 +934,7 @@ int image_import(const char *name, const char *tarball, bool force, struct alts_
 	}
 	if (!rc) {
 		str_fmt(source, sizeof(source), "import %s", abs);
-		rc = write_meta(tmp, name, source, host_arch(), NULL, NULL, err);
+		rc = write_meta(tmp, &(struct meta_in){ name, source, host_arch(), NULL, NULL, false, NULL }, err);
 	}
 	if (!rc)
 		rc = commit_image(tmp, name, err);
@@ -759,4 +995,89 @@ int image_list(int (*fn)(const struct image_meta *m, void *payload), void *paylo
 	}
 	free(entries);
 	return rc;
+}
+
+double image_age(const struct image_meta *m)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(m->created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	if (!end || *end)
+		return -1;
+	return difftime(time(NULL), timegm(&tm));
+}
+
+/* The next space-separated word of *p, in buf; false at the end. */
+static bool next_word(const char **p, char *buf, size_t size)
+{
+	size_t n;
+
+	while (**p == ' ')
+		(*p)++;
+	n = strcspn(*p, " ");
+	if (!n || n >= size)
+		return false;
+	memcpy(buf, *p, n);
+	buf[n] = '\0';
+	*p += n;
+	return true;
+}
+
+/* Build options from meta.json's source "debootstrap CODENAME MIRROR [--include=X] [--variant=V]". */
+static int refresh_opts(struct image_build_opts *o, const struct image_meta *m, char *dist, size_t dsize,
+			char *mirror, size_t msize, char *include, size_t isize, char *variant, size_t vsize,
+			struct alts_err *err)
+{
+	const char *p = m->source + strlen("debootstrap ");
+	char word[512];
+
+	if (m->definition[0]) {
+		o->definition = m->definition;
+		return 0;
+	}
+	if (strncmp(m->source, "debootstrap ", 12))
+		return alts_err_set(err, ALTS_EINVALID,
+				    "image '%s' was not built by alts-image (%s): import a new tree with "
+				    "'alts-image import --force %s ROOTFS.tar'",
+				    m->name, m->source[0] ? m->source : "no source recorded", m->name);
+	str_fmt(dist, dsize, "%s-%s", m->dist_name, m->dist_version);
+	o->dist = dist;
+	if (!next_word(&p, word, sizeof(word)) || !next_word(&p, mirror, msize))
+		return alts_err_set(err, ALTS_EINVALID, "image '%s': cannot read its source '%s'", m->name, m->source);
+	o->mirror = mirror;
+	while (next_word(&p, word, sizeof(word))) {
+		if (!strncmp(word, "--include=", 10) && str_fmt(include, isize, "%s", word + 10))
+			o->include = include;
+		else if (!strncmp(word, "--variant=", 10) && str_fmt(variant, vsize, "%s", word + 10))
+			o->variant = variant;
+	}
+	return 0;
+}
+
+int image_refresh(const char *name, double max_age, bool quiet, struct alts_err *err)
+{
+	char dist[200], mirror[512], include[512], variant[64];
+	struct image_build_opts o = { 0 };
+	struct image_meta m;
+	double age;
+	int rc = image_open(&m, name, err);
+
+	if (rc)
+		return rc;
+	age = image_age(&m);
+	if (max_age > 0 && age >= 0 && age < max_age) {
+		if (!quiet)
+			fprintf(stderr, "alts-image: '%s' is %.0f s old, newer than %.0f s: kept\n", name, age, max_age);
+		return 0;
+	}
+	rc = refresh_opts(&o, &m, dist, sizeof(dist), mirror, sizeof(mirror), include, sizeof(include), variant,
+			  sizeof(variant), err);
+	if (rc)
+		return rc;
+	o.name = name;
+	o.force = true;
+	o.quiet = quiet;
+	if (!quiet)
+		fprintf(stderr, "alts-image: refreshing '%s' (built %s from %s)\n", name, m.created, m.source);
+	return image_build(&o, err);
 }

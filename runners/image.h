@@ -28,6 +28,7 @@ struct image_meta {
 	char package_manager[16];
 	char created[32];   /* ISO 8601 UTC */
 	char source[512];
+	char definition[512]; /* the definition file of a dnf-built image, else "" */
 };
 
 #define IMAGE_DEFAULT_CACHE "/var/cache/alts/images"
@@ -56,6 +57,8 @@ struct image_build_opts {
 	const char *mirror;      /* NULL: from the host's apt sources, else deb.debian.org */
 	const char *include;     /* extra packages, comma-separated; NULL: the default set */
 	const char *variant;     /* debootstrap --variant; NULL: minbase */
+	const char *definition;  /* a dnf image definition file (runners/image_def.h); NULL: NAME.yaml
+				    in the definition directories when there is one, else debootstrap */
 	bool force;              /* rebuild when it exists */
 	bool quiet;
 };
@@ -72,6 +75,19 @@ struct image_build_opts {
  */
 int image_build(const struct image_build_opts *opts, struct alts_err *err);
 
+/*
+ * Whether this host runs programs of arch (a dnf or uname name: x86_64,
+ * x86_64_v2, aarch64, ppc64le, s390x, i686 ...): natively, through a
+ * registered and enabled qemu-user binfmt_misc handler
+ * (/proc/sys/fs/binfmt_misc/qemu-NAME; $ALTS_BINFMT_DIR replaces the
+ * directory for tests), or not at all. NULL or "" is the host's.
+ */
+enum { IMAGE_ARCH_NO, IMAGE_ARCH_NATIVE, IMAGE_ARCH_EMULATED };
+int image_arch_support(const char *arch);
+
+/* 0 when image_arch_support() is not IMAGE_ARCH_NO, else ALTS_EINVALID saying why and what to install. */
+int image_arch_check(const char *arch, struct alts_err *err);
+
 /* Validates build options without building; ALTS_EINVALID with the reason. */
 int image_build_check(const struct image_build_opts *opts, struct alts_err *err);
 
@@ -84,6 +100,20 @@ int image_build_check(const struct image_build_opts *opts, struct alts_err *err)
  * the first and then fails so). Nothing is left in the cache on failure.
  */
 int image_import(const char *name, const char *tarball, bool force, struct alts_err *err);
+
+/* Seconds since the image was built (meta.json's created), or -1 when that is unreadable. */
+double image_age(const struct image_meta *m);
+
+/*
+ * Rebuilds an image the way it was built: from its definition file
+ * (meta.json's "definition") or with the debootstrap options recorded in
+ * its "source". The new tree is built beside the old one, which serves
+ * until the new one is swapped in (see image_build's force). max_age > 0:
+ * only when the image is older than that many seconds (else returns 0 at
+ * once). ALTS_EINVALID for an imported image: there is nothing to rebuild
+ * it from.
+ */
+int image_refresh(const char *name, double max_age, bool quiet, struct alts_err *err);
 
 /* Removes an image. ALTS_ENOTFOUND when it does not exist. */
 int image_remove(const char *name, struct alts_err *err);

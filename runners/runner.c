@@ -157,6 +157,8 @@ int runner_exec(struct runner *r, struct proc_result *out, const struct runner_e
 		struct alts_err *err)
 {
 	ALTS_ASSERT_ARG(r->prepared && req && req->argv && req->argv[0], err);
+	if (r->broken)
+		return alts_err_set(err, ALTS_EENV, "the '%s' environment is gone after a failed reset", r->ops->name);
 	return r->ops->exec(r, out, req, err);
 }
 
@@ -170,6 +172,98 @@ int runner_copy_out(struct runner *r, const char *env_path, const char *host_pat
 {
 	ALTS_ASSERT_ARG(r->prepared, err);
 	return r->ops->copy_out(r, env_path, host_path, err);
+}
+
+static int runner_no_reset(const struct runner *r, struct alts_err *err)
+{
+	return alts_err_set(err, ALTS_ENOTSUP,
+			    "the '%s' runner has no snapshots: a fresh environment per check needs the sandbox runner",
+			    r->ops->name);
+}
+
+int runner_snapshot(struct runner *r, struct alts_err *err)
+{
+	int rc;
+
+	ALTS_ASSERT_ARG(r->prepared, err);
+	if (!r->ops->snapshot)
+		return runner_no_reset(r, err);
+	if (r->broken)
+		return alts_err_set(err, ALTS_EENV, "the '%s' environment is gone after a failed reset", r->ops->name);
+	rc = r->ops->snapshot(r, err);
+	if (rc && rc != ALTS_ENOTSUP)
+		r->broken = true;
+	if (!rc)
+		r->test_deps_snap = r->ntest_deps;
+	return rc;
+}
+
+int runner_reset(struct runner *r, struct alts_err *err)
+{
+	int rc;
+
+	ALTS_ASSERT_ARG(r->prepared, err);
+	if (!r->ops->reset)
+		return runner_no_reset(r, err);
+	if (r->broken)
+		return alts_err_set(err, ALTS_EENV, "the '%s' environment is gone after a failed reset", r->ops->name);
+	rc = r->ops->reset(r, err);
+	if (rc && rc != ALTS_ENOTSUP)
+		r->broken = true;
+	if (!rc) {
+		while (r->ntest_deps > r->test_deps_snap)
+			alts_free(r->test_deps[--r->ntest_deps]);
+	}
+	return rc;
+}
+
+bool runner_name_can_reset(const char *name)
+{
+	const struct runner_ops *ops = runner_lookup(name);
+
+	return ops && (ops->caps & RUNNER_CAP_RESET);
+}
+
+bool runner_is_test_dep(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->ntest_deps; i++) {
+		if (!strcmp(r->test_deps[i], name))
+			return true;
+	}
+	return false;
+}
+
+int runner_add_test_deps(struct runner *r, const char *const *names, size_t n, struct alts_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *copy;
+
+		if (runner_is_test_dep(r, names[i]))
+			continue;
+		if (r->ntest_deps + 2 > r->test_deps_cap) {
+			size_t cap = r->test_deps_cap ? 2 * r->test_deps_cap : 16;
+			char **grown = alts_realloc(r->test_deps, cap * sizeof(*grown));
+
+			if (!grown)
+				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			r->test_deps = grown;
+			r->test_deps_cap = cap;
+		}
+		copy = alts_strdup(names[i]);
+		if (!copy)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		r->test_deps[r->ntest_deps++] = copy;
+		r->test_deps[r->ntest_deps] = NULL;
+	}
+	return 0;
+}
+
+const char *const *runner_test_deps(const struct runner *r, size_t *n)
+{
+	static const char *const none[] = { NULL };
+
+	*n = r->ntest_deps;
+	return r->ntest_deps ? (const char *const *)r->test_deps : none;
 }
 
 const struct runner_info *runner_info(const struct runner *r)
@@ -202,6 +296,9 @@ void runner_free(struct runner *r, bool keep)
 		alts_log(ALTS_LOG_WARN, r->log, "teardown failed: %s", err.msg);
 	r->ops->destroy(r);
 	runner_info_release(&r->info);
+	for (size_t i = 0; i < r->ntest_deps; i++)
+		alts_free(r->test_deps[i]);
+	alts_free(r->test_deps);
 	alts_free(r->workdir);
 	priv_free(r->priv, r->ops->priv_size);
 	alts_free(r->own_conf);

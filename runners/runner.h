@@ -86,6 +86,43 @@ const struct runner_info *runner_info(const struct runner *r);
 /* A directory inside the environment for scratch files of this run. */
 const char *runner_workdir(const struct runner *r);
 
+/*
+ * Snapshots and resets: a fresh environment per check without a new
+ * install. runner_snapshot() freezes the environment's files as they are
+ * now; runner_reset() brings them back to the last snapshot (or, when none
+ * was taken, to the state runner_prepare() made). Both end every process
+ * running in the environment (a snapshot holds files, not processes) and
+ * may be called at any time after runner_prepare(), also by a check
+ * between two of its commands. A second snapshot stacks on the first.
+ * Files copied in before a reset are gone after it, work directory
+ * included (it is made again, empty). ALTS_ENOTSUP, with the reason in
+ * err, when the runner cannot (only the sandbox can, on overlayfs).
+ */
+int runner_snapshot(struct runner *r, struct alts_err *err);
+int runner_reset(struct runner *r, struct alts_err *err);
+
+/*
+ * True when the runner `name` has snapshots and resets at all (for the
+ * suite loader; the sandbox may still refuse at run time when overlayfs
+ * is unavailable and it copies the image instead).
+ */
+bool runner_name_can_reset(const char *name);
+
+/*
+ * Test dependencies: packages installed in the environment for the tests
+ * but not under test (suite test_depends, DEP-8 Depends), with whatever
+ * they pulled in. Checks that judge the packages under test (integrity,
+ * uninstall, leftovers) leave them out. runner_add_test_deps() records
+ * names (copied); a runner_reset() forgets those recorded after the last
+ * runner_snapshot(), as the packages themselves are gone.
+ * runner_test_deps() returns the list, borrowed until the next add, reset
+ * or runner_free(); *n gets its length.
+ */
+int runner_add_test_deps(struct runner *r, const char *const *names, size_t n, struct alts_err *err);
+const char *const *runner_test_deps(const struct runner *r, size_t *n);
+/* True when name was recorded by runner_add_test_deps(). */
+bool runner_is_test_dep(const struct runner *r, const char *name);
+
 /* Tears down (unless keep) and frees. NULL-safe. Teardown errors are logged. */
 void runner_free(struct runner *r, bool keep);
 

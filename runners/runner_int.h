@@ -10,6 +10,7 @@
 enum runner_caps {
 	RUNNER_CAP_ISOLATED = 1 << 0,  /* changes do not reach the host */
 	RUNNER_CAP_ROOT_DIR = 1 << 1,  /* supports environment.root (scratch root) */
+	RUNNER_CAP_RESET = 1 << 2,     /* has snapshot and reset (runner_snapshot, runner_reset) */
 };
 
 struct runner_ops {
@@ -47,6 +48,14 @@ struct runner_ops {
 	/* Required. See runner_copy_in() and runner_copy_out(). */
 	int (*copy_in)(struct runner *r, const char *host_path, const char *env_path, struct alts_err *err);
 	int (*copy_out)(struct runner *r, const char *env_path, const char *host_path, struct alts_err *err);
+	/*
+	 * Optional (NULL: ALTS_ENOTSUP). See runner_snapshot() and
+	 * runner_reset(); called only after a successful prepare. After a
+	 * failed one the environment may be gone: the core lets no more
+	 * exec through.
+	 */
+	int (*snapshot)(struct runner *r, struct alts_err *err);
+	int (*reset)(struct runner *r, struct alts_err *err);
 	/* Optional. Removes the environment; called once, only after a successful prepare. */
 	int (*teardown)(struct runner *r, bool keep, struct alts_err *err);
 	/* Required. Frees r->priv contents; must accept a half-built runner. */
@@ -65,6 +74,10 @@ struct runner {
 	bool keep_env;   /* the environment will be kept: backends keep state on disk */
 	struct runner_limits limits; /* the host's limits per environment (runner_set_limits) */
 	const char *log; /* log component name */
+	bool broken;     /* a snapshot or reset failed: the environment is unusable */
+	/* runner_add_test_deps(): names (alts_malloc'd), and how many of them the last snapshot holds */
+	char **test_deps;
+	size_t ntest_deps, test_deps_cap, test_deps_snap;
 };
 
 extern const struct runner_ops runner_local_ops;

@@ -29,6 +29,7 @@
 #include "runners/sandbox_cgroup.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
+#include "runners/sandbox_snapshot.h"
 #include "runners/sandbox_spawn.h"
 #include "runners/image.h"
 #include "framework/log.h"
@@ -122,6 +123,7 @@ struct sandbox {
 	struct sandbox_limits limits;
 	struct sandbox_cgroup cgroup;
 	bool have_cgroup;
+	struct sandbox_snap snap;     /* runner_snapshot, runner_reset (runners/sandbox_snapshot.c) */
 	struct sandbox_spawner spawner;  /* starts the commands, from inside (runners/sandbox_spawn.h) */
 };
 
@@ -398,6 +400,17 @@ static int sandbox_init_main(void *payload)
 	int step = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Snapshots: our mount namespace is a copy of the one that holds the layers' tmpfs. */
+	if (sb->snap.ns_fd >= 0) {
+		int e = -sandbox_snap_enter(&sb->snap);
+
+		if (!e && unshare(CLONE_NEWNS) < 0)
+			e = errno;
+		if (e) {
+			report_setup(report_fd, -5, e);
+			_exit(1);
+		}
+	}
 	keep_only_fds(ctl_fd, report_fd, -1);
 	/* PID 1 gets nothing of alts-run's: not even its stdio. */
 	{
@@ -760,6 +773,7 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(e) || e.step) {
 		const char *what = e.step == -4 ? "join the sandbox's cgroup"
+				 : e.step == -5 ? "enter the mount namespace of the snapshot layers"
 				 : e.step > 0 && e.step < (int)ALTS_ARRAY_SIZE(step_names) ? step_names[e.step]
 											: "start";
 
@@ -935,6 +949,76 @@ static bool overlay_unavailable(const struct sandbox *sb)
 	       (sb->failed_errno == ENODEV || sb->failed_errno == EINVAL || sb->failed_errno == EPERM);
 }
 
+static int sandbox_open_root(struct sandbox *sb, struct alts_err *err)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)sb->init);
+	sb->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sb->root_fd < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+	return 0;
+}
+
+/*
+ * Overlay mode: the layers' tmpfs goes into a namespace that outlives each
+ * PID 1 (runners/sandbox_snapshot.h), so that runner_snapshot() and
+ * runner_reset() work. Without it the sandbox runs as before, no resets.
+ */
+static void sandbox_snap_plan_start(struct sandbox *sb)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+
+	if (sandbox_snap_start(&sb->snap, sb->plan.rw, sb->plan.rw_is_tmpfs, sb->plan.opts_rw, &err)) {
+		alts_log(ALTS_LOG_WARN, "sandbox", "no snapshots for this sandbox: %s", err.msg);
+		return;
+	}
+	sb->plan.rw_is_tmpfs = false;  /* the keeper namespace has it mounted */
+}
+
+/* Stops the sandbox, lets step change its layers, and starts it again over them. */
+static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, struct alts_err *), const char *what,
+			   struct alts_err *err)
+{
+	struct sandbox *sb = r->priv;
+	double t0 = proc_now();
+	int rc;
+
+	if (!sb->snap.on)
+		return alts_err_set(err, ALTS_ENOTSUP, "this sandbox cannot %s: %s", what,
+				    sb->plan.copy_mode ? "it is a copy of the image, not an overlay (overlayfs is unavailable "
+							 "or ALTS_SANDBOX_MODE=copy)"
+						       : "its layers could not be kept apart (see the warning above)");
+	sandbox_stop(sb);
+	rc = step(&sb->snap, err);
+	if (!rc)
+		rc = sandbox_snap_plan(&sb->snap, sb->plan.rw, sb->lower, sb->plan.upper, sizeof(sb->plan.upper),
+				       sb->plan.work, sizeof(sb->plan.work), sb->plan.overlay_opts,
+				       sizeof(sb->plan.overlay_opts), err);
+	if (!rc)
+		rc = sandbox_spawn(sb, err);
+	if (!rc)
+		rc = sandbox_open_root(sb, err);
+	if (rc) {
+		alts_err_prefix(err, "cannot %s the sandbox", what);
+		return rc;
+	}
+	sb->snap.last_ms = (proc_now() - t0) * 1000;
+	alts_log(ALTS_LOG_INFO, "sandbox", "%s of %s in %.1f ms (%u snapshot layers)", what, sb->state.dir,
+		 sb->snap.last_ms, sb->snap.nlayers);
+	return 0;
+}
+
+static int sandbox_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_freeze, "snapshot", err);
+}
+
+static int sandbox_reset_to_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_discard, "reset", err);
+}
+
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
@@ -950,6 +1034,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->spawner = (struct sandbox_spawner)SANDBOX_SPAWNER_INIT;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
+	sandbox_snap_init(&sb->snap);
 	sb->keep = r->keep_env;
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
@@ -978,6 +1063,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		       sb->limits.disk, s, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
+	if (!rc && !sb->plan.copy_mode)
+		sandbox_snap_plan_start(sb);
 	if (!rc && sb->plan.copy_mode)
 		rc = sandbox_copy_image(sb, err);
 	if (!rc)
@@ -986,6 +1073,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		alts_log(ALTS_LOG_WARN, "sandbox", "overlayfs is unavailable (%s); copying image '%s' instead",
 			 strerror(sb->failed_errno), sb->image.name);
 		sandbox_reset(sb);
+		sandbox_snap_release(&sb->snap);
 		alts_err_clear(err);
 		memset(&sb->plan, 0, sizeof(sb->plan));
 		rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, true, network_host, sb->limits.disk, s,
@@ -995,14 +1083,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		if (!rc)
 			rc = sandbox_spawn(sb, err);
 	}
-	if (!rc) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/root", (int)sb->init);
-		sb->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (sb->root_fd < 0)
-			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
-	}
+	if (!rc)
+		rc = sandbox_open_root(sb, err);
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
@@ -1154,6 +1236,7 @@ static void sandbox_release(struct sandbox *sb)
 		sandbox_cgroup_remove(&sb->cgroup);
 	sb->have_cgroup = false;
 	sandbox_sec_release(&sb->sec);
+	sandbox_snap_release(&sb->snap);
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
@@ -1198,12 +1281,14 @@ static void sandbox_destroy(struct runner *r)
 const struct runner_ops runner_sandbox_ops = {
 	.name = "sandbox",
 	.abi = RUNNER_ABI,
-	.caps = RUNNER_CAP_ISOLATED,
+	.caps = RUNNER_CAP_ISOLATED | RUNNER_CAP_RESET,
 	.priv_size = sizeof(struct sandbox),
 	.prepare = sandbox_prepare,
 	.exec = sandbox_exec,
 	.copy_in = sandbox_copy_in,
 	.copy_out = sandbox_copy_out,
+	.snapshot = sandbox_snapshot,
+	.reset = sandbox_reset_to_snapshot,
 	.teardown = sandbox_teardown,
 	.destroy = sandbox_destroy,
 };

@@ -2,20 +2,11 @@
 #include "framework/jsondoc.h"
 #include "framework/sbuf.h"
 #include "engine/suite_load.h"
+#include "farm/queue_name.h"
 #include "runners/runner.h"
 #include "scheduler/payload.h"
 
 #include <jansson.h>
-
-/* ALTS's map of architectures to the queue they are served from. */
-static const struct {
-	const char *arch;
-	const char *queue_arch;
-} arch_map[] = {
-	{ "x86_64", "x86_64" }, { "amd64", "x86_64" },	 { "i686", "x86_64" },	   { "i386", "x86_64" },
-	{ "i486", "x86_64" },	{ "i586", "x86_64" },	 { "x86_64_v2", "x86_64_v2" }, { "aarch64", "aarch64" },
-	{ "arm64", "aarch64" }, { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
-};
 
 #define PAYLOAD_LABEL "body"
 #define PAYLOAD_FIELD_MAX 256
@@ -23,16 +14,12 @@ static const struct {
 
 const char *payload_queue_arch(const char *arch)
 {
-	for (size_t i = 0; arch && i < ALTS_ARRAY_SIZE(arch_map); i++) {
-		if (!strcmp(arch_map[i].arch, arch))
-			return arch_map[i].queue_arch;
-	}
-	return NULL;
+	return queue_name_arch(arch);
 }
 
 const char *payload_known_archs(void)
 {
-	return "x86_64, amd64, i686, i386, i486, i586, x86_64_v2, aarch64, arm64, ppc64le, s390x";
+	return queue_name_known_archs();
 }
 
 bool payload_runner_known(const char *runner)
@@ -83,7 +70,7 @@ int payload_route(char *buf, size_t size, const struct payload_rules *rules, con
 		rc = alts_err_set(err, ALTS_EINVALID, "unknown architecture '%s' (allowed: %s)", arch, allowed.buf);
 		goto out;
 	}
-	if (!str_fmt(buf, size, "%s-%s-%ld", runner, qarch, rules->cost)) {
+	if (!queue_name_format(buf, size, runner, qarch, rules->cost, NULL)) {
 		rc = alts_err_set(err, ALTS_EINVALID, "queue name too long");
 		goto out;
 	}
@@ -834,8 +821,8 @@ static int build_request(struct task_request *r, struct arena *a, struct payload
 			 yaml_node_t *root, struct alts_err *err)
 {
 	json_t *suite = NULL;
-	char *text = NULL, queue[256];
-	const char *arch = p->dist_arch;
+	char *text = NULL, queue[QUEUE_NAME_MAX + 1], dist[QUEUE_NAME_MAX + 1];
+	const char *arch = p->dist_arch, *image = NULL;
 	int rc;
 
 	if (p->suite) {
@@ -859,6 +846,7 @@ static int build_request(struct task_request *r, struct arena *a, struct payload
 			return rc;
 		r->dist_name = json_env_str(suite, "dist_name", a);
 		r->dist_version = json_env_str(suite, "dist_version", a);
+		image = json_env_str(suite, "image", a);
 		if (!arch)
 			arch = json_env_str(suite, "dist_arch", a);
 		if (!arch) {
@@ -893,6 +881,17 @@ static int build_request(struct task_request *r, struct arena *a, struct payload
 			   err);
 	if (rc)
 		goto out;
+	queue_name_dist(dist, sizeof(dist), image, r->dist_name, r->dist_version);
+	if (p->rules->distribution_queues && *dist && !text_ok(dist, "._-")) {
+		rc = alts_err_set(err, ALTS_EINVALID,
+				  "environment.dist_name: '%s' cannot name a queue (letters, digits, '.', '_', '-')", dist);
+		goto out;
+	}
+	if (p->rules->distribution_queues && *dist &&
+	    !queue_name_format(queue, sizeof(queue), r->runner, payload_queue_arch(arch), p->rules->cost, dist)) {
+		rc = alts_err_set(err, ALTS_EINVALID, "queue name too long (the distribution '%s')", dist);
+		goto out;
+	}
 	r->queue = arena_strdup(a, queue);
 	r->queue_arch = payload_queue_arch(arch);
 	r->dist_arch = arch;

@@ -25,13 +25,14 @@ struct payload_rules {
 	bool relative_callbacks;              /* a callback_href "/path" is joined with bs_host (set) */
 	const struct strmap *runner_map;      /* ALTS runner_type -> alts runner (docker: sandbox, ...); NULL: none */
 	bool no_integrity;                    /* enable_integrity_tests: false */
+	bool distribution_queues;             /* queues carry the image: <runner>-<arch>-<cost>.<image> */
 };
 
 /* A validated request; strings live in the arena given to payload_parse. */
 struct task_request {
 	const char *runner;        /* resolved: never "any" */
 	const char *queue_arch;    /* x86_64, aarch64, ... */
-	const char *queue;         /* <runner>-<queue_arch>-<cost> */
+	const char *queue;         /* <runner>-<queue_arch>-<cost>[.<image>] (farm/queue_name.h) */
 	const char *dist_name;     /* may be NULL for suites that do not name it */
 	const char *dist_version;
 	const char *dist_arch;

@@ -239,8 +239,9 @@ int pull_start(struct pull **out, const struct settings *cfg, struct store *stor
 	p->store = store;
 	p->outbox = outbox;
 	p->rules = (struct payload_rules){ &cfg->supported_architectures, &cfg->supported_runners,
-					   &cfg->supported_distributions, cfg->default_cost, true,
-					   &cfg->runner_types, !cfg->enable_integrity_tests };
+					   &cfg->supported_distributions, cfg->farm.default_cost, true,
+					   &cfg->runner_types, !cfg->enable_integrity_tests,
+					   cfg->farm.distribution_queues };
 	if (!p->url) {
 		alts_free(p);
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include "scheduler/auth.h"
 #include "scheduler/intake.h"
 #include "scheduler/payload.h"
+#include "scheduler/queue_probe.h"
 #include "scheduler/server.h"
 
 #include <arpa/inet.h>
@@ -65,6 +66,7 @@ struct sched_server {
 	struct outbox *outbox;
 	struct intake *intake;  /* group commit of POST /tasks/schedule */
 	struct auth_cache *auth_cache;
+	struct queue_probe *probe;  /* consumers of a queue, for queued tasks; NULL without an outbox */
 	atomic_int in_intake;   /* requests handed to it and not yet answered */
 	struct artifact_store *artifacts;  /* shared by the HTTP threads: every backend is thread-safe after open */
 	const char *ui_dir;
@@ -278,7 +280,33 @@ static json_t *stored_json(const char *text, json_t *fallback)
 	return j;
 }
 
-static json_t *task_json(const struct store_task *t)
+/*
+ * Why a published, queued task waits when no worker can take it: extra
+ * keys "consumers" and "reason" (ALTS's clients ignore keys they do not
+ * know). Nothing when the broker cannot be asked.
+ */
+static int add_waiting(struct sched_server *s, const struct store_task *t, json_t *j)
+{
+	long consumers = 0, messages = 0;
+	int rc;
+
+	if (!s->probe || strcmp(t->state, "queued") || !t->published)
+		return 0;
+	rc = queue_probe_get(s->probe, t->queue, &consumers, &messages);
+	if (rc == ALTS_ERROR)
+		return 0;
+	if (json_object_set_new(j, "consumers", json_integer(rc ? 0 : consumers)))
+		return ALTS_ENOMEM;
+	if (!rc && consumers > 0)
+		return 0;
+	return json_object_set_new(j, "reason",
+				   rc ? json_sprintf("queue '%s' does not exist on the broker", t->queue)
+				      : json_sprintf("no worker consumes queue '%s'", t->queue))
+		       ? ALTS_ENOMEM
+		       : 0;
+}
+
+static json_t *task_json(struct sched_server *s, const struct store_task *t)
 {
 	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:b,s:o,s:o,s:o,s:o,s:o}", "task_id", t->id, "state", t->state,
 			      "queue", t->queue, "bs_task_id", json_str_or_null(t->bs_task_id), "published",
@@ -295,7 +323,7 @@ static json_t *task_json(const struct store_task *t)
 						: json_null()) ||
 	    json_object_set_new(j, "artifacts", stored_json(t->artifacts, json_object())) ||
 	    json_object_set_new(j, "artifacts_pending", stored_json(t->artifacts_pending, json_array())) ||
-	    json_object_set_new(j, "error", json_str_or_null(t->error))) {
+	    json_object_set_new(j, "error", json_str_or_null(t->error)) || add_waiting(s, t, j)) {
 		json_decref(j);
 		return NULL;
 	}
@@ -493,20 +521,29 @@ static enum MHD_Result h_get(struct sched_server *s, struct MHD_Connection *c, c
 	if (result) {
 		json_t *res = t.result ? json_loads(t.result, 0, NULL) : NULL;
 
-		j = json_pack("{s:s,s:s,s:s,s:o}", "task_id", t.id, "state", t.state, "api_version", API_VERSION,
-			      "result", res ? res : json_null());
+		j = json_pack("{s:s,s:s,s:s,s:o,s:s}", "task_id", t.id, "state", t.state, "api_version", API_VERSION,
+			      "result", res ? res : json_null(), "queue", t.queue);
+		if (j && add_waiting(s, &t, j)) {
+			json_decref(j);
+			j = NULL;
+		}
 	} else {
-		j = task_json(&t);
+		j = task_json(s, &t);
 	}
 	store_task_release(&t);
 	return send_json(s, c, r, 200, j);
 }
 
+struct list_ctx {
+	struct sched_server *s;
+	json_t *arr;
+};
+
 static int list_add(const struct store_task *t, void *payload)
 {
-	json_t *arr = payload;
+	struct list_ctx *l = payload;
 
-	return json_array_append_new(arr, task_json(t)) ? ALTS_ENOMEM : 0;
+	return json_array_append_new(l->arr, task_json(l->s, t)) ? ALTS_ENOMEM : 0;
 }
 
 static bool parse_long(const char *s, long min, long max, long *out)
@@ -547,7 +584,7 @@ static enum MHD_Result h_list(struct sched_server *s, struct MHD_Connection *c)
 	arr = json_array();
 	if (!arr)
 		return send_error(s, c, R_LIST, 500, "out of memory");
-	if (store_list(s->store, state, cursor, (int)limit, list_add, arr, &err)) {
+	if (store_list(s->store, state, cursor, (int)limit, list_add, &(struct list_ctx){ s, arr }, &err)) {
 		json_decref(arr);
 		return send_err(s, c, R_LIST, &err);
 	}
@@ -1386,17 +1423,22 @@ int server_start(struct sched_server **out, const struct settings *cfg, struct s
 	s->rules.architectures = &cfg->supported_architectures;
 	s->rules.runners = &cfg->supported_runners;
 	s->rules.distributions = &cfg->supported_distributions;
-	s->rules.cost = cfg->default_cost;
+	s->rules.cost = cfg->farm.default_cost;
 	s->rules.relative_callbacks = cfg->bs_host != NULL;
 	s->rules.runner_map = &cfg->runner_types;
 	s->rules.no_integrity = !cfg->enable_integrity_tests;
+	s->rules.distribution_queues = cfg->farm.distribution_queues;
 	s->auth_cache = auth_cache_new();
-	if (!s->auth_cache) {
+	s->probe = outbox ? queue_probe_new(&cfg->farm) : NULL;
+	if (!s->auth_cache || (outbox && !s->probe)) {
+		auth_cache_free(s->auth_cache);
+		queue_probe_free(s->probe);
 		alts_free(s);
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	}
 	rc = intake_start(&s->intake, store, outbox, err);
 	if (rc) {
+		queue_probe_free(s->probe);
 		auth_cache_free(s->auth_cache);
 		alts_free(s);
 		return rc;
@@ -1409,6 +1451,7 @@ int server_start(struct sched_server **out, const struct settings *cfg, struct s
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL, MHD_OPTION_END);
 	if (!s->daemon) {
 		intake_free(s->intake);
+		queue_probe_free(s->probe);
 		auth_cache_free(s->auth_cache);
 		alts_free(s);
 		return alts_err_set(err, ALTS_EENV, "cannot listen on %s:%ld", cfg->listen_address, cfg->listen_port);
@@ -1442,6 +1485,7 @@ void server_stop(struct sched_server *s)
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
 	intake_free(s->intake);
+	queue_probe_free(s->probe);
 	auth_cache_free(s->auth_cache);
 	alts_free(s);
 }

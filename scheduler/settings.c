@@ -79,7 +79,6 @@ static int validate_runner_types(struct conf_ctx *ctx, yaml_node_t *node, const 
 
 /* The farm's keys are in farm/farm_config.c; farm_config.c's list of the scheduler's keys names these. */
 static const struct conf_key settings_keys[] = {
-	K(default_cost, CONF_INT, 0, NULL),
 	K(jwt_secret, CONF_STRING, 0, NULL),
 	K(jwt_secret_file, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(hashing_algorithm, CONF_STRING, 0, validate_alg),

@@ -17,8 +17,6 @@
 struct settings {
 	struct farm_config farm;
 
-	long default_cost;                   /* the <cost> part of queue names */
-
 	const char *jwt_secret;              /* secret */
 	const char *jwt_secret_file;
 	const char *hashing_algorithm;       /* HS256, HS384, HS512 */

@@ -48,7 +48,9 @@ void wctx_cfg_put(struct worker *w, struct worker_cfg *wc)
 
 const struct strlist *wctx_queues(struct worker *w, const struct farm_config *c)
 {
-	return w->opts.queues.n ? &w->opts.queues : &c->worker_queues;
+	if (w->opts.queues.n)
+		return &w->opts.queues;
+	return c->worker_queues.n ? &c->worker_queues : &w->image_queues;
 }
 
 void wctx_task_done(struct worker *w)

@@ -38,6 +38,8 @@ struct worker {
 	struct worker_opts opts;
 	char ident[160];               /* <host>/<pid> */
 	struct alts_config *engine_config;  /* alts.yaml for the engine (exclusions, protected packages) */
+	struct arena *image_queues_arena;
+	struct strlist image_queues;   /* from the images at start (worker/queues.h), when nothing names queues */
 
 	pthread_mutex_t cfg_lock;
 	struct worker_cfg *cfg;        /* current */
@@ -63,7 +65,10 @@ void wctx_cfg_put(struct worker *w, struct worker_cfg *wc);
 int64_t wctx_now_ms(void);
 int64_t wctx_mono_ms(void);
 
-/* The queues to consume: --queues, else worker_queues; never empty after worker_run's checks. */
+/*
+ * The queues to consume: --queues, else worker_queues, else those of the
+ * images (found at start); never empty after worker_run's checks.
+ */
 const struct strlist *wctx_queues(struct worker *w, const struct farm_config *c);
 
 /* Called by the pool when a task reached its end (reported or dropped). */

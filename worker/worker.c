@@ -3,8 +3,10 @@
 #include "framework/log.h"
 #include "framework/notify.h"
 #include "framework/sbuf.h"
+#include "runners/image.h"
 #include "worker/consumer.h"
 #include "worker/pool.h"
+#include "worker/queues.h"
 #include "worker/publish.h"
 #include "worker/task.h"
 #include "worker/wctx.h"
@@ -88,6 +90,11 @@ static void reload(struct worker *w)
 	if (!wctx_queues(w, c)->n || !c->results_queue || !*c->results_queue) {
 		wlog(ALTS_LOG_ERROR, "config.reload_failed", NULL,
 		     "msg=no queues or no results_queue in the new config (keeping the old config)");
+		farm_config_free(c);
+		return;
+	}
+	if (queues_check_host(wctx_queues(w, c), &err)) {
+		wlog(ALTS_LOG_ERROR, "config.reload_failed", NULL, "msg=%s (keeping the old config)", err.msg);
 		farm_config_free(c);
 		return;
 	}
@@ -203,9 +210,22 @@ int worker_run(const struct worker_opts *o, struct alts_err *err)
 	rc = farm_config_load(&c, o->config_path, err);
 	if (rc)
 		goto out;
+	if (!o->queues.n && !c->worker_queues.n) {
+		w.image_queues_arena = arena_new();
+		rc = w.image_queues_arena ? queues_from_images(&w.image_queues, w.image_queues_arena, c, err)
+					  : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		if (rc)
+			goto out;
+	}
 	if (!wctx_queues(&w, c)->n) {
-		rc = alts_err_set(err, ALTS_EINVALID, "%s: no queues to consume (set worker_queues or use --queues)",
-				  o->config_path);
+		rc = alts_err_set(err, ALTS_EINVALID,
+				  "%s: no queues to consume (set worker_queues, use --queues, or add images to %s)",
+				  o->config_path, image_cache_dir());
+		goto out;
+	}
+	rc = queues_check_host(wctx_queues(&w, c), err);
+	if (rc) {
+		alts_err_prefix(err, "%s", o->config_path);
 		goto out;
 	}
 	if (!c->results_queue || !*c->results_queue) {
@@ -256,8 +276,16 @@ int worker_run(const struct worker_opts *o, struct alts_err *err)
 		rc = consumer_start(&w.consumer, &w, err);
 	if (rc)
 		goto stop;
-	wlog(ALTS_LOG_INFO, "worker.started", NULL, "worker=%s concurrency=%ld config=%s", w.ident,
-	     o->concurrency > 0 ? o->concurrency : w.cfg->c->worker_concurrency, o->config_path);
+	{
+		const struct strlist *q = wctx_queues(&w, w.cfg->c);
+		struct sbuf names = SBUF_INIT;
+
+		for (size_t i = 0; i < q->n; i++)
+			sbuf_addf(&names, "%s%s", i ? "," : "", q->v[i]);
+		wlog(ALTS_LOG_INFO, "worker.started", NULL, "worker=%s concurrency=%ld config=%s queues=%s", w.ident,
+		     o->concurrency > 0 ? o->concurrency : w.cfg->c->worker_concurrency, o->config_path, names.buf);
+		sbuf_release(&names);
+	}
 	alts_notify("READY=1"); /* systemd Type=notify: consuming */
 	supervise(&w);
 stop:
@@ -280,6 +308,7 @@ out:
 	idset_free(w.done);
 	idset_free(w.active);
 	config_free(w.engine_config);
+	arena_free(w.image_queues_arena);
 	pthread_mutex_destroy(&w.cfg_lock);
 	alts_log_set_sink(NULL, NULL);
 	return rc;

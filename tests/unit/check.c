@@ -19,7 +19,7 @@ static void test_check__registry(void **state)
 		for (size_t j = 0; j < n; j++)
 			assert_string_not_equal(names[j], names[n]);
 	}
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 8);
 	assert_null(check_lookup("Install"));
 	assert_null(check_lookup(""));
 	assert_null(check_lookup(NULL));

@@ -1,0 +1,856 @@
+/*
+ * dep8 (alias autopkgtest): runs a Debian source tree's own tests, as
+ * debian/tests/control declares them (DEP-8), inside the environment with
+ * autopkgtest's environment and verdicts. The tree is a directory of the
+ * suite, a git repository (cloned on the host as nobody, like the script
+ * check) or a source package that apt fetches and dpkg-source unpacks
+ * inside the environment (untrusted patches never touch the host). Each
+ * test is a part of the result. The parsing is in checks/dep8_control.c.
+ */
+#include "framework/common.h"
+#include "checks/check_int.h"
+#include "checks/dep8_control.h"
+#include "checks/pkg.h"
+#include "framework/proc.h"
+
+#include <sys/stat.h>
+
+#define DEP8_USER "alts-dep8"
+#define DEP8_FAILS_SHOWN 3
+#define DEP8_STDERR_SHOWN 3
+#define DEP8_TEXT_MAX (1u << 20)
+
+struct dep8_git {
+	const char *url;
+	const char *ref;
+	const char *path;
+};
+
+struct dep8_conf {
+	const char *path;          /* a source tree, relative to the suite's directory */
+	struct dep8_git git;
+	bool has_git;
+	const char *source;        /* a source package apt fetches in the environment */
+	struct strlist tests;      /* run only these; empty: all */
+	const char *host_path;     /* path made absolute by validate */
+};
+
+static const struct conf_key git_keys[] = {
+	{ "url", CONF_STRING, offsetof(struct dep8_git, url), CONF_REQUIRED | CONF_NONEMPTY, NULL, NULL },
+	{ "ref", CONF_STRING, offsetof(struct dep8_git, ref), CONF_NONEMPTY, NULL, NULL },
+	{ "path", CONF_STRING, offsetof(struct dep8_git, path), CONF_NONEMPTY, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+static int parse_git(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	struct dep8_conf *conf = (struct dep8_conf *)((char *)field - offsetof(struct dep8_conf, git));
+	struct conf_section sec = { git_keys, &conf->git };
+	int rc;
+
+	if (node->type == YAML_SCALAR_NODE)
+		rc = conf_decode_value(ctx, node, path, &git_keys[0], &conf->git.url);
+	else
+		rc = conf_decode_map(ctx, node, path, &sec, 1);
+	if (!rc)
+		conf->has_git = true;
+	return rc;
+}
+
+static const struct conf_key dep8_keys[] = {
+	{ "path", CONF_STRING, offsetof(struct dep8_conf, path), CONF_NONEMPTY, NULL, NULL },
+	{ "git", CONF_CUSTOM, offsetof(struct dep8_conf, git), 0, parse_git, NULL },
+	{ "source", CONF_STRING, offsetof(struct dep8_conf, source), CONF_NONEMPTY, NULL, NULL },
+	{ "tests", CONF_STRLIST, offsetof(struct dep8_conf, tests), CONF_NONEMPTY, NULL, NULL },
+	CONF_KEYS_END,
+};
+
+/* Reads a control file of a host tree; *text NULL (no error) when it is absent. */
+static int read_host_file(struct sbuf *text, const char *tree, const char *rel, const char **file,
+			  struct arena *a, struct alts_err *err)
+{
+	*file = arena_printf(a, "%s/%s", tree, rel);
+	if (!*file)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	if (sbuf_read_file(text, *file, DEP8_TEXT_MAX) < 0) {
+		if (errno == ENOENT)
+			return ALTS_ENOTFOUND;
+		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read '%s'", *file);
+	}
+	return 0;
+}
+
+/* Parses the control files of a host tree: the load-time check of a local tree and the run's own. */
+static int parse_host_tree(const char *tree, struct dep8_control *c, struct dep8_source *src, struct arena *a,
+			   struct alts_err *err)
+{
+	struct sbuf text = SBUF_INIT;
+	const char *file;
+	int rc = read_host_file(&text, tree, "debian/tests/control", &file, a, err);
+
+	if (rc == ALTS_ENOTFOUND)
+		rc = alts_err_set(err, ALTS_EINVALID, "'%s': no debian/tests/control (not a DEP-8 source tree)", tree);
+	if (!rc)
+		rc = dep8_control_parse(c, text.buf, text.len, file, a, err);
+	sbuf_reset(&text);
+	if (!rc) {
+		rc = read_host_file(&text, tree, "debian/control", &file, a, err);
+		if (rc == ALTS_ENOTFOUND) {
+			memset(src, 0, sizeof(*src));
+			src->build_depends = "";
+			rc = 0;
+		} else if (!rc) {
+			rc = dep8_source_parse(src, text.buf, text.len, file, a, err);
+		}
+	}
+	sbuf_release(&text);
+	return rc;
+}
+
+static int dep8_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, struct suite *suite,
+			 struct suite_check *check)
+{
+	struct dep8_conf *conf = check->conf;
+	int given = !!conf->path + conf->has_git + !!conf->source;
+	struct dep8_control c;
+	struct dep8_source src;
+	struct stat st;
+
+	if (given != 1)
+		return conf_fail(ctx, node, path, given ? "give one of 'path', 'git' or 'source', not several"
+							: "missing required key 'path' (or 'git' or 'source')");
+	if (conf->source) {
+		if (!suite_package_name_ok(conf->source))
+			return conf_fail(ctx, check_conf_node(ctx, node, "source"), conf_path_key(ctx, path, "source"),
+					 "'%s' is not a source package name", conf->source);
+		return 0;
+	}
+	if (conf->has_git) {
+		yaml_node_t *gnode = check_conf_node(ctx, node, "git");
+		const char *gpath = conf_path_key(ctx, path, "git");
+
+		if (!check_git_url_ok(conf->git.url))
+			return conf_fail(ctx, gnode, gpath, "'%s' is not a git URL alts will clone", conf->git.url);
+		if (conf->git.ref && !check_git_ref_ok(conf->git.ref))
+			return conf_fail(ctx, gnode, gpath,
+					 "git ref '%s' may only contain letters, digits and . _ / - + (not first)",
+					 conf->git.ref);
+		if (conf->git.path && !suite_inner_path_ok(conf->git.path))
+			return conf_fail(ctx, gnode, gpath, "'%s' must be a relative path inside the repository",
+					 conf->git.path);
+		if ((suite->load_flags & SUITE_LOAD_FARM) && suite_url_is_local(conf->git.url))
+			return conf_fail(ctx, gnode, gpath,
+					 "'%s': a suite sent to the farm may only clone network git URLs (https://, "
+					 "http://, git://, ssh://), not a path or file:// URL on the worker",
+					 conf->git.url);
+		return 0;
+	}
+	if ((suite->load_flags & SUITE_LOAD_FARM) && !suite_inner_path_ok(conf->path))
+		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
+				 "'%s': a suite sent to the farm may only take a source tree from its git sources, an apt "
+				 "source package or inside its own task folder (no absolute path, no '..')",
+				 conf->path);
+	conf->host_path = conf->path[0] == '/' ? conf->path : arena_printf(suite->arena, "%s/%s", suite->dir, conf->path);
+	if (!conf->host_path)
+		return alts_err_set(ctx->err, ALTS_ENOMEM, "out of memory");
+	if (suite->load_flags & SUITE_LOAD_NO_FS)
+		return 0;
+	if (stat(conf->host_path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
+				 "'%s' is not a directory (a Debian source tree with debian/tests/control)",
+				 conf->host_path);
+	/* A local tree is read now, so a broken control file stops the run before anything starts. */
+	return parse_host_tree(conf->host_path, &c, &src, suite->arena, ctx->err);
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+struct dep8_run {
+	struct check_ctx *ctx;
+	const struct dep8_conf *conf;
+	const char *tree;        /* the source tree in the environment */
+	const char *dir;         /* the check's directory in the environment */
+	const char *arch;        /* dpkg --print-architecture */
+	const char *art;         /* AUTOPKGTEST_ARTIFACTS in the environment */
+	const char *user_home;
+	bool user_ready;
+	bool apt_refreshed;
+	bool built;
+	const char *build_failed;  /* why build-needed tests cannot run */
+	struct dep8_control control;
+	struct dep8_source src;
+};
+
+/* Runs argv as root in the environment; *why (arena) says how it failed, NULL when it exited 0. */
+static int run_root(struct dep8_run *r, const char *const *argv, const char *const *env, const char *cwd,
+		    const char **why, const char **out, struct alts_err *err)
+{
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	struct check_cmd_out o;
+	int rc;
+
+	opts.extra_env = env;
+	opts.cwd = cwd;
+	rc = check_cmd_ex(r->ctx, &o, argv, &opts, err);
+	*why = NULL;
+	if (!rc && (o.proc.exit_code != 0 || o.proc.timed_out || o.proc.canceled))
+		*why = arena_printf(r->ctx->arena, "%s (%s): %s", argv[0], check_cmd_status(r->ctx, &o),
+				    check_cmd_summary(r->ctx, &o));
+	if (!rc && out)
+		*out = arena_strndup(r->ctx->arena, o.out.buf, o.out.len);
+	check_cmd_out_release(&o);
+	return rc;
+}
+
+/* The first line of s without its line end (arena). */
+static const char *first_line(struct arena *a, const char *s)
+{
+	return arena_strndup(a, s, strcspn(s, "\r\n"));
+}
+
+/*
+ * The source package inside the environment: deb-src lines are added for
+ * the repositories apt knows, then apt-get source downloads and unpacks it
+ * (dpkg-source applies its patches there, never on the host). A constant
+ * script; the package name is an argument.
+ */
+static const char fetch_source_script[] =
+	"set -e\n"
+	"dir=$1 pkg=$2 d=/etc/apt/sources.list.d\n"
+	"out=$d/alts-dep8-src.list\n"
+	": >\"$out\"\n"
+	"for f in /etc/apt/sources.list $d/*.list; do\n"
+	"  [ -f \"$f\" ] && [ \"$f\" != \"$out\" ] || continue\n"
+	"  sed -n 's/^[[:space:]]*deb\\([[:space:]]\\)/deb-src\\1/p' \"$f\" >>\"$out\"\n"
+	"done\n"
+	"for f in $d/*.sources; do\n"
+	"  case $f in */alts-dep8-src-*) continue;; esac\n"
+	"  [ -f \"$f\" ] && sed 's/^Types:.*/Types: deb-src/' \"$f\" >\"$d/alts-dep8-src-${f##*/}\"\n"
+	"done\n"
+	"export DEBIAN_FRONTEND=noninteractive\n"
+	"apt-get update -q >&2 || true\n"
+	"command -v dpkg-source >/dev/null || apt-get install -y -q --no-install-recommends dpkg-dev >&2\n"
+	"mkdir -p \"$dir\" && cd \"$dir\"\n"
+	"apt-get source -q --only-source \"$pkg\" >&2\n"
+	"for t in \"$dir\"/*/; do [ -f \"$t/debian/tests/control\" ] && { echo \"${t%/}\"; exit 0; }; done\n"
+	"echo \"the source package $pkg has no debian/tests/control\" >&2; exit 1\n";
+
+static int cat_env_file(struct dep8_run *r, const char *path, const char **text, bool *absent, struct alts_err *err)
+{
+	const char *argv[] = { "cat", "--", path, NULL };
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	struct check_cmd_out o;
+	int rc;
+
+	opts.quiet = true;
+	rc = check_cmd_ex(r->ctx, &o, argv, &opts, err);
+	*absent = !rc && o.proc.exit_code != 0;
+	*text = !rc ? arena_strndup(r->ctx->arena, o.out.buf, o.out.len) : NULL;
+	check_cmd_out_release(&o);
+	if (!rc && !*text)
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	return rc;
+}
+
+/* Brings the tree into the environment and parses its control files. *ok false: the result says why. */
+static int dep8_get_tree(struct dep8_run *r, bool *ok, struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	const struct dep8_conf *conf = r->conf;
+	struct alts_err perr = ALTS_ERR_INIT;
+	const char *why, *host = conf->host_path;
+	int rc;
+
+	*ok = false;
+	if (conf->source) {
+		const char *argv[] = { "sh", "-c", fetch_source_script, "sh", NULL, conf->source, NULL };
+		const char *env[] = { NULL };
+		const char *out = NULL, *ctl, *dctl, *file;
+		bool absent;
+
+		argv[4] = arena_printf(ctx->arena, "%s/src", r->dir);
+		if (!argv[4])
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		check_logf(ctx, "alts: fetching the source package %s with apt in the environment", conf->source);
+		rc = run_root(r, argv, env, NULL, &why, &out, err);
+		if (rc)
+			return rc;
+		if (why) {
+			check_set(ctx, CHECK_FAIL, "cannot fetch the source package '%s': %s", conf->source, why);
+			return 0;
+		}
+		r->tree = first_line(ctx->arena, out);
+		file = arena_printf(ctx->arena, "%s/debian/tests/control", r->tree);
+		rc = cat_env_file(r, file, &ctl, &absent, err);
+		if (!rc)
+			rc = cat_env_file(r, arena_printf(ctx->arena, "%s/debian/control", r->tree), &dctl, &absent, err);
+		if (rc)
+			return rc;
+		rc = dep8_control_parse(&r->control, ctl, strlen(ctl), arena_printf(ctx->arena, "%s (source %s)", file,
+										 conf->source),
+					ctx->arena, &perr);
+		if (!rc && !absent)
+			rc = dep8_source_parse(&r->src, dctl, strlen(dctl), "debian/control", ctx->arena, &perr);
+		else if (!rc)
+			r->src.build_depends = "";
+	} else {
+		if (conf->has_git) {
+			rc = check_git_clone(ctx, conf->git.url, conf->git.ref, conf->git.path, &host, ok, err);
+			if (rc || !*ok)
+				return rc;
+			*ok = false;
+		} else if (!host) {
+			host = conf->path[0] == '/' ? conf->path : arena_printf(ctx->arena, "%s/%s", ctx->suite->dir, conf->path);
+		}
+		if (!host)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		r->tree = arena_printf(ctx->arena, "%s/tree", r->dir);
+		if (!r->tree)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		rc = parse_host_tree(host, &r->control, &r->src, ctx->arena, &perr);
+		if (!rc) {
+			rc = runner_copy_in(ctx->runner, host, r->tree, err);
+			if (rc)
+				return rc;
+		}
+	}
+	if (rc == ALTS_ENOMEM)
+		return alts_err_set(err, rc, "%s", perr.msg);
+	if (rc) {
+		check_set(ctx, CHECK_FAIL, "%s", perr.msg);
+		return 0;
+	}
+	*ok = true;
+	return 0;
+}
+
+/* The user tests without needs-root run as, made once; with passwordless sudo for needs-sudo. */
+static int dep8_user(struct dep8_run *r, bool sudo, const char **why, struct alts_err *err)
+{
+	static const char script[] =
+		"set -e\n"
+		"getent passwd \"$1\" >/dev/null || useradd --create-home --shell /bin/bash \"$1\"\n"
+		"if [ \"$2\" = sudo ]; then\n"
+		"  mkdir -p /etc/sudoers.d\n"
+		"  echo \"$1 ALL=(ALL:ALL) NOPASSWD: ALL\" >/etc/sudoers.d/alts-dep8\n"
+		"  chmod 0440 /etc/sudoers.d/alts-dep8\n"
+		"fi\n"
+		"getent passwd \"$1\" | cut -d: -f6\n";
+	const char *argv[] = { "sh", "-c", script, "sh", DEP8_USER, sudo ? "sudo" : "", NULL };
+	const char *out = NULL;
+	int rc;
+
+	*why = NULL;
+	if (r->user_ready && !sudo)
+		return 0;
+	rc = run_root(r, argv, NULL, NULL, why, &out, err);
+	if (!rc && !*why) {
+		r->user_home = first_line(r->ctx->arena, out);
+		r->user_ready = true;
+	}
+	return rc;
+}
+
+/* apt-get satisfy with the test's dependencies; *why (arena) when they cannot be installed. */
+static int dep8_install(struct dep8_run *r, const struct strlist *deps, bool recommends, const char **why,
+			struct alts_err *err)
+{
+	static const char *const env[] = { "DEBIAN_FRONTEND=noninteractive", NULL };
+	static const char *const update[] = { "apt-get", "update", "-q", NULL };
+	const char **argv = arena_alloc(r->ctx->arena, (deps->n + 6) * sizeof(*argv));
+	const char *uwhy;
+	size_t n = 0;
+	int rc;
+
+	*why = NULL;
+	if (!deps->n)
+		return 0;
+	if (!argv)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	argv[n++] = "apt-get";
+	argv[n++] = "satisfy";
+	argv[n++] = "-y";
+	argv[n++] = "-q";
+	argv[n++] = recommends ? "--install-recommends" : "--no-install-recommends";
+	for (size_t i = 0; i < deps->n; i++)
+		argv[n++] = deps->v[i];
+	argv[n] = NULL;
+	rc = run_root(r, argv, env, NULL, why, NULL, err);
+	if (!rc && *why && !r->apt_refreshed) {
+		/* A fresh image may have no or old package lists: fetch them and try once more. */
+		r->apt_refreshed = true;
+		rc = run_root(r, update, env, NULL, &uwhy, NULL, err);
+		if (!rc)
+			rc = run_root(r, argv, env, NULL, why, NULL, err);
+	}
+	return rc;
+}
+
+/* One test's outcome. */
+struct dep8_outcome {
+	enum check_status status;
+	const char *message;
+	int exit_code;
+};
+
+static bool runner_is(const struct dep8_run *r, const char *name)
+{
+	const struct runner_info *info = runner_info(r->ctx->runner);
+
+	return info && info->name && !strcmp(info->name, name);
+}
+
+/* Why the environment cannot give what a test's restrictions ask, or NULL. */
+static const char *dep8_unsupported(struct dep8_run *r, const struct dep8_test *t)
+{
+	struct check_ctx *ctx = r->ctx;
+	const char *net = ctx->suite->env.network;
+	const char *arch_why;
+
+	if (t->skip)
+		return t->skip;
+	arch_why = dep8_arch_excluded(t, r->arch, ctx->arena);
+	if (arch_why)
+		return arch_why;
+	if (t->restrictions & DEP8_HINT_TESTSUITE_TRIGGERS)
+		return "hint-testsuite-triggers: a hint for dpkg-source, not a test to run";
+	if ((t->restrictions & DEP8_ISOLATION_MACHINE) && !runner_is(r, "ssh"))
+		return "isolation-machine: the test needs a machine of its own (the ssh runner), not a container";
+	if ((t->restrictions & DEP8_NEEDS_REBOOT) && !runner_is(r, "ssh"))
+		return "needs-reboot: the test reboots its machine; only the ssh runner gives a machine";
+	if ((t->restrictions & DEP8_NEEDS_REBOOT))
+		return "needs-reboot: alts does not provide /tmp/autopkgtest-reboot yet";
+	if (t->restrictions & DEP8_BREAKS_TESTBED)
+		return "breaks-testbed: the test needs a fresh environment of its own, which this runner cannot "
+		       "give yet (no snapshot to reset to)";
+	if ((t->restrictions & DEP8_ISOLATION_CONTAINER) && !runner_is(r, "ssh") && !runner_is(r, "docker"))
+		return "isolation-container: the test needs a container of its own, which this runner cannot give yet "
+		       "(no snapshot to reset to)";
+	if ((t->restrictions & DEP8_NEEDS_INTERNET) && runner_is(r, "sandbox") && !(net && !strcmp(net, "host")))
+		return "needs-internet: the sandbox has no internet access (environment.network is not 'host')";
+	return NULL;
+}
+
+/* debian/rules build in the tree, once, for build-needed tests (as autopkgtest builds it). */
+static int dep8_build(struct dep8_run *r, struct alts_err *err)
+{
+	static const char *const env[] = { "DEBIAN_FRONTEND=noninteractive", NULL };
+	const char *argv[] = { "debian/rules", "build", NULL };
+	const char *chmod_argv[] = { "chmod", "a+x", "debian/rules", NULL };
+	struct dep8_test bd;
+	struct strlist deps = { NULL, 0 };
+	struct alts_err perr = ALTS_ERR_INIT;
+	const char *why;
+	int rc;
+
+	if (r->built || r->build_failed)
+		return 0;
+	memset(&bd, 0, sizeof(bd));
+	bd.depends = "@builddeps@";
+	check_logf(r->ctx, "alts: build-needed: building the tree (debian/rules build) with its build dependencies");
+	rc = dep8_depends_expand(&deps, &bd, &r->src, r->arch, "debian/control", r->ctx->arena, &perr);
+	if (rc == ALTS_ENOMEM)
+		return alts_err_set(err, rc, "out of memory");
+	if (rc) {
+		r->build_failed = arena_strdup(r->ctx->arena, perr.msg);
+		return 0;
+	}
+	rc = dep8_install(r, &deps, false, &why, err);
+	if (!rc && why)
+		r->build_failed = arena_printf(r->ctx->arena, "cannot install the build dependencies: %s", why);
+	if (!rc && !why)
+		rc = run_root(r, chmod_argv, NULL, r->tree, &why, NULL, err);
+	if (!rc && !why)
+		rc = run_root(r, argv, env, r->tree, &why, NULL, err);
+	if (!rc && why && !r->build_failed)
+		r->build_failed = arena_printf(r->ctx->arena, "the build failed: %s", why);
+	r->built = !rc && !r->build_failed;
+	return rc;
+}
+
+/* The variables autopkgtest gives a test, plus the suite's and alts's own. */
+static const char *const *dep8_env(struct dep8_run *r, const char *tmp, bool root)
+{
+	const char *const *base = check_alts_env(r->ctx);
+	struct arena *a = r->ctx->arena;
+	size_t n = 0, k = 0;
+	const char **v;
+
+	while (base && base[n])
+		n++;
+	v = arena_alloc(a, (n + 14) * sizeof(*v));
+	if (!base || !v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		v[k++] = base[i];
+	v[k++] = arena_printf(a, "AUTOPKGTEST_TMP=%s", tmp);
+	v[k++] = arena_printf(a, "ADT_TMP=%s", tmp);
+	v[k++] = arena_printf(a, "AUTOPKGTEST_ARTIFACTS=%s", r->art);
+	v[k++] = arena_printf(a, "ADT_ARTIFACTS=%s", r->art);
+	v[k++] = arena_printf(a, "AUTOPKGTEST_TESTBED_ARCH=%s", r->arch);
+	v[k++] = arena_printf(a, "DEB_HOST_ARCH=%s", r->arch);
+	v[k++] = "DEBIAN_FRONTEND=noninteractive";
+	if (root) {
+		v[k++] = "AUTOPKGTEST_NORMAL_USER=" DEP8_USER;
+		v[k++] = "ADT_NORMAL_USER=" DEP8_USER;
+		v[k++] = "HOME=/root";
+	} else {
+		v[k++] = arena_printf(a, "HOME=%s", r->user_home ? r->user_home : "/tmp");
+	}
+	v[k] = NULL;
+	for (size_t i = n; i < k; i++) {
+		if (!v[i])
+			return NULL;
+	}
+	return v;
+}
+
+/* The first lines of stderr, for the message. */
+static const char *stderr_lines(struct arena *a, const struct sbuf *err)
+{
+	struct sbuf sb = SBUF_INIT;
+	const char *p = err->buf, *s;
+	size_t shown = 0;
+
+	while (*p && shown < DEP8_STDERR_SHOWN) {
+		size_t n = strcspn(p, "\n");
+
+		if (n) {
+			sbuf_addf(&sb, "%s%.*s", shown ? " | " : "", (int)(n > 200 ? 200 : n), p);
+			shown++;
+		}
+		p += n + (p[n] == '\n');
+	}
+	if (*p)
+		sbuf_adds(&sb, " | ...");
+	s = sbuf_ok(&sb) ? arena_strndup(a, sb.buf, sb.len) : "stderr output";
+	sbuf_release(&sb);
+	return s;
+}
+
+static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t, struct dep8_outcome *out,
+			 struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	bool root = t->restrictions & DEP8_NEEDS_ROOT;
+	struct strlist deps = { NULL, 0 };
+	struct alts_err perr = ALTS_ERR_INIT;
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	struct check_cmd_out o;
+	const char *why = NULL, *tmp, *exe = NULL, *const *env;
+	const char *argv[10];
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->exit_code = -1;
+	rc = dep8_depends_expand(&deps, t, &r->src, r->arch, "debian/tests/control", ctx->arena, &perr);
+	if (rc == ALTS_ENOMEM)
+		return alts_err_set(err, rc, "out of memory");
+	if (rc) {
+		out->status = CHECK_FAIL;
+		out->message = arena_strdup(ctx->arena, perr.msg);
+		return 0;
+	}
+	if ((t->restrictions & DEP8_NEEDS_SUDO) && !root) {
+		const char **v = arena_alloc(ctx->arena, (deps.n + 1) * sizeof(*v));
+
+		if (!v)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		if (deps.n)
+			memcpy(v, deps.v, deps.n * sizeof(*v));
+		v[deps.n] = "sudo";
+		deps.v = v;
+		deps.n++;
+	}
+	check_logf(ctx, "alts: test dependencies: %s", deps.n ? "" : "none");
+	for (size_t k = 0; k < deps.n; k++)
+		check_logf(ctx, "alts:   %s", deps.v[k]);
+	rc = dep8_install(r, &deps, t->restrictions & DEP8_NEEDS_RECOMMENDS, &why, err);
+	if (rc)
+		return rc;
+	if (why) {
+		out->status = (t->restrictions & DEP8_SKIP_NOT_INSTALLABLE) ? CHECK_SKIP : CHECK_FAIL;
+		out->message = arena_printf(ctx->arena, "%scannot install the test dependencies: %s",
+					    out->status == CHECK_SKIP ? "skip-not-installable: " : "", why);
+		return 0;
+	}
+	if (t->restrictions & DEP8_BUILD_NEEDED) {
+		rc = dep8_build(r, err);
+		if (rc)
+			return rc;
+		if (r->build_failed) {
+			out->status = CHECK_FAIL;
+			out->message = arena_printf(ctx->arena, "build-needed: %s", r->build_failed);
+			return 0;
+		}
+	}
+	if (!root || (t->restrictions & DEP8_NEEDS_SUDO)) {
+		rc = dep8_user(r, (t->restrictions & DEP8_NEEDS_SUDO) && !root, &why, err);
+		if (rc)
+			return rc;
+		if (why) {
+			out->status = CHECK_FAIL;
+			out->message = arena_printf(ctx->arena, "cannot make the test user %s: %s", DEP8_USER, why);
+			return 0;
+		}
+	}
+	/*
+	 * A fresh, empty AUTOPKGTEST_TMP, owned by whoever runs the test. The tree belongs to the test
+	 * user, as autopkgtest's copydown leaves it (chown -R to the normal user, rw-build-tree or not):
+	 * real tests write into their cwd (hello's upstream-tests writes its .ok/.out files there).
+	 */
+	tmp = arena_printf(ctx->arena, "%s/tmp-%zu", r->dir, i + 1);
+	if (!tmp)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	{
+		const char *mk[] = { "mkdir", "-p", "--", tmp, r->art, NULL };
+		const char *own[] = { "chown", "-R", root ? "root:" : DEP8_USER ":", "--", tmp, r->art, NULL, NULL };
+		const char *tree_own[] = { "chown", "-R", root ? "root:" : DEP8_USER ":", "--", r->tree, NULL };
+
+		rc = run_root(r, mk, NULL, NULL, &why, NULL, err);
+		if (!rc && !why)
+			rc = run_root(r, own, NULL, NULL, &why, NULL, err);
+		if (!rc && !why)
+			rc = run_root(r, tree_own, NULL, NULL, &why, NULL, err);
+		if (rc)
+			return rc;
+		if (why) {
+			out->status = CHECK_FAIL;
+			out->message = why;
+			return 0;
+		}
+	}
+	if (t->path) {
+		/* autopkgtest applies chmod a+x, so tests added by patches need no mode. */
+		const char *chmod_argv[] = { "chmod", "a+x", "--", NULL, NULL };
+
+		exe = arena_printf(ctx->arena, "%s/%s", r->tree, t->path);
+		chmod_argv[3] = exe;
+		if (!exe)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		rc = run_root(r, chmod_argv, NULL, NULL, &why, NULL, err);
+		if (rc)
+			return rc;
+		if (why) {
+			out->status = CHECK_FAIL;
+			out->message = arena_printf(ctx->arena, "cannot find the test '%s' in the tree: %s", t->path, why);
+			return 0;
+		}
+	}
+	if (!root) {
+		argv[n++] = "runuser";
+		argv[n++] = "-u";
+		argv[n++] = DEP8_USER;
+		argv[n++] = "--";
+	}
+	if (t->path) {
+		argv[n++] = exe;
+	} else {
+		argv[n++] = "bash";
+		argv[n++] = "-ec";
+		argv[n++] = t->command;
+	}
+	argv[n] = NULL;
+	env = dep8_env(r, tmp, root);
+	if (!env)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	opts.extra_env = env;
+	opts.cwd = r->tree;
+	check_logf(ctx, "alts: running the test %s as %s", t->name, root ? "root" : DEP8_USER);
+	rc = check_cmd_ex(ctx, &o, argv, &opts, err);
+	if (rc)
+		return rc;
+	out->exit_code = o.proc.exit_code;
+	if (o.proc.timed_out || o.proc.canceled || o.proc.term_signal || o.proc.exec_errno) {
+		out->status = CHECK_FAIL;
+		out->message = o.proc.exec_errno ? arena_printf(ctx->arena, "cannot execute '%s': %s", argv[0],
+								strerror(o.proc.exec_errno))
+						 : check_cmd_status(ctx, &o);
+	} else if (o.proc.exit_code == 77 && (t->restrictions & DEP8_SKIPPABLE)) {
+		out->status = CHECK_SKIP;
+		out->message = "skippable: the test exited with status 77";
+	} else if (o.proc.exit_code != 0) {
+		out->status = CHECK_FAIL;
+		out->message = arena_printf(ctx->arena, "non-zero exit status %d", o.proc.exit_code);
+	} else if (o.err.len && !(t->restrictions & DEP8_ALLOW_STDERR)) {
+		out->status = CHECK_FAIL;
+		out->message = arena_printf(ctx->arena, "stderr: %s", stderr_lines(ctx->arena, &o.err));
+	} else {
+		out->status = CHECK_PASS;
+	}
+	if (out->status == CHECK_FAIL && (t->restrictions & DEP8_FLAKY)) {
+		/* autopkgtest: a flaky failure counts as skipped; alts shows it as an expected failure. */
+		out->status = CHECK_XFAIL;
+		out->message = arena_printf(ctx->arena, "flaky: %s", out->message);
+	}
+	check_cmd_out_release(&o);
+	return 0;
+}
+
+/* Copies AUTOPKGTEST_ARTIFACTS out beside the check's log, when the run keeps artifacts. */
+static int dep8_collect_artifacts(struct dep8_run *r, struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	const char *log = ctx->result->log_path, *slash, *dest;
+	const char *base = ctx->result->log_name ? ctx->result->log_name : "dep8.log";
+	size_t blen = strlen(base);
+
+	if (!log || !(slash = strrchr(log, '/')))
+		return 0;
+	if (blen > 4 && !strcmp(base + blen - 4, ".log"))
+		blen -= 4;
+	dest = arena_printf(ctx->arena, "%.*s/%.*s-artifacts", (int)(slash - log), log, (int)blen, base);
+	if (!dest)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	check_logf(ctx, "alts: artifacts of the tests -> %s", dest);
+	return runner_copy_out(ctx->runner, r->art, dest, err);
+}
+
+static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
+{
+	const struct dep8_conf *conf = ctx->check->conf;
+	struct check_result *res = ctx->result;
+	struct dep8_run r;
+	struct pkg_mgr m;
+	struct alts_err perr = ALTS_ERR_INIT;
+	struct sbuf failed = SBUF_INIT;
+	const char *arch_argv[] = { "dpkg", "--print-architecture", NULL };
+	const char *why = NULL, *out = NULL;
+	size_t nrun = 0, nfailed = 0, nskipped = 0, nsuperficial = 0;
+	bool ok;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.ctx = ctx;
+	r.conf = conf;
+	rc = pkg_ctx_detect(ctx, &m, &perr);
+	if (rc == ALTS_ENOTFOUND || rc == ALTS_EINVALID || (!rc && (m.tool != PKG_TOOL_APT || m.root))) {
+		check_set(ctx, CHECK_FAIL, "DEP-8 tests need a Debian environment with apt%s%s", rc ? ": " : "",
+			  rc ? perr.msg : "");
+		return 0;
+	}
+	if (rc)
+		return alts_err_set(err, rc, "%s", perr.msg);
+	r.dir = arena_printf(ctx->arena, "%s/dep8-%zu", runner_workdir(ctx->runner), ctx->check->index + 1);
+	r.art = r.dir ? arena_printf(ctx->arena, "%s/artifacts", r.dir) : NULL;
+	if (!r.art)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = check_env_mkdir(ctx, r.dir, err);
+	if (!rc)
+		rc = run_root(&r, arch_argv, NULL, NULL, &why, &out, err);
+	if (rc)
+		return rc;
+	if (why) {
+		check_set(ctx, CHECK_FAIL, "cannot tell the environment's architecture: %s", why);
+		return 0;
+	}
+	r.arch = first_line(ctx->arena, out);
+	rc = dep8_get_tree(&r, &ok, err);
+	if (rc || !ok)
+		return rc;
+	/* The tree is readable by all; each test's run gives it to the user the test runs as. */
+	{
+		const char *mode[] = { "chmod", "-R", "a+rX", "--", r.tree, NULL };
+
+		rc = run_root(&r, mode, NULL, NULL, &why, NULL, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < conf->tests.n; i++) {
+		size_t k;
+
+		for (k = 0; k < r.control.ntests && strcmp(r.control.tests[k].name, conf->tests.v[i]); k++)
+			;
+		if (k == r.control.ntests) {
+			check_set(ctx, CHECK_FAIL, "tests: '%s' is not a test of debian/tests/control", conf->tests.v[i]);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < r.control.ntests; i++) {
+		const struct dep8_test *t = &r.control.tests[i];
+		bool superficial = t->restrictions & DEP8_SUPERFICIAL;
+		struct dep8_outcome o;
+		struct check_sub *sub;
+		const char *skip, *name;
+		long from;
+		double started = proc_now();
+
+		if (conf->tests.n && !conf_strlist_has(&conf->tests, t->name))
+			continue;
+		name = superficial ? arena_printf(ctx->arena, "%s (superficial)", t->name) : t->name;
+		if (!name)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		if (ctx->log)
+			fflush(ctx->log);
+		from = ctx->log ? ftell(ctx->log) : -1;
+		check_logf(ctx, "alts: == test: %s ==", name);
+		skip = dep8_unsupported(&r, t);
+		if (skip) {
+			memset(&o, 0, sizeof(o));
+			o.status = CHECK_SKIP;
+			o.message = skip;
+			check_logf(ctx, "alts: SKIP %s", skip);
+		} else {
+			rc = dep8_run_test(&r, i, t, &o, err);
+			if (rc)
+				goto out;
+			nrun++;
+			check_logf(ctx, "alts: %s %s%s%s", check_status_name(o.status), t->name, o.message ? ": " : "",
+				   o.message ? o.message : "");
+		}
+		sub = check_sub_add(ctx->arena, &res->subs, &res->nsubs, name, o.status, o.message);
+		if (!sub) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+		sub->duration = proc_now() - started;
+		sub->output = check_log_since(ctx, from);
+		nskipped += o.status == CHECK_SKIP;
+		nsuperficial += superficial && o.status == CHECK_PASS;
+		if (o.status == CHECK_FAIL && nfailed++ == 0)
+			res->exit_code = o.exit_code;
+		if (o.status == CHECK_FAIL && nfailed <= DEP8_FAILS_SHOWN)
+			sbuf_addf(&failed, "%s'%s' (%s)", nfailed > 1 ? ", " : "", t->name, o.message);
+		if (check_time_left(ctx) <= 0 || (ctx->cancel && *ctx->cancel))
+			break;
+	}
+	if (nrun) {
+		rc = dep8_collect_artifacts(&r, err);
+		if (rc)
+			goto out;
+	}
+	if (nfailed > DEP8_FAILS_SHOWN)
+		sbuf_addf(&failed, " and %zu more", nfailed - DEP8_FAILS_SHOWN);
+	if (nfailed)
+		check_set(ctx, CHECK_FAIL, "%zu of %zu tests failed: %s", nfailed, res->nsubs, failed.buf);
+	else if (nskipped == res->nsubs)
+		check_set(ctx, CHECK_SKIP, "every test was skipped");
+	else if (nsuperficial + nskipped == res->nsubs)
+		check_set(ctx, CHECK_PASS, "only superficial tests passed");
+	else
+		check_set(ctx, CHECK_PASS, NULL);
+out:
+	sbuf_release(&failed);
+	return rc;
+}
+
+const struct check_ops check_dep8_ops = {
+	.name = "dep8",
+	.abi = CHECK_ABI,
+	.caps = 0,
+	.conf_size = sizeof(struct dep8_conf),
+	.keys = dep8_keys,
+	.validate = dep8_validate,
+	.run = dep8_run,
+};
+
+const struct check_ops check_autopkgtest_ops = {
+	.name = "autopkgtest",
+	.abi = CHECK_ABI,
+	.caps = 0,
+	.conf_size = sizeof(struct dep8_conf),
+	.keys = dep8_keys,
+	.validate = dep8_validate,
+	.run = dep8_run,
+};
