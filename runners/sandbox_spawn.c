@@ -17,6 +17,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* Each started program runs on the same stack and execs without returning: its frames' poison would stay. */
+#define SPAWN_STACK_CLEAN(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define SPAWN_STACK_CLEAN(p, n) ((void)(p), (void)(n))
+#endif
+
 #define SPAWN_MSG_MAX (64 * 1024)       /* one request: cwd, argv and envp */
 #define SPAWN_STRINGS_MAX 4096          /* argv and envp entries of one request */
 #define SPAWN_STACK (64 * 1024)         /* the started program's, until its exec */
@@ -147,6 +155,7 @@ static pid_t spawner_start(char *buf, ssize_t len, const int fds[4], char **stri
 	c.spec.envp = (const char *const *)(strings + req.argc + 1);
 	c.cwd = *cwd ? cwd : NULL;
 	memcpy(c.fds, fds, sizeof(c.fds));
+	SPAWN_STACK_CLEAN(stack, SPAWN_STACK);
 	/* Our parent's child (CLONE_PARENT), in our memory until it execs (CLONE_VM | CLONE_VFORK). */
 	pid = clone(spawn_child_main, stack + SPAWN_STACK, CLONE_PARENT | CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
 	return pid < 0 ? -errno : pid;
@@ -202,7 +211,8 @@ static int spawner_main(void *payload)
 	while (read(a->go_fd, &go, 1) < 0 && errno == EINTR)
 		;
 	close(a->go_fd);
-	buf = mmap(NULL, SPAWN_MSG_MAX + 1 + SPAWN_STACK + SPAWN_STRINGS_MAX * sizeof(char *), PROT_READ | PROT_WRITE,
+	/* The message (and its terminating NUL), then a page-aligned stack, then the string pointers. */
+	buf = mmap(NULL, SPAWN_MSG_MAX + 4096 + SPAWN_STACK + SPAWN_STRINGS_MAX * sizeof(char *), PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (go != 'g')
 		_exit(0);
@@ -214,7 +224,7 @@ static int spawner_main(void *payload)
 	close(a->report_fd);
 	if (e)
 		_exit(1);
-	stack = buf + SPAWN_MSG_MAX + 1;
+	stack = buf + SPAWN_MSG_MAX + 4096;
 	strings = (char **)(void *)(stack + SPAWN_STACK);
 	for (;;) {
 		int fds[4], r;
