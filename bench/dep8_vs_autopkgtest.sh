@@ -38,6 +38,7 @@ release=${RELEASE:-bookworm}
 export ALTS_IMAGE_CACHE=${ALTS_IMAGE_CACHE:-/var/cache/alts/images}
 base_image=${BASE_IMAGE:-debian-12}
 bench_image=dep8-bench
+network=${NETWORK:-private}
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 if [ $run_alts = 1 ]; then
@@ -110,7 +111,7 @@ echo "peer versions: autopkgtest $(dpkg-query -W -f='${Version}' autopkgtest) (-
 	"$(basename "$tarball"), $(unshare --version | awk '{ print $NF }') unshare, uidmap" \
 	"$(dpkg-query -W -f='${Version}' uidmap)); alts $("$alts_run" --version 2>/dev/null | awk '{ print $2 }')" \
 	"$(git -C "$here" rev-parse --short HEAD 2>/dev/null) (sandbox runner, image $bench_image from the same tarball," \
-	"network: host)"
+	"network: $network)"
 echo "machine: $(nproc) CPUs, $(uname -r); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| package | test | alts verdict | autopkgtest verdict | alts s | autopkgtest s | ratio |"
@@ -121,7 +122,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 alts_rows() {
 	jq -r '.alts.suites[].checks[] | select(.type == "dep8") |
 		(if (.subs | length) > 0 then .subs[] else . end) |
-		[.name, ((.status | ascii_upcase) + (if .message then " " + .message else "" end)),
+		[(.name | sub(" [(]superficial[)]$"; "")), ((.status | ascii_upcase) + (if .message then " " + .message else "" end)),
 		 (.duration // 0 | . * 10 | round / 10 | tostring)] | @tsv' "$1" 2>/dev/null
 }
 
@@ -150,9 +151,9 @@ for p in "${pkgs[@]}"; do
 	if [ $run_alts = 1 ]; then
 		cat >"$out/suite.yaml" <<YAML
 name: dep8-$p
-environment: {runner: sandbox, image: $bench_image, network: host}
+environment: {runner: sandbox, image: $bench_image, network: $network}
 checks:
-  - dep8: {source: $src}
+  - dep8: {path: $src}
 YAML
 		t0=$(now)
 		nice "$alts_run" --artifacts "$out/alts" --json "$out/alts.json" "$out/suite.yaml" >"$out/alts.out" 2>&1
@@ -164,7 +165,7 @@ YAML
 	pt=
 	if [ $run_apt = 1 ]; then
 		t2=$(now)
-		(cd "$cache/src" && nice autopkgtest -q -B -o "$out/apt" --summary="$out/apt.summary" "$p/" -- \
+		(cd "$cache/src" && nice autopkgtest -B -o "$out/apt" --summary="$out/apt.summary" "$p/" -- \
 			unshare -t "$tarball" -r "$release" >"$out/apt.out" 2>&1)
 		echo "exit $?" >>"$out/apt.out"
 		t3=$(now)

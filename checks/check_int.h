@@ -17,6 +17,7 @@
 
 enum check_caps {
 	CHECK_CAP_NEEDS_PACKAGES = 1 << 0,  /* the suite must name packages */
+	CHECK_CAP_SNAPSHOTS = 1 << 1,       /* may call runner_snapshot() (the engine then asks the runner for them) */
 };
 
 struct check_ctx {

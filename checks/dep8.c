@@ -174,7 +174,8 @@ struct dep8_run {
 	const char *art;         /* AUTOPKGTEST_ARTIFACTS in the environment */
 	const char *user_home;
 	bool user_ready;
-	bool apt_refreshed;
+	struct strlist installed;  /* dependencies installed by earlier tests */
+	size_t installed_alloc;
 	bool built;
 	const char *build_failed;  /* why build-needed tests cannot run */
 	struct dep8_control control;
@@ -324,12 +325,18 @@ static int dep8_get_tree(struct dep8_run *r, bool *ok, struct alts_err *err)
 	return 0;
 }
 
-/* The user tests without needs-root run as, made once; with passwordless sudo for needs-sudo. */
+/*
+ * The user tests without needs-root run as, made once; with passwordless
+ * sudo for needs-sudo. The host name becomes resolvable, as autopkgtest's
+ * setup-testbed makes it (sudo warns on stderr otherwise).
+ */
 static int dep8_user(struct dep8_run *r, bool sudo, const char **why, struct alts_err *err)
 {
 	static const char script[] =
 		"set -e\n"
 		"getent passwd \"$1\" >/dev/null || useradd --create-home --shell /bin/bash \"$1\"\n"
+		"h=$(uname -n)\n"
+		"getent hosts \"$h\" >/dev/null || echo \"127.0.1.1 $h\" >>/etc/hosts\n"
 		"if [ \"$2\" = sudo ]; then\n"
 		"  mkdir -p /etc/sudoers.d\n"
 		"  echo \"$1 ALL=(ALL:ALL) NOPASSWD: ALL\" >/etc/sudoers.d/alts-dep8\n"
@@ -351,20 +358,34 @@ static int dep8_user(struct dep8_run *r, bool sudo, const char **why, struct alt
 	return rc;
 }
 
-/* apt-get satisfy with the test's dependencies; *why (arena) when they cannot be installed. */
+/* True when every entry of deps is in have. */
+static bool deps_known(const struct strlist *have, const struct strlist *deps)
+{
+	for (size_t i = 0; i < deps->n; i++) {
+		if (!conf_strlist_has(have, deps->v[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * apt-get satisfy with the test's dependencies, from the package lists apt
+ * has (the install check refreshes them); *why (arena) when they cannot be
+ * installed. Dependencies an earlier test of the check got installed are
+ * not asked for again (most tests share Depends: @).
+ */
 static int dep8_install(struct dep8_run *r, const struct strlist *deps, bool recommends, const char **why,
 			struct alts_err *err)
 {
 	static const char *const env[] = { "DEBIAN_FRONTEND=noninteractive", NULL };
-	static const char *const update[] = { "apt-get", "update", "-q", NULL };
-	const char **argv = arena_alloc(r->ctx->arena, (deps->n + 6) * sizeof(*argv));
-	const char *uwhy;
+	const char **argv;
 	size_t n = 0;
 	int rc;
 
 	*why = NULL;
-	if (!deps->n)
+	if (!deps->n || (!recommends && deps_known(&r->installed, deps)))
 		return 0;
+	argv = arena_alloc(r->ctx->arena, (deps->n + 6) * sizeof(*argv));
 	if (!argv)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	argv[n++] = "apt-get";
@@ -376,12 +397,21 @@ static int dep8_install(struct dep8_run *r, const struct strlist *deps, bool rec
 		argv[n++] = deps->v[i];
 	argv[n] = NULL;
 	rc = run_root(r, argv, env, NULL, why, NULL, err);
-	if (!rc && *why && !r->apt_refreshed) {
-		/* A fresh image may have no or old package lists: fetch them and try once more. */
-		r->apt_refreshed = true;
-		rc = run_root(r, update, env, NULL, &uwhy, NULL, err);
-		if (!rc)
-			rc = run_root(r, argv, env, NULL, why, NULL, err);
+	for (size_t i = 0; !rc && !*why && i < deps->n; i++) {
+		if (conf_strlist_has(&r->installed, deps->v[i]))
+			continue;
+		if (r->installed.n == r->installed_alloc) {
+			size_t want = r->installed_alloc ? 2 * r->installed_alloc : 16;
+			const char **v = arena_alloc(r->ctx->arena, want * sizeof(*v));
+
+			if (!v)
+				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			if (r->installed.n)
+				memcpy(v, r->installed.v, r->installed.n * sizeof(*v));
+			r->installed.v = v;
+			r->installed_alloc = want;
+		}
+		r->installed.v[r->installed.n++] = deps->v[i];
 	}
 	return rc;
 }

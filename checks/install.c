@@ -7,6 +7,7 @@
 #include "checks/pkg.h"
 #include "checks/leftovers.h"
 #include "checks/pkg_life.h"
+#include "checks/testdeps.h"
 
 struct install_conf {
 	struct strlist packages;  /* subset of the suite's packages; empty: all */
@@ -268,6 +269,20 @@ static int install_root_init(struct check_ctx *ctx, const struct pkg_mgr *m, str
 	}
 }
 
+/* The suite's test_depends, before the packages under test (checks/testdeps.h). */
+static int install_test_deps(struct check_ctx *ctx, bool *ok, struct alts_err *err)
+{
+	const struct strlist *deps = &ctx->suite->test_depends;
+	const char *why = NULL;
+	int rc = check_test_deps_install(ctx, deps->v, deps->n, 0, &why, err);
+
+	if (!rc && why) {
+		check_set(ctx, CHECK_FAIL, "cannot install the test dependencies: %s", why);
+		*ok = false;
+	}
+	return rc;
+}
+
 static const char *install_skip(struct check_ctx *ctx, const struct suite_package *pkg)
 {
 	return pkg_ctx_excluded(ctx, pkg->name, "install");
@@ -277,14 +292,20 @@ static int install_command(struct check_ctx *ctx, const struct pkg_mgr *m, struc
 			   struct pkg_cmd *out, bool *ok, struct alts_err *err)
 {
 	const struct install_conf *conf = ctx->check->conf;
+	const struct strlist *deps = &ctx->suite->test_depends;
 	int rc = install_root_init(ctx, m, err);
 
-	if (!rc && leftovers_wanted(ctx->suite))
+	/* With test dependencies, the "before" walk is taken once they are in: their files are no leftovers. */
+	if (!rc && !deps->n && leftovers_wanted(ctx->suite))
 		rc = leftovers_snapshot(ctx, m, err);
 	if (!rc && conf && conf->start_services)
 		rc = install_allow_services(ctx, m, err);
 	if (!rc)
 		rc = install_add_repos(ctx, m, ok, err);
+	if (!rc && *ok && deps->n)
+		rc = install_test_deps(ctx, ok, err);
+	if (!rc && *ok && deps->n && leftovers_wanted(ctx->suite))
+		rc = leftovers_snapshot(ctx, m, err);
 	if (rc || !*ok)
 		return rc;
 	rc = install_copy_files(ctx, pkgs, n, err);

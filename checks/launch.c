@@ -1,7 +1,9 @@
 /*
  * launch: runs a command from the installed packages and checks its exit
  * code, its output against regular expressions, and optionally that a
- * service it starts comes up.
+ * service it starts comes up. In a booted environment (boot: systemd) a
+ * service alone is started with systemctl, and its unit's journal goes to
+ * the check's log.
  */
 #include "framework/common.h"
 #include "checks/check_int.h"
@@ -30,7 +32,7 @@ struct launch_conf {
 };
 
 static const struct conf_key launch_keys[] = {
-	{ "command", CONF_ARGV, offsetof(struct launch_conf, command), CONF_REQUIRED, NULL, NULL },
+	{ "command", CONF_ARGV, offsetof(struct launch_conf, command), 0, NULL, NULL },
 	{ "exit_code", CONF_INT, offsetof(struct launch_conf, exit_code), 0, NULL, NULL },
 	{ "stdout", CONF_STRING, offsetof(struct launch_conf, patterns[PAT_STDOUT]), CONF_NONEMPTY, NULL, NULL },
 	{ "stderr", CONF_STRING, offsetof(struct launch_conf, patterns[PAT_STDERR]), CONF_NONEMPTY, NULL, NULL },
@@ -175,6 +177,10 @@ static int launch_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *
 		}
 		conf->compiled[i] = true;
 	}
+	if (!conf->command.argv && !conf->service)
+		return conf_fail(ctx, node, path,
+				 "missing required key 'command' (or 'service' alone, started with systemctl start in "
+				 "a booted environment)");
 	if (conf->exit_code < 0 || conf->exit_code > 255)
 		return conf_fail(ctx, check_conf_node(ctx, node, "exit_code"), conf_path_key(ctx, path, "exit_code"),
 				 "exit code %ld is out of range (0 to 255)", conf->exit_code);
@@ -203,7 +209,8 @@ static void add_problem(struct sbuf *sb, const char *fmt, ...)
 }
 
 /* Checks the command's outcome against the expectations; problems go to sb. */
-static void launch_evaluate(const struct launch_conf *conf, const struct check_cmd_out *o, struct sbuf *sb)
+static void launch_evaluate(const struct launch_conf *conf, const char *const *argv, const struct check_cmd_out *o,
+			    struct sbuf *sb)
 {
 	const struct proc_result *p = &o->proc;
 
@@ -216,7 +223,7 @@ static void launch_evaluate(const struct launch_conf *conf, const struct check_c
 		return;
 	}
 	if (p->exec_errno) {
-		add_problem(sb, "cannot execute '%s': %s", conf->command.argv[0], strerror(p->exec_errno));
+		add_problem(sb, "cannot execute '%s': %s", argv[0], strerror(p->exec_errno));
 		return;
 	}
 	if (p->term_signal && p->exit_code != conf->exit_code)
@@ -256,6 +263,52 @@ static bool ends_with(const char *s, const char *suffix)
 	size_t n = strlen(s), m = strlen(suffix);
 
 	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* True when the environment booted systemd as PID 1 (environment: {boot: systemd}). */
+static bool launch_booted(const struct check_ctx *ctx)
+{
+	return ctx->suite && ctx->suite->env.boot && !strcmp(ctx->suite->env.boot, "systemd");
+}
+
+/*
+ * Booted: the unit's journal of this boot goes to the check's log; *last
+ * (arena) gets its last line, for the failure message.
+ */
+static int launch_journal(struct check_ctx *ctx, const char *unit, const char **last, struct alts_err *err)
+{
+	const char *argv[] = { "journalctl", "-u", unit, "--no-pager", "-b", NULL };
+	struct check_cmd_out o;
+	int rc;
+
+	*last = NULL;
+	check_logf(ctx, "alts: the journal of %s:", unit);
+	rc = check_cmd(ctx, &o, argv, NULL, 30, err);
+	/* The last line the unit's own processes wrote ("Mon DD HH:MM:SS host ident[pid]: text"), not systemd's. */
+	for (char *line = o.out.buf; !rc && line && *line;) {
+		char *nl = strchr(line, '\n'), *text = line;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		for (int spaces = 0; spaces < 4 && text; spaces++) {
+			text = memchr(text, ' ', len - (size_t)(text - line));
+			text = text ? text + 1 : NULL;
+		}
+		if (text && strncmp(text, "systemd[1]: ", 12))
+			*last = arena_printf(ctx->arena, "%.*s", (int)(len - (size_t)(text - line)), text);
+		line = nl ? nl + 1 : NULL;
+	}
+	check_cmd_out_release(&o);
+	return rc;
+}
+
+/* The first line of a command's output (arena), or "no output". */
+static const char *first_line(struct check_ctx *ctx, const struct sbuf *text)
+{
+	size_t len = strcspn(text->buf, "\n");
+
+	while (len && text->buf[len - 1] == '.')  /* the message goes on after it */
+		len--;
+	return len ? arena_printf(ctx->arena, "%.*s", (int)len, text->buf) : "no output";
 }
 
 /* True when systemctl exists and talks to a running systemd. */
@@ -300,7 +353,7 @@ static int launch_wait_service(struct check_ctx *ctx, const struct launch_conf *
 	unsigned polls = 0;
 
 	*active = false;
-	if (ends_with(name, ".service")) {
+	if (ends_with(name, ".service") || launch_booted(ctx)) {
 		rc = launch_have_systemd(ctx, name, &systemd, err);
 		if (rc)
 			return rc;
@@ -359,8 +412,17 @@ static int launch_run(struct check_ctx *ctx, struct alts_err *err)
 	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
 	struct check_cmd_out o;
 	struct sbuf problems = SBUF_INIT;
+	const char *start_argv[] = { "systemctl", "start", "--", conf->service, NULL };
+	const char *const *argv = conf->command.argv ? conf->command.argv : start_argv;
+	bool booted = launch_booted(ctx);
 	int rc;
 
+	if (!conf->command.argv && !booted) {
+		check_set(ctx, CHECK_FAIL,
+			  "launch with 'service' and no 'command' starts the unit with systemctl, which needs "
+			  "environment boot: systemd (or give the command that starts the service)");
+		return 0;
+	}
 	opts.extra_env = check_alts_env(ctx);
 	if (!opts.extra_env)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
@@ -369,18 +431,18 @@ static int launch_run(struct check_ctx *ctx, struct alts_err *err)
 		if (rc)
 			return rc;
 	}
-	rc = check_cmd_ex(ctx, &o, conf->command.argv, &opts, err);
+	rc = check_cmd_ex(ctx, &o, argv, &opts, err);
 	if (rc)
 		goto out;
 	res->exit_code = o.proc.exit_code;
 	res->term_signal = o.proc.term_signal;
 	res->timed_out = o.proc.timed_out;
-	launch_evaluate(conf, &o, &problems);
+	launch_evaluate(conf, argv, &o, &problems);
 
 	if (conf->service && !o.proc.timed_out && !o.proc.exec_errno && !o.proc.canceled &&
 	    (o.proc.exit_code != conf->exit_code || o.proc.term_signal)) {
 		/* The start failed: say so now, with its stderr, instead of waiting for a service that will not come. */
-		const char *why = check_cmd_summary(ctx, &o);
+		const char *why = conf->command.argv ? check_cmd_summary(ctx, &o) : first_line(ctx, &o.err);
 
 		sbuf_reset(&problems);
 		add_problem(&problems, "service '%s' failed to start (%s)%s%s", conf->service, check_cmd_status(ctx, &o),
@@ -408,6 +470,15 @@ static int launch_run(struct check_ctx *ctx, struct alts_err *err)
 			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 			goto out;
 		}
+	}
+	if (booted && conf->service) {
+		const char *last = NULL;
+
+		rc = launch_journal(ctx, conf->service, &last, err);
+		if (rc)
+			goto out;
+		if (problems.len && last)
+			add_problem(&problems, "the unit's last journal line: %s", last);
 	}
 	if (!sbuf_ok(&problems) && problems.oom) {
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");

@@ -485,9 +485,86 @@ out:
 	return rc;
 }
 
+/* path as an fnmatch pattern that matches only itself. */
+static const char *glob_literal(struct arena *a, const char *path)
+{
+	struct sbuf out = SBUF_INIT;
+	const char *r;
+
+	for (const char *p = path; *p; p++) {
+		if (strchr("*?[\\", *p))
+			sbuf_addch(&out, '\\');
+		sbuf_addch(&out, *p);
+	}
+	r = sbuf_ok(&out) ? arena_strndup(a, out.buf, out.len) : NULL;
+	sbuf_release(&out);
+	return r;
+}
+
+/*
+ * The ignore patterns and, as literal paths, the files of the test
+ * dependencies (checks/testdeps.h): those installed after the "before"
+ * walk are not the package's leftovers.
+ */
+static int ignore_with_test_deps(struct check_ctx *ctx, const struct pkg_mgr *m, const struct strlist *ignore,
+				 struct strlist *out, struct alts_err *err)
+{
+	size_t ndeps, n = ignore->n, cap;
+	const char *const *deps = runner_test_deps(ctx->runner, &ndeps);
+	const char **v;
+
+	*out = *ignore;
+	if (!ndeps)
+		return 0;
+	cap = ignore->n + 64;
+	v = arena_alloc(ctx->arena, cap * sizeof(*v));
+	if (!v)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ignore->n; i++)
+		v[i] = ignore->v[i];
+	for (size_t d = 0; d < ndeps; d++) {
+		struct pkg_cmd cmd = PKG_CMD_INIT;
+		struct check_cmd_out o;
+		struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+		struct strlist files = { NULL, 0 };
+		int rc = pkg_list_cmd(&cmd, m, deps[d], err);
+
+		if (rc)
+			return rc;
+		opts.extra_env = cmd.env;
+		opts.quiet = true;
+		opts.whole_stdout = true;
+		rc = check_cmd_ex(ctx, &o, cmd.argv, &opts, err);
+		pkg_cmd_release(&cmd);
+		if (!rc && !o.proc.exit_code && pkg_list_parse(&files, o.whole ? o.whole : o.out.buf, ctx->arena))
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		check_cmd_out_release(&o);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < files.n; i++) {
+			if (n + 1 >= cap) {
+				const char **grown = arena_alloc(ctx->arena, 2 * cap * sizeof(*grown));
+
+				if (!grown)
+					return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+				memcpy(grown, v, n * sizeof(*v));
+				v = grown;
+				cap *= 2;
+			}
+			if (!(v[n++] = glob_literal(ctx->arena, files.v[i])))
+				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		}
+	}
+	check_logf(ctx, "alts: the files of %zu test dependencies are not leftovers", ndeps);
+	out->v = v;
+	out->n = n;
+	return 0;
+}
+
 int leftovers_compare(struct check_ctx *ctx, const struct pkg_mgr *m, const struct leftovers_conf *conf,
 		      struct strlist *findings, bool *nobefore, struct alts_err *err)
 {
+	struct strlist ignore;
 	const char *dir = life_dir(ctx), *bfiles = scratch_path(ctx, "life-before-files"),
 		   *bprocs = scratch_path(ctx, "life-before-procs"), *afiles = scratch_path(ctx, "life-after-files");
 	const char **walk = walk_argv(ctx, m);
@@ -523,8 +600,11 @@ int leftovers_compare(struct check_ctx *ctx, const struct pkg_mgr *m, const stru
 		rc = alts_err_set(err, ALTS_EENV, "cannot read the file system walks");
 		goto out;
 	}
+	rc = ignore_with_test_deps(ctx, m, &conf->ignore, &ignore, err);
+	if (rc)
+		goto out;
 	rc = leftovers_diff(before.buf, before.len, after.buf, after.len, m->family,
-			    strcmp(walk_root(m), "/") ? walk_root(m) : NULL, &conf->ignore, &files, ctx->arena);
+			    strcmp(walk_root(m), "/") ? walk_root(m) : NULL, &ignore, &files, ctx->arena);
 	if (rc) {
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;

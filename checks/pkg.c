@@ -883,3 +883,71 @@ bool pkg_filters_excluded(const struct pkg_filters *f, const char *path)
 	}
 	return excluded;
 }
+
+int pkg_satisfy_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *const *relations, size_t n,
+		    struct alts_err *err)
+{
+	struct pkg_cmd c = PKG_CMD_INIT;
+
+	if (!n)
+		return alts_err_set(err, ALTS_EINVALID, "no dependencies to install");
+	switch (m->tool) {
+	case PKG_TOOL_APT:
+		pkg_cmd_add(&c, "apt-get");
+		pkg_cmd_add(&c, "satisfy");
+		add_apt_options(&c);
+		pkg_cmd_add(&c, "--no-install-recommends");
+		c.env = apt_env;
+		break;
+	case PKG_TOOL_DNF:
+	case PKG_TOOL_YUM:
+		pkg_cmd_add(&c, pkg_tool_name(m->tool));
+		pkg_cmd_add(&c, "install");
+		pkg_cmd_add(&c, "-y");
+		break;
+	default:
+		return alts_err_set(err, ALTS_EINVALID, "%s cannot install dependencies by name%s", pkg_tool_name(m->tool),
+				    m->root ? " (environment.root is set)" : "");
+	}
+	for (size_t i = 0; i < n; i++)
+		pkg_cmd_add(&c, relations[i]);
+	return cmd_finish(out, &c, err);
+}
+
+int pkg_installed_names_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, struct alts_err *err)
+{
+	struct pkg_cmd c = PKG_CMD_INIT;
+
+	if (m->family == PKG_FAMILY_DEB) {
+		pkg_cmd_add(&c, "dpkg-query");
+		add_dpkg_root(&c, m);
+		pkg_cmd_add(&c, "-W");
+		pkg_cmd_add(&c, "--showformat=${db:Status-Abbrev}\\t${Package}\\n");
+	} else if (m->family == PKG_FAMILY_RPM) {
+		pkg_cmd_add(&c, "rpm");
+		add_rpm_root(&c, m);
+		pkg_cmd_add(&c, "-qa");
+		pkg_cmd_add(&c, "--qf");
+		pkg_cmd_add(&c, "ii \t%{NAME}\n");
+	} else {
+		return alts_err_set(err, ALTS_EINTERNAL, "no package manager chosen");
+	}
+	return cmd_finish(out, &c, err);
+}
+
+static int keep_installed_name(const char *line, size_t len, const char **kept, struct arena *a, void *payload)
+{
+	const char *tab = memchr(line, '\t', len);
+
+	ALTS_UNUSED(payload);
+	/* "ii " (dpkg: wanted install, installed) or rpm's fixed "ii "; half-installed and config-files are not */
+	if (!tab || len < 3 || line[0] != 'i' || line[1] != 'i' || tab + 1 == line + len)
+		return 0;
+	*kept = arena_strndup(a, tab + 1, (size_t)(line + len - tab - 1));
+	return *kept ? 1 : ALTS_ENOMEM;
+}
+
+int pkg_installed_names_parse(struct strlist *out, const char *text, struct arena *a)
+{
+	return pkg_lines_collect(out, text, keep_installed_name, NULL, a);
+}

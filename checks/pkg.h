@@ -210,6 +210,19 @@ int pkg_filters_parse(struct pkg_filters *f, const char *text, struct arena *a);
 bool pkg_filters_excluded(const struct pkg_filters *f, const char *path);
 
 /*
+ * Installs dependency relations: `apt-get satisfy` (Debian syntax with
+ * versions, alternatives "a | b" and arch qualifiers, no recommends), or
+ * `dnf|yum install` of each (names or "name >= version"). ALTS_EINVALID
+ * for dpkg, rpm and root mode.
+ */
+int pkg_satisfy_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, const char *const *relations, size_t n,
+		    struct alts_err *err);
+/* Lists the installed packages: "STATUS\tNAME" lines (dpkg-query -W, rpm -qa); read with the parser below. */
+int pkg_installed_names_cmd(struct pkg_cmd *out, const struct pkg_mgr *m, struct alts_err *err);
+/* The names of the fully installed packages in the listing, in order (arena a). 0 or ALTS_ENOMEM. */
+int pkg_installed_names_parse(struct strlist *out, const char *text, struct arena *a);
+
+/*
  * Glue for checks (checks/pkg_run.c): package operations run through
  * check_cmd(), so they are logged and bounded by the check's deadline.
  */

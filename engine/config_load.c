@@ -64,6 +64,21 @@ static int parse_exclusions(struct conf_ctx *ctx, yaml_node_t *node, const char 
 	return 0;
 }
 
+/* image_refresh: warn (the default) or rebuild. */
+static int parse_image_refresh(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const values[] = { "warn", "rebuild", NULL };
+	const char *s = conf_scalar(node);
+	int rc;
+
+	if (!s)
+		return conf_fail(ctx, node, path, "expected warn or rebuild, got %s", conf_type_name(node));
+	rc = conf_check_one_of(ctx, node, path, "image_refresh", s, values);
+	if (!rc)
+		*(bool *)field = !strcmp(s, "rebuild");
+	return rc;
+}
+
 static const struct conf_key config_keys[] = {
 	{ "protected_packages", CONF_STRLIST, offsetof(struct alts_config, protected_packages), 0, NULL, NULL },
 	{ "exclusions", CONF_CUSTOM, 0, 0, parse_exclusions, NULL },
@@ -71,6 +86,8 @@ static const struct conf_key config_keys[] = {
 	{ "suite_timeout", CONF_DURATION, offsetof(struct alts_config, suite_timeout), 0, NULL, NULL },
 	{ "command_timeout", CONF_DURATION, offsetof(struct alts_config, command_timeout), 0, NULL, NULL },
 	{ "index_max_age", CONF_DURATION, offsetof(struct alts_config, index_max_age), 0, NULL, NULL },
+	{ "image_max_age", CONF_DURATION, offsetof(struct alts_config, image_max_age), 0, NULL, NULL },
+	{ "image_refresh", CONF_CUSTOM, offsetof(struct alts_config, image_rebuild), 0, parse_image_refresh, NULL },
 	{ "sandbox_disk", CONF_STRING, offsetof(struct alts_config, sandbox_disk), 0, NULL, NULL },
 	{ "sandbox_memory", CONF_STRING, offsetof(struct alts_config, sandbox_memory), 0, NULL, NULL },
 	{ "sandbox_pids", CONF_STRING, offsetof(struct alts_config, sandbox_pids), 0, NULL, NULL },

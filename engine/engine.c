@@ -1,12 +1,14 @@
 #include "framework/common.h"
 #include "engine/config_load.h"
 #include "engine/engine.h"
+#include "engine/isolation.h"
 #include "framework/exitcode.h"
 #include "framework/fs.h"
 #include "runners/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
 #include "checks/check_int.h"
+#include "checks/testdeps.h"
 #include "runners/runner_util.h"
 
 #include <fnmatch.h>
@@ -36,6 +38,8 @@ struct suite_run {
 	const char *logs_dir;
 	double deadline;  /* proc_now() time of the suite timeout; 0: none */
 	const struct suite_check *current;
+	struct engine_isolation iso;  /* fresh checks (engine/isolation.h) */
+	bool test_deps_done;          /* the suite's test dependencies were seen to */
 };
 
 bool engine_check_selected(const struct suite_check *c, const char *filter)
@@ -171,6 +175,35 @@ static double check_deadline(struct suite_run *run, const struct suite_check *c,
 	return d;
 }
 
+/*
+ * Test dependencies the engine installs itself: the check's own
+ * (test_depends on the check) and, before the first check that runs, the
+ * suite's when no install check does it. A failed installation fails the
+ * check, which then does not run (ctx->result->status is set).
+ */
+static int engine_test_deps_before(struct suite_run *run, struct check_ctx *ctx, struct alts_err *err)
+{
+	const struct suite *s = run->suite;
+	const struct suite_check *c = ctx->check;
+	bool suite_deps = false;
+	const char *why = NULL;
+	int rc = 0;
+
+	if (s->test_depends.n && !run->test_deps_done) {
+		suite_deps = true;
+		for (size_t i = 0; i < s->nchecks; i++)
+			suite_deps &= strcmp(s->checks[i].type, "install") != 0;
+	}
+	run->test_deps_done = true;
+	if (suite_deps)
+		rc = check_test_deps_install(ctx, s->test_depends.v, s->test_depends.n, 0, &why, err);
+	if (!rc && !why && c->test_depends.n)
+		rc = check_test_deps_install(ctx, c->test_depends.v, c->test_depends.n, 0, &why, err);
+	if (!rc && why)
+		check_set(ctx, CHECK_FAIL, "cannot install the test dependencies: %s", why);
+	return rc;
+}
+
 /* Runs one check; returns a negative code when the environment failed. */
 static int run_one_check(struct suite_run *run, struct check_result *cr, struct alts_err *err)
 {
@@ -211,7 +244,12 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 	cr->started = proc_wallclock();
 	cr->exit_code = -1;
 	run->current = c;
-	rc = c->ops->run(&ctx, err);
+	rc = engine_isolation_before(&run->iso, run->runner, c, ctx.log, err);
+	if (!rc)
+		rc = engine_test_deps_before(run, &ctx, err);
+	if (!rc && !cr->status)
+		rc = c->ops->run(&ctx, err);
+	engine_isolation_after(&run->iso, c);
 	cr->duration = proc_now() - t0;
 	if (!rc && ctx.deadline && proc_now() >= ctx.deadline && cr->status != CHECK_FAIL) {
 		cr->status = CHECK_FAIL;
@@ -353,10 +391,44 @@ const char *engine_pick_runner(const struct suite *s, const struct engine_opts *
 	return image_open(&meta, name, &ignored) == 0 ? "sandbox" : "local";
 }
 
+/*
+ * alts.yaml's image_max_age: a sandbox image older than that is rebuilt
+ * (image_refresh: rebuild; a failed rebuild keeps the old one serving) or
+ * warned about.
+ */
+static void check_image_age(const struct engine *eng, const struct suite *s)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct image_meta meta;
+	char name[160];
+	double age;
+
+	if (eng->config->image_max_age <= 0)
+		return;
+	if (s->env.image)
+		snprintf(name, sizeof(name), "%s", s->env.image);
+	else if (s->env.dist_name)
+		image_name_for(name, sizeof(name), s->env.dist_name, s->env.dist_version, s->env.dist_arch);
+	else
+		return;
+	if (image_open(&meta, name, &err) || (age = image_age(&meta)) < eng->config->image_max_age)
+		return;
+	if (!eng->config->image_rebuild) {
+		alts_log(ALTS_LOG_WARN, "engine", "image '%s' is %.1f days old, older than image_max_age (%.1f days): "
+			 "refresh it with 'alts-image refresh %s'", name, age / 86400, eng->config->image_max_age / 86400,
+			 name);
+		return;
+	}
+	alts_log(ALTS_LOG_INFO, "engine", "image '%s' is %.1f days old: rebuilding it (image_refresh: rebuild)", name,
+		 age / 86400);
+	if (image_refresh(name, eng->config->image_max_age, true, &err))
+		alts_log(ALTS_LOG_WARN, "engine", "cannot refresh image '%s', the old one is used: %s", name, err.msg);
+}
+
 static void run_suite(struct engine *eng, size_t index)
 {
 	struct suite *s = eng->suites[index];
-	struct suite_run run = { eng, s, eng->results[index], NULL, NULL, 0, NULL };
+	struct suite_run run = { eng, s, eng->results[index], NULL, NULL, 0, NULL, { 0 } };
 	struct suite_result *sr = run.sr;
 	struct alts_err err = ALTS_ERR_INIT;
 	const char *runner = engine_pick_runner(s, eng->opts);
@@ -364,6 +436,8 @@ static void run_suite(struct engine *eng, size_t index)
 	double t0 = proc_now();
 	double timeout = s->timeout > 0 ? s->timeout : eng->config->suite_timeout;
 
+	if (!strcmp(runner, "sandbox"))
+		check_image_age(eng, s);
 	sr->started = proc_wallclock();
 	sr->runner = runner;
 	/* Reporters name the runner the suite really ran on. */
@@ -380,6 +454,10 @@ static void run_suite(struct engine *eng, size_t index)
 		goto failed;
 	if (eng->opts->keep_env)
 		runner_keep_env(run.runner);
+	for (size_t i = 0; i < s->nchecks; i++) {
+		if (s->checks[i].fresh || (s->checks[i].ops->caps & CHECK_CAP_SNAPSHOTS))
+			runner_want_snapshots(run.runner);
+	}
 	runner_set_limits(run.runner, &(struct runner_limits){ eng->config->sandbox_disk, eng->config->sandbox_memory,
 							       eng->config->sandbox_pids });
 	if (runner_prepare(run.runner, &err))

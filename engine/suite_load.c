@@ -111,10 +111,68 @@ static int validate_image(struct conf_ctx *ctx, yaml_node_t *node, const char *p
 
 static int validate_network(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	static const char *const modes[] = { "none", "host", NULL };
+	static const char *const modes[] = { "none", "host", "private", NULL };
 	const char *mode = *(const char **)field;
 
 	return conf_check_one_of(ctx, node, path, "network mode", mode, modes);
+}
+
+static int validate_boot(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const modes[] = { "none", "systemd", NULL };
+	const char *mode = *(const char **)field;
+
+	return conf_check_one_of(ctx, node, path, "boot mode", mode, modes);
+}
+
+static int validate_isolation(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const char *const modes[] = { "suite", "check", NULL };
+
+	return conf_check_one_of(ctx, node, path, "isolation", *(const char **)field, modes);
+}
+
+/* The node of item i of a list key (a lone scalar is a list of one). */
+static yaml_node_t *list_item_node(struct conf_ctx *ctx, yaml_node_t *node, size_t i)
+{
+	if (node->type != YAML_SEQUENCE_NODE)
+		return node;
+	if (node->data.sequence.items.start + i >= node->data.sequence.items.top)
+		return node;
+	return yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
+}
+
+/* test_depends: package names, as in `packages`, each once. */
+static int validate_test_depends(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const struct strlist *l = field;
+
+	for (size_t i = 0; i < l->n; i++) {
+		yaml_node_t *item = list_item_node(ctx, node, i);
+		const char *ipath = conf_path_index(ctx, path, i);
+		const char *name = l->v[i];
+		int rc = validate_package_name(ctx, item, ipath, &name);
+
+		if (rc)
+			return rc;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(l->v[j], name))
+				return conf_fail(ctx, item, ipath, "test dependency '%s' is listed twice", name);
+		}
+	}
+	return 0;
+}
+
+/* fresh: a boolean kept with whether it was written, so that `fresh: false` can undo `isolation: check`. */
+static int parse_fresh(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	static const struct conf_key as_bool = { "fresh", CONF_BOOL, 0, 0, NULL, NULL };
+	bool value = false;
+	int rc = conf_decode_value(ctx, node, path, &as_bool, &value);
+
+	if (!rc)
+		*(int *)field = value ? SUITE_FRESH_YES : SUITE_FRESH_NO;
+	return rc;
 }
 
 static int validate_dist_word(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
@@ -358,6 +416,7 @@ static const struct conf_key environment_keys[] = {
 	  NULL, validate_manager },
 	{ "image", CONF_STRING, offsetof(struct suite_environment, image), CONF_NONEMPTY, NULL, validate_image },
 	{ "network", CONF_STRING, offsetof(struct suite_environment, network), CONF_NONEMPTY, NULL, validate_network },
+	{ "boot", CONF_STRING, offsetof(struct suite_environment, boot), CONF_NONEMPTY, NULL, validate_boot },
 	CONF_KEYS_END,
 };
 
@@ -366,6 +425,9 @@ static const struct conf_key check_common_keys[] = {
 	{ "timeout", CONF_DURATION, offsetof(struct suite_check, timeout), 0, NULL, NULL },
 	{ "skip", CONF_STRING, offsetof(struct suite_check, skip), CONF_NONEMPTY, NULL, NULL },
 	{ "expect_failure", CONF_BOOL, offsetof(struct suite_check, expect_failure), 0, NULL, NULL },
+	{ "fresh", CONF_CUSTOM, offsetof(struct suite_check, fresh_opt), 0, parse_fresh, NULL },
+	{ "test_depends", CONF_STRLIST, offsetof(struct suite_check, test_depends), CONF_NONEMPTY, NULL,
+	  validate_test_depends },
 	CONF_KEYS_END,
 };
 
@@ -548,6 +610,18 @@ static int parse_environment(struct conf_ctx *ctx, yaml_node_t *node, const char
 		if (slots[i].conf)  /* the sections present */
 			slots[env->nrunners++] = slots[i];
 	}
+	if (env->boot && !strcmp(env->boot, "systemd") && env->runner && strcmp(env->runner, "sandbox")) {
+		yaml_node_t *at = node;
+
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+			const char *k = conf_scalar(yaml_document_get_node(ctx->doc, p->key));
+
+			if (k && !strcmp(k, "boot"))
+				at = yaml_document_get_node(ctx->doc, p->value);
+		}
+		return conf_fail(ctx, at, conf_path_key(ctx, path, "boot"),
+				 "boot: systemd needs the sandbox runner (runner is '%s')", env->runner);
+	}
 	if (!env->runner)
 		return 0;
 	/* What the chosen runner cannot start without, named before anything runs. */
@@ -567,6 +641,9 @@ static const struct conf_key suite_keys[] = {
 	{ "timeout", CONF_DURATION, offsetof(struct suite, timeout), 0, NULL, NULL },
 	{ "check_timeout", CONF_DURATION, offsetof(struct suite, check_timeout), 0, NULL, NULL },
 	{ "checks", CONF_CUSTOM, 0, CONF_REQUIRED, parse_checks, NULL },
+	{ "test_depends", CONF_STRLIST, offsetof(struct suite, test_depends), CONF_NONEMPTY, NULL,
+	  validate_test_depends },
+	{ "isolation", CONF_STRING, offsetof(struct suite, isolation), CONF_NONEMPTY, NULL, validate_isolation },
 	CONF_KEYS_END,
 };
 
@@ -582,6 +659,91 @@ static int suite_check_packages_needed(struct suite_loader *l, yaml_node_t *root
 					 "check '%s' needs packages, but the suite lists none", s->checks[i].name);
 	}
 	return 0;
+}
+
+/* The value node of key in the mapping map, or map itself (for locations). */
+static yaml_node_t *map_value(struct conf_ctx *ctx, yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return map;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const char *k = conf_scalar(yaml_document_get_node(ctx->doc, p->key));
+
+		if (k && !strcmp(k, key))
+			return yaml_document_get_node(ctx->doc, p->value);
+	}
+	return map;
+}
+
+/* The mapping of check i's options (its kind's value), or the check's node. */
+static yaml_node_t *check_body(struct conf_ctx *ctx, yaml_node_t *checks, size_t i)
+{
+	yaml_node_t *c = list_item_node(ctx, checks, i);
+
+	if (c->type == YAML_MAPPING_NODE && c->data.mapping.pairs.start < c->data.mapping.pairs.top)
+		return yaml_document_get_node(ctx->doc, c->data.mapping.pairs.start->value);
+	return c;
+}
+
+/* A test dependency may not be a package under test: one would be judged, the other left out. */
+static int check_test_dep_list(struct suite_loader *l, const struct strlist *deps, yaml_node_t *node,
+			       const char *path)
+{
+	const struct suite *s = l->suite;
+
+	for (size_t i = 0; i < deps->n; i++) {
+		for (size_t j = 0; j < s->npackages; j++) {
+			if (!strcmp(deps->v[i], s->packages[j].name))
+				return conf_fail(&l->ctx, list_item_node(&l->ctx, node, i),
+						 conf_path_index(&l->ctx, path, i),
+						 "'%s' is a package under test; a test dependency is a package the tests "
+						 "need but that is not judged (list it in one place only)",
+						 deps->v[i]);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Resolves each check's `fresh` (its own, else isolation: check) and
+ * refuses what cannot work: a fresh install check (installing is what
+ * fresh checks start from), a runner without snapshots.
+ */
+static int suite_check_isolation(struct suite_loader *l, yaml_node_t *root)
+{
+	struct conf_ctx *ctx = &l->ctx;
+	struct suite *s = l->suite;
+	bool by_suite = s->isolation && !strcmp(s->isolation, "check");
+	const char *runner = s->env.runner;
+	int rc = check_test_dep_list(l, &s->test_depends, map_value(ctx, root, "test_depends"), "test_depends");
+
+	for (size_t i = 0; !rc && i < s->nchecks; i++) {
+		struct suite_check *c = &s->checks[i];
+		yaml_node_t *body = check_body(ctx, l->checks_node, i);
+		const char *path = conf_path_key(ctx, conf_path_index(ctx, l->checks_path, i), c->type);
+		bool is_install = !strcmp(c->type, "install");
+
+		rc = check_test_dep_list(l, &c->test_depends, map_value(ctx, body, "test_depends"),
+					 conf_path_key(ctx, path, "test_depends"));
+		if (rc)
+			break;
+		c->fresh = c->fresh_opt ? c->fresh_opt == SUITE_FRESH_YES : by_suite && !is_install;
+		if (c->fresh && is_install)
+			return conf_fail(ctx, map_value(ctx, body, "fresh"), conf_path_key(ctx, path, "fresh"),
+					 "an install check cannot be fresh: what it installs is what fresh checks start "
+					 "from");
+		if (c->fresh && runner && !runner_name_can_reset(runner)) {
+			if (c->fresh_opt)
+				return conf_fail(ctx, map_value(ctx, body, "fresh"), conf_path_key(ctx, path, "fresh"),
+						 "a fresh environment per check needs the sandbox runner; the '%s' runner "
+						 "has no snapshots",
+						 runner);
+			return conf_fail(ctx, map_value(ctx, root, "isolation"), "isolation",
+					 "isolation: check needs the sandbox runner; the '%s' runner has no snapshots",
+					 runner);
+		}
+	}
+	return rc;
 }
 
 static char *default_name(struct arena *a, const char *label)
@@ -647,6 +809,8 @@ int suite_load_buffer_flags(struct suite **out, const char *label, const char *d
 		rc = load_checks(&l, l.checks_node, l.checks_path);
 	if (!rc)
 		rc = suite_check_packages_needed(&l, root);
+	if (!rc)
+		rc = suite_check_isolation(&l, root);
 	if (rc)
 		goto out;
 	if (!s->name)

@@ -30,6 +30,8 @@ struct alts_config {
 	double command_timeout;               /* default for one helper command, seconds */
 	size_t output_tail;                   /* bytes of output kept in reports */
 	double index_max_age;                 /* install refreshes an older package index, seconds; 0: always */
+	double image_max_age;                 /* an older sandbox image is warned about or rebuilt, seconds; 0: never */
+	bool image_rebuild;                   /* image_refresh: rebuild (true) or warn (false, the default) */
 	const char *sandbox_disk;             /* per sandbox tmpfs size ("4G"); NULL: the runner's default */
 	const char *sandbox_memory;           /* per sandbox memory ("2G"); NULL: half the RAM */
 	const char *sandbox_pids;             /* per sandbox processes ("4096"); NULL: 4096 */

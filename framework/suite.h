@@ -48,6 +48,7 @@ struct suite_environment {
 	const char *package_manager; /* apt, dnf, yum, dpkg, rpm; NULL: detect */
 	const char *image;         /* sandbox runner: image name; NULL: <dist_name>-<dist_version> */
 	const char *network;       /* sandbox runner: "none" (default) or "host" */
+	const char *boot;          /* sandbox runner: "none" (default) or "systemd" (systemd as PID 1) */
 	struct suite_runner_conf *runners;  /* the runner sections present, in registry order */
 	size_t nrunners;
 };
@@ -59,6 +60,9 @@ struct suite_check {
 	double timeout;            /* seconds; 0: the suite's default */
 	const char *skip;          /* reason, or NULL */
 	bool expect_failure;
+	int fresh_opt;             /* `fresh:` as written: 0 absent, SUITE_FRESH_YES or SUITE_FRESH_NO */
+	bool fresh;                /* runs in a fresh copy of the environment (fresh:, else the suite's isolation) */
+	struct strlist test_depends; /* installed as test dependencies right before this check */
 	void *conf;                /* check-specific, decoded with ops->keys */
 	size_t index;              /* 0-based position in the suite */
 	struct conf_loc loc;
@@ -87,6 +91,8 @@ struct suite {
 	struct strmap vars;        /* `env`: extra environment for commands */
 	double timeout;            /* whole suite, seconds; 0: none */
 	double check_timeout;      /* default per check, seconds */
+	struct strlist test_depends; /* packages the tests need, not under test (installed by `install`) */
+	const char *isolation;     /* "suite" (default: the checks share one environment) or "check" */
 	struct suite_check *checks;
 	size_t nchecks;
 };
@@ -116,5 +122,7 @@ bool suite_url_is_local(const char *url);
 bool suite_version_ok(const char *version);
 
 #define SUITE_DEFAULT_CHECK_TIMEOUT 1800.0
+
+enum { SUITE_FRESH_YES = 1, SUITE_FRESH_NO = 2 };
 
 #endif

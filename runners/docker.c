@@ -513,6 +513,11 @@ static int docker_create(struct runner *r, struct docker *d, struct alts_err *er
 	json_t *req = NULL, *resp = NULL, *hc, *id = NULL;
 	int rc;
 
+	if (network && !strcmp(network, "private")) {
+		alts_free(plat);
+		return alts_err_set(err, ALTS_EINVALID, "network 'private' is a sandbox runner mode; the docker runner "
+				    "takes 'none' or 'host'");
+	}
 	hc = json_object();
 	docker_ulimits(hc);
 	if (network)

@@ -313,6 +313,43 @@ static int make_tmp_dir(char *buf, size_t size, const char *name, struct alts_er
 	return 0;
 }
 
+int image_hold(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!image_name_ok(name) || !str_fmt(path, sizeof(path), "%s/%s.users", image_cache_dir(), name))
+		return -1;
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0 && flock(fd, LOCK_SH) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+void image_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* True when a sandbox holds the image (image_hold): its old trees must stay. */
+static bool image_in_use(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+	bool used;
+
+	str_fmt(path, sizeof(path), "%s/%s.users", image_cache_dir(), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	used = flock(fd, LOCK_EX | LOCK_NB) < 0;
+	close(fd);
+	return used;
+}
+
 /*
  * True when entry is ".tmp-NAME-XXXXXX" or ".old-NAME-XXXXXX" (mkdtemp's six
  * characters); NAME goes to name.
@@ -344,7 +381,9 @@ static int remove_leftovers(const char *only)
 		bool stale = false;
 
 		if (leftover_name(entries[i]->d_name, name, sizeof(name))) {
-			if (only) {
+			if (!strncmp(entries[i]->d_name, ".old-", 5) && image_in_use(name)) {
+				stale = false;  /* a running sandbox may still read it */
+			} else if (only) {
 				stale = !strcmp(name, only);
 			} else {
 				int fd;
@@ -388,10 +427,13 @@ static int commit_image(const char *tmp, const char *name, struct alts_err *err)
 	if (!access(final, F_OK)) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
 			str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);
-			if (mkdtemp(old) && rename(tmp, old) == 0)
+			if (!mkdtemp(old) || rename(tmp, old) < 0)
+				fs_remove_tree(tmp);
+			else if (!image_in_use(name))
 				fs_remove_tree(old);
 			else
-				fs_remove_tree(tmp);
+				alts_log(ALTS_LOG_INFO, "image", "'%s' is in use: its old tree %s stays until the next sweep",
+					 name, old);
 			return 0;
 		}
 		str_fmt(old, sizeof(old), "%s/.old-%s-XXXXXX", image_cache_dir(), name);

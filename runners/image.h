@@ -12,6 +12,7 @@
  *   <cache>/<name>/meta.json    {"name","dist_name","dist_version","arch",
  *                                "package_manager","created","source"}
  *   <cache>/<name>.lock         flock()ed while the image is built, imported or removed
+ *   <cache>/<name>.users        flock(LOCK_SH)ed by every sandbox using it (image_hold)
  *
  * An image is built in <cache>/.tmp-<name>-XXXXXX and renamed into place
  * only when complete, so a half-built image is never used; a replaced or
@@ -114,6 +115,17 @@ double image_age(const struct image_meta *m);
  * it from.
  */
 int image_refresh(const char *name, double max_age, bool quiet, struct alts_err *err);
+
+/*
+ * Marks an image as in use until image_release(): a shared flock() on
+ * <cache>/<name>.users. A refresh swaps the new tree in at once but
+ * removes the old one only when nobody holds the image (else the next
+ * build or sweep does), so a running sandbox never loses its lower layer.
+ * Returns the fd, or -1 when the mark could not be made (the image is
+ * still usable).
+ */
+int image_hold(const char *name);
+void image_release(int fd);
 
 /* Removes an image. ALTS_ENOTFOUND when it does not exist. */
 int image_remove(const char *name, struct alts_err *err);

@@ -81,13 +81,21 @@ static int validate_url(struct conf_ctx *ctx, yaml_node_t *node, const char *pat
 	return 0;
 }
 
+/* The node of item i of a list (a lone scalar is a list of one). */
+static yaml_node_t *item_node(struct conf_ctx *ctx, yaml_node_t *node, size_t i)
+{
+	if (node->type != YAML_SEQUENCE_NODE || node->data.sequence.items.start + i >= node->data.sequence.items.top)
+		return node;
+	return yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
+}
+
 static int validate_urls(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
 	const struct strlist *l = field;
 
 	for (size_t i = 0; i < l->n; i++) {
 		if (!url_ok(l->v[i]))
-			return conf_fail(ctx, node, conf_path_index(ctx, path, i),
+			return conf_fail(ctx, item_node(ctx, node, i), conf_path_index(ctx, path, i),
 					 "invalid key URL '%s' (http://, https://, ftp:// or file:/, without spaces or quotes)",
 					 l->v[i]);
 	}
@@ -126,7 +134,7 @@ static int validate_packages(struct conf_ctx *ctx, yaml_node_t *node, const char
 
 	for (size_t i = 0; i < l->n; i++) {
 		if (!package_ok(l->v[i]))
-			return conf_fail(ctx, node, conf_path_index(ctx, path, i),
+			return conf_fail(ctx, item_node(ctx, node, i), conf_path_index(ctx, path, i),
 					 "invalid package '%s' (letters, digits and '._+:@/-*()', not starting with '-')",
 					 l->v[i]);
 	}

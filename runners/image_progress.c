@@ -43,6 +43,52 @@ static void set_phase(struct image_progress_state *s, const char *phase)
 }
 
 /* "I: Retrieving libc6 2.36-9" -> phase retrieving, current libc6; "I: Unpacking foo..." likewise. */
+/*
+ * dnf's lines: "(12/215): bash-5.1.8-9.el9.x86_64.rpm  1.2 MB/s | ..." while
+ * downloading, "  Installing       : bash-5.1.8-9.el9.x86_64   12/215" and
+ * "  Verifying        : ..." in the transaction. True when line was one.
+ */
+static bool dnf_line(struct image_progress_state *s, const char *line)
+{
+	static const struct { const char *verb, *phase; } steps[] = {
+		{ "Installing", "installing" }, { "Upgrading", "installing" }, { "Verifying", "verifying" },
+	};
+	const char *p = line, *colon;
+	long done;
+	char *end;
+
+	if (*p == '(') {
+		done = strtol(p + 1, &end, 10);
+		if (end == p + 1 || *end != '/' || !(p = strstr(end, "): ")))
+			return false;
+		set_phase(s, "retrieving");
+		s->packages = done;
+		p += 3;
+		snprintf(s->current, sizeof(s->current), "%.*s", (int)strcspn(p, " "), p);
+		return true;
+	}
+	while (*p == ' ')
+		p++;
+	colon = strstr(p, " : ");
+	if (p == line || !colon)
+		return false;
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(steps); i++) {
+		size_t n = strlen(steps[i].verb);
+
+		if (strncmp(p, steps[i].verb, n) || (p[n] != ' ' && p[n] != ':'))
+			continue;
+		set_phase(s, steps[i].phase);
+		p = colon + 3;
+		snprintf(s->current, sizeof(s->current), "%.*s", (int)strcspn(p, " "), p);
+		p += strcspn(p, " ");
+		done = strtol(p, &end, 10);
+		if (end != p && *end == '/')
+			s->packages = done;
+		return true;
+	}
+	return false;
+}
+
 void image_progress_state_line(struct image_progress_state *s, const char *line)
 {
 	static const struct { const char *prefix, *phase; } verbs[] = {
@@ -78,6 +124,8 @@ void image_progress_state_line(struct image_progress_state *s, const char *line)
 		snprintf(s->current, sizeof(s->current), "%.*s", (int)(len < 63 ? len : 63), word);
 		return;
 	}
+	if (dnf_line(s, line))
+		return;
 	if (!strncmp(line, "I: Resolving dependencies", 25) || !strncmp(line, "I: Checking", 11))
 		set_phase(s, "resolving");
 	else if (!strncmp(line, "I: Base system installed", 24))

@@ -14,7 +14,9 @@
  *
  * It reads the tools' output: debootstrap's "I: Retrieving PKG VERSION",
  * "I: Extracting PKG...", "I: Unpacking PKG...", "I: Configuring PKG..."
- * lines, and tar's checkpoints (image_progress_tar_args). Everything goes
+ * lines, dnf's "(N/M): PKG.rpm" downloads and "  Installing : PKG  N/M" and
+ * "  Verifying : PKG  N/M" transaction lines, and tar's checkpoints
+ * (image_progress_tar_args). Everything goes
  * to the log as before; the display only summarises it.
  */
 struct image_progress;
@@ -49,7 +51,8 @@ void image_progress_finish(struct image_progress *p);
 
 /* For tests: the state machine without a thread or a terminal. */
 struct image_progress_state {
-	char phase[32];     /* "starting", "retrieving", "validating", "extracting", "unpacking", "configuring" */
+	char phase[32];     /* "starting", "retrieving", "validating", "extracting", "unpacking", "configuring",
+			       dnf's "installing", "verifying" */
 	char current[64];   /* the package being worked on */
 	long packages;      /* packages done in this phase */
 	double bytes;       /* bytes unpacked (tar) */

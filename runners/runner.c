@@ -134,6 +134,11 @@ void runner_keep_env(struct runner *r)
 	r->keep_env = true;
 }
 
+void runner_want_snapshots(struct runner *r)
+{
+	r->want_snapshots = true;
+}
+
 void runner_set_limits(struct runner *r, const struct runner_limits *limits)
 {
 	r->limits = *limits;
@@ -190,12 +195,24 @@ int runner_snapshot(struct runner *r, struct alts_err *err)
 		return runner_no_reset(r, err);
 	if (r->broken)
 		return alts_err_set(err, ALTS_EENV, "the '%s' environment is gone after a failed reset", r->ops->name);
+	if (r->nsnapshots == RUNNER_MAX_SNAPSHOTS)
+		return alts_err_set(err, ALTS_ENOTSUP, "too many snapshots of one environment (at most %d)",
+				    RUNNER_MAX_SNAPSHOTS);
 	rc = r->ops->snapshot(r, err);
 	if (rc && rc != ALTS_ENOTSUP)
 		r->broken = true;
 	if (!rc)
-		r->test_deps_snap = r->ntest_deps;
+		r->test_deps_snap[r->nsnapshots++] = r->ntest_deps;
 	return rc;
+}
+
+/* After a reset: the test dependencies recorded after the last snapshot are gone with their packages. */
+static void runner_forget_test_deps(struct runner *r)
+{
+	size_t keep = r->nsnapshots ? r->test_deps_snap[r->nsnapshots - 1] : 0;
+
+	while (r->ntest_deps > keep)
+		alts_free(r->test_deps[--r->ntest_deps]);
 }
 
 int runner_reset(struct runner *r, struct alts_err *err)
@@ -210,9 +227,31 @@ int runner_reset(struct runner *r, struct alts_err *err)
 	rc = r->ops->reset(r, err);
 	if (rc && rc != ALTS_ENOTSUP)
 		r->broken = true;
+	if (!rc)
+		runner_forget_test_deps(r);
+	return rc;
+}
+
+unsigned runner_snapshot_depth(const struct runner *r)
+{
+	return r->nsnapshots;
+}
+
+int runner_snapshot_drop(struct runner *r, struct alts_err *err)
+{
+	int rc;
+
+	ALTS_ASSERT_ARG(r->prepared && r->nsnapshots > 0, err);
+	if (!r->ops->drop)
+		return runner_no_reset(r, err);
+	if (r->broken)
+		return alts_err_set(err, ALTS_EENV, "the '%s' environment is gone after a failed reset", r->ops->name);
+	rc = r->ops->drop(r, err);
+	if (rc && rc != ALTS_ENOTSUP)
+		r->broken = true;
 	if (!rc) {
-		while (r->ntest_deps > r->test_deps_snap)
-			alts_free(r->test_deps[--r->ntest_deps]);
+		r->nsnapshots--;
+		runner_forget_test_deps(r);
 	}
 	return rc;
 }

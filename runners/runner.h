@@ -52,6 +52,15 @@ int runner_new(struct runner **out, const char *name, const struct suite *suite,
 void runner_keep_env(struct runner *r);
 
 /*
+ * Says, before runner_prepare(), that runner_snapshot() will be called
+ * (fresh checks, a check that resets between its parts): the sandbox then
+ * keeps its layers where a snapshot can reach them, which costs a few
+ * milliseconds per environment that need not be paid otherwise. Without
+ * it runner_snapshot() is ALTS_ENOTSUP.
+ */
+void runner_want_snapshots(struct runner *r);
+
+/*
  * The host's resource limits for each environment (alts.yaml's sandbox_disk,
  * sandbox_memory, sandbox_pids: sizes such as "4G", or NULL for the
  * default), set before runner_prepare(). Runners that enforce no limits
@@ -100,6 +109,16 @@ const char *runner_workdir(const struct runner *r);
  */
 int runner_snapshot(struct runner *r, struct alts_err *err);
 int runner_reset(struct runner *r, struct alts_err *err);
+
+/*
+ * How many snapshots are stacked, and runner_snapshot_drop(): forget the
+ * last one and reset to the one below it (or to prepare's state). A check
+ * that snapshots for its own parts (DEP-8 breaks-testbed tests) may leave
+ * its snapshots; the engine drops those above its own before the next
+ * check, so that a fresh check starts from the engine's snapshot.
+ */
+unsigned runner_snapshot_depth(const struct runner *r);
+int runner_snapshot_drop(struct runner *r, struct alts_err *err);
 
 /*
  * True when the runner `name` has snapshots and resets at all (for the

@@ -6,6 +6,7 @@
 #include "runners/runner.h"
 
 #define RUNNER_ABI 2
+#define RUNNER_MAX_SNAPSHOTS 16
 
 enum runner_caps {
 	RUNNER_CAP_ISOLATED = 1 << 0,  /* changes do not reach the host */
@@ -56,6 +57,8 @@ struct runner_ops {
 	 */
 	int (*snapshot)(struct runner *r, struct alts_err *err);
 	int (*reset)(struct runner *r, struct alts_err *err);
+	/* Optional with snapshot: forgets the last snapshot and resets to the one below it (or to prepare's state). */
+	int (*drop)(struct runner *r, struct alts_err *err);
 	/* Optional. Removes the environment; called once, only after a successful prepare. */
 	int (*teardown)(struct runner *r, bool keep, struct alts_err *err);
 	/* Required. Frees r->priv contents; must accept a half-built runner. */
@@ -72,12 +75,15 @@ struct runner {
 	char *workdir;   /* freed by the core */
 	bool prepared;
 	bool keep_env;   /* the environment will be kept: backends keep state on disk */
+	bool want_snapshots; /* runner_want_snapshots(): prepare so that snapshots work */
 	struct runner_limits limits; /* the host's limits per environment (runner_set_limits) */
 	const char *log; /* log component name */
 	bool broken;     /* a snapshot or reset failed: the environment is unusable */
-	/* runner_add_test_deps(): names (alts_malloc'd), and how many of them the last snapshot holds */
+	/* runner_add_test_deps(): names (alts_malloc'd); how many of them each snapshot holds */
 	char **test_deps;
-	size_t ntest_deps, test_deps_cap, test_deps_snap;
+	size_t ntest_deps, test_deps_cap;
+	size_t test_deps_snap[RUNNER_MAX_SNAPSHOTS];
+	unsigned nsnapshots;  /* runner_snapshot_depth() */
 };
 
 extern const struct runner_ops runner_local_ops;

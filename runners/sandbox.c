@@ -27,8 +27,10 @@
 #include "runners/runner_util.h"
 #include "runners/sandbox_state.h"
 #include "runners/sandbox_cgroup.h"
+#include "runners/sandbox_boot.h"
 #include "runners/sandbox_fs.h"
 #include "runners/sandbox_sec.h"
+#include "runners/sandbox_net.h"
 #include "runners/sandbox_snapshot.h"
 #include "runners/sandbox_spawn.h"
 #include "runners/image.h"
@@ -57,10 +59,12 @@
 #define SANDBOX_SMALL_FILE_MAX 16384  /* what PID 1 copies in one read */
 #define SANDBOX_WORKDIR "/alts-work"
 
-enum sandbox_ns { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT, NS_COUNT };
+/* NS_CGROUP: boot mode only (runners/sandbox_boot.h) */
+enum sandbox_ns { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_CGROUP, NS_MNT, NS_COUNT };
 
-static const char *const ns_names[NS_COUNT] = { "ipc", "uts", "net", "pid", "mnt" };
-static const int ns_types[NS_COUNT] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
+static const char *const ns_names[NS_COUNT] = { "ipc", "uts", "net", "pid", "cgroup", "mnt" };
+static const int ns_types[NS_COUNT] = { CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP,
+					CLONE_NEWNS };
 
 struct sandbox_bind {
 	char source[PATH_MAX];  /* host path */
@@ -111,6 +115,7 @@ struct sandbox {
 	struct sandbox_state state;   /* the state directory and its lock */
 	struct image_meta image;
 	char lower[PATH_MAX];         /* the image's rootfs */
+	int image_hold;               /* image_hold()'s fd while the image is in use, or -1 */
 	bool keep;                    /* --keep-env: the state directory stays */
 	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
 	pid_t init;                   /* PID 1 of the sandbox, as the host sees it; our child */
@@ -123,7 +128,10 @@ struct sandbox {
 	struct sandbox_limits limits;
 	struct sandbox_cgroup cgroup;
 	bool have_cgroup;
+	struct sandbox_boot boot;     /* boot: systemd */
+	double boot_timeout, boot_stop_timeout;
 	struct sandbox_snap snap;     /* runner_snapshot, runner_reset (runners/sandbox_snapshot.c) */
+	struct sandbox_net net;       /* network: private: the mirror proxy */
 	struct sandbox_spawner spawner;  /* starts the commands, from inside (runners/sandbox_spawn.h) */
 };
 
@@ -136,7 +144,7 @@ struct sandbox_setup_error {
 enum setup_step {
 	STEP_OK = 0, STEP_PRIVATE, STEP_RW, STEP_DIRS, STEP_OVERLAY, STEP_PROC, STEP_DEV, STEP_DEVNODES, STEP_PTS,
 	STEP_TMPFS, STEP_BINDS, STEP_RESOLV, STEP_HOSTNAME, STEP_LOOPBACK, STEP_PIVOT, STEP_WORKDIR, STEP_COPY,
-	STEP_PROXY, STEP_PROCMASK, STEP_PRIVS,
+	STEP_PROXY, STEP_PROCMASK, STEP_PRIVS, STEP_BOOT,
 };
 
 static const char *const step_names[] = {
@@ -147,9 +155,11 @@ static const char *const step_names[] = {
 	"bring up the loopback interface", "switch root into the overlay", "create the work directory",
 	"bind-mount the image's copy as the root", "copy the host's apt and dnf proxy settings",
 	"mask /proc files and make /proc/sys read-only", "drop privileges (capabilities, seccomp)",
+	"prepare the boot (cgroup namespace, /sys, /sys/fs/cgroup, /etc/machine-id)",
 };
 
 static void sandbox_stop(struct sandbox *sb);
+static int sandbox_enter(void *payload);
 
 static int ns_enter_fds_close(struct sandbox *sb)
 {
@@ -344,12 +354,14 @@ static int setup_mounts(const struct sandbox_plan *p)
 	return STEP_OK;
 }
 
-static int setup_root(const struct sandbox_plan *p)
+static int setup_root(const struct sandbox_plan *p, const struct sandbox_boot *boot)
 {
 	int step = setup_mounts(p);
 
 	if (step)
 		return step;
+	if (boot->on && sandbox_boot_mounts(boot) < 0)
+		return STEP_BOOT;
 	if (sethostname("alts-sandbox", 12) < 0)
 		return STEP_HOSTNAME;
 	if (!p->network_host && loopback_up() < 0)
@@ -400,6 +412,15 @@ static int sandbox_init_main(void *payload)
 	int step = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Booted, PID 1 is systemd and starts the services: it must be in the sandbox's cgroup. */
+	if (sb->boot.on && sb->have_cgroup) {
+		int e = -sandbox_cgroup_join(&sb->cgroup);
+
+		if (e > 0) {
+			report_setup(report_fd, -4, e);
+			_exit(1);
+		}
+	}
 	/* Snapshots: our mount namespace is a copy of the one that holds the layers' tmpfs. */
 	if (sb->snap.ns_fd >= 0) {
 		int e = -sandbox_snap_enter(&sb->snap);
@@ -411,7 +432,7 @@ static int sandbox_init_main(void *payload)
 			_exit(1);
 		}
 	}
-	keep_only_fds(ctl_fd, report_fd, -1);
+	keep_only_fds(ctl_fd, report_fd, sb->boot.cg_procs_fd);  /* PID 1 joins the boot cgroup with it */
 	/* PID 1 gets nothing of alts-run's: not even its stdio. */
 	{
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -424,13 +445,15 @@ static int sandbox_init_main(void *payload)
 				close(null);
 		}
 	}
-	step = setup_root(&sb->plan);
+	step = setup_root(&sb->plan, &sb->boot);
 	if (!step && sandbox_sec_apply(&sb->sec) < 0)
 		step = STEP_PRIVS;
 	report_setup(report_fd, step, step ? errno : 0);
 	close(report_fd);
 	if (step)
 		_exit(1);
+	if (sb->boot.on)
+		sandbox_boot_exec(&sb->boot);
 	for (;;) {
 		struct pollfd pfd = { ctl_fd, POLLIN, 0 };
 		int status;
@@ -753,7 +776,7 @@ static int sandbox_open_ns(struct sandbox *sb, struct alts_err *err)
 	for (int i = 0; i < NS_COUNT; i++) {
 		char path[64];
 
-		if (i == NS_NET && sb->plan.network_host)
+		if ((i == NS_NET && sb->plan.network_host) || (i == NS_CGROUP && !sb->boot.on))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)sb->init, ns_names[i]);
 		sb->ns_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -831,14 +854,15 @@ static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 		return rc;
 	}
 	/* The spawner joins the cgroup (an RCU grace period's wait) while PID 1 builds the mounts. */
-	rc = sandbox_spawner_start(&sb->spawner, sb->init, !p->network_host, sb->have_cgroup ? &sb->cgroup : NULL,
-				   &sb->sec, err);
+	if (!sb->boot.on)
+		rc = sandbox_spawner_start(&sb->spawner, sb->init, !p->network_host,
+					   sb->have_cgroup ? &sb->cgroup : NULL, &sb->sec, err);
 	if (!rc)
 		rc = sandbox_read_report(sb, report[0], err);
 	close(report[0]);
 	if (!rc)
 		rc = sandbox_open_ns(sb, err);
-	if (!rc)
+	if (!rc && sb->spawner.pid > 0)
 		rc = sandbox_spawner_enter(&sb->spawner, err);
 	return rc;
 }
@@ -949,6 +973,55 @@ static bool overlay_unavailable(const struct sandbox *sb)
 	       (sb->failed_errno == ENODEV || sb->failed_errno == EINVAL || sb->failed_errno == EPERM);
 }
 
+static void capture_output(void *payload, enum proc_stream stream, const char *buf, size_t len)
+{
+	struct sbuf *out = payload;
+
+	ALTS_UNUSED(stream);
+	if (out->len < 65536)
+		sbuf_add(out, buf, len);
+}
+
+/* Runs argv inside the sandbox for the boot mode's own queries (systemctl, journalctl); out gets its output. */
+static int sandbox_run_captured(void *payload, const char *const *argv, double timeout, struct sbuf *out,
+				int *exit_code, struct alts_err *err)
+{
+	static const char *const envp[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "SYSTEMD_PAGER=",
+		"SYSTEMD_COLORS=0", NULL,
+	};
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	int rc;
+
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.cwd = "/";
+	spec.timeout = timeout;
+	spec.on_output = capture_output;
+	spec.payload = out;
+	spec.child_enter = sandbox_enter;
+	spec.enter_payload = payload;
+	rc = proc_run(&res, &spec, err);
+	if (!rc)
+		*exit_code = res.exit_code;
+	return rc;
+}
+
+/* boot: systemd (runners/sandbox_boot.h): the image must have systemd; the cgroup and timeouts are set. */
+static int sandbox_boot_prepare(struct sandbox *sb, struct alts_err *err)
+{
+	const char *name = strrchr(sb->state.dir, '/') ? strrchr(sb->state.dir, '/') + 1 : sb->state.dir;
+	int rc = sandbox_boot_timeout(&sb->boot_timeout, "ALTS_BOOT_TIMEOUT", SANDBOX_BOOT_TIMEOUT, err);
+
+	if (!rc)
+		rc = sandbox_boot_timeout(&sb->boot_stop_timeout, "ALTS_BOOT_STOP_TIMEOUT", SANDBOX_BOOT_STOP_TIMEOUT,
+					  err);
+	if (!rc)
+		rc = sandbox_boot_plan(&sb->boot, sb->image.name, sb->lower, sb->plan.root, name, &sb->cgroup, err);
+	return rc;
+}
+
 static int sandbox_open_root(struct sandbox *sb, struct alts_err *err)
 {
 	char path[64];
@@ -958,6 +1031,14 @@ static int sandbox_open_root(struct sandbox *sb, struct alts_err *err)
 	if (sb->root_fd < 0)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
 	return 0;
+}
+
+/* network: private: the mirror proxy of this PID 1's network namespace (runners/sandbox_net.h). */
+static int sandbox_start_net(struct sandbox *sb, const struct suite *s, struct alts_err *err)
+{
+	if (sandbox_net_mode(s) != SANDBOX_NET_PRIVATE)
+		return 0;
+	return sandbox_net_start(&sb->net, sb->ns_fds[NS_NET], sb->root_fd, sb->lower, s, err);
 }
 
 /*
@@ -988,7 +1069,11 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		return alts_err_set(err, ALTS_ENOTSUP, "this sandbox cannot %s: %s", what,
 				    sb->plan.copy_mode ? "it is a copy of the image, not an overlay (overlayfs is unavailable "
 							 "or ALTS_SANDBOX_MODE=copy)"
-						       : "its layers could not be kept apart (see the warning above)");
+						       : r->want_snapshots ? "its layers could not be kept apart (see the warning above)"
+									   : "it was not asked for snapshots before it was prepared "
+									     "(runner_want_snapshots)");
+	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->init, sb->boot_stop_timeout))
+		sb->init = -1;  /* reaped: its pid may be someone else's now */
 	sandbox_stop(sb);
 	rc = step(&sb->snap, err);
 	if (!rc)
@@ -999,9 +1084,13 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 		rc = sandbox_spawn(sb, err);
 	if (!rc)
 		rc = sandbox_open_root(sb, err);
+	if (!rc)
+		rc = sandbox_start_net(sb, r->suite, err);
+	if (!rc && sb->boot.on)
+		rc = sandbox_boot_wait(&sb->boot, sb->init, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
-		return rc;
+		return rc == ALTS_ENOTSUP ? ALTS_EENV : rc;  /* it is stopped now: not usable as it was */
 	}
 	sb->snap.last_ms = (proc_now() - t0) * 1000;
 	alts_log(ALTS_LOG_INFO, "sandbox", "%s of %s in %.1f ms (%u snapshot layers)", what, sb->state.dir,
@@ -1019,11 +1108,16 @@ static int sandbox_reset_to_snapshot(struct runner *r, struct alts_err *err)
 	return sandbox_restart(r, sandbox_snap_discard, "reset", err);
 }
 
+static int sandbox_drop_snapshot(struct runner *r, struct alts_err *err)
+{
+	return sandbox_restart(r, sandbox_snap_drop, "roll back", err);
+}
+
 static int sandbox_prepare(struct runner *r, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 	const struct suite *s = r->suite;
-	bool network_host = s && s->env.network && !strcmp(s->env.network, "host");
+	bool network_host = sandbox_net_mode(s) == SANDBOX_NET_HOST;
 	enum sandbox_mode mode = SANDBOX_MODE_AUTO;
 	int rc;
 
@@ -1034,7 +1128,10 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	sb->spawner = (struct sandbox_spawner)SANDBOX_SPAWNER_INIT;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
+	sb->image_hold = -1;
+	sb->boot.cg_procs_fd = -1;
 	sandbox_snap_init(&sb->snap);
+	sandbox_net_init(&sb->net);
 	sb->keep = r->keep_env;
 	sb->prepared = true;
 	rc = sandbox_mode(&mode, err);
@@ -1047,6 +1144,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	rc = sandbox_pick_image(sb, s, err);
 	if (rc)
 		return rc;
+	sb->image_hold = image_hold(sb->image.name);
 	image_rootfs(sb->lower, sizeof(sb->lower), sb->image.name);
 	rc = sandbox_state_create(&sb->state, err);
 	if (rc)
@@ -1061,9 +1159,11 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	}
 	rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, mode == SANDBOX_MODE_COPY, network_host,
 		       sb->limits.disk, s, err);
+	if (!rc && s && s->env.boot && !strcmp(s->env.boot, "systemd"))
+		rc = sandbox_boot_prepare(sb, err);
 	if (!rc)
 		rc = sandbox_fill_info(r, sb->lower, err);
-	if (!rc && !sb->plan.copy_mode)
+	if (!rc && !sb->plan.copy_mode && r->want_snapshots)
 		sandbox_snap_plan_start(sb);
 	if (!rc && sb->plan.copy_mode)
 		rc = sandbox_copy_image(sb, err);
@@ -1085,6 +1185,10 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	}
 	if (!rc)
 		rc = sandbox_open_root(sb, err);
+	if (!rc)
+		rc = sandbox_start_net(sb, s, err);
+	if (!rc && sb->boot.on)
+		rc = sandbox_boot_wait(&sb->boot, sb->init, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
@@ -1102,6 +1206,8 @@ static int sandbox_enter(void *payload)
 
 	/* The cgroup first: its files are out of sight once in the mount namespace. */
 	if (sb->have_cgroup && (rc = sandbox_cgroup_join(&sb->cgroup)) < 0)
+		return rc;
+	if (sb->boot.on && (rc = sandbox_boot_join(&sb->boot)) < 0)
 		return rc;
 	for (int i = 0; i < NS_COUNT; i++) {
 		if (sb->ns_fds[i] >= 0 && setns(sb->ns_fds[i], ns_types[i]) < 0)
@@ -1213,6 +1319,7 @@ static void sandbox_stop(struct sandbox *sb)
 {
 	int status;
 
+	sandbox_net_stop(&sb->net);
 	sandbox_spawner_stop(&sb->spawner);
 	ns_enter_fds_close(sb);
 	if (sb->root_fd >= 0)
@@ -1232,17 +1339,23 @@ static void sandbox_stop(struct sandbox *sb)
 /* After sandbox_stop(): the cgroup and the filter go too. */
 static void sandbox_release(struct sandbox *sb)
 {
+	sandbox_boot_release(&sb->boot);
 	if (sb->have_cgroup)
 		sandbox_cgroup_remove(&sb->cgroup);
 	sb->have_cgroup = false;
 	sandbox_sec_release(&sb->sec);
 	sandbox_snap_release(&sb->snap);
+	sandbox_net_release(&sb->net);
+	image_release(sb->image_hold);
+	sb->image_hold = -1;
 }
 
 static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 
+	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->init, sb->boot_stop_timeout))
+		sb->init = -1;  /* reaped: its pid may be someone else's now */
 	sandbox_stop(sb);
 	sandbox_release(sb);
 	if ((keep || sb->keep) && sb->plan.copy_mode) {
@@ -1254,9 +1367,10 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 	}
 	if (keep || sb->keep) {
 		fprintf(stderr,
-			"alts: kept the sandbox's upper layer in %s/rw/upper (lower: image '%s'); enter it with:\n"
+			"alts: kept the sandbox's upper layer in %s (lower: image '%s'%s); enter it with:\n"
 			"  unshare -m sh -c 'mount -t overlay overlay -o %s %s && chroot %s'\n",
-			sb->state.dir, sb->image.name, sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
+			sb->plan.upper, sb->image.name, sb->snap.nlayers ? " and the snapshot layers rw/layer*" : "",
+			sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
 		return sandbox_state_keep(&sb->state, err);
 	}
 	return sandbox_state_remove(&sb->state, err);
@@ -1289,6 +1403,7 @@ const struct runner_ops runner_sandbox_ops = {
 	.copy_out = sandbox_copy_out,
 	.snapshot = sandbox_snapshot,
 	.reset = sandbox_reset_to_snapshot,
+	.drop = sandbox_drop_snapshot,
 	.teardown = sandbox_teardown,
 	.destroy = sandbox_destroy,
 };

@@ -1,6 +1,6 @@
 /*
  * Snapshots of an overlay sandbox: see runners/sandbox_snapshot.h and
- * docs/internals/sandbox-snapshots.md.
+ * docs/internals/sandbox.md (Snapshots).
  */
 #include "framework/common.h"
 #include "runners/sandbox_snapshot.h"
@@ -214,6 +214,19 @@ int sandbox_snap_discard(struct sandbox_snap *s, struct alts_err *err)
 	snap_remove(s, "work", s->gen);
 	s->gen++;
 	return 0;
+}
+
+int sandbox_snap_drop(struct sandbox_snap *s, struct alts_err *err)
+{
+	char name[32];
+
+	if (!s->nlayers)
+		return alts_err_set(err, ALTS_EINTERNAL, "no snapshot to drop");
+	snprintf(name, sizeof(name), "layer%u", s->nlayers - 1);
+	if (sandbox_snap__rmtree(s->rw_fd, name) < 0)
+		alts_log(ALTS_LOG_WARN, "sandbox", "cannot remove the old layer rw/%s (it stays until teardown)", name);
+	s->nlayers--;
+	return sandbox_snap_discard(s, err);
 }
 
 int sandbox_snap_plan(const struct sandbox_snap *s, const char *rw, const char *lower, char *upper, size_t upper_size,

@@ -63,6 +63,8 @@ int sandbox_snap_enter(const struct sandbox_snap *s);
  */
 int sandbox_snap_freeze(struct sandbox_snap *s, struct alts_err *err);
 int sandbox_snap_discard(struct sandbox_snap *s, struct alts_err *err);
+/* As discard, and the last frozen layer goes too. */
+int sandbox_snap_drop(struct sandbox_snap *s, struct alts_err *err);
 
 /*
  * The upper and work directories and the overlay mount options of the

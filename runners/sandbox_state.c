@@ -1,6 +1,7 @@
 #include "framework/common.h"
 #include "runners/sandbox_state.h"
 #include "runners/sandbox_cgroup.h"
+#include "runners/sandbox_boot.h"
 #include "runners/runner_util.h"
 #include "framework/fs.h"
 #include "framework/log.h"
@@ -52,6 +53,7 @@ static int state_remove_dir(const char *dir)
 	{
 		const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
 
+		sandbox_boot_forget(strncmp(name, ".stale-", 7) ? name : name + 7);  /* below the cgroup: first */
 		sandbox_cgroup_forget(strncmp(name, ".stale-", 7) ? name : name + 7);
 	}
 	return runner_remove_tree(dir);

@@ -5,11 +5,13 @@
 #include "scheduler/queue_probe.h"
 
 #include <pthread.h>
+#include <sys/time.h>
 #include <time.h>
 
 #define PROBE_CACHE 64
 #define PROBE_TTL_MS 1000
 #define PROBE_RETRY_MS 5000  /* after a failed connect */
+#define PROBE_RPC_TIMEOUT_S 2
 
 struct probe_entry {
 	char queue[QUEUE_NAME_MAX + 1];
@@ -82,6 +84,8 @@ static int ask(struct queue_probe *p, const char *queue, long *consumers, long *
 			p->down_until_ms = now + PROBE_RETRY_MS;
 			return ALTS_ERROR;
 		}
+		/* An HTTP answer waits on this: a broker that does not answer soon is "cannot be asked". */
+		amqp_set_rpc_timeout(p->conn, &(struct timeval){ PROBE_RPC_TIMEOUT_S, 0 });
 	}
 	ok = amqp_queue_declare(p->conn, 1, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
 	if (ok) {

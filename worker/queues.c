@@ -8,7 +8,6 @@
 #include <sys/utsname.h>
 
 #define QUEUES_IMAGE_RUNNER "sandbox"  /* the runner that runs suites in cached images */
-#define QUEUES_BINFMT_DIR "/proc/sys/fs/binfmt_misc"
 
 static const char *host_qarch(void)
 {
@@ -21,70 +20,22 @@ static const char *host_qarch(void)
 	return queue_name_arch(machine);
 }
 
-/* x86-64-v2: the CPU flags the psABI level requires (cx16, lahf_lm, popcnt, sse4_1, sse4_2, ssse3). */
-static bool cpu_has_x86_64_v2(void)
-{
-	static const char *const need[] = { " cx16", " lahf_lm", " popcnt", " sse4_1", " sse4_2", " ssse3" };
-	struct sbuf info = SBUF_INIT;
-	const char *flags, *eol;
-	bool ok = false;
-
-	if (sbuf_read_file(&info, "/proc/cpuinfo", 4 << 20) || !(flags = strstr(info.buf, "\nflags")))
-		goto out;
-	eol = strchr(flags + 1, '\n');
-	if (eol)
-		info.buf[eol - info.buf] = '\0';
-	ok = true;
-	for (size_t i = 0; i < ALTS_ARRAY_SIZE(need); i++) {
-		const char *p = strstr(flags, need[i]);
-		size_t n = strlen(need[i]);
-
-		ok = ok && p && (p[n] == ' ' || p[n] == '\0' || p[n] == '\n');
-	}
-out:
-	sbuf_release(&info);
-	return ok;
-}
-
-static bool binfmt_enabled(const char *qarch, char *path, size_t size)
-{
-	const char *dir = getenv("ALTS_BINFMT_MISC");
-	struct sbuf text = SBUF_INIT;
-	bool ok;
-
-	/* qemu-user-static's handler names (x86_64_v2 runs under qemu-x86_64). */
-	str_fmt(path, size, "%s/qemu-%s", dir && *dir ? dir : QUEUES_BINFMT_DIR,
-		!strcmp(qarch, "x86_64_v2") ? "x86_64" : qarch);
-	ok = !sbuf_read_file(&text, path, 64 << 10) && !strncmp(text.buf, "enabled", 7);
-	sbuf_release(&text);
-	return ok;
-}
-
 bool queues_arch_runnable(const char *qarch, char *why, size_t why_size)
 {
-	const char *host = host_qarch();
-	char path[PATH_MAX];
+	struct alts_err err = ALTS_ERR_INIT;
 
-	if (host && !strcmp(host, qarch))
-		return true;
-	if (host && !strcmp(host, "x86_64") && !strcmp(qarch, "x86_64_v2")) {
-		if (cpu_has_x86_64_v2())
-			return true;
-	}
-	if (binfmt_enabled(qarch, path, sizeof(path)))
+	/* One judge for images and queues: runners/image.c (native, or an enabled qemu-user handler). */
+	if (!image_arch_check(qarch, &err))
 		return true;
 	if (why)
-		snprintf(why, why_size,
-			 "this %s host cannot run %s binaries (no enabled binfmt_misc handler %s: install "
-			 "qemu-user-static)",
-			 host ? host : "unknown-architecture", qarch, path);
+		snprintf(why, why_size, "%s", err.msg);
 	return false;
 }
 
 int queues_check_host(const struct strlist *queues, struct alts_err *err)
 {
 	struct queue_name_parts p;
-	char why[PATH_MAX + 160];
+	char why[ALTS_ERR_MSG_MAX];
 
 	for (size_t i = 0; i < queues->n; i++) {
 		if (!queue_name_parse(&p, queues->v[i]))
@@ -107,7 +58,7 @@ struct derive {
 static int derive_add(struct derive *d, const char *image, const char *arch)
 {
 	const char *qarch = queue_name_arch(arch);
-	char dist[QUEUE_NAME_MAX + 1], name[QUEUE_NAME_MAX + 1], why[PATH_MAX + 160];
+	char dist[QUEUE_NAME_MAX + 1], name[QUEUE_NAME_MAX + 1], why[ALTS_ERR_MSG_MAX];
 
 	if (!qarch) {
 		alts_log(ALTS_LOG_WARN, "worker", "image '%s': unknown architecture '%s' (known: %s); no queue for it",

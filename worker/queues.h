@@ -27,11 +27,10 @@
 int queues_from_images(struct strlist *out, struct arena *a, const struct farm_config *c, struct alts_err *err);
 
 /*
- * True when this host runs qarch (a queue architecture): natively
- * (x86_64_v2 on an x86_64 CPU with SSE4.2, SSSE3, POPCNT and CX16), or
- * through an enabled binfmt_misc handler qemu-<arch> (qemu-user-static)
- * in $ALTS_BINFMT_MISC, default /proc/sys/fs/binfmt_misc. why (may be
- * NULL) gets the reason when not.
+ * True when this host runs qarch (a queue architecture), natively or
+ * through an enabled qemu-user binfmt_misc handler: image_arch_support()
+ * of runners/image.h ($ALTS_BINFMT_DIR replaces /proc/sys/fs/binfmt_misc
+ * for tests). why (may be NULL) gets the reason when not.
  */
 bool queues_arch_runnable(const char *qarch, char *why, size_t why_size);
 

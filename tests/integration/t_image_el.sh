@@ -232,6 +232,34 @@ check "refresh: no old or temporary tree is left" \
 	test -z "$(find "$ALTS_IMAGE_CACHE" -maxdepth 1 -name ".old-*" -o -maxdepth 1 -name ".tmp-$NAME-??????")"
 "$ALTS_RUN" --artifacts "$SCRATCH/art2" --tap "$SCRATCH/el2.tap" "$SCRATCH/suite.yaml" >"$SCRATCH/el2.out" 2>&1; status=$?
 check "the refreshed image runs the suite (exit $status)" test "$status" -eq 0
+
+# ---- the age policy of alts.yaml: warn, or rebuild before the suite ----
+sleep 1
+printf 'image_max_age: 1s\n' >"$SCRATCH/warn.yaml"
+created=$(jq -r .created "$meta")
+"$ALTS_RUN" --config "$SCRATCH/warn.yaml" --artifacts "$SCRATCH/art3" "$SCRATCH/suite.yaml" >"$SCRATCH/warn.out" 2>&1; status=$?
+check "image_max_age (warn): the suite still passes (exit $status)" test "$status" -eq 0
+check "image_max_age (warn): the age is reported" \
+	grep -q "image '$NAME' is .* days old, older than image_max_age .*alts-image refresh $NAME" "$SCRATCH/warn.out"
+check "image_max_age (warn): the image is kept" test "$(jq -r .created "$meta")" = "$created"
+printf 'image_max_age: 1s\nimage_refresh: rebuild\n' >"$SCRATCH/rebuild.yaml"
+# While the rebuild runs, a sandbox (here flock -s standing in for one) holds the image.
+flock -s "$ALTS_IMAGE_CACHE/$NAME.users" \
+	"$ALTS_RUN" --config "$SCRATCH/rebuild.yaml" --artifacts "$SCRATCH/art4" "$SCRATCH/suite.yaml" \
+	>"$SCRATCH/rebuild.out" 2>&1; status=$?
+check "image_max_age (rebuild): the suite passes on the rebuilt image (exit $status)" test "$status" -eq 0
+check "image_max_age (rebuild): the image was rebuilt first" test "$(jq -r .created "$meta")" != "$created"
+check "an image in use keeps its old tree after the swap" \
+	test -n "$(find "$ALTS_IMAGE_CACHE" -maxdepth 1 -name ".old-$NAME-??????")"
+"$ALTS_IMAGE" sweep >"$SCRATCH/sweep.out" 2>&1
+check "once released, sweep removes the old tree" \
+	test -z "$(find "$ALTS_IMAGE_CACHE" -maxdepth 1 -name ".old-$NAME-??????")"
+printf 'image_refresh: sometimes\n' >"$SCRATCH/badcfg.yaml"
+"$ALTS_RUN" --config "$SCRATCH/badcfg.yaml" "$SCRATCH/suite.yaml" >"$SCRATCH/badcfg.out" 2>&1; status=$?
+check "image_refresh: sometimes is refused (exit $status)" test "$status" -eq 2
+check "image_refresh: the place and the choices" \
+	grep -q "badcfg.yaml:1:16: image_refresh: unknown image_refresh 'sometimes' (known: warn, rebuild)" "$SCRATCH/badcfg.out"
+
 tar -C "$rootfs" -cf "$SCRATCH/tree.tar" ./etc/os-release
 "$ALTS_IMAGE" import imported "$SCRATCH/tree.tar" >/dev/null 2>&1
 "$ALTS_IMAGE" refresh imported >"$SCRATCH/imp.out" 2>&1; status=$?

@@ -175,7 +175,8 @@ idle_new_cgroups() {
 	local d
 	comm -13 <(echo "$cgroups_before") <(ls -d /sys/fs/cgroup/*/alts/sb-* /sys/fs/cgroup/alts/sb-* 2>/dev/null | sort) |
 		while read -r d; do
-			[ -n "$d" ] && [ -d "$d" ] && [ ! -s "$d/cgroup.procs" ] && echo "$d"
+			# cgroup files have no size: read them. A booted sandbox's processes are in subgroups.
+			[ -n "$d" ] && [ -d "$d" ] && [ -z "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && echo "$d"
 		done
 }
 left_cgroups() {

@@ -181,4 +181,38 @@ check "bad option value: usage error" test "$status" -eq 2 -a -n "$(grep -F -- '
 out=$("$ALTS_RUN" 2>&1); status=$?
 check "no suite: usage error" test "$status" -eq 2 -a -n "$(grep -F 'no suite given' <<<"$out")"
 
+
+# Test dependencies and fresh checks.
+case_ test_dep_under_test "test_dep_under_test.yaml:2:16: test_depends\\[0\\]: 'hello' is a package under test" <<'Y'
+packages: [hello]
+test_depends: [hello]
+checks: [install]
+Y
+case_ test_dep_bad_name "test_dep_bad_name.yaml:2:50: checks\\[0\\].launch.test_depends\\[1\\]: package name 'a;b' contains" <<'Y'
+checks:
+  - launch: {command: [true], test_depends: [ok, "a;b"]}
+Y
+case_ test_dep_twice "test_dep_twice.yaml:1:22: test_depends\\[1\\]: test dependency 'curl' is listed twice" <<'Y'
+test_depends: [curl, curl]
+checks: [{launch: {command: [true]}}]
+Y
+case_ fresh_install "fresh_install.yaml:3:22: checks\\[0\\].install.fresh: an install check cannot be fresh" <<'Y'
+packages: [hello]
+checks:
+  - install: {fresh: true}
+Y
+case_ isolation_on_local "isolation_on_local.yaml:2:12: isolation: isolation: check needs the sandbox runner; the 'local' runner has no snapshots" <<'Y'
+environment: {runner: local}
+isolation: check
+checks: [{launch: {command: [true]}}]
+Y
+case_ fresh_on_docker "fresh_on_docker.yaml:3:38: checks\\[0\\].launch.fresh: a fresh environment per check needs the sandbox runner; the 'docker' runner has no snapshots" <<'Y'
+environment: {runner: docker, docker: {image: debian:12}}
+checks:
+  - launch: {command: [true], fresh: true}
+Y
+case_ isolation_unknown "isolation_unknown.yaml:1:12: isolation: unknown isolation 'checks' \\(known: suite, check\\)" <<'Y'
+isolation: checks
+checks: [{launch: {command: [true]}}]
+Y
 finish

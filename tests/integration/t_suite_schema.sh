@@ -130,12 +130,14 @@ same_list "repository keys" "repositories: [{url: /srv, zz: 1}]
 $C" 's.$defs.repository.anyOf[1].properties'
 same_list "environment keys" "environment: {zz: 1}
 $C" 's.$defs.environment.properties'
-for kind in install launch integrity script uninstall; do
+for kind in install launch integrity script uninstall dep8; do
 	same_list "$kind keys" "packages: [a]
 checks: [{$kind: {zz: 1}}]" "s.\$defs.${kind}Body.properties"
 done
 same_list "script git keys" "checks: [{script: {git: {url: x, zz: 1}}}]" \
 	's.$defs.scriptBody.properties.git.anyOf[1].properties'
+same_list "dep8 git keys" "checks: [{dep8: {git: {url: x, zz: 1}}}]" \
+	's.$defs.dep8Body.properties.git.anyOf[1].properties'
 same_list "environment.ssh keys" "environment: {ssh: {zz: 1}}
 $C" 's.$defs.sshSection.properties'
 same_list "environment.docker keys" "environment: {docker: {zz: 1}}
@@ -324,6 +326,18 @@ Y
 beyond upgrade_bad_version <<'Y'
 packages: [hello]
 checks: [{upgrade: {from: "1.0;rm"}}]
+Y
+valid dep8_sources <<'Y'
+checks:
+  - dep8: {source: hello}
+  - autopkgtest: {name: upstream, git: {url: "https://example.invalid/x.git", ref: main, path: pkg}, tests: [smoke]}
+  - dep8: {git: "https://example.invalid/y.git", tests: smoke, timeout: 10m}
+Y
+invalid dep8_two_sources <<'Y'
+checks: [{dep8: {source: hello, git: "https://example.invalid/x.git"}}]
+Y
+invalid dep8_no_source <<'Y'
+checks: [{autopkgtest: {tests: [a]}}]
 Y
 valid explicit_nulls <<'Y'
 name:
@@ -1496,6 +1510,50 @@ environment:
   package_manager: dpkg
 checks:
   - install: {packages: [bash]}
+Y
+
+# Test dependencies and fresh checks (docs/suite-format.md).
+valid test_depends_and_isolation <<'Y'
+packages: [hello]
+test_depends: [curl, adduser]
+isolation: check
+environment: {runner: sandbox, image: debian-12}
+checks:
+  - install
+  - launch: {command: [hello], test_depends: wget, fresh: false}
+  - integrity: {fresh: true, test_depends: [file]}
+Y
+invalid isolation_unknown <<'Y'
+isolation: checks
+checks: [{launch: {command: [true]}}]
+Y
+invalid test_depends_bad_name <<'Y'
+test_depends: [curl, "-rf"]
+checks: [{launch: {command: [true]}}]
+Y
+invalid test_depends_empty <<'Y'
+checks: [{launch: {command: [true], test_depends: []}}]
+Y
+invalid fresh_not_bool <<'Y'
+checks: [{launch: {command: [true], fresh: sometimes}}]
+Y
+invalid test_depends_twice <<'Y'
+test_depends: [curl, curl]
+checks: [{launch: {command: [true]}}]
+Y
+beyond test_dep_under_test <<'Y'
+packages: [hello]
+test_depends: [hello]
+checks: [install]
+Y
+beyond fresh_install <<'Y'
+packages: [hello]
+checks: [{install: {fresh: true}}]
+Y
+beyond isolation_on_local <<'Y'
+environment: {runner: local}
+isolation: check
+checks: [{launch: {command: [true]}}]
 Y
 
 compare_all

@@ -107,10 +107,10 @@ else
 		>/dev/null 2>"$SCRATCH/err"
 	rc=$?
 	check "a queue for s390x is refused: exit $rc ($(head -1 "$SCRATCH/err"))" \
-		bash -c "[ $rc = 2 ] && grep -q \"queue 'sandbox-s390x-0.debian-12': architecture s390x refused: this x86_64 host cannot run s390x binaries (no enabled binfmt_misc handler /proc/sys/fs/binfmt_misc/qemu-s390x: install qemu-user-static)\" '$SCRATCH/err'"
+		bash -c "[ $rc = 2 ] && grep -q \"queue 'sandbox-s390x-0.debian-12': architecture s390x refused: this x86_64 host cannot run s390x programs: no qemu-user binfmt handler 'qemu-s390x' is registered\" '$SCRATCH/err'"
 	mkdir -p "$SCRATCH/binfmt"
 	printf 'enabled\ninterpreter /usr/libexec/qemu-binfmt/s390x-binfmt-P\nflags: POCF\n' >"$SCRATCH/binfmt/qemu-s390x"
-	ALTS_BINFMT_MISC=$SCRATCH/binfmt worker_start "$SCRATCH/config.yaml" --queues sandbox-s390x-0.debian-12 &&
+	ALTS_BINFMT_DIR=$SCRATCH/binfmt worker_start "$SCRATCH/config.yaml" --queues sandbox-s390x-0.debian-12 &&
 		WORKER_PIDS+=("$WORKER_PID")
 	check "... and consumed when a qemu-s390x handler is enabled" \
 		bash -c "rmqctl() { '$RABBITMQ_BIN/rabbitmqctl' -n '$RABBITMQ_TEST_NODE' -q \"\$@\"; }; rmqctl list_consumers queue_name | grep -qx sandbox-s390x-0.debian-12"
@@ -120,10 +120,10 @@ fi
 mkdir -p "$PRIVATE_CACHE/almalinux-9-s390x/rootfs"
 printf '{"name":"almalinux-9-s390x","dist_name":"almalinux","dist_version":"9","arch":"s390x"}\n' \
 	>"$PRIVATE_CACHE/almalinux-9-s390x/meta.json"
-ALTS_IMAGE_CACHE=$PRIVATE_CACHE ALTS_BINFMT_MISC=$SCRATCH/no-binfmt worker_start "$SCRATCH/config.yaml" ||
+ALTS_IMAGE_CACHE=$PRIVATE_CACHE ALTS_BINFMT_DIR=$SCRATCH/no-binfmt worker_start "$SCRATCH/config.yaml" ||
 	bad "worker with a foreign image starts"
 WORKER_PIDS+=("$WORKER_PID")
 check "a foreign image without a handler is left out with a warning" \
-	grep -q "image 'almalinux-9-s390x' (s390x) left out: this x86_64 host cannot run s390x binaries" "$WORKER_LOG"
+	grep -q "image 'almalinux-9-s390x' (s390x) left out: this x86_64 host cannot run s390x programs" "$WORKER_LOG"
 worker_stop
 finish

@@ -1,9 +1,10 @@
 /*
  * The runner conformance test: drives one runner through the runner API
  * (runner_new, runner_prepare, runner_exec, runner_copy_in/out,
- * runner_free) on a suite loaded from YAML, and prints TAP. Every runner
- * must pass the same cases; tests/integration/t_runner_conformance.sh
- * runs it for each and checks what must be gone after teardown.
+ * runner_snapshot, runner_reset, runner_free) on a suite loaded from
+ * YAML, and prints TAP. Every runner must pass the same cases;
+ * tests/integration/t_runner_conformance.sh runs it for each and checks
+ * what must be gone after teardown.
  *
  *   runner_conformance RUNNER SUITE.yaml SCRATCH_DIR
  *
@@ -354,6 +355,41 @@ static void case_copy(struct conf_run *c)
 	sbuf_release(&out);
 }
 
+/*
+ * Snapshots: runners that have them bring files back and stack snapshots;
+ * the others say "not supported" and stay usable.
+ */
+static void case_snapshot(struct conf_run *c, const char *name)
+{
+	const char *t[] = { "true", NULL };
+	const char *write_a[] = { "sh", "-c", "echo a >/var/tmp/alts-snap-a", NULL };
+	const char *change[] = { "sh", "-c", "echo b >/var/tmp/alts-snap-b && rm /var/tmp/alts-snap-a", NULL };
+	const char *back[] = { "sh", "-c", "test -e /var/tmp/alts-snap-a && test ! -e /var/tmp/alts-snap-b", NULL };
+	const char *bare[] = { "sh", "-c", "test ! -e /var/tmp/alts-snap-a", NULL };
+	struct alts_err err = ALTS_ERR_INIT;
+	int rc;
+
+	if (!runner_name_can_reset(name)) {
+		rc = runner_snapshot(c->r, &err);
+		tap(c, rc == ALTS_ENOTSUP && strstr(err.msg, "has no snapshots"), "no snapshots: %s", err.msg);
+		rc = runner_reset(c->r, &err);
+		tap(c, rc == ALTS_ENOTSUP, "no resets either");
+		expect_exit(c, "still usable after", t, 0);
+		return;
+	}
+	expect_exit(c, "a file before the snapshot", write_a, 0);
+	rc = runner_snapshot(c->r, &err);
+	tap(c, !rc && runner_snapshot_depth(c->r) == 1, "snapshot%s%s", rc ? ": " : "", rc ? err.msg : "");
+	expect_exit(c, "changes after it", change, 0);
+	rc = runner_reset(c->r, &err);
+	tap(c, !rc, "reset%s%s", rc ? ": " : "", rc ? err.msg : "");
+	expect_exit(c, "the files are as at the snapshot", back, 0);
+	expect_exit(c, "a second reset: the same files", (rc = runner_reset(c->r, &err)) ? t : back, 0);
+	rc = runner_snapshot_drop(c->r, &err);
+	tap(c, !rc && runner_snapshot_depth(c->r) == 0, "drop the snapshot%s%s", rc ? ": " : "", rc ? err.msg : "");
+	expect_exit(c, "back to the state of prepare", bare, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct conf_run c = { 0 };
@@ -372,7 +408,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "runner_conformance: %s\n", err.msg);
 		return 2;
 	}
-	if (runner_new(&c.r, argv[1], suite, &err) || runner_prepare(c.r, &err)) {
+	if (!runner_new(&c.r, argv[1], suite, &err))
+		runner_want_snapshots(c.r);
+	if (!c.r || runner_prepare(c.r, &err)) {
 		printf("Bail out! %s\n", err.msg);
 		runner_free(c.r, false);
 		suite_free(suite);
@@ -389,6 +427,7 @@ int main(int argc, char **argv)
 	case_cwd(&c);
 	case_stdin(&c);
 	case_copy(&c);
+	case_snapshot(&c, argv[1]);
 	printf("# workdir: %s\n", c.workdir);
 	fflush(stdout);
 	runner_free(c.r, false);

@@ -9,6 +9,7 @@
  * sizes the test gives (ALTS_SANDBOX_DISK=64M, MEMORY=256M, PIDS=256).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -26,6 +27,7 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -314,7 +316,26 @@ static void proc_sys(void)
 	{
 		struct stat st;
 
-		tap(stat("/sys/kernel", &st) < 0, "no sysfs in the sandbox", NULL);
+		if (getenv("ALTS_PROBE_BOOTED")) {
+			/* Boot mode (systemd as PID 1) shows a read-only sysfs, firmware hidden. */
+			struct statvfs sv;
+			int fd = open("/sys/kernel/uevent_helper", O_WRONLY | O_CLOEXEC);
+			DIR *d = opendir("/sys/firmware");
+			int entries = 0;
+
+			tap(fd < 0, "booted: /sys/kernel/uevent_helper (run by the host's kernel) cannot be opened for writing",
+			    NULL);
+			if (fd >= 0)
+				close(fd);
+			tap(statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY), "booted: /sys is read-only", NULL);
+			while (d && readdir(d))
+				entries++;
+			if (d)
+				closedir(d);
+			tap(entries <= 2, "booted: /sys/firmware is empty", NULL);
+		} else {
+			tap(stat("/sys/kernel", &st) < 0, "no sysfs in the sandbox", NULL);
+		}
 		tap(stat("/dev/mem", &st) < 0 && stat("/dev/kmsg", &st) < 0 && stat("/dev/sda", &st) < 0,
 		    "no /dev/mem, /dev/kmsg or disks in /dev", NULL);
 	}

@@ -174,6 +174,73 @@ static void test_check_launch__service_systemd_or_fallback(void **state)
 	fake_check_release(&fc);
 }
 
+static void test_check_launch__booted_service_alone_starts_and_logs_journal(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init(&fc, "environment: {boot: systemd}\nchecks:\n  - launch: {service: web}\n", 0);
+	fake_reply("systemctl start", 0, "", "");
+	fake_reply("systemctl is-active", 0, "active\n", "");
+	fake_reply("journalctl -u web", 0,
+		   "Dec 04 15:15:08 alts-sandbox systemd[1]: Starting web.service - web...\n"
+		   "Dec 04 15:15:08 alts-sandbox web[12]: listening on :80\n",
+		   "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_PASS);
+	assert_string_equal(fake.calls[0], "systemctl start -- web");
+	/* A unit name without .service is still a unit: systemctl, not pgrep. */
+	assert_true(fake_find_call("systemctl is-active --quiet -- web") >= 0);
+	assert_int_equal(fake_find_call("pgrep"), -1);
+	assert_true(fake_find_call("journalctl -u web --no-pager -b") >= 0);
+	assert_non_null(strstr(fc.log_text, "alts: the journal of web:"));
+	assert_non_null(strstr(fc.log_text, "web[12]: listening on :80"));
+	assert_int_equal(fake_sub(&fc, "service web")->status, CHECK_PASS);
+	fake_check_release(&fc);
+}
+
+static void test_check_launch__booted_failing_unit_names_its_journal(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init(&fc, "environment: {boot: systemd}\nchecks:\n  - launch: {service: web}\n", 0);
+	fake_reply("systemctl start", 1, "",
+		   "Job for web.service failed because the control process exited with error code.\n"
+		   "See \"systemctl status web.service\" and \"journalctl -xeu web.service\" for details.\n");
+	fake_reply("journalctl -u web", 0,
+		   "Dec 04 15:15:08 alts-sandbox systemd[1]: Starting web.service - web...\n"
+		   "Dec 04 15:15:08 alts-sandbox sh[12]: web: cannot bind port 80: Address already in use\n"
+		   "Dec 04 15:15:08 alts-sandbox systemd[1]: web.service: Control process exited, code=exited, status=1/FAILURE\n"
+		   "Dec 04 15:15:08 alts-sandbox systemd[1]: Failed to start web.service - web.\n",
+		   "");
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	assert_string_equal(fc.result.message,
+			    "service 'web' failed to start (exit 1): Job for web.service failed because the control "
+			    "process exited with error code; the unit's last journal line: sh[12]: web: cannot bind "
+			    "port 80: Address already in use");
+	assert_int_equal(fake_find_call("systemctl is-active"), -1);
+	assert_non_null(strstr(fc.log_text, "Failed to start web.service"));
+	fake_check_release(&fc);
+}
+
+static void test_check_launch__service_alone_needs_the_boot(void **state)
+{
+	struct fake_check fc;
+
+	ALTS_UNUSED(state);
+	fake_reset();
+	fake_check_init(&fc, "checks:\n  - launch: {service: web}\n", 0);
+	assert_int_equal(fake_check_run(&fc), 0);
+	assert_int_equal(fc.result.status, CHECK_FAIL);
+	assert_non_null(strstr(fc.result.message, "needs environment boot: systemd"));
+	assert_int_equal(fake.nexec, 0);
+	fake_check_release(&fc);
+}
+
 static void test_check_launch__load_time_errors(void **state)
 {
 	struct suite *s = NULL;
@@ -228,6 +295,9 @@ int main(void)
 		cmocka_unit_test(test_check_launch__timeout),
 		cmocka_unit_test(test_check_launch__service_pgrep_polls_until_up),
 		cmocka_unit_test(test_check_launch__service_systemd_or_fallback),
+		cmocka_unit_test(test_check_launch__booted_service_alone_starts_and_logs_journal),
+		cmocka_unit_test(test_check_launch__booted_failing_unit_names_its_journal),
+		cmocka_unit_test(test_check_launch__service_alone_needs_the_boot),
 		cmocka_unit_test(test_check_launch__load_time_errors),
 		cmocka_unit_test(test_check_launch__deadline_passed_runs_nothing),
 	};

@@ -44,6 +44,34 @@ static void test_image_progress__debootstrap_phases(void **state)
 	assert_string_equal(s.phase, "done");
 }
 
+static void test_image_progress__dnf_phases(void **state)
+{
+	static const char *const lines[] = {
+		"baseos                                          2.8 MB/s |  59 kB     00:00", "Dependencies resolved.",
+		"Downloading Packages:", "(1/215): bash-5.1.8-9.el9.x86_64.rpm      1.2 MB/s | 1.7 MB     00:01",
+		"(2/215): coreutils-8.32-35.el9.x86_64.rpm 1.0 MB/s | 1.2 MB     00:01", NULL,
+	};
+	struct image_progress_state s = { 0 };
+	char buf[256];
+
+	ALTS_UNUSED(state);
+	feed_lines(&s, lines);
+	assert_string_equal(s.phase, "retrieving");
+	assert_int_equal(s.packages, 2);
+	assert_string_equal(s.current, "coreutils-8.32-35.el9.x86_64.rpm");
+	image_progress_state_line(&s, "  Preparing        :                                                        1/1 ");
+	image_progress_state_line(&s, "  Installing       : bash-5.1.8-9.el9.x86_64                          12/215 ");
+	assert_string_equal(s.phase, "installing");
+	assert_int_equal(s.packages, 12);
+	assert_string_equal(image_progress_state_render(&s, "almalinux-9", 61, buf, sizeof(buf)),
+			    "alts-image: almalinux-9: installing 12 packages (bash-5.1.8-9.el9.x86_64), 1:01");
+	image_progress_state_line(&s, "warning: group shadow does not exist - using root");
+	assert_string_equal(s.phase, "installing");
+	image_progress_state_line(&s, "  Verifying        : bash-5.1.8-9.el9.x86_64                           1/215 ");
+	assert_string_equal(s.phase, "verifying");
+	assert_int_equal(s.packages, 1);
+}
+
 static void test_image_progress__tar_bytes(void **state)
 {
 	struct image_progress_state s = { 0 };
@@ -122,6 +150,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_image_progress__debootstrap_phases),
+		cmocka_unit_test(test_image_progress__dnf_phases),
 		cmocka_unit_test(test_image_progress__tar_bytes),
 		cmocka_unit_test(test_image_progress__quiet_off_a_terminal),
 		cmocka_unit_test(test_image_progress__draws_and_clears),

@@ -3,6 +3,8 @@
 # make_repo.
 
 # build_rpm DIR NAME VERSION: a noarch package with /usr/bin/NAME printing "Hello from NAME".
+# BUILD_RPM_HEADER: extra spec header lines (e.g. "AutoReqProv: no" for an image whose rpm
+# database provides nothing, not even /bin/sh).
 build_rpm() {
 	local dir=$1 name=$2 version=$3 top
 	top=$(mktemp -d)
@@ -14,6 +16,7 @@ Release: 1
 Summary: $name, made by the alts tests
 License: MIT
 BuildArch: noarch
+${BUILD_RPM_HEADER:-}
 %description
 $name, made by the alts tests.
 %install
