@@ -840,6 +840,15 @@ static int dep8_collect_artifacts(struct dep8_run *r, const char *suffix, struct
 	dest = arena_printf(ctx->arena, "%.*s/%.*s-artifacts%s", (int)(slash - log), log, (int)blen, base, suffix);
 	if (!dest)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	{
+		/* A run whose tests were all skipped, or reset away with their snapshot, has none yet. */
+		const char *mk[] = { "mkdir", "-p", "--", r->art, NULL };
+		const char *why;
+		int rc = run_root(r, mk, NULL, NULL, &why, NULL, err);
+
+		if (rc)
+			return rc;
+	}
 	check_logf(ctx, "alts: artifacts of the tests -> %s", dest);
 	return runner_copy_out(ctx->runner, r->art, dest, err);
 }
