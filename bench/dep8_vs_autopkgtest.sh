@@ -114,7 +114,7 @@ echo "peer versions: autopkgtest $(dpkg-query -W -f='${Version}' autopkgtest) (-
 	"network: $network)"
 echo "machine: $(nproc) CPUs, $(uname -r); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| package | test | alts verdict | autopkgtest verdict | alts s | autopkgtest s | ratio |"
+echo "| package | test | alts verdict | autopkgtest verdict | alts s | autopkgtest s | ratio (autopkgtest / alts) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 
 # One "name<TAB>verdict<TAB>seconds" line per DEP-8 test, from alts' JSON: the parts of the dep8
@@ -182,8 +182,14 @@ YAML
 		bv=$(printf '%s' "$b" | cut -f2); bs=$(printf '%s' "$b" | cut -f3)
 		echo "| $p | $(cell "$name") | $(cell "${av:--}") | $(cell "${bv:--}") | ${as:--} | ${bs:--} | $(ratio "$as" "$bs") |"
 	done
+	# A ratio only when both tools ran a test: skipping everything is not speed.
+	r=-
+	if awk -F'\t' '$2 !~ /^SKIP/ { f = 1 } END { exit !f }' "$out/alts.rows" &&
+		awk -F'\t' '$2 !~ /^SKIP/ { f = 1 } END { exit !f }' "$out/apt.rows"; then
+		r=$(ratio "$at" "$pt")
+	fi
 	echo "| **$p** | (whole run) | $(tail -1 "$out/alts.out" 2>/dev/null) | $(tail -1 "$out/apt.out" 2>/dev/null) |" \
-		"${at:--} | ${pt:--} | $(ratio "$at" "$pt") |"
+		"${at:--} | ${pt:--} | $r |"
 	if [ -n "$keep" ]; then mkdir -p "$keep" && cp -r "$out" "$keep/"; fi
 done
 echo

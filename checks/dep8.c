@@ -378,6 +378,54 @@ static int dep8_user(struct dep8_run *r, bool sudo, const char **why, struct alt
 	return rc;
 }
 
+/*
+ * Tells the runner which packages are test dependencies (integrity and
+ * uninstall leave them out): every package an or-group names, except the
+ * suite's own packages (what '@' brings are the packages under test).
+ */
+static int dep8_record_test_deps(struct dep8_run *r, const struct strlist *deps, struct alts_err *err)
+{
+	const struct suite *s = r->ctx->suite;
+	const char **names = NULL;
+	size_t n = 0, alloc = 0;
+
+	for (size_t i = 0; i < deps->n; i++) {
+		const char *p = deps->v[i];
+
+		while (*p) {
+			size_t len;
+			bool ours = false;
+			const char *name;
+
+			p += strspn(p, " |");
+			len = strcspn(p, " :(|");
+			if (!len)
+				break;
+			name = arena_strndup(r->ctx->arena, p, len);
+			if (!name)
+				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			for (size_t k = 0; k < s->npackages; k++)
+				ours = ours || !strcmp(s->packages[k].name, name);
+			if (!ours) {
+				if (n == alloc) {
+					size_t want = alloc ? 2 * alloc : 16;
+					const char **v = arena_alloc(r->ctx->arena, want * sizeof(*v));
+
+					if (!v)
+						return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+					if (n)
+						memcpy(v, names, n * sizeof(*v));
+					names = v;
+					alloc = want;
+				}
+				names[n++] = name;
+			}
+			p += strcspn(p, "|");
+		}
+	}
+	return n ? runner_add_test_deps(r->ctx->runner, names, n, err) : 0;
+}
+
 /* True when every entry of deps is in have. */
 static bool deps_known(const struct strlist *have, const struct strlist *deps)
 {
@@ -417,6 +465,8 @@ static int dep8_install(struct dep8_run *r, const struct strlist *deps, bool rec
 		argv[n++] = deps->v[i];
 	argv[n] = NULL;
 	rc = run_root(r, argv, env, NULL, why, NULL, err);
+	if (!rc && !*why)
+		rc = dep8_record_test_deps(r, deps, err);
 	for (size_t i = 0; !rc && !*why && i < deps->n; i++) {
 		if (conf_strlist_has(&r->installed, deps->v[i]))
 			continue;
@@ -450,6 +500,13 @@ static bool runner_is(const struct dep8_run *r, const char *name)
 	return info && info->name && !strcmp(info->name, name);
 }
 
+static bool dep8_can_reset(const struct dep8_run *r)
+{
+	const struct runner_info *info = runner_info(r->ctx->runner);
+
+	return info && info->name && runner_name_can_reset(info->name);
+}
+
 /* Why the environment cannot give what a test's restrictions ask, or NULL. */
 static const char *dep8_unsupported(struct dep8_run *r, const struct dep8_test *t)
 {
@@ -470,11 +527,12 @@ static const char *dep8_unsupported(struct dep8_run *r, const struct dep8_test *
 		return "needs-reboot: the test reboots its machine; only the ssh runner gives a machine";
 	if ((t->restrictions & DEP8_NEEDS_REBOOT))
 		return "needs-reboot: alts does not provide /tmp/autopkgtest-reboot yet";
-	if (t->restrictions & DEP8_BREAKS_TESTBED)
-		return "breaks-testbed: the test needs a fresh environment of its own, which this runner cannot "
-		       "give yet (no snapshot to reset to)";
-	if ((t->restrictions & DEP8_ISOLATION_CONTAINER) && !runner_is(r, "ssh") && !runner_is(r, "docker"))
-		return "isolation-container: the test needs a container of its own, which this runner cannot give yet "
+	if ((t->restrictions & DEP8_BREAKS_TESTBED) && !dep8_can_reset(r))
+		return "breaks-testbed: the test needs an environment reset after it, which this runner cannot do "
+		       "(only the sandbox has snapshots)";
+	if ((t->restrictions & DEP8_ISOLATION_CONTAINER) && !dep8_can_reset(r) && !runner_is(r, "ssh") &&
+	    !runner_is(r, "docker"))
+		return "isolation-container: the test needs a container of its own, which this runner cannot give "
 		       "(no snapshot to reset to)";
 	if ((t->restrictions & DEP8_NEEDS_INTERNET) && runner_is(r, "sandbox") && !(net && !strcmp(net, "host")))
 		return "needs-internet: the sandbox has no internet access (environment.network is not 'host')";
@@ -738,8 +796,57 @@ static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t
 	return 0;
 }
 
+static int dep8_collect_artifacts(struct dep8_run *r, const char *suffix, struct alts_err *err);
+
+/*
+ * Runs a test; breaks-testbed and isolation-container tests on a runner
+ * that can reset get a snapshot before (after the earlier tests' changes)
+ * and a reset after, so that what they did is gone for the next tests.
+ * Their artifacts are collected before the reset (NN-<name>-artifacts-<test>).
+ */
+static int dep8_run_isolated(struct dep8_run *r, size_t i, const struct dep8_test *t, struct dep8_outcome *o,
+			     struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	struct dep8_run saved = *r;
+	struct alts_err perr = ALTS_ERR_INIT;
+	const char *suffix;
+	int rc, rc2;
+
+	if (!(t->restrictions & (DEP8_BREAKS_TESTBED | DEP8_ISOLATION_CONTAINER)) || !dep8_can_reset(r))
+		return dep8_run_test(r, i, t, o, err);
+	check_logf(ctx, "alts: %s: snapshot of the environment before the test",
+		   (t->restrictions & DEP8_BREAKS_TESTBED) ? "breaks-testbed" : "isolation-container");
+	rc = runner_snapshot(ctx->runner, &perr);
+	if (rc == ALTS_ENOTSUP) {
+		memset(o, 0, sizeof(*o));
+		o->status = CHECK_SKIP;
+		o->message = arena_printf(ctx->arena, "%s: no snapshot to reset to: %s",
+					  (t->restrictions & DEP8_BREAKS_TESTBED) ? "breaks-testbed" : "isolation-container",
+					  perr.msg);
+		return o->message ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	if (rc)
+		return alts_err_set(err, rc, "%s", perr.msg);
+	rc = dep8_run_test(r, i, t, o, err);
+	suffix = arena_printf(ctx->arena, "-%s", t->name);
+	if (!rc && suffix)
+		rc = dep8_collect_artifacts(r, suffix, err);
+	check_logf(ctx, "alts: resetting the environment to the snapshot after %s", t->name);
+	rc2 = runner_reset(ctx->runner, &perr);
+	if (rc2 && !rc)
+		rc = alts_err_set(err, rc2, "%s", perr.msg);
+	/* What the test installed, built or made is gone with the reset. */
+	r->installed.n = saved.installed.n;
+	r->user_ready = saved.user_ready;
+	r->user_home = saved.user_home;
+	r->built = saved.built;
+	r->build_failed = saved.build_failed;
+	return rc;
+}
+
 /* Copies AUTOPKGTEST_ARTIFACTS out beside the check's log, when the run keeps artifacts. */
-static int dep8_collect_artifacts(struct dep8_run *r, struct alts_err *err)
+static int dep8_collect_artifacts(struct dep8_run *r, const char *suffix, struct alts_err *err)
 {
 	struct check_ctx *ctx = r->ctx;
 	const char *log = ctx->result->log_path, *slash, *dest;
@@ -750,9 +857,18 @@ static int dep8_collect_artifacts(struct dep8_run *r, struct alts_err *err)
 		return 0;
 	if (blen > 4 && !strcmp(base + blen - 4, ".log"))
 		blen -= 4;
-	dest = arena_printf(ctx->arena, "%.*s/%.*s-artifacts", (int)(slash - log), log, (int)blen, base);
+	dest = arena_printf(ctx->arena, "%.*s/%.*s-artifacts%s", (int)(slash - log), log, (int)blen, base, suffix);
 	if (!dest)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	{
+		/* A run whose tests were all skipped, or reset away with their snapshot, has none yet. */
+		const char *mk[] = { "mkdir", "-p", "--", r->art, NULL };
+		const char *why;
+		int rc = run_root(r, mk, NULL, NULL, &why, NULL, err);
+
+		if (rc)
+			return rc;
+	}
 	check_logf(ctx, "alts: artifacts of the tests -> %s", dest);
 	return runner_copy_out(ctx->runner, r->art, dest, err);
 }
@@ -782,7 +898,15 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 	}
 	if (rc)
 		return alts_err_set(err, rc, "%s", perr.msg);
-	r.dir = arena_printf(ctx->arena, "%s/dep8-%zu", runner_workdir(ctx->runner), ctx->check->index + 1);
+	/*
+	 * Where the runner can reset, outside its work directory, which a reset
+	 * empties: a snapshot taken for an isolated test then holds the tree, and
+	 * the reset keeps it. (Not on the local runner: /var/tmp is the host's.)
+	 */
+	if (dep8_can_reset(&r))
+		r.dir = arena_printf(ctx->arena, "/var/tmp/alts-dep8-%zu", ctx->check->index + 1);
+	else
+		r.dir = arena_printf(ctx->arena, "%s/dep8-%zu", runner_workdir(ctx->runner), ctx->check->index + 1);
 	r.art = r.dir ? arena_printf(ctx->arena, "%s/artifacts", r.dir) : NULL;
 	if (!r.art)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
@@ -842,7 +966,7 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 			o.message = skip;
 			check_logf(ctx, "alts: SKIP %s", skip);
 		} else {
-			rc = dep8_run_test(&r, i, t, &o, err);
+			rc = dep8_run_isolated(&r, i, t, &o, err);
 			if (rc)
 				goto out;
 			nrun++;
@@ -866,7 +990,7 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 			break;
 	}
 	if (nrun) {
-		rc = dep8_collect_artifacts(&r, err);
+		rc = dep8_collect_artifacts(&r, "", err);
 		if (rc)
 			goto out;
 	}
@@ -888,7 +1012,7 @@ out:
 const struct check_ops check_dep8_ops = {
 	.name = "dep8",
 	.abi = CHECK_ABI,
-	.caps = 0,
+	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
 	.conf_size = sizeof(struct dep8_conf),
 	.keys = dep8_keys,
 	.validate = dep8_validate,
@@ -898,7 +1022,7 @@ const struct check_ops check_dep8_ops = {
 const struct check_ops check_autopkgtest_ops = {
 	.name = "autopkgtest",
 	.abi = CHECK_ABI,
-	.caps = 0,
+	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
 	.conf_size = sizeof(struct dep8_conf),
 	.keys = dep8_keys,
 	.validate = dep8_validate,

@@ -183,14 +183,14 @@ static int cmd_sweep(int argc, char **argv)
 
 static const struct image_cmd commands[] = {
 	{ "build", cmd_build,
-	  "build [--dist NAME-VERSION] [--include PKGS] [--mirror URL] [--variant V] [--force] [--quiet] NAME:\n"
-	  "      make an image with debootstrap (debian-11, debian-12, ubuntu-24.04 ...); --dist when NAME\n"
-	  "      is not the distribution (alts-image build --dist debian-12 --include ...,rpm,dnf debian-12-rpm)\n"
-	  "build [--definition FILE] [--force] [--quiet] NAME:\n"
-	  "      make an image with dnf --installroot from a definition: FILE, or NAME.yaml in\n"
-	  "      " IMAGE_DEF_ETC_DIR " or " IMAGE_DEF_SHIPPED_DIR " (almalinux-8, almalinux-9,\n"
-	  "      almalinux-10, almalinux-10-kitten are shipped); $ALTS_IMAGE_DEFINITIONS (dirs separated by\n"
-	  "      ':') replaces those directories" },
+	  "build [--definition FILE] [--dist NAME-VERSION] [--include PKGS] [--mirror URL] [--variant V] [--force] "
+	  "[--quiet] NAME:\n"
+	  "      make an image. With a definition (FILE, or NAME.yaml in " IMAGE_DEF_ETC_DIR "\n"
+	  "      or " IMAGE_DEF_SHIPPED_DIR ": almalinux-8, almalinux-9, almalinux-10 and\n"
+	  "      almalinux-10-kitten are shipped; $ALTS_IMAGE_DEFINITIONS, dirs separated by ':', replaces\n"
+	  "      both) with dnf --installroot; else with debootstrap (debian-11, debian-12, ubuntu-24.04 ...),\n"
+	  "      --dist when NAME is not the distribution (alts-image build --dist debian-12 --include\n"
+	  "      ...,rpm,dnf debian-12-rpm)" },
 	{ "refresh", cmd_refresh,
 	  "refresh [--max-age DURATION] [--quiet] NAME...: rebuild images the way they were built (the same\n"
 	  "      definition, or debootstrap options) into a new directory and swap it in atomically; the old\n"

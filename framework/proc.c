@@ -84,7 +84,7 @@ static const char *env_path(const char *const *envp)
 }
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void child_exec(const struct proc_spec *spec, int err_fd)
+_Noreturn void proc_child_exec(const struct proc_spec *spec, int err_fd)
 {
 	static const char *const empty_env[] = { NULL };
 	char *const *envp = (char *const *)(spec->envp ? spec->envp : empty_env);
@@ -205,7 +205,7 @@ static void child_setup(const struct proc_spec *spec, int out_w, int err_w, int 
 		goto fail;
 	/* The program gets 0-2 only: nothing alts-run inherited or opened (err_fd closes on exec). */
 	proc_close_fds_keeping(err_fd, -1, -1);
-	child_exec(spec, err_fd);
+	proc_child_exec(spec, err_fd);
 fail:
 	e = errno;
 	if (write(err_fd, &e, sizeof(e)) < 0)
@@ -565,7 +565,22 @@ int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create pipes for '%s'", spec->argv[0]);
 		goto out;
 	}
-	if (!spec->child_enter && !spec->chroot_dir) {
+	if (spec->spawn) {
+		int in = open(spec->stdin_path ? spec->stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+		int fds[4] = { in, out_p[1], err_p[1], exec_p[1] }, e;
+
+		if (in < 0) {
+			/* What the forked child would report: the redirection failed. */
+			fill_result(out, &w, errno, started);
+			goto out;
+		}
+		e = spec->spawn(spec->enter_payload, &w.pid, spec, fds);
+		close(in);
+		if (e < 0) {
+			rc = alts_err_errno(err, ALTS_EENV, -e, "cannot start '%s'", spec->argv[0]);
+			goto out;
+		}
+	} else if (!spec->child_enter && !spec->chroot_dir) {
 		int e = spawn_program(&w.pid, spec, out_p[1], err_p[1]);
 
 		if (e == EAGAIN || e == ENOMEM) {

@@ -40,9 +40,26 @@ struct proc_spec {
 	 */
 	int (*child_enter)(void *enter_payload);
 	void *enter_payload;
+	/*
+	 * Instead of fork (and child_enter): starts the program as a child of
+	 * the calling process by other means (the sandbox's spawner, already
+	 * inside it). fds are what the program gets as 0, 1 and 2, and the
+	 * close-on-exec descriptor its failed exec writes its errno (an int)
+	 * to; the callee duplicates what it keeps. The program is the leader
+	 * of its own process group. Writes its pid; 0 or a negative errno
+	 * (nothing started). Its stdin is opened here, on the host.
+	 */
+	int (*spawn)(void *enter_payload, pid_t *pid, const struct proc_spec *spec, const int fds[4]);
 };
 
 #define PROC_SPEC_INIT { 0 }
+
+/*
+ * In a child about to exec (async-signal-safe): execs spec->argv with
+ * spec->envp, looking argv[0] up in envp's PATH; on failure writes the
+ * errno (an int) to err_fd and exits 127. Never returns.
+ */
+_Noreturn void proc_child_exec(const struct proc_spec *spec, int err_fd);
 
 struct proc_result {
 	int exit_code;    /* exit status; 128+n when killed by signal n; 127 when exec failed */

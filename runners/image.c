@@ -790,6 +790,7 @@ static int image_build_dnf(const struct image_build_opts *opts, const char *def_
 			rc = run_tool(argv, log_path, opts->quiet, 3600, progress, home, err);
 		}
 	}
+	fs_remove_tree(home);
 	if (!rc) {
 		str_fmt(source, sizeof(source), "dnf %s", abs);
 		rc = write_meta(tmp,

@@ -4,6 +4,8 @@
 #include "framework/sbuf.h"
 #include "framework/suite.h"
 
+#include <sys/mman.h>
+
 static const struct runner_ops *const runner_registry[] = {
 	&runner_local_ops,
 	&runner_sandbox_ops,
@@ -46,6 +48,37 @@ int runner_conf_validate(const char *name, struct conf_ctx *ctx, yaml_node_t *no
 	return ops && ops->validate ? ops->validate(ctx, node, path, suite, conf) : 0;
 }
 
+/*
+ * A large state (the sandbox's plan holds a path buffer for every mount)
+ * is mapped, not calloc'ed: the kernel's zero pages are faulted in only
+ * where written, where calloc would memset all of it again for every
+ * runner (glibc serves a freed large block from the heap after the first).
+ */
+#define PRIV_MAP_MIN (64 * 1024)
+
+static void *priv_alloc(size_t size)
+{
+	void *p;
+
+	if (size < PRIV_MAP_MIN)
+		return alts_calloc(1, size);
+	/* One counted allocation, so that tests that fail the nth one reach this one too. */
+	p = alts_malloc(1);
+	if (!p)
+		return NULL;
+	alts_free(p);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void priv_free(void *p, size_t size)
+{
+	if (size < PRIV_MAP_MIN)
+		alts_free(p);
+	else if (p)
+		munmap(p, size);
+}
+
 int runner_new_with_conf(struct runner **out, const struct runner_ops *ops, const struct suite *suite,
 			 const void *conf, struct alts_err *err)
 {
@@ -65,7 +98,7 @@ int runner_new_with_conf(struct runner **out, const struct runner_ops *ops, cons
 	if (!conf && ops->conf_size && !(conf = r->own_conf = alts_calloc(1, ops->conf_size)))
 		goto oom;
 	r->conf = conf;
-	if (ops->priv_size && !(r->priv = alts_calloc(1, ops->priv_size)))
+	if (ops->priv_size && !(r->priv = priv_alloc(ops->priv_size)))
 		goto oom;
 	*out = r;
 	return 0;
@@ -306,7 +339,7 @@ void runner_free(struct runner *r, bool keep)
 		alts_free(r->test_deps[i]);
 	alts_free(r->test_deps);
 	alts_free(r->workdir);
-	alts_free(r->priv);
+	priv_free(r->priv, r->ops->priv_size);
 	alts_free(r->own_conf);
 	alts_free(r);
 }

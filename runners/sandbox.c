@@ -5,12 +5,14 @@
  * sandbox's own mount namespace; PID, UTS, IPC and (by default) network
  * namespaces are new too.
  *
- * Two processes hold a sandbox: an outer one, which made the namespaces,
- * and its child, PID 1 inside them, which builds the mounts, pivots into
- * the overlay and then only reaps orphans. Both die with alts-run
- * (PR_SET_PDEATHSIG), and when PID 1 dies the kernel kills everything in
- * the sandbox and drops its mounts: nothing is left behind even after a
- * SIGKILL. Commands join the namespaces with setns() in the forked child.
+ * One process holds a sandbox: PID 1, cloned with every namespace flag at
+ * once, which builds the mounts, pivots into the overlay and then only
+ * reaps orphans. It dies with alts-run (PR_SET_PDEATHSIG), and when PID 1
+ * dies the kernel kills everything in the sandbox and drops its mounts:
+ * nothing is left behind even after a SIGKILL. Commands are started by
+ * the sandbox's spawner (runners/sandbox_spawn.h), a process already in
+ * the sandbox's cgroup, namespaces and privileges; those too big for its
+ * messages join the namespaces with setns() in a forked child.
  *
  * The code between fork() and exec()/_exit() is async-signal-safe: every
  * string it needs is prepared in the parent first (struct sandbox_plan).
@@ -30,6 +32,7 @@
 #include "runners/sandbox_sec.h"
 #include "runners/sandbox_net.h"
 #include "runners/sandbox_snapshot.h"
+#include "runners/sandbox_spawn.h"
 #include "runners/image.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
@@ -115,8 +118,7 @@ struct sandbox {
 	int image_hold;               /* image_hold()'s fd while the image is in use, or -1 */
 	bool keep;                    /* --keep-env: the state directory stays */
 	bool prepared;                /* the fields below are set (priv starts zeroed: fd 0 is not ours) */
-	pid_t outer;                  /* made the namespaces; parent of init */
-	pid_t init;                   /* PID 1 of the sandbox, as the host sees it */
+	pid_t init;                   /* PID 1 of the sandbox, as the host sees it; our child */
 	int ctl_fd;                   /* closing it ends the sandbox */
 	int ns_fds[NS_COUNT];
 	int failed_step;              /* the setup step PID 1 reported failed, and its errno */
@@ -130,6 +132,7 @@ struct sandbox {
 	double boot_timeout, boot_stop_timeout;
 	struct sandbox_snap snap;     /* runner_snapshot, runner_reset (runners/sandbox_snapshot.c) */
 	struct sandbox_net net;       /* network: private: the mirror proxy */
+	struct sandbox_spawner spawner;  /* starts the commands, from inside (runners/sandbox_spawn.h) */
 };
 
 /* What PID 1 reports when a setup step fails. */
@@ -389,25 +392,63 @@ static void keep_only_fds(int a, int b, int c)
 	proc_close_fds_keeping(a, b, c);
 }
 
-static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_fd, int go_fd)
+/* What clone() hands PID 1 (a copy of the parent's, as after fork). */
+struct sandbox_init_args {
+	const struct sandbox *sb;
+	int ctl_fd, report_fd;
+};
+
+/*
+ * PID 1: set up, report, then reap orphans until the control pipe closes.
+ * It stays out of the sandbox's cgroup (joining costs an RCU grace period):
+ * it starts nothing, and every command descends from the spawner, which
+ * is in it.
+ */
+static int sandbox_init_main(void *payload)
 {
-	const struct sandbox_plan *p = &sb->plan;
-	int step;
+	const struct sandbox_init_args *a = payload;
+	const struct sandbox *sb = a->sb;
+	int ctl_fd = a->ctl_fd, report_fd = a->report_fd;
+	int step = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	step = setup_root(p, &sb->boot);
+	/* Booted, PID 1 is systemd and starts the services: it must be in the sandbox's cgroup. */
+	if (sb->boot.on && sb->have_cgroup) {
+		int e = -sandbox_cgroup_join(&sb->cgroup);
+
+		if (e > 0) {
+			report_setup(report_fd, -4, e);
+			_exit(1);
+		}
+	}
+	/* Snapshots: our mount namespace is a copy of the one that holds the layers' tmpfs. */
+	if (sb->snap.ns_fd >= 0) {
+		int e = -sandbox_snap_enter(&sb->snap);
+
+		if (!e && unshare(CLONE_NEWNS) < 0)
+			e = errno;
+		if (e) {
+			report_setup(report_fd, -5, e);
+			_exit(1);
+		}
+	}
+	keep_only_fds(ctl_fd, report_fd, sb->boot.cg_procs_fd);  /* PID 1 joins the boot cgroup with it */
+	/* PID 1 gets nothing of alts-run's: not even its stdio. */
+	{
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
+	step = setup_root(&sb->plan, &sb->boot);
 	if (!step && sandbox_sec_apply(&sb->sec) < 0)
 		step = STEP_PRIVS;
-	{
-		int e = errno;
-		char go;
-
-		/* The outer process writes our pid first; the report must come after it. */
-		while (read(go_fd, &go, 1) < 0 && errno == EINTR)
-			;
-		close(go_fd);
-		report_setup(report_fd, step, step ? e : 0);
-	}
+	report_setup(report_fd, step, step ? errno : 0);
 	close(report_fd);
 	if (step)
 		_exit(1);
@@ -426,89 +467,6 @@ static void sandbox_init_main(const struct sandbox *sb, int ctl_fd, int report_f
 				_exit(0);
 		}
 	}
-}
-
-/* The outer process: new namespaces, then PID 1 as its child. */
-static void sandbox_outer_main(const struct sandbox *sb, int ctl_fd, int report_fd)
-{
-	const struct sandbox_plan *p = &sb->plan;
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (p->network_host ? 0 : CLONE_NEWNET);
-	pid_t init;
-	int status;
-
-	pid_t none = -1;
-	int go[2];
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Into the sandbox's cgroup before its descriptors are closed; PID 1 and everything inside inherit it. */
-	if (sb->have_cgroup) {
-		int e = -sandbox_cgroup_join(&sb->cgroup);
-
-		if (e > 0) {
-			if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-				report_setup(report_fd, -4, e);
-			_exit(1);
-		}
-	}
-	/* Snapshots: the namespace that holds the layers' tmpfs is the one ours is made from. */
-	{
-		int e = -sandbox_snap_enter(&sb->snap);
-
-		if (e > 0) {
-			if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-				report_setup(report_fd, -5, e);
-			_exit(1);
-		}
-	}
-	keep_only_fds(ctl_fd, report_fd, sb->boot.cg_procs_fd);  /* PID 1 joins the boot cgroup with it */
-	/* PID 1 gets nothing of alts-run's: not even its stdio. */
-	{
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
-	}
-	if (pipe(go) < 0) {
-		int e = errno;
-
-		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-			report_setup(report_fd, -2, e);
-		_exit(1);
-	}
-	if (unshare(flags) < 0) {
-		int e = errno;
-
-		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-			report_setup(report_fd, -1, e);
-		_exit(1);
-	}
-	init = fork();
-	if (init < 0) {
-		int e = errno;
-
-		if (write(report_fd, &none, sizeof(none)) == (ssize_t)sizeof(none))
-			report_setup(report_fd, -2, e);
-		_exit(1);
-	}
-	if (init == 0) {
-		close(go[1]);
-		sandbox_init_main(sb, ctl_fd, report_fd, go[0]);
-	}
-	close(go[0]);
-	/* The parent learns PID 1's host pid from here, before PID 1 reports. */
-	if (write(report_fd, &init, sizeof(init)) < 0 || write(go[1], "g", 1) < 0)
-		_exit(1);
-	close(go[1]);
-	close(report_fd);
-	close(ctl_fd);
-	while (waitpid(init, &status, 0) < 0 && errno == EINTR)
-		;
-	_exit(0);
 }
 
 /* --- the parent side --- */
@@ -760,7 +718,7 @@ static int plan_make(struct sandbox_plan *p, const char *state_dir, const char *
 
 	int rc;
 
-	memset(p, 0, sizeof(*p));
+	/* p starts zeroed (the runner's state is mapped zeroed; sandbox_prepare clears it before a second plan). */
 	/* A copy lives on the host's side of rw/, which a tmpfs would hide. */
 	p->rw_is_tmpfs = !keep && !copy_mode;
 	p->copy_mode = copy_mode;
@@ -833,19 +791,11 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 	struct sandbox_setup_error e = { -3, 0 };
 	ssize_t n;
 
-	/* First PID 1's pid (-1 when the outer process failed), then the setup report. */
 	do
-		n = read(fd, &sb->init, sizeof(sb->init));
+		n = read(fd, &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(sb->init)) {
-		do
-			n = read(fd, &e, sizeof(e));
-		while (n < 0 && errno == EINTR);
-	}
 	if (n != (ssize_t)sizeof(e) || e.step) {
-		const char *what = e.step == -1 ? "create namespaces (needs root: CAP_SYS_ADMIN)"
-				 : e.step == -2 ? "fork PID 1"
-				 : e.step == -4 ? "join the sandbox's cgroup"
+		const char *what = e.step == -4 ? "join the sandbox's cgroup"
 				 : e.step == -5 ? "enter the mount namespace of the snapshot layers"
 				 : e.step > 0 && e.step < (int)ALTS_ARRAY_SIZE(step_names) ? step_names[e.step]
 											: "start";
@@ -859,9 +809,16 @@ static int sandbox_read_report(struct sandbox *sb, int fd, struct alts_err *err)
 	return 0;
 }
 
+/* PID 1's stack in its copy of our memory: what setup_root's file copies need, with room to spare. */
+#define SANDBOX_INIT_STACK (256 * 1024)
+
 static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 {
-	int ctl[2], report[2], rc;
+	const struct sandbox_plan *p = &sb->plan;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (p->network_host ? 0 : CLONE_NEWNET);
+	struct sandbox_init_args args = { sb, -1, -1 };
+	int ctl[2], report[2], rc = 0;
+	char *stack;
 
 	if (pipe2(ctl, O_CLOEXEC) < 0)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a pipe");
@@ -871,24 +828,42 @@ static int sandbox_spawn(struct sandbox *sb, struct alts_err *err)
 		close(ctl[1]);
 		return rc;
 	}
-	sb->outer = fork();
-	if (sb->outer == 0) {
-		close(ctl[1]);
-		close(report[0]);
-		sandbox_outer_main(sb, ctl[0], report[1]);
+	sb->ctl_fd = ctl[1];
+	args.ctl_fd = ctl[0];
+	args.report_fd = report[1];
+	/* Never written here: the child's copy of it is faulted in as it is used. */
+	stack = alts_malloc(SANDBOX_INIT_STACK);
+	if (!stack) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		sb->init = -1;
+	} else {
+		/*
+		 * One clone with every namespace flag, as fork() would (no CLONE_VM):
+		 * the child is PID 1 of the new PID namespace, no process between.
+		 */
+		sb->init = clone(sandbox_init_main, stack + SANDBOX_INIT_STACK, flags | SIGCHLD, &args);
+		if (sb->init < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create namespaces%s",
+					    errno == EPERM ? " (needs root: CAP_SYS_ADMIN)" : "");
+		alts_free(stack);
 	}
 	close(ctl[0]);
 	close(report[1]);
-	sb->ctl_fd = ctl[1];
-	if (sb->outer < 0) {
-		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork");
+	if (sb->init < 0) {
 		close(report[0]);
 		return rc;
 	}
-	rc = sandbox_read_report(sb, report[0], err);
+	/* The spawner joins the cgroup (an RCU grace period's wait) while PID 1 builds the mounts. */
+	if (!sb->boot.on)
+		rc = sandbox_spawner_start(&sb->spawner, sb->init, !p->network_host,
+					   sb->have_cgroup ? &sb->cgroup : NULL, &sb->sec, err);
+	if (!rc)
+		rc = sandbox_read_report(sb, report[0], err);
 	close(report[0]);
 	if (!rc)
 		rc = sandbox_open_ns(sb, err);
+	if (!rc && sb->spawner.pid > 0)
+		rc = sandbox_spawner_enter(&sb->spawner, err);
 	return rc;
 }
 
@@ -1097,8 +1072,8 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 						       : r->want_snapshots ? "its layers could not be kept apart (see the warning above)"
 									   : "it was not asked for snapshots before it was prepared "
 									     "(runner_want_snapshots)");
-	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->outer, sb->boot_stop_timeout))
-		sb->outer = sb->init = -1;  /* reaped: their pids may be someone else's now */
+	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->init, sb->boot_stop_timeout))
+		sb->init = -1;  /* reaped: its pid may be someone else's now */
 	sandbox_stop(sb);
 	rc = step(&sb->snap, err);
 	if (!rc)
@@ -1112,7 +1087,7 @@ static int sandbox_restart(struct runner *r, int (*step)(struct sandbox_snap *, 
 	if (!rc)
 		rc = sandbox_start_net(sb, r->suite, err);
 	if (!rc && sb->boot.on)
-		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
+		rc = sandbox_boot_wait(&sb->boot, sb->init, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "cannot %s the sandbox", what);
 		return rc == ALTS_ENOTSUP ? ALTS_EENV : rc;  /* it is stopped now: not usable as it was */
@@ -1149,7 +1124,8 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	for (int i = 0; i < NS_COUNT; i++)
 		sb->ns_fds[i] = -1;
 	sb->ctl_fd = -1;
-	sb->outer = sb->init = -1;
+	sb->init = -1;
+	sb->spawner = (struct sandbox_spawner)SANDBOX_SPAWNER_INIT;
 	sb->state.lock_fd = -1;
 	sb->root_fd = -1;
 	sb->image_hold = -1;
@@ -1199,6 +1175,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 		sandbox_reset(sb);
 		sandbox_snap_release(&sb->snap);
 		alts_err_clear(err);
+		memset(&sb->plan, 0, sizeof(sb->plan));
 		rc = plan_make(&sb->plan, sb->state.dir, sb->lower, sb->keep, true, network_host, sb->limits.disk, s,
 			       err);
 		if (!rc)
@@ -1211,7 +1188,7 @@ static int sandbox_prepare(struct runner *r, struct alts_err *err)
 	if (!rc)
 		rc = sandbox_start_net(sb, s, err);
 	if (!rc && sb->boot.on)
-		rc = sandbox_boot_wait(&sb->boot, sb->outer, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
+		rc = sandbox_boot_wait(&sb->boot, sb->init, sb->root_fd, sb->boot_timeout, sandbox_run_captured, sb, err);
 	if (rc) {
 		alts_err_prefix(err, "sandbox from image '%s'", sb->image.name);
 		return rc;
@@ -1307,8 +1284,13 @@ static int sandbox_exec(struct runner *r, struct proc_result *out, const struct 
 	if (rc)
 		return rc;
 	runner_proc_spec(&spec, req, env, SANDBOX_WORKDIR);
-	spec.child_enter = sandbox_enter;
-	spec.enter_payload = sb;
+	if (sb->spawner.pid > 0 && sandbox_spawner_fits(&spec)) {
+		spec.spawn = sandbox_spawner_spawn;
+		spec.enter_payload = &sb->spawner;
+	} else {
+		spec.child_enter = sandbox_enter;
+		spec.enter_payload = sb;
+	}
 	if (sb->have_cgroup)
 		sandbox_cgroup_counters(&sb->cgroup, &oom0, &pids0);
 	rc = proc_run(out, &spec, err);
@@ -1338,6 +1320,7 @@ static void sandbox_stop(struct sandbox *sb)
 	int status;
 
 	sandbox_net_stop(&sb->net);
+	sandbox_spawner_stop(&sb->spawner);
 	ns_enter_fds_close(sb);
 	if (sb->root_fd >= 0)
 		close(sb->root_fd);
@@ -1345,13 +1328,12 @@ static void sandbox_stop(struct sandbox *sb)
 	if (sb->ctl_fd >= 0)
 		close(sb->ctl_fd);
 	sb->ctl_fd = -1;
-	if (sb->init > 0)
+	if (sb->init > 0) {
 		kill(sb->init, SIGKILL);
-	if (sb->outer > 0) {
-		while (waitpid(sb->outer, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(sb->init, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	sb->outer = sb->init = -1;
+	sb->init = -1;
 }
 
 /* After sandbox_stop(): the cgroup and the filter go too. */
@@ -1372,8 +1354,8 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 {
 	struct sandbox *sb = r->priv;
 
-	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->outer, sb->boot_stop_timeout))
-		sb->outer = sb->init = -1;  /* reaped: their pids may be someone else's now */
+	if (sb->boot.on && sandbox_boot_halt(sb->init, sb->init, sb->boot_stop_timeout))
+		sb->init = -1;  /* reaped: its pid may be someone else's now */
 	sandbox_stop(sb);
 	sandbox_release(sb);
 	if ((keep || sb->keep) && sb->plan.copy_mode) {
@@ -1400,7 +1382,7 @@ static void sandbox_destroy(struct runner *r)
 
 	if (!sb || !sb->prepared)
 		return;
-	if (sb->outer > 0 || sb->ctl_fd >= 0)
+	if (sb->init > 0 || sb->ctl_fd >= 0 || sb->spawner.pid > 0)
 		sandbox_stop(sb);
 	sandbox_release(sb);
 	if (sb->state.dir[0] && sb->state.lock_fd >= 0) {

@@ -23,46 +23,46 @@ void sandbox_snap_init(struct sandbox_snap *s)
 	s->rw_fd = -1;
 }
 
-/* The keeper: a mount namespace of its own with the tmpfs at rw, held open until the parent has its descriptors. */
-static void snap_keeper_main(const char *rw, const char *tmpfs_opts, int ready_fd, int hold_fd)
+/* The keeper: makes the mount namespace that holds the layers' tmpfs, and opens it for us. */
+struct snap_keeper {
+	const char *rw, *tmpfs_opts;
+	int ns_fd, rw_fd;
+	int errnum;
+	bool mounted;
+};
+
+#define SNAP_KEEPER_STACK (64 * 1024)
+
+/*
+ * Runs with our memory and descriptor table (CLONE_VM | CLONE_FILES |
+ * CLONE_VFORK: no copy of a large parent's page tables) in a mount
+ * namespace of its own: the descriptors it opens are ours, and hold the
+ * namespace after it exits.
+ */
+static int snap_keeper_main(void *payload)
 {
-	int errnum = 0;
-	char c;
+	struct snap_keeper *k = payload;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", rw, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts) < 0)
-		errnum = errno ? errno : EIO;
-	if (write(ready_fd, &errnum, sizeof(errnum)) != (ssize_t)sizeof(errnum))
-		_exit(1);
-	while (read(hold_fd, &c, 1) < 0 && errno == EINTR)
-		;
-	_exit(0);
-}
-
-static int snap_open_keeper(struct sandbox_snap *s, pid_t pid, const char *rw, struct alts_err *err)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	s->ns_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->ns_fd < 0)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
-	/* /proc/PID/root resolves in the keeper's namespace: rw is its tmpfs there. */
-	if (!str_fmt(path, sizeof(path), "/proc/%d/root%s", (int)pid, rw))
-		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", rw);
-	s->rw_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->rw_fd < 0)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", k->rw, "tmpfs", MS_NOSUID | MS_NODEV, k->tmpfs_opts) < 0) {
+		k->errnum = errno ? errno : EIO;
+		return 1;
+	}
+	k->mounted = true;
+	k->ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (k->ns_fd >= 0)
+		k->rw_fd = open(k->rw, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (k->ns_fd < 0 || k->rw_fd < 0)
+		k->errnum = errno;
 	return 0;
 }
 
 int sandbox_snap_start(struct sandbox_snap *s, const char *rw, bool rw_tmpfs, const char *tmpfs_opts,
 		       struct alts_err *err)
 {
-	int ready[2] = { -1, -1 }, hold[2] = { -1, -1 };
-	int errnum = 0, status, rc = 0;
-	ssize_t n;
+	struct snap_keeper k = { rw, tmpfs_opts, -1, -1, 0, false };
+	char *stack;
+	int status, rc = 0;
 	pid_t pid;
 
 	if (!rw_tmpfs) {
@@ -72,43 +72,25 @@ int sandbox_snap_start(struct sandbox_snap *s, const char *rw, bool rw_tmpfs, co
 		s->on = true;
 		return 0;
 	}
-	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0) {
-		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a pipe");
-		goto out;
-	}
-	pid = fork();
-	if (pid == 0) {
-		close(ready[0]);
-		close(hold[1]);  /* else its own copy would keep the pipe open */
-		snap_keeper_main(rw, tmpfs_opts, ready[1], hold[0]);
-	}
+	stack = alts_malloc(SNAP_KEEPER_STACK);
+	if (!stack)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	pid = clone(snap_keeper_main, stack + SNAP_KEEPER_STACK,
+		    CLONE_VM | CLONE_FILES | CLONE_VFORK | CLONE_NEWNS | SIGCHLD, &k);
 	if (pid < 0) {
-		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot fork");
-		goto out;
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot start the snapshot namespace's keeper");
+	} else {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		s->ns_fd = k.ns_fd;
+		s->rw_fd = k.rw_fd;
+		if (!k.mounted)
+			rc = alts_err_errno(err, ALTS_EENV, k.errnum,
+					    "cannot mount a tmpfs at '%s' in a mount namespace of its own", rw);
+		else if (k.errnum)
+			rc = alts_err_errno(err, ALTS_EENV, k.errnum, "cannot open the snapshot namespace of '%s'", rw);
 	}
-	close(ready[1]);
-	ready[1] = -1;
-	do
-		n = read(ready[0], &errnum, sizeof(errnum));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(errnum))
-		rc = alts_err_set(err, ALTS_EENV, "the snapshot namespace's keeper ended without a report");
-	else if (errnum)
-		rc = alts_err_errno(err, ALTS_EENV, errnum, "cannot mount a tmpfs at '%s' in a mount namespace of its own",
-				    rw);
-	else
-		rc = snap_open_keeper(s, pid, rw, err);
-	close(hold[1]);  /* the keeper exits; its namespace lives on in ns_fd */
-	hold[1] = -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-out:
-	for (int i = 0; i < 2; i++) {
-		if (ready[i] >= 0)
-			close(ready[i]);
-		if (hold[i] >= 0)
-			close(hold[i]);
-	}
+	alts_free(stack);
 	if (rc)
 		sandbox_snap_release(s);
 	else

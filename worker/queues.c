@@ -1,6 +1,5 @@
 #include "framework/common.h"
 #include "framework/log.h"
-#include "framework/sbuf.h"
 #include "farm/queue_name.h"
 #include "runners/image.h"
 #include "worker/queues.h"
@@ -9,15 +8,12 @@
 
 #define QUEUES_IMAGE_RUNNER "sandbox"  /* the runner that runs suites in cached images */
 
+/* The queue architecture of this host (a string of the map, not of u), or NULL. */
 static const char *host_qarch(void)
 {
-	static char machine[sizeof(((struct utsname *)0)->machine)];
 	struct utsname u;
 
-	if (uname(&u))
-		return NULL;
-	snprintf(machine, sizeof(machine), "%s", u.machine);
-	return queue_name_arch(machine);
+	return uname(&u) ? NULL : queue_name_arch(u.machine);
 }
 
 bool queues_arch_runnable(const char *qarch, char *why, size_t why_size)
@@ -52,7 +48,6 @@ struct derive {
 	const struct farm_config *c;
 	const char **v;
 	size_t n, cap;
-	int rc;
 };
 
 static int derive_add(struct derive *d, const char *image, const char *arch)
@@ -101,7 +96,7 @@ static int derive_one(const struct image_meta *m, void *payload)
 
 int queues_from_images(struct strlist *out, struct arena *a, const struct farm_config *c, struct alts_err *err)
 {
-	struct derive d = { a, c, NULL, 0, 0, 0 };
+	struct derive d = { a, c, NULL, 0, 0 };
 	int rc = 0;
 
 	if (c->worker_images.n) {

@@ -102,5 +102,28 @@ check "network repository: default private, real mirror and suite repository thr
 [ "$status" -eq 0 ] || sed 's/^/# /' "$SCRATCH/mirror.out"
 check "hello came from deb.debian.org" grep -rq "Get:[0-9]* http://deb.debian.org/debian bookworm/main amd64 hello" "$SCRATCH/art-mirror"
 check "the refusal of example.org is logged" grep -q "refused GET example.org:80" "$SCRATCH/mirror.out"
+
+# isolation: check restarts the sandbox from its snapshot for each check: each start gets a
+# proxy of its own in the new network namespace, and apt's setting names it.
+ask_proxy='p=$(grep -o "127.0.0.1:[0-9]*" /etc/apt/apt.conf.d/99alts-proxy | head -n 1); echo "proxy $p"; perl -MIO::Socket::INET -e '"'"'my $c = IO::Socket::INET->new($ARGV[0]) or die "no proxy at $ARGV[0]: $!\n"; print $c "GET http://example.org/ HTTP/1.1\r\n\r\n"; print while <$c>'"'"' "$p"'
+cat >"$SCRATCH/suite/fresh.yaml" <<YAML
+name: fresh
+environment: {runner: sandbox, dist_name: debian, dist_version: 12, network: private}
+isolation: check
+checks:
+  - launch:
+      name: first
+      command: |
+        $ask_proxy
+      stdout: "HTTP/1.1 403 "
+  - launch:
+      name: second
+      command: |
+        $ask_proxy
+      stdout: "HTTP/1.1 403 "
+YAML
+"$ALTS_RUN" --artifacts "$SCRATCH/art-fresh" "$SCRATCH/suite/fresh.yaml" >"$SCRATCH/fresh.out" 2>&1; status=$?
+check "isolation: check: the proxy answers in every fresh sandbox (exit $status)" test "$status" -eq 0
+[ "$status" -eq 0 ] || sed 's/^/# /' "$SCRATCH/fresh.out"
 check "nothing is left behind" no_leftovers
 finish

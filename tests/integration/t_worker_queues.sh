@@ -126,4 +126,8 @@ WORKER_PIDS+=("$WORKER_PID")
 check "a foreign image without a handler is left out with a warning" \
 	grep -q "image 'almalinux-9-s390x' (s390x) left out: this x86_64 host cannot run s390x programs" "$WORKER_LOG"
 worker_stop
+sched_stop
+# Under ALTS_SANITIZE the scheduler and the workers report leaks and errors in their logs at exit.
+check "no sanitizer report in the scheduler's or the workers' logs" \
+	bash -c "! grep -l 'Sanitizer' '$SCRATCH'/*.log"
 finish

@@ -180,12 +180,12 @@ static void test_image_def__find_by_name(void **state)
 	str_fmt(d2, sizeof(d2), "%s/share", root);
 	assert_int_equal(mkdir(d1, 0755), 0);
 	assert_int_equal(mkdir(d2, 0755), 0);
-	test_write_file("share/el.yaml", "x");
+	alts_free(test_write_file("share/el.yaml", "x"));
 	str_fmt(dirs, sizeof(dirs), "%s:%s", d1, d2);
 	setenv("ALTS_IMAGE_DEFINITIONS", dirs, 1);
 	assert_ok_err(image_def_find(path, sizeof(path), "el", &err), &err);
 	assert_non_null(strstr(path, "/share/el.yaml"));
-	test_write_file("etc/el.yaml", "x");
+	alts_free(test_write_file("etc/el.yaml", "x"));
 	assert_ok_err(image_def_find(path, sizeof(path), "el", &err), &err);
 	assert_non_null(strstr(path, "/etc/el.yaml"));
 	assert_int_equal(image_def_find(path, sizeof(path), "other", &err), ALTS_ENOTFOUND);
@@ -209,9 +209,9 @@ static void test_image_def__arch_support(void **state)
 	assert_int_equal(image_arch_check(foreign, &err), ALTS_EINVALID);
 	assert_non_null(strstr(err.msg, "no qemu-user binfmt handler 'qemu-"));
 	str_fmt(path, sizeof(path), "qemu-%s", foreign);
-	test_write_file(path, "disabled\ninterpreter /usr/bin/qemu-static\n");
+	alts_free(test_write_file(path, "disabled\ninterpreter /usr/bin/qemu-static\n"));
 	assert_int_equal(image_arch_support(foreign), IMAGE_ARCH_NO);
-	test_write_file(path, "enabled\ninterpreter /usr/bin/qemu-static\n");
+	alts_free(test_write_file(path, "enabled\ninterpreter /usr/bin/qemu-static\n"));
 	assert_int_equal(image_arch_support(foreign), IMAGE_ARCH_EMULATED);
 	assert_int_equal(image_arch_check(foreign, &err), 0);
 	assert_int_equal(image_arch_support("pdp11"), IMAGE_ARCH_NO);
