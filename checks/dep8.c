@@ -69,10 +69,30 @@ static const struct conf_key dep8_keys[] = {
 static int read_host_file(struct sbuf *text, const char *tree, const char *rel, const char **file,
 			  struct arena *a, struct alts_err *err)
 {
+	char real_tree[PATH_MAX], real_file[PATH_MAX];
+	size_t n;
+	struct stat st;
+
 	*file = arena_printf(a, "%s/%s", tree, rel);
 	if (!*file)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	if (sbuf_read_file(text, *file, DEP8_TEXT_MAX) < 0) {
+	/*
+	 * A cloned tree is someone else's: a control file that is a link out of
+	 * the tree (to /etc/shadow, say) or a fifo is refused, not read on the host.
+	 */
+	if (!realpath(*file, real_file)) {
+		if (errno == ENOENT)
+			return ALTS_ENOTFOUND;
+		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read '%s'", *file);
+	}
+	if (!realpath(tree, real_tree))
+		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read '%s'", tree);
+	n = strlen(real_tree);
+	if (strncmp(real_file, real_tree, n) || (n > 1 && real_file[n] != '/'))
+		return alts_err_set(err, ALTS_EINVALID, "'%s' leads out of the source tree (to '%s')", *file, real_file);
+	if (stat(real_file, &st) < 0 || !S_ISREG(st.st_mode))
+		return alts_err_set(err, ALTS_EINVALID, "'%s' is not a regular file", *file);
+	if (sbuf_read_file(text, real_file, DEP8_TEXT_MAX) < 0) {
 		if (errno == ENOENT)
 			return ALTS_ENOTFOUND;
 		return alts_err_errno(err, ALTS_EINVALID, errno, "cannot read '%s'", *file);

@@ -173,6 +173,9 @@ cat >"$t/as-root" <<'EOF'
 set -e
 [ "$(id -u)" = 0 ] && [ -n "$AUTOPKGTEST_NORMAL_USER" ]
 alts-dep8-hello; alts-dep8-dep; alts-dep8-alt; alts-dep8-builddep
+# root's artifacts come out to the host: a setuid root shell must come out without its bits
+cp /bin/dash "$AUTOPKGTEST_ARTIFACTS/rootsh" && chmod 6755 "$AUTOPKGTEST_ARTIFACTS/rootsh"
+ln -s /etc/shadow "$AUTOPKGTEST_ARTIFACTS/shadow"
 EOF
 printf '#!/bin/sh\necho "a warning on stderr" >&2\n' >"$t/stderr-fails"
 printf '#!/bin/sh\necho "a warning on stderr" >&2\n' >"$t/stderr-allowed"
@@ -282,6 +285,10 @@ check "'@' left out the binary not built on this architecture" bash -c "! grep -
 check "arch qualifiers and build profiles were resolved before apt" \
 	bash -c "grep -q 'alts:   alts-dep8-alt$' '$log' && ! grep -q nothing-on-this-arch '$log' && ! grep -q 'alts:   nothing-with-nocheck' '$log' && grep -q 'alts:   alts-dep8-builddep$' '$log'"
 check "AUTOPKGTEST_ARTIFACTS were collected" grep -q "artifact of smoke" "$SCRATCH"/art/dep8/logs/*tree*-artifacts/smoke.txt
+check "a setuid root artifact comes out to the host without setuid or setgid" \
+	bash -c 'f=$(ls "$1"/art/dep8/logs/*tree*-artifacts/rootsh) && [ "$(stat -c %a "$f")" = 755 ]' _ "$SCRATCH"
+check "an artifact link to /etc/shadow comes out as a link, unread" \
+	bash -c 'f=$(ls -d "$1"/art/dep8/logs/*tree*-artifacts/shadow) && [ -L "$f" ]' _ "$SCRATCH"
 check "skipped tests never ran" bash -c "! ls '$SCRATCH'/art/dep8/logs/*tree*-artifacts/ | grep -qE 'magic|machine|internet|hint|other-arch|field'"
 check "breaks-testbed: its artifacts were collected before the reset" \
 	grep -q "breaks ran" "$SCRATCH"/art/dep8/logs/*tree*-artifacts-breaks/breaks
@@ -332,4 +339,22 @@ check "malformed debian/control: exit 2 with its file:line ($st)" \
 rm -f "$ctl"
 out=$("$ALTS_RUN" "$bad/s.yaml" 2>&1); st=$?
 check "a tree without debian/tests/control: exit 2 ($st)" bash -c '[ "$1" = 2 ] && grep -q "no debian/tests/control" <<<"$2"' _ "$st" "$out"
+# A tree from someone's git may hold links: a control file leading out of the tree is
+# not read on the host (its first line would be quoted in the parse error), nor is a fifo.
+echo 'host-secret-line' >"$bad/secret"
+ln -s "$bad/secret" "$ctl"
+out=$("$ALTS_RUN" "$bad/s.yaml" 2>&1); st=$?
+check "a control file linked out of the tree is refused, unread: exit 2 ($st)" \
+	bash -c '[ "$1" = 2 ] && grep -q "leads out of the source tree" <<<"$2" && ! grep -q host-secret <<<"$2"' _ "$st" "$out"
+rm -f "$ctl"
+ln -s ../../../secret "$ctl"
+out=$("$ALTS_RUN" "$bad/s.yaml" 2>&1); st=$?
+check "a relative link out of the tree too: exit 2 ($st)" \
+	bash -c '[ "$1" = 2 ] && grep -q "leads out of the source tree" <<<"$2"' _ "$st" "$out"
+rm -f "$ctl"
+mkfifo "$ctl"
+out=$(timeout 20 "$ALTS_RUN" "$bad/s.yaml" 2>&1); st=$?
+check "a fifo as control file is refused, not waited on: exit 2 ($st)" \
+	bash -c '[ "$1" = 2 ] && grep -q "not a regular file" <<<"$2"' _ "$st" "$out"
+rm -f "$ctl"
 finish

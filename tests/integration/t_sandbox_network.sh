@@ -48,8 +48,10 @@ checks:
         proxy=\$(grep -o '127.0.0.1:[0-9]*' /etc/apt/apt.conf.d/99alts-proxy | head -n 1)
         perl -MIO::Socket::INET -e 'my \$c = IO::Socket::INET->new(\$ARGV[0]) or die "no proxy: \$!\n"; print \$c "GET http://127.0.0.1:$port/ HTTP/1.1\r\n\r\n"; print while <\$c>' "\$proxy"
       stdout: "HTTP/1.1 403 "
+  - script: {path: proxy_probe.pl, args: ["$port"]}
 YAML
 done
+cp "$ALTS_SOURCE_DIR/tests/tools/proxy_probe.pl" "$SCRATCH/suite/"
 start=$(date +%s%N)
 "$ALTS_RUN" -j 2 --artifacts "$SCRATCH/art-port" "$SCRATCH/suite/port-a.yaml" "$SCRATCH/suite/port-b.yaml" \
 	>"$SCRATCH/port.out" 2>&1; status=$?
@@ -63,6 +65,10 @@ check "-j 2: the two daemons ran at the same time" \
 	bash -c '[ -n "$4" ] && [ "$1" -lt "$4" ] && [ "$3" -lt "$2" ]' _ "${a_start:-0}" "${a_end:-0}" "${b_start:-0}" "${b_end:-}"
 check "the proxy's refusal of the host's port is logged" grep -q "refused GET 127.0.0.1:$port" "$SCRATCH/port.out"
 check "the host's listener still answers, untouched" test "$(host_says "$port")" = "I am the host"
+probe_ok=$(cat "$SCRATCH"/art-port/*/logs/*.log 2>/dev/null | grep -c '^ok [0-9]* - ')
+probe_bad=$(cat "$SCRATCH"/art-port/*/logs/*.log 2>/dev/null | grep -c '^not ok [0-9]* - ')
+check "proxy probe: the ways around the allow-list were tried ($probe_ok refused)" test "$probe_ok" -ge 38
+check "proxy probe: none got through ($probe_bad)" test "$probe_bad" -eq 0
 
 # A suite with a repository on the network (here the host's loopback) gets network: private
 # by default: apt-get installs a real package from the real Debian mirror (the image's own
