@@ -145,6 +145,20 @@ const char *check_log_since(struct check_ctx *ctx, long from);
 int check_git_clone(struct check_ctx *ctx, const char *url, const char *ref, const char *path, const char **dir,
 		    bool *ok, struct alts_err *err);
 
+/* A test tree to clone: a suite's `git: URL` or `git: {url, ref, path}`. */
+struct check_git_source {
+	const char *url;
+	const char *ref;   /* branch or tag; NULL: the default branch */
+	const char *path;  /* file or directory in the repository; NULL: its top */
+	bool given;
+};
+
+/* conf_key parser (CONF_CUSTOM) of a struct check_git_source field. */
+int check_git_parse(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field);
+/* Validates a parsed git source at node (the URL, ref and path, and a farm suite's local URL). */
+int check_git_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const struct suite *suite,
+		       const struct check_git_source *git);
+
 /* True when url is a git URL alts clones (no option, no ext::/fd:: transport, no control character). */
 bool check_git_url_ok(const char *url);
 /* True when ref is a branch or tag name alts passes to git (letters, digits, . _ / - +, not first '-'). */

@@ -20,46 +20,17 @@
 #define DEP8_STDERR_SHOWN 3
 #define DEP8_TEXT_MAX (1u << 20)
 
-struct dep8_git {
-	const char *url;
-	const char *ref;
-	const char *path;
-};
-
 struct dep8_conf {
 	const char *path;          /* a source tree, relative to the suite's directory */
-	struct dep8_git git;
-	bool has_git;
+	struct check_git_source git;
 	const char *source;        /* a source package apt fetches in the environment */
 	struct strlist tests;      /* run only these; empty: all */
 	const char *host_path;     /* path made absolute by validate */
 };
 
-static const struct conf_key git_keys[] = {
-	{ "url", CONF_STRING, offsetof(struct dep8_git, url), CONF_REQUIRED | CONF_NONEMPTY, NULL, NULL },
-	{ "ref", CONF_STRING, offsetof(struct dep8_git, ref), CONF_NONEMPTY, NULL, NULL },
-	{ "path", CONF_STRING, offsetof(struct dep8_git, path), CONF_NONEMPTY, NULL, NULL },
-	CONF_KEYS_END,
-};
-
-static int parse_git(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
-{
-	struct dep8_conf *conf = (struct dep8_conf *)((char *)field - offsetof(struct dep8_conf, git));
-	struct conf_section sec = { git_keys, &conf->git };
-	int rc;
-
-	if (node->type == YAML_SCALAR_NODE)
-		rc = conf_decode_value(ctx, node, path, &git_keys[0], &conf->git.url);
-	else
-		rc = conf_decode_map(ctx, node, path, &sec, 1);
-	if (!rc)
-		conf->has_git = true;
-	return rc;
-}
-
 static const struct conf_key dep8_keys[] = {
 	{ "path", CONF_STRING, offsetof(struct dep8_conf, path), CONF_NONEMPTY, NULL, NULL },
-	{ "git", CONF_CUSTOM, offsetof(struct dep8_conf, git), 0, parse_git, NULL },
+	{ "git", CONF_CUSTOM, offsetof(struct dep8_conf, git), 0, check_git_parse, NULL },
 	{ "source", CONF_STRING, offsetof(struct dep8_conf, source), CONF_NONEMPTY, NULL, NULL },
 	{ "tests", CONF_STRLIST, offsetof(struct dep8_conf, tests), CONF_NONEMPTY, NULL, NULL },
 	CONF_KEYS_END,
@@ -131,7 +102,7 @@ static int dep8_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *pa
 			 struct suite_check *check)
 {
 	struct dep8_conf *conf = check->conf;
-	int given = !!conf->path + conf->has_git + !!conf->source;
+	int given = !!conf->path + conf->git.given + !!conf->source;
 	struct dep8_control c;
 	struct dep8_source src;
 	struct stat st;
@@ -145,26 +116,9 @@ static int dep8_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *pa
 					 "'%s' is not a source package name", conf->source);
 		return 0;
 	}
-	if (conf->has_git) {
-		yaml_node_t *gnode = check_conf_node(ctx, node, "git");
-		const char *gpath = conf_path_key(ctx, path, "git");
-
-		if (!check_git_url_ok(conf->git.url))
-			return conf_fail(ctx, gnode, gpath, "'%s' is not a git URL alts will clone", conf->git.url);
-		if (conf->git.ref && !check_git_ref_ok(conf->git.ref))
-			return conf_fail(ctx, gnode, gpath,
-					 "git ref '%s' may only contain letters, digits and . _ / - + (not first)",
-					 conf->git.ref);
-		if (conf->git.path && !suite_inner_path_ok(conf->git.path))
-			return conf_fail(ctx, gnode, gpath, "'%s' must be a relative path inside the repository",
-					 conf->git.path);
-		if ((suite->load_flags & SUITE_LOAD_FARM) && suite_url_is_local(conf->git.url))
-			return conf_fail(ctx, gnode, gpath,
-					 "'%s': a suite sent to the farm may only clone network git URLs (https://, "
-					 "http://, git://, ssh://), not a path or file:// URL on the worker",
-					 conf->git.url);
-		return 0;
-	}
+	if (conf->git.given)
+		return check_git_validate(ctx, check_conf_node(ctx, node, "git"), conf_path_key(ctx, path, "git"), suite,
+					  &conf->git);
 	if ((suite->load_flags & SUITE_LOAD_FARM) && !suite_inner_path_ok(conf->path))
 		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
 				 "'%s': a suite sent to the farm may only take a source tree from its git sources, an apt "
@@ -315,7 +269,7 @@ static int dep8_get_tree(struct dep8_run *r, bool *ok, struct alts_err *err)
 		else if (!rc)
 			r->src.build_depends = "";
 	} else {
-		if (conf->has_git) {
+		if (conf->git.given) {
 			rc = check_git_clone(ctx, conf->git.url, conf->git.ref, conf->git.path, &host, ok, err);
 			if (rc || !*ok)
 				return rc;

@@ -28,16 +28,9 @@
 
 enum script_tap { SCRIPT_TAP_AUTO = 0, SCRIPT_TAP_YES, SCRIPT_TAP_NO };
 
-struct script_git {
-	const char *url;
-	const char *ref;   /* branch or tag; NULL: the default branch */
-	const char *path;  /* file or directory in the repository; NULL: its top */
-};
-
 struct script_conf {
 	const char *path;               /* relative to the suite's directory */
-	struct script_git git;
-	bool has_git;
+	struct check_git_source git;
 	struct strlist args;
 	struct strlist interpreter;     /* overrides the choice by extension */
 	int tap;                        /* enum script_tap */
@@ -67,30 +60,30 @@ static int parse_tap(struct conf_ctx *ctx, yaml_node_t *node, const char *path, 
 }
 
 static const struct conf_key git_keys[] = {
-	{ "url", CONF_STRING, offsetof(struct script_git, url), CONF_REQUIRED | CONF_NONEMPTY, NULL, NULL },
-	{ "ref", CONF_STRING, offsetof(struct script_git, ref), CONF_NONEMPTY, NULL, NULL },
-	{ "path", CONF_STRING, offsetof(struct script_git, path), CONF_NONEMPTY, NULL, NULL },
+	{ "url", CONF_STRING, offsetof(struct check_git_source, url), CONF_REQUIRED | CONF_NONEMPTY, NULL, NULL },
+	{ "ref", CONF_STRING, offsetof(struct check_git_source, ref), CONF_NONEMPTY, NULL, NULL },
+	{ "path", CONF_STRING, offsetof(struct check_git_source, path), CONF_NONEMPTY, NULL, NULL },
 	CONF_KEYS_END,
 };
 
-static int parse_git(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+int check_git_parse(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
 {
-	struct script_conf *conf = (struct script_conf *)((char *)field - offsetof(struct script_conf, git));
-	struct conf_section sec = { git_keys, &conf->git };
+	struct check_git_source *git = field;
+	struct conf_section sec = { git_keys, git };
 	int rc;
 
 	if (node->type == YAML_SCALAR_NODE)
-		rc = conf_decode_value(ctx, node, path, &git_keys[0], &conf->git.url);
+		rc = conf_decode_value(ctx, node, path, &git_keys[0], &git->url);
 	else
 		rc = conf_decode_map(ctx, node, path, &sec, 1);
 	if (!rc)
-		conf->has_git = true;
+		git->given = true;
 	return rc;
 }
 
 static const struct conf_key script_keys[] = {
 	{ "path", CONF_STRING, offsetof(struct script_conf, path), CONF_NONEMPTY, NULL, NULL },
-	{ "git", CONF_CUSTOM, offsetof(struct script_conf, git), 0, parse_git, NULL },
+	{ "git", CONF_CUSTOM, offsetof(struct script_conf, git), 0, check_git_parse, NULL },
 	{ "args", CONF_STRLIST, offsetof(struct script_conf, args), 0, NULL, NULL },
 	{ "interpreter", CONF_STRLIST, offsetof(struct script_conf, interpreter), CONF_NONEMPTY, NULL, NULL },
 	{ "tap", CONF_CUSTOM, offsetof(struct script_conf, tap), 0, parse_tap, NULL },
@@ -151,6 +144,24 @@ bool check_git_url_ok(const char *url)
 	return true;
 }
 
+int check_git_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *path, const struct suite *suite,
+		       const struct check_git_source *git)
+{
+	if (!check_git_url_ok(git->url))
+		return conf_fail(ctx, node, path, "'%s' is not a git URL alts will clone", git->url);
+	if (git->ref && !check_git_ref_ok(git->ref))
+		return conf_fail(ctx, node, path, "git ref '%s' may only contain letters, digits and . _ / - + (not first)",
+				 git->ref);
+	if (git->path && !repo_path_ok(git->path))
+		return conf_fail(ctx, node, path, "'%s' must be a relative path inside the repository", git->path);
+	if ((suite->load_flags & SUITE_LOAD_FARM) && suite_url_is_local(git->url))
+		return conf_fail(ctx, node, path,
+				 "'%s': a suite sent to the farm may only clone network git URLs (https://, "
+				 "http://, git://, ssh://), not a path or file:// URL on the worker",
+				 git->url);
+	return 0;
+}
+
 bool check_git_ref_ok(const char *ref)
 {
 	if (ref[0] == '-')
@@ -168,29 +179,12 @@ static int script_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *
 	struct script_conf *conf = check->conf;
 	struct stat st;
 
-	if (!!conf->path == conf->has_git)
+	if (!!conf->path == conf->git.given)
 		return conf_fail(ctx, node, path, conf->path ? "give either 'path' or 'git', not both"
 							     : "missing required key 'path' (or 'git')");
-	if (conf->has_git) {
-		yaml_node_t *gnode = check_conf_node(ctx, node, "git");
-		const char *gpath = conf_path_key(ctx, path, "git");
-
-		if (!check_git_url_ok(conf->git.url))
-			return conf_fail(ctx, gnode, gpath, "'%s' is not a git URL alts will clone", conf->git.url);
-		if (conf->git.ref && !check_git_ref_ok(conf->git.ref))
-			return conf_fail(ctx, gnode, gpath,
-					 "git ref '%s' may only contain letters, digits and . _ / - + (not first)",
-					 conf->git.ref);
-		if (conf->git.path && !repo_path_ok(conf->git.path))
-			return conf_fail(ctx, gnode, gpath, "'%s' must be a relative path inside the repository",
-					 conf->git.path);
-		if ((suite->load_flags & SUITE_LOAD_FARM) && suite_url_is_local(conf->git.url))
-			return conf_fail(ctx, gnode, gpath,
-					 "'%s': a suite sent to the farm may only clone network git URLs (https://, "
-					 "http://, git://, ssh://), not a path or file:// URL on the worker",
-					 conf->git.url);
-		return 0;
-	}
+	if (conf->git.given)
+		return check_git_validate(ctx, check_conf_node(ctx, node, "git"), conf_path_key(ctx, path, "git"), suite,
+					  &conf->git);
 	if ((suite->load_flags & SUITE_LOAD_FARM) && !suite_inner_path_ok(conf->path))
 		return conf_fail(ctx, check_conf_node(ctx, node, "path"), conf_path_key(ctx, path, "path"),
 				 "script '%s': a suite sent to the farm may only run scripts from its git sources or "
@@ -739,7 +733,7 @@ int check_git_clone(struct check_ctx *ctx, const char *url, const char *ref, con
 	conf.git.url = url;
 	conf.git.ref = ref;
 	conf.git.path = path;
-	conf.has_git = true;
+	conf.git.given = true;
 	return script_clone(ctx, &conf, dir, ok, err);
 }
 
@@ -757,7 +751,7 @@ static int script_run(struct check_ctx *ctx, struct alts_err *err)
 	const char *no_ansible = NULL;
 	int rc;
 
-	if (conf->has_git) {
+	if (conf->git.given) {
 		rc = script_clone(ctx, conf, &src, &ok, err);
 		if (rc || !ok)
 			return rc;
@@ -766,7 +760,7 @@ static int script_run(struct check_ctx *ctx, struct alts_err *err)
 		if (!src)
 			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	}
-	if (!conf->has_git && (ctx->suite->load_flags & SUITE_LOAD_FARM) && !resolves_inside(src, ctx->suite->dir)) {
+	if (!conf->git.given && (ctx->suite->load_flags & SUITE_LOAD_FARM) && !resolves_inside(src, ctx->suite->dir)) {
 		check_set(ctx, CHECK_FAIL, "script '%s' leads out of the task's folder (a symbolic link?)", conf->path);
 		return 0;
 	}
