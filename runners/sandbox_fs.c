@@ -36,8 +36,10 @@ int sandbox_fs_open(int root_fd, const char *path, int flags)
  * One copy's direction and budget. Out of the sandbox, what root there
  * made is not trusted: no setuid or setgid bit reaches the host (a setuid
  * root program in the log directory would be the sandbox's way to root),
- * and the bytes written are capped (a sparse file or hard links of one
- * file take little of the sandbox's disk but would be copied in full).
+ * the copy belongs to alts-run's user rather than to whichever host user
+ * has the sandbox user's uid, and the bytes written are capped (a sparse
+ * file or hard links of one file take little of the sandbox's disk but
+ * would be copied in full).
  */
 uint64_t sandbox_fs__copy_out_max = (uint64_t)4 << 30;
 
@@ -53,7 +55,8 @@ static void copy_meta(int fd, const struct stat *st, const struct copy_job *job)
 {
 	struct timespec t[2] = { st->st_atim, st->st_mtim };
 
-	if (fchown(fd, st->st_uid, st->st_gid) < 0) {
+	/* Out on the host, a sandbox's uid would be a host user's (no user namespace): the copy stays ours. */
+	if (!job->out && fchown(fd, st->st_uid, st->st_gid) < 0) {
 		/* not root: the copy keeps our ownership */
 	}
 	fchmod(fd, st->st_mode & (job->out ? 01777 : 07777));

@@ -15,7 +15,8 @@
  * Semantics of cp -a: a destination that is a directory receives the
  * source under its own name; missing parent directories of a copy-in's
  * destination are made. Out of the sandbox, setuid and setgid bits are
- * dropped and at most sandbox_fs__copy_out_max bytes are written per copy.
+ * dropped, the copy is ours (not the sandbox uid's) and at most
+ * sandbox_fs__copy_out_max bytes are written per copy.
  */
 int sandbox_fs_copy_in(int root_fd, const char *host_path, const char *env_path, struct alts_err *err);
 int sandbox_fs_copy_out(int root_fd, const char *env_path, const char *host_path, struct alts_err *err);

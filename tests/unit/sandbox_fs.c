@@ -156,10 +156,13 @@ static void test_sandbox_fs__copy_out_drops_setuid_and_is_capped(void **state)
 	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
 	close(fd);
 	assert_int_equal(chmod(path, 06755), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(path, 1000, 1000), 0);
 	str_fmt(out, sizeof(out), "%s/out-suid", f->host);
 	assert_ok_err(sandbox_fs_copy_out(f->root_fd, "/work/suid", out, &err), &err);
 	assert_int_equal(stat(out, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_uid, geteuid());
 	unlink(out);
 	unlink(path);
 	/* A sparse file takes no room in the sandbox; its copy out stops at the budget. */
