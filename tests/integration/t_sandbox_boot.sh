@@ -8,6 +8,10 @@
 # process. Bad input: an image without systemd, an unknown boot mode, another runner.
 . "$(dirname "$0")/lib/sandbox.sh"
 need_cmd dpkg-deb dpkg-scanpackages
+# systemd in a container needs a cgroup2 hierarchy: pure v2, or v1 with v2 on cgroup/unified.
+[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] ||
+	[ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] ||
+	skip_test "needs:cgroup2 (this host has cgroup v1 only: boot mode refuses it, see docs/runners.md)"
 IMAGE=debian-12-systemd
 # The systemd image, made once. From the plain debian-12 image that the other tests build anyway:
 # systemd installed by apt in a sandbox (network: host, --keep-env), the merged tree imported
