@@ -661,20 +661,6 @@ static int suite_check_packages_needed(struct suite_loader *l, yaml_node_t *root
 	return 0;
 }
 
-/* The value node of key in the mapping map, or map itself (for locations). */
-static yaml_node_t *map_value(struct conf_ctx *ctx, yaml_node_t *map, const char *key)
-{
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return map;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const char *k = conf_scalar(yaml_document_get_node(ctx->doc, p->key));
-
-		if (k && !strcmp(k, key))
-			return yaml_document_get_node(ctx->doc, p->value);
-	}
-	return map;
-}
-
 /* The mapping of check i's options (its kind's value), or the check's node. */
 static yaml_node_t *check_body(struct conf_ctx *ctx, yaml_node_t *checks, size_t i)
 {
@@ -715,7 +701,7 @@ static int suite_check_isolation(struct suite_loader *l, yaml_node_t *root)
 	struct suite *s = l->suite;
 	bool by_suite = s->isolation && !strcmp(s->isolation, "check");
 	const char *runner = s->env.runner;
-	int rc = check_test_dep_list(l, &s->test_depends, map_value(ctx, root, "test_depends"), "test_depends");
+	int rc = check_test_dep_list(l, &s->test_depends, check_conf_node(ctx, root, "test_depends"), "test_depends");
 
 	for (size_t i = 0; !rc && i < s->nchecks; i++) {
 		struct suite_check *c = &s->checks[i];
@@ -723,22 +709,22 @@ static int suite_check_isolation(struct suite_loader *l, yaml_node_t *root)
 		const char *path = conf_path_key(ctx, conf_path_index(ctx, l->checks_path, i), c->type);
 		bool is_install = !strcmp(c->type, "install");
 
-		rc = check_test_dep_list(l, &c->test_depends, map_value(ctx, body, "test_depends"),
+		rc = check_test_dep_list(l, &c->test_depends, check_conf_node(ctx, body, "test_depends"),
 					 conf_path_key(ctx, path, "test_depends"));
 		if (rc)
 			break;
 		c->fresh = c->fresh_opt ? c->fresh_opt == SUITE_FRESH_YES : by_suite && !is_install;
 		if (c->fresh && is_install)
-			return conf_fail(ctx, map_value(ctx, body, "fresh"), conf_path_key(ctx, path, "fresh"),
+			return conf_fail(ctx, check_conf_node(ctx, body, "fresh"), conf_path_key(ctx, path, "fresh"),
 					 "an install check cannot be fresh: what it installs is what fresh checks start "
 					 "from");
 		if (c->fresh && runner && !runner_name_can_reset(runner)) {
 			if (c->fresh_opt)
-				return conf_fail(ctx, map_value(ctx, body, "fresh"), conf_path_key(ctx, path, "fresh"),
+				return conf_fail(ctx, check_conf_node(ctx, body, "fresh"), conf_path_key(ctx, path, "fresh"),
 						 "a fresh environment per check needs the sandbox runner; the '%s' runner "
 						 "has no snapshots",
 						 runner);
-			return conf_fail(ctx, map_value(ctx, root, "isolation"), "isolation",
+			return conf_fail(ctx, check_conf_node(ctx, root, "isolation"), "isolation",
 					 "isolation: check needs the sandbox runner; the '%s' runner has no snapshots",
 					 runner);
 		}
