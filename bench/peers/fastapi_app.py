@@ -317,6 +317,11 @@ def result(task_id: str, _claims=Depends(verify)):
     if db().execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone() is None:
         raise HTTPException(status_code=404, detail="task not found")
     r = celery.AsyncResult(task_id)
-    state = r.state
+    try:
+        state = r.state
+    except Exception:
+        # Celery's file:// backend rewrites a result file in place (open "wb", write), so a
+        # read can meet a half-written file; the task is still being reported: ask again.
+        return {"task_id": task_id, "state": "running", "api_version": "1", "result": None}
     return {"task_id": task_id, "state": STATES.get(state, state.lower()), "api_version": "1",
             "result": r.result if state == "SUCCESS" else None}
