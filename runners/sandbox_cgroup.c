@@ -134,7 +134,7 @@ static int add_dir(struct sandbox_cgroup *cg, const char *base, const char *name
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot create cgroup '%s'", dir);
-	cg->procs_fd[cg->n] = -1;
+	cg->procs_fd[cg->n] = cg->oom_fd[cg->n] = cg->pids_fd[cg->n] = -1;
 	cg->n++;
 	return 0;
 }
@@ -213,6 +213,19 @@ static int create_v2(struct sandbox_cgroup *cg, const char *name, const struct s
 	return 0;
 }
 
+/* Opens the counter files of directory i once: sandbox_cgroup_counters() runs around every command. */
+static void open_counters(struct sandbox_cgroup *cg, int i)
+{
+	const char *oom = cg->v2 ? "memory.events" : strstr(cg->dirs[i], "/memory/") ? "memory.oom_control" : NULL;
+	const char *pids = cg->v2 || strstr(cg->dirs[i], "/pids/") ? "pids.events" : NULL;
+	char path[PATH_MAX];
+
+	if (oom && str_fmt(path, sizeof(path), "%s/%s", cg->dirs[i], oom))
+		cg->oom_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+	if (pids && str_fmt(path, sizeof(path), "%s/%s", cg->dirs[i], pids))
+		cg->pids_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *name, const struct sandbox_limits *l,
 			  struct alts_err *err)
 {
@@ -230,6 +243,8 @@ int sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *name, const str
 		cg->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
 		if (cg->procs_fd[i] < 0)
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+		else
+			open_counters(cg, i);
 	}
 	if (rc) {
 		sandbox_cgroup_remove(cg);
@@ -252,50 +267,50 @@ int sandbox_cgroup_join(const struct sandbox_cgroup *cg)
 	return 0;
 }
 
-static long read_key(const char *dir, const char *file, const char *key)
+/* The value of "key N" in a cgroup file kept open: read again from its start (the kernel makes it anew). */
+static long read_key(int fd, const char *key)
 {
-	char path[PATH_MAX];
-	struct sbuf text = SBUF_INIT;
-	long v = 0;
+	char buf[4096];
+	size_t k = strlen(key);
+	ssize_t n;
 
-	if (str_fmt(path, sizeof(path), "%s/%s", dir, file) && !sbuf_read_file(&text, path, 65536)) {
-		for (char *line = text.buf; line && *line;) {
-			size_t k = strlen(key);
-
-			if (!strncmp(line, key, k) && line[k] == ' ') {
-				v = strtol(line + k + 1, NULL, 10);
-				break;
-			}
-			line = strchr(line, '\n');
-			if (line)
-				line++;
-		}
+	if (fd < 0)
+		return 0;
+	do
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (char *line = buf; line && *line;) {
+		if (!strncmp(line, key, k) && line[k] == ' ')
+			return strtol(line + k + 1, NULL, 10);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
 	}
-	sbuf_release(&text);
-	return v;
+	return 0;
 }
 
 void sandbox_cgroup_counters(const struct sandbox_cgroup *cg, long *oom_kills, long *pids_max)
 {
 	*oom_kills = *pids_max = 0;
 	for (int i = 0; i < cg->n; i++) {
-		if (cg->v2) {
-			*oom_kills += read_key(cg->dirs[i], "memory.events", "oom_kill");
-			*pids_max += read_key(cg->dirs[i], "pids.events", "max");
-		} else if (strstr(cg->dirs[i], "/memory/")) {
-			*oom_kills += read_key(cg->dirs[i], "memory.oom_control", "oom_kill");
-		} else if (strstr(cg->dirs[i], "/pids/")) {
-			*pids_max += read_key(cg->dirs[i], "pids.events", "max");
-		}
+		*oom_kills += read_key(cg->oom_fd[i], "oom_kill");
+		*pids_max += read_key(cg->pids_fd[i], "max");
 	}
 }
 
 void sandbox_cgroup_remove(struct sandbox_cgroup *cg)
 {
 	for (int i = 0; i < cg->n; i++) {
-		if (cg->procs_fd[i] >= 0)
-			close(cg->procs_fd[i]);
-		cg->procs_fd[i] = -1;
+		int *fds[] = { &cg->procs_fd[i], &cg->oom_fd[i], &cg->pids_fd[i] };
+
+		for (size_t k = 0; k < ALTS_ARRAY_SIZE(fds); k++) {
+			if (*fds[k] >= 0)
+				close(*fds[k]);
+			*fds[k] = -1;
+		}
 		/* The sandbox's processes were killed; the kernel may take a moment to let them go. */
 		for (int tries = 0; tries < 200 && rmdir(cg->dirs[i]) < 0 && errno == EBUSY; tries++) {
 			struct timespec ts = { 0, 10 * 1000 * 1000 };
