@@ -146,6 +146,25 @@ static int set_limit(const char *dir, const char *file, const char *value, struc
 	return rc ? alts_err_errno(err, ALTS_EENV, -rc, "cannot write '%s' to %s/%s", value, dir, file) : 0;
 }
 
+/* One rule per write(), all through one open devices.allow. */
+static int allow_devices(const char *dir, const char *const *rules, size_t n, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	if (!str_fmt(path, sizeof(path), "%s/devices.allow", dir))
+		return alts_err_set(err, ALTS_EINVALID, "cgroup path too long");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (write(fd, rules[i], strlen(rules[i])) < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s' to %s", rules[i], path);
+	}
+	close(fd);
+	return rc;
+}
+
 static int create_v1(struct sandbox_cgroup *cg, const char *name, const struct sandbox_limits *l, struct alts_err *err)
 {
 	static const char *const dev_allow[] = {
@@ -179,10 +198,8 @@ static int create_v1(struct sandbox_cgroup *cg, const char *name, const struct s
 		if ((rc = add_dir(cg, CG_ROOT "/devices", name, err)) ||
 		    (rc = set_limit(cg->dirs[cg->n - 1], "devices.deny", "a", err)))
 			return rc;
-		for (size_t i = 0; i < ALTS_ARRAY_SIZE(dev_allow); i++) {
-			if ((rc = set_limit(cg->dirs[cg->n - 1], "devices.allow", dev_allow[i], err)))
-				return rc;
-		}
+		if ((rc = allow_devices(cg->dirs[cg->n - 1], dev_allow, ALTS_ARRAY_SIZE(dev_allow), err)))
+			return rc;
 	}
 	return 0;
 }
