@@ -177,11 +177,11 @@ static int pub_direct(struct publisher *p, const struct pub_item *it, int attemp
 		wlog(ALTS_LOG_DEBUG, "report.delivered", it->task_id, "bytes=%zu via=scheduler", it->len);
 	else if (status == 401 || status == 403)
 		wlog(ALTS_LOG_ERROR, "report.refused", it->task_id,
-		     "status=%ld msg=\"the scheduler refused the worker's token (scheduler_token needs the worker scope: "
-		     "alts-token --scope worker); reporting through the broker\"",
+		     "status=%ld msg=the scheduler refused the worker's token (scheduler_token needs the worker scope: "
+		     "alts-token --scope worker); reporting through the broker",
 		     status);
 	else if (rc != ALTS_ENOTSUP)
-		wlog(ALTS_LOG_WARN, "report.direct_failed", it->task_id, "status=%ld durable=%s msg=\"%s; %s\"", status,
+		wlog(ALTS_LOG_WARN, "report.direct_failed", it->task_id, "status=%ld durable=%s msg=%s; %s", status,
 		     it->durable ? "true" : "false", err.msg,
 		     it->durable ? "reporting through the broker" : "sending it through the broker");
 	wctx_cfg_put(p->w, wc);
