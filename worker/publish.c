@@ -8,6 +8,7 @@
 #include "worker/wctx.h"
 
 #include <amqp.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define PUBLISH_CONFIRM_TIMEOUT_MS 10000
@@ -20,6 +21,13 @@
 #define PUBLISH_BATCH 256
 /* Tries of a final report straight to the scheduler before it goes the broker's way (non-final: one). */
 #define PUBLISH_DIRECT_ATTEMPTS 3
+/*
+ * After the scheduler could not be reached (or failed: 5xx), reports go
+ * the broker's way at once for this long: while it is down, each task
+ * would otherwise spend the retries (a connect timeout each, when its host
+ * is unreachable) before its report goes there.
+ */
+#define PUBLISH_DIRECT_PAUSE_MS 3000
 
 struct pub_item {
 	struct pub_item *next;
@@ -49,6 +57,7 @@ struct publisher {
 	int64_t linger_until;    /* mono ms; while stopping */
 	const char *posting;     /* the task whose held report the thread posts to the scheduler now */
 	struct report_http *http;  /* scheduler_url set: reports go straight to the scheduler first */
+	_Atomic int64_t direct_paused_until;  /* mono ms: PUBLISH_DIRECT_PAUSE_MS after the scheduler failed */
 
 	/* Owned by the thread. */
 	bool direct;             /* scheduler_url was set at the thread's last look */
@@ -170,9 +179,15 @@ static int pub_direct(struct publisher *p, const struct pub_item *it, int attemp
 	long status = 0;
 	int rc = ALTS_ENOTSUP;
 
-	if (c->scheduler_url && p->http)
+	if (c->scheduler_url && wctx_mono_ms() < atomic_load(&p->direct_paused_until)) {
+		wlog(ALTS_LOG_DEBUG, "report.direct_paused", it->task_id, "msg=the scheduler failed a moment ago");
+		rc = ALTS_ETIMEOUT;
+	} else if (c->scheduler_url) {
 		rc = report_http_post(p->http, c->scheduler_url, c->scheduler_token, it->task_id, it->body, it->len,
 				      attempts, &status, &err);
+		if (rc == ALTS_EENV)
+			atomic_store(&p->direct_paused_until, wctx_mono_ms() + PUBLISH_DIRECT_PAUSE_MS);
+	}
 	if (!rc)
 		wlog(ALTS_LOG_DEBUG, "report.delivered", it->task_id, "bytes=%zu via=scheduler", it->len);
 	else if (status == 401 || status == 403)
@@ -180,7 +195,7 @@ static int pub_direct(struct publisher *p, const struct pub_item *it, int attemp
 		     "status=%ld msg=the scheduler refused the worker's token (scheduler_token needs the worker scope: "
 		     "alts-token --scope worker); reporting through the broker",
 		     status);
-	else if (rc != ALTS_ENOTSUP)
+	else if (rc != ALTS_ENOTSUP && rc != ALTS_ETIMEOUT)
 		wlog(ALTS_LOG_WARN, "report.direct_failed", it->task_id, "status=%ld durable=%s msg=%s; %s", status,
 		     it->durable ? "true" : "false", err.msg,
 		     it->durable ? "reporting through the broker" : "sending it through the broker");
