@@ -8,6 +8,7 @@
 #include "worker/wctx.h"
 
 #include <amqp.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define PUBLISH_CONFIRM_TIMEOUT_MS 10000
@@ -20,6 +21,13 @@
 #define PUBLISH_BATCH 256
 /* Tries of a final report straight to the scheduler before it goes the broker's way (non-final: one). */
 #define PUBLISH_DIRECT_ATTEMPTS 3
+/*
+ * After the scheduler could not be reached (or failed: 5xx), reports go
+ * the broker's way at once for this long: while it is down, each task
+ * would otherwise spend the retries (a connect timeout each, when its host
+ * is unreachable) before its report goes there.
+ */
+#define PUBLISH_DIRECT_PAUSE_MS 3000
 
 struct pub_item {
 	struct pub_item *next;
@@ -47,8 +55,9 @@ struct publisher {
 	bool exited;             /* the thread is gone: nothing more is sent */
 	bool reconnect;
 	int64_t linger_until;    /* mono ms; while stopping */
-	const char *posting;     /* the task whose held report the thread posts to the scheduler now */
+	struct pub_item *due;    /* held reports come due, that the thread posts to the scheduler (in order) */
 	struct report_http *http;  /* scheduler_url set: reports go straight to the scheduler first */
+	_Atomic int64_t direct_paused_until;  /* mono ms: PUBLISH_DIRECT_PAUSE_MS after the scheduler failed */
 
 	/* Owned by the thread. */
 	bool direct;             /* scheduler_url was set at the thread's last look */
@@ -116,13 +125,23 @@ static struct pub_item *held_fold(struct publisher *p, struct pub_item *it)
 	return NULL;
 }
 
+/* True when a report of task_id is among those the thread posts to the scheduler. Under the lock. */
+static bool due_has(struct publisher *p, const char *task_id)
+{
+	for (struct pub_item *it = p->due; it; it = it->next) {
+		if (!strcmp(it->task_id, task_id))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Moves the held reports that are due (all of them when stopping) to the
- * queue, or to *direct (for the scheduler) when direct is set and the
+ * queue, or to p->due (for the scheduler) when direct is set and the
  * publisher is not stopping; the earliest due time left, or -1. Under
  * the lock.
  */
-static int64_t held_release(struct publisher *p, int64_t now, struct pub_item **direct)
+static int64_t held_release(struct publisher *p, int64_t now, bool direct)
 {
 	int64_t next = -1;
 
@@ -132,8 +151,8 @@ static int64_t held_release(struct publisher *p, int64_t now, struct pub_item **
 		if (p->stop || it->due_ms <= now) {
 			*pp = it->next;
 			if (direct && !p->stop) {
-				it->next = *direct;
-				*direct = it;
+				it->next = p->due;
+				p->due = it;
 			} else {
 				queue_item(p, it);
 			}
@@ -170,9 +189,15 @@ static int pub_direct(struct publisher *p, const struct pub_item *it, int attemp
 	long status = 0;
 	int rc = ALTS_ENOTSUP;
 
-	if (c->scheduler_url && p->http)
+	if (c->scheduler_url && wctx_mono_ms() < atomic_load(&p->direct_paused_until)) {
+		wlog(ALTS_LOG_DEBUG, "report.direct_paused", it->task_id, "msg=the scheduler failed a moment ago");
+		rc = ALTS_ETIMEOUT;
+	} else if (c->scheduler_url) {
 		rc = report_http_post(p->http, c->scheduler_url, c->scheduler_token, it->task_id, it->body, it->len,
 				      attempts, &status, &err);
+		if (rc == ALTS_EENV)
+			atomic_store(&p->direct_paused_until, wctx_mono_ms() + PUBLISH_DIRECT_PAUSE_MS);
+	}
 	if (!rc)
 		wlog(ALTS_LOG_DEBUG, "report.delivered", it->task_id, "bytes=%zu via=scheduler", it->len);
 	else if (status == 401 || status == 403)
@@ -180,7 +205,7 @@ static int pub_direct(struct publisher *p, const struct pub_item *it, int attemp
 		     "status=%ld msg=the scheduler refused the worker's token (scheduler_token needs the worker scope: "
 		     "alts-token --scope worker); reporting through the broker",
 		     status);
-	else if (rc != ALTS_ENOTSUP)
+	else if (rc != ALTS_ENOTSUP && rc != ALTS_ETIMEOUT)
 		wlog(ALTS_LOG_WARN, "report.direct_failed", it->task_id, "status=%ld durable=%s msg=%s; %s", status,
 		     it->durable ? "true" : "false", err.msg,
 		     it->durable ? "reporting through the broker" : "sending it through the broker");
@@ -189,24 +214,23 @@ static int pub_direct(struct publisher *p, const struct pub_item *it, int attemp
 }
 
 /*
- * The thread posts the held reports that came due straight to the
- * scheduler, one attempt each (a later report supersedes them); one that
- * does not get through goes to the broker queue as before.
+ * The thread posts the held reports that came due (p->due) straight to
+ * the scheduler, one attempt each (a later report supersedes them); one
+ * that does not get through goes to the broker queue as before. Each
+ * stays on p->due while it is posted, so that a later report of its task
+ * waits for it (due_has). Called and returns under the lock.
  */
-static void pub_direct_due(struct publisher *p, struct pub_item *due)
+static void pub_direct_due(struct publisher *p)
 {
-	while (due) {
-		struct pub_item *it = due;
+	while (p->due) {
+		struct pub_item *it = p->due;
 		int rc;
 
-		due = it->next;
-		it->next = NULL;
-		pthread_mutex_lock(&p->lock);
-		p->posting = it->task_id;
 		pthread_mutex_unlock(&p->lock);
 		rc = pub_direct(p, it, 1);
 		pthread_mutex_lock(&p->lock);
-		p->posting = NULL;
+		p->due = it->next;
+		it->next = NULL;
 		if (rc) {
 			queue_item(p, it);
 		} else {
@@ -214,7 +238,6 @@ static void pub_direct_due(struct publisher *p, struct pub_item *due)
 			item_free(it);
 		}
 		pthread_cond_broadcast(&p->done);  /* a final report of the task may wait for this one */
-		pthread_mutex_unlock(&p->lock);
 	}
 }
 
@@ -357,14 +380,18 @@ static void *pub_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!pub_should_exit(p)) {
-		struct pub_item *it, *batch[PUBLISH_BATCH], *due = NULL;
+		struct pub_item *it, *batch[PUBLISH_BATCH];
 		int state[PUBLISH_BATCH];
 		struct timespec ts;
 		bool reconnect = p->reconnect;
-		int64_t next_due = held_release(p, wctx_mono_ms(), p->direct ? &due : NULL);
+		int64_t next_due = held_release(p, wctx_mono_ms(), p->direct);
 		size_t n;
 		int r;
 
+		if (p->due) {
+			pub_direct_due(p);
+			continue;  /* what did not get through is queued now */
+		}
 		it = p->head;
 		p->reconnect = false;
 		pthread_mutex_unlock(&p->lock);
@@ -377,11 +404,6 @@ static void *pub_main(void *arg)
 		if (reconnect && p->conn) {
 			wlog(ALTS_LOG_INFO, "publish.reconnect", NULL, "reason=reload");
 			pub_disconnect(p, true);
-		}
-		if (due) {
-			pub_direct_due(p, due);
-			pthread_mutex_lock(&p->lock);
-			continue;  /* what did not get through is queued now */
 		}
 		if (!it) {
 			if (!pub_idle(p)) {
@@ -441,7 +463,7 @@ static void *pub_main(void *arg)
 		}
 	}
 	/* Whatever is left is dropped: the task's message was not acked, so the broker redelivers it. */
-	held_release(p, INT64_MAX, NULL);
+	held_release(p, INT64_MAX, false);
 	while (p->head) {
 		struct pub_item *it = p->head;
 
@@ -513,7 +535,7 @@ int publisher_send(struct publisher *p, const char *task_id, const char *body, s
 	old = held_fold(p, it);
 	if (direct) {
 		/* Straight to the scheduler, after the task's report the thread may be posting (in order). */
-		while (p->posting && !strcmp(p->posting, it->task_id))
+		while (due_has(p, it->task_id))
 			pthread_cond_wait(&p->done, &p->lock);
 		pthread_mutex_unlock(&p->lock);
 		if (old && !pub_direct(p, old, 1)) {
@@ -648,6 +670,12 @@ void publisher_free(struct publisher *p)
 		struct pub_item *it = p->held;
 
 		p->held = it->next;
+		item_free(it);
+	}
+	while (p->due) {
+		struct pub_item *it = p->due;
+
+		p->due = it->next;
 		item_free(it);
 	}
 	report_http_free(p->http);

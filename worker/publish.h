@@ -20,7 +20,8 @@
  * short bounded retry; a held one from the thread when it is due, once.
  * Only what the scheduler did not take (refused, unreachable, 5xx, a bad
  * token: logged) goes the broker's way as above, so a scheduler outage
- * loses nothing. The connection to the broker is opened only then.
+ * loses nothing; for 3 s after the scheduler could not be reached, reports
+ * go there at once. The connection to the broker is opened only then.
  */
 struct publisher;
 struct worker;
