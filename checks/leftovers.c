@@ -309,6 +309,9 @@ static int run_to_file(struct check_ctx *ctx, const char *const *argv, const cha
 
 	if (!err_path)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = check_scratch_make(ctx, err);
+	if (rc)
+		return rc;
 	check_logf(ctx, "$ %s > %s", check_argv_display(ctx, argv), out_path);
 	memset(&pr, 0, sizeof(pr));
 	req.argv = argv;

@@ -1258,7 +1258,9 @@ static void sandbox_note_limits(const struct sandbox *sb, const struct runner_ex
 	if (!len || len >= sizeof(msg))
 		return;
 	alts_log(ALTS_LOG_WARN, "sandbox", "%.*s", (int)len - 1, msg);
-	if (req->stderr_path) {
+	if (req->stderr_capture) {
+		proc_capture_add(req->stderr_capture, msg, len);
+	} else if (req->stderr_path) {
 		int fd = open(req->stderr_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 
 		if (fd >= 0) {
