@@ -309,9 +309,8 @@ static int run_to_file(struct check_ctx *ctx, const char *const *argv, const cha
 
 	if (!err_path)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = check_scratch_make(ctx, err);
-	if (rc)
-		return rc;
+	if (!check_scratch_dir(ctx, err))
+		return err->code;
 	check_logf(ctx, "$ %s > %s", check_argv_display(ctx, argv), out_path);
 	memset(&pr, 0, sizeof(pr));
 	req.argv = argv;
@@ -385,7 +384,7 @@ static const char *life_dir(struct check_ctx *ctx)
 
 static const char *scratch_path(struct check_ctx *ctx, const char *name)
 {
-	return arena_printf(ctx->arena, "%s/%s", ctx->scratch_dir ? ctx->scratch_dir : "/tmp", name);
+	return arena_printf(ctx->arena, "%s/%s", ctx->scratch ? ctx->scratch : "/tmp", name);
 }
 
 int leftovers_snapshot(struct check_ctx *ctx, const struct pkg_mgr *m, struct alts_err *err)
