@@ -18,6 +18,14 @@
 /* A one-line result message longer than this is cut. */
 #define CHECK_MESSAGE_MAX 1024
 
+/*
+ * The registry: the names suites use, and the kind each is. A name other
+ * than its ops' own is an alias (the suite's spelling stays its type).
+ */
+static const char *const check_name_list[] = {
+	"install", "launch", "integrity", "script", "uninstall", "upgrade", "dep8", "autopkgtest", NULL,
+};
+
 static const struct check_ops *const check_registry[] = {
 	&check_install_ops,
 	&check_launch_ops,
@@ -26,22 +34,31 @@ static const struct check_ops *const check_registry[] = {
 	&check_uninstall_ops,
 	&check_upgrade_ops,
 	&check_dep8_ops,
-	&check_autopkgtest_ops,
+	&check_dep8_ops,  /* autopkgtest: DEP-8 under autopkgtest's name */
 };
 
-static const char *const check_name_list[] = {
-	"install", "launch", "integrity", "script", "uninstall", "upgrade", "dep8", "autopkgtest", NULL,
-};
+_Static_assert(ALTS_ARRAY_SIZE(check_name_list) == ALTS_ARRAY_SIZE(check_registry) + 1,
+	       "one name per registry entry");
 
-const struct check_ops *check_lookup(const char *name)
+const struct check_ops *check_lookup_as(const char *name, const char **kind)
 {
 	if (!name)
 		return NULL;
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(check_registry); i++) {
-		if (!strcmp(check_registry[i]->name, name))
-			return check_registry[i]->abi == CHECK_ABI ? check_registry[i] : NULL;
+		if (strcmp(check_name_list[i], name))
+			continue;
+		if (check_registry[i]->abi != CHECK_ABI)
+			return NULL;
+		if (kind)
+			*kind = check_name_list[i];
+		return check_registry[i];
 	}
 	return NULL;
+}
+
+const struct check_ops *check_lookup(const char *name)
+{
+	return check_lookup_as(name, NULL);
 }
 
 const char *const *check_names(void)

@@ -70,8 +70,7 @@ extern const struct check_ops check_integrity_ops;
 extern const struct check_ops check_script_ops;
 extern const struct check_ops check_uninstall_ops;
 extern const struct check_ops check_upgrade_ops;
-extern const struct check_ops check_dep8_ops;
-extern const struct check_ops check_autopkgtest_ops;  /* the same check, under autopkgtest's name */
+extern const struct check_ops check_dep8_ops;  /* also under the alias autopkgtest (checks/check.c) */
 
 /*
  * Helpers for implementations (checks/check.c).

@@ -1143,17 +1143,7 @@ out:
 const struct check_ops check_dep8_ops = {
 	.name = "dep8",
 	.abi = CHECK_ABI,
-	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
-	.conf_size = sizeof(struct dep8_conf),
-	.keys = dep8_keys,
-	.validate = dep8_validate,
-	.run = dep8_run,
-};
-
-const struct check_ops check_autopkgtest_ops = {
-	.name = "autopkgtest",
-	.abi = CHECK_ABI,
-	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
+	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container, the revert between tests */
 	.conf_size = sizeof(struct dep8_conf),
 	.keys = dep8_keys,
 	.validate = dep8_validate,

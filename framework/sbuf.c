@@ -149,23 +149,17 @@ void sbuf_trim_trailing(struct sbuf *sb)
 		sb->buf[--sb->len] = '\0';
 }
 
-int sbuf_read_file(struct sbuf *sb, const char *path, size_t max)
+int sbuf_read_fd(struct sbuf *sb, int fd, size_t max)
 {
 	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	size_t total = 0;
 
-	if (fd < 0)
-		return -errno;
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
-			int e = errno;
-
-			if (e == EINTR)
+			if (errno == EINTR)
 				continue;
-			close(fd);
-			return -e;
+			return -errno;
 		}
 		if (max && total + (size_t)n > max) {
 			sbuf_add(sb, chunk, max - total);
@@ -175,8 +169,19 @@ int sbuf_read_file(struct sbuf *sb, const char *path, size_t max)
 		sbuf_add(sb, chunk, (size_t)n);
 		total += (size_t)n;
 	}
-	close(fd);
 	return sb->oom ? -ENOMEM : 0;
+}
+
+int sbuf_read_file(struct sbuf *sb, const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = sbuf_read_fd(sb, fd, max);
+	close(fd);
+	return rc;
 }
 
 bool str_fmt(char *buf, size_t size, const char *fmt, ...)

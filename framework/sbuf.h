@@ -39,6 +39,8 @@ void sbuf_trim_trailing(struct sbuf *sb);
 
 /* Reads a whole file (at most max bytes, 0: no limit). 0 or negative errno. */
 int sbuf_read_file(struct sbuf *sb, const char *path, size_t max);
+/* The same from an open descriptor, read to its end (or max); fd stays open. */
+int sbuf_read_fd(struct sbuf *sb, int fd, size_t max);
 
 /*
  * snprintf into a fixed buffer, for paths: false (and buf cut) when the

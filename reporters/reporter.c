@@ -246,11 +246,26 @@ static bool reporter_path_is(const char *path, const char *what)
 	return path && !strcmp(path, what);
 }
 
+/* A stream's write into an sbuf: all of it, or 0 (a write error) once the sbuf is out of memory. */
+static ssize_t sbuf_stream_write(void *cookie, const char *buf, size_t len)
+{
+	struct sbuf *sb = cookie;
+
+	sbuf_add(sb, buf, len);
+	return sbuf_ok(sb) ? (ssize_t)len : 0;
+}
+
 FILE *reporter_open_out(const struct reporter *r, const char *default_path, struct alts_err *err)
 {
 	const char *path = r->opts.path ? r->opts.path : default_path;
 	FILE *f;
 
+	if (r->opts.out) {
+		f = fopencookie(r->opts.out, "w", (cookie_io_functions_t){ .write = sbuf_stream_write });
+		if (!f)
+			alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		return f;
+	}
 	if (!path || reporter_path_is(path, "-"))
 		return stdout;
 	if (reporter_path_is(path, "stderr"))

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "framework/result.h"
+#include "framework/sbuf.h"
 #include "framework/suite.h"
 
 /*
@@ -23,6 +24,12 @@ struct reporter_opts {
 	bool live;            /* console: keep a status line of the running suites (alts-run sets it on a terminal) */
 	size_t output_cap;    /* bytes of output embedded per check (JUnit system-out ...) */
 	void *payload;        /* reporters added with reporter_set_add_ops: the caller's data */
+	/*
+	 * File reporters (tap, junit, json, html): when set, the output is appended here instead
+	 * of written to path (the worker stores its reports from memory). Borrowed: it must outlive
+	 * the reporter; after an allocation failure sbuf_ok() is false and run_end fails.
+	 */
+	struct sbuf *out;
 };
 
 struct run_info {

@@ -57,7 +57,8 @@ extern const struct reporter_ops reporter_html_ops;
 /*
  * Opens r->opts.path, or default_path when it is NULL, for writing. "-"
  * (or both NULL) is stdout and "stderr" is stderr: those are flushed but
- * not closed by reporter_close_out. NULL with err set on failure.
+ * not closed by reporter_close_out. With r->opts.out set, a stream that
+ * appends to that sbuf (path unused). NULL with err set on failure.
  */
 FILE *reporter_open_out(const struct reporter *r, const char *default_path, struct alts_err *err);
 /* Flushes and closes f (NULL-safe); a write or close error becomes ALTS_ERROR naming path. */

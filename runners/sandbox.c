@@ -1375,7 +1375,8 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 			sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
 		return sandbox_state_keep(&sb->state, err);
 	}
-	return sandbox_state_remove(&sb->state, err);
+	/* Boot mode's own cgroup tree is swept with the directory. */
+	return sb->boot.on ? sandbox_state_remove(&sb->state, err) : sandbox_state_remove_stopped(&sb->state, err);
 }
 
 static void sandbox_destroy(struct runner *r)

@@ -44,7 +44,9 @@ int artifact_store__check_registry(const struct artifact_store_ops *const *ops, 
 		const struct artifact_store_ops *o = ops[i];
 
 		if (o->abi != ARTIFACT_STORE_ABI || !o->name || !o->open || !o->close || !o->put_file ||
-		    !o->put_bytes || !o->get || !o->url || ((o->keys || o->secrets) && !o->conf_size))
+		    !o->put_bytes || !o->get || !o->url || ((o->keys || o->secrets) && !o->conf_size) ||
+		    !o->batch_begin != !o->batch_put || !o->batch_begin != !o->batch_commit ||
+		    !o->batch_begin != !o->batch_abort)
 			return alts_err_set(err, ALTS_EINTERNAL, "artifact store '%s' is incomplete or of another ABI",
 					    o->name ? o->name : "?");
 		for (const struct artifact_store_secret *sec = o->secrets; sec && sec->env; sec++)
@@ -373,19 +375,27 @@ int artifact_store_put_bytes(struct artifact_store *s, const char *key, const vo
 	return rc;
 }
 
+/* The full key of task_id's summary: <results_base_path><task_id>.json, in a new string. */
+static int summary_key(char **out, const struct artifact_store *s, const char *task_id, struct alts_err *err)
+{
+	char *name = alts_asprintf("%s.json", task_id);
+	int rc = name ? full_key(out, s->cfg.results_base_path, name, err)
+		      : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+
+	alts_free(name);
+	return rc;
+}
+
 int artifact_store_put_summary(struct artifact_store *s, const char *task_id, const char *json, size_t len,
 			       struct alts_err *err)
 {
-	char *name = alts_asprintf("%s.json", task_id);
 	char *k = NULL;
-	int rc = name ? full_key(&k, s->cfg.results_base_path, name, err)
-		      : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	int rc = summary_key(&k, s, task_id, err);
 
 	if (!rc)
 		rc = s->ops->put_summary ? s->ops->put_summary(s, k, json, len, err)
 					 : s->ops->put_bytes(s, k, json, len, "application/json", err);
 	alts_free(k);
-	alts_free(name);
 	return rc;
 }
 
@@ -409,4 +419,93 @@ int artifact_store_url(struct artifact_store *s, const char *key, char **out, st
 		rc = s->ops->url(s, k, out, err);
 	alts_free(k);
 	return rc;
+}
+
+struct artifact_batch {
+	struct artifact_store *s;
+	void *priv;  /* the backend's batch; NULL: puts go to the store at once */
+};
+
+int artifact_batch_begin(struct artifact_batch **out, struct artifact_store *s, struct alts_err *err)
+{
+	struct artifact_batch *b = alts_calloc(1, sizeof(*b));
+	int rc;
+
+	if (!b)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	b->s = s;
+	if (s->ops->batch_begin && (rc = s->ops->batch_begin(s, &b->priv, err))) {
+		alts_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+/* k is the full key; path, or data/len. */
+static int batch_put(struct artifact_batch *b, const char *k, const char *path, const void *data, size_t len,
+		     const char *content_type, struct alts_err *err)
+{
+	struct artifact_store *s = b->s;
+
+	if (b->priv)
+		return s->ops->batch_put(s, b->priv, k, path, data, len, err);
+	return path ? s->ops->put_file(s, k, path, content_type, err)
+		    : s->ops->put_bytes(s, k, data, len, content_type, err);
+}
+
+int artifact_batch_put_file(struct artifact_batch *b, const char *key, const char *path, const char *content_type,
+			    struct alts_err *err)
+{
+	char *k = NULL;
+	int rc = full_key(&k, b->s->base_path, key, err);
+
+	if (!rc)
+		rc = batch_put(b, k, path, NULL, 0, content_type ? content_type : artifact_content_type(key), err);
+	alts_free(k);
+	return rc;
+}
+
+int artifact_batch_put_bytes(struct artifact_batch *b, const char *key, const void *data, size_t len,
+			     const char *content_type, struct alts_err *err)
+{
+	char *k = NULL;
+	int rc = full_key(&k, b->s->base_path, key, err);
+
+	if (!rc)
+		rc = batch_put(b, k, NULL, data, len, content_type ? content_type : artifact_content_type(key), err);
+	alts_free(k);
+	return rc;
+}
+
+int artifact_batch_put_summary(struct artifact_batch *b, const char *task_id, const char *json, size_t len,
+			       struct alts_err *err)
+{
+	char *k = NULL;
+	int rc;
+
+	if (b->s->ops->put_summary)
+		return artifact_store_put_summary(b->s, task_id, json, len, err);
+	rc = summary_key(&k, b->s, task_id, err);
+	if (!rc)
+		rc = batch_put(b, k, NULL, json, len, "application/json", err);
+	alts_free(k);
+	return rc;
+}
+
+int artifact_batch_commit(struct artifact_batch *b, struct alts_err *err)
+{
+	int rc = b->priv ? b->s->ops->batch_commit(b->s, b->priv, err) : 0;
+
+	alts_free(b);
+	return rc;
+}
+
+void artifact_batch_free(struct artifact_batch *b)
+{
+	if (!b)
+		return;
+	if (b->priv)
+		b->s->ops->batch_abort(b->s, b->priv);
+	alts_free(b);
 }

@@ -134,6 +134,35 @@ int artifact_store_put_bytes(struct artifact_store *s, const char *key, const vo
 int artifact_store_put_summary(struct artifact_store *s, const char *task_id, const char *json, size_t len,
 			       struct alts_err *err);
 /*
+ * A batch: puts made durable together, with one barrier for all of them instead of one per
+ * object (the file store: the task's files are written, then one syncfs() makes their data
+ * durable, the renames make them visible, and a second syncfs() the names). Until
+ * artifact_batch_commit() returns 0 nothing put is visible under its key, and after a crash
+ * each object is whole or absent. Stores whose PUT is durable anyway (S3, Azure, Pulp) put at
+ * once and commit has nothing to do. A batch belongs to one thread; the store must outlive it.
+ */
+struct artifact_batch;
+
+int artifact_batch_begin(struct artifact_batch **out, struct artifact_store *s, struct alts_err *err);
+/* As artifact_store_put_file, in the batch; path is read now. */
+int artifact_batch_put_file(struct artifact_batch *b, const char *key, const char *path, const char *content_type,
+			    struct alts_err *err);
+/* As artifact_store_put_bytes, in the batch; data is copied now. */
+int artifact_batch_put_bytes(struct artifact_batch *b, const char *key, const void *data, size_t len,
+			     const char *content_type, struct alts_err *err);
+/* As artifact_store_put_summary, in the batch (at once on a store that keeps summaries apart: Azure). */
+int artifact_batch_put_summary(struct artifact_batch *b, const char *task_id, const char *json, size_t len,
+			       struct alts_err *err);
+/*
+ * Makes every put of the batch visible and durable. On failure (ALTS_EENV, the message in
+ * err) some, all or none of them may be visible, none is known durable: put them again
+ * (the spool does). Frees b either way.
+ */
+int artifact_batch_commit(struct artifact_batch *b, struct alts_err *err);
+/* Drops a batch not committed: its puts are removed. NULL-safe. */
+void artifact_batch_free(struct artifact_batch *b);
+
+/*
  * Reads key into out (appended), at most max bytes (0: no limit): a
  * longer object is cut and out->capped is set. ALTS_ENOTFOUND when absent.
  */

@@ -80,6 +80,24 @@ struct artifact_store_ops {
 	int (*put_summary)(struct artifact_store *s, const char *key, const void *data, size_t len,
 			   struct alts_err *err);
 	/*
+	 * Optional, all three or none: puts made durable together (artifact_batch_*), for a
+	 * backend whose every durable write costs a barrier (file: fsync). NULL: the core's
+	 * batch calls put_file/put_bytes at once (an S3, Azure or Pulp PUT is durable when it
+	 * returns) and commit has nothing to do.
+	 *
+	 * batch_begin: *out is the backend's batch state. batch_put: writes key (path, or
+	 * data/len when path is NULL) so that nothing is visible under key yet and a crash
+	 * leaves no partial object; path and data are borrowed for the call. batch_commit: makes
+	 * every put of the batch visible and durable, then frees the batch, also on failure
+	 * (what was not made visible is removed). batch_abort: frees a batch not committed and
+	 * removes its puts.
+	 */
+	int (*batch_begin)(struct artifact_store *s, void **out, struct alts_err *err);
+	int (*batch_put)(struct artifact_store *s, void *batch, const char *key, const char *path, const void *data,
+			 size_t len, struct alts_err *err);
+	int (*batch_commit)(struct artifact_store *s, void *batch, struct alts_err *err);
+	void (*batch_abort)(struct artifact_store *s, void *batch);
+	/*
 	 * Optional: one of the backend's CONF_STRING keys whose presence
 	 * chooses this backend when the config names no result_backend
 	 * ("pulp_host", as ALTS's logs_uploader_config chooses Pulp).

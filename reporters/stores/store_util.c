@@ -1,6 +1,7 @@
 #include "framework/common.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,34 +50,57 @@ static int copy_fd(int dst, int src)
 	}
 }
 
-int store_write_atomic(const char *path, const void *data, size_t len, int src_fd, mode_t mode, struct alts_err *err)
+static atomic_ulong tmp_counter;
+
+int store_write_tmp(int dirfd, const char *name, const void *data, size_t len, int src_fd, mode_t mode, bool sync,
+		    char **tmp_out, struct alts_err *err)
 {
-	char *tmp = alts_asprintf("%s.tmp.XXXXXX", path);
+	char *tmp = NULL;
 	int fd = -1;
-	int rc = 0;
 	int e;
 
-	if (!tmp)
-		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a temporary file for '%s'", path);
+	/* pid and a counter make the name unique among this host's writers; O_EXCL makes sure. */
+	for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
 		alts_free(tmp);
-		return rc;
+		tmp = alts_asprintf("%s.tmp.%d.%lu", name, (int)getpid(), atomic_fetch_add(&tmp_counter, 1));
+		if (!tmp)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		e = alts_err_errno(err, ALTS_EENV, errno, "cannot create a temporary file for '%s'", name);
+		alts_free(tmp);
+		return e;
 	}
 	e = src_fd >= 0 ? copy_fd(fd, src_fd) : write_all(fd, data, len);
 	if (!e && fchmod(fd, mode) < 0)
 		e = -errno;
-	/* fsync before rename: otherwise a crash can leave an empty file under the final name. */
-	if (!e && fsync(fd) < 0)
+	if (!e && sync && fsync(fd) < 0)
 		e = -errno;
 	if (close(fd) < 0 && !e)
 		e = -errno;
-	if (!e && rename(tmp, path) < 0)
-		e = -errno;
 	if (e) {
+		unlinkat(dirfd, tmp, 0);
+		alts_free(tmp);
+		return alts_err_errno(err, ALTS_EENV, -e, "cannot write '%s'", name);
+	}
+	*tmp_out = tmp;
+	return 0;
+}
+
+int store_write_atomic(const char *path, const void *data, size_t len, int src_fd, mode_t mode, struct alts_err *err)
+{
+	char *tmp = NULL;
+	/* fsync before rename: otherwise a crash can leave an empty file under the final name. */
+	int rc = store_write_tmp(AT_FDCWD, path, data, len, src_fd, mode, true, &tmp, err);
+
+	if (rc)
+		return rc;
+	if (rename(tmp, path) < 0) {
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s'", path);
 		unlink(tmp);
-		rc = alts_err_errno(err, ALTS_EENV, -e, "cannot write '%s'", path);
 	}
 	alts_free(tmp);
 	return rc;

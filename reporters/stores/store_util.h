@@ -22,6 +22,15 @@
  */
 int store_write_atomic(const char *path, const void *data, size_t len, int src_fd, mode_t mode, struct alts_err *err);
 
+/*
+ * Writes a new file "<name>.tmp.<pid>.<n>" in the directory dirfd (AT_FDCWD: name is a
+ * path) with data/len, or (src_fd >= 0) everything read from src_fd, and sets mode; fsync'd
+ * when sync. *tmp_out gets its name, relative to dirfd (alts_free). The file is removed
+ * on failure; a symbolic link is never followed.
+ */
+int store_write_tmp(int dirfd, const char *name, const void *data, size_t len, int src_fd, mode_t mode, bool sync,
+		    char **tmp_out, struct alts_err *err);
+
 /* Appends s percent-encoded (RFC 3986: all but A-Z a-z 0-9 -._~, and '/' when keep_slash). */
 void store_url_escape(struct sbuf *out, const char *s, bool keep_slash);
 
