@@ -6,10 +6,13 @@
 #
 # usage: bench/worker_vs_celery.sh [-n TASKS] [-r ROUNDS] [--workers N] [--threads N]
 #            [--celery-pool POOL] [--celery-prefetch M] [--celery-backend URL] [--celery-only]
-#            [--alts-before BUILD_DIR] [--no-install]
+#            [--alts-before BUILD_DIR] [--alts-report direct|queue] [--no-install]
 #
 # -r rounds (1), each side once per round, interleaved; the table shows each number's median.
 # --alts-before a second alts build (e.g. of main) measured as one more side, "alts-before".
+# --alts-report how alts workers report: direct (default: to the scheduler, scheduler_url with a
+# worker token; the results queue only as fallback) or queue (the results queue, one more broker
+# message per task); a build without scheduler_url reports through the queue.
 # -n tasks per phase (500), --workers worker processes per stack (2), --threads tasks each runs at
 # once (8), --celery-pool threads (default) or prefork, --celery-prefetch Celery's
 # worker_prefetch_multiplier (0 = unlimited, the default; see README), --celery-backend the
@@ -29,11 +32,12 @@ celery_backend=
 celery_only=0
 rounds=1
 alts_before=
+alts_report=direct
 no_install=0 # read by peers/lib.sh
 export no_install
 
 usage() {
-	sed -n '7,20s/^# \{0,1\}//p' "$0"
+	sed -n '7,23s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--celery-only) celery_only=1; shift ;;
 	-r) rounds=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--alts-before) alts_before=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--alts-report) alts_report=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--no-install) no_install=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -57,6 +62,7 @@ for v in "$tasks" "$nworkers" "$threads" "$rounds"; do
 done
 case $celery_prefetch in ''|*[!0-9]*) echo "$me: invalid prefetch multiplier '$celery_prefetch'" >&2; exit 2 ;; esac
 case $celery_pool in threads|prefork) ;; *) echo "$me: --celery-pool is threads or prefork" >&2; exit 2 ;; esac
+case $alts_report in direct|queue) ;; *) echo "$me: --alts-report is direct or queue" >&2; exit 2 ;; esac
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${ALTS_BUILD_DIR:-/tmp/alts-build-bench}
@@ -117,9 +123,11 @@ wait_consumers() {
 }
 
 # run_side NAME URL TAG: the driver against URL, its summary in $tmp/TAG.json; CPU of the server
-# (${pids[0]}), of the workers (the other $pids) and of the broker, per task, in $tmp/cpu.
+# (${pids[0]}), of the workers (the other $pids) and of the broker, per task, in $tmp/cpu; the
+# messages published to the broker per task in $tmp/msgs.
 run_side() {
-	local s0 s1 w0=0 w1=0 b0 b1 p
+	local s0 s1 w0=0 w1=0 b0 b1 m0 m1 p
+	m0=$(broker_published)
 	s0=$(tree_ticks "${pids[0]}")
 	for p in "${pids[@]:1}"; do w0=$((w0 + $(tree_ticks "$p"))); done
 	b0=$(tree_ticks "$broker_pid")
@@ -128,14 +136,23 @@ run_side() {
 	s1=$(tree_ticks "${pids[0]}")
 	for p in "${pids[@]:1}"; do w1=$((w1 + $(tree_ticks "$p"))); done
 	b1=$(tree_ticks "$broker_pid")
+	m1=$(broker_published)
 	# 2 phases of $tasks tasks plus the driver's warm-up task
 	awk -v s=$((s1 - s0)) -v w=$((w1 - w0)) -v b=$((b1 - b0)) -v n=$((2 * tasks + 1)) -v hz="$hz" -v name="$1" \
 		'BEGIN { f = 1000 / hz / n; printf "%s %.2f %.2f %.2f\n", name, s * f, w * f, b * f }' >>"$tmp/cpu"
+	awk -v m=$((m1 - m0)) -v n=$((2 * tasks + 1)) -v name="$1" \
+		'BEGIN { printf "%s %.2f\n", name, m / n }' >>"$tmp/msgs"
 	rmqctl purge_queue -q "$queue" >/dev/null 2>&1
 	return 0
 }
 
-# side_alts NAME BUILD ROUND: alts-scheduler -> RabbitMQ -> alts-worker -> results queue -> GET result.
+# alts_direct BUILD: true when the workers of BUILD report straight to the scheduler here.
+alts_direct() {
+	[ "$alts_report" = direct ] && "$1/alts-token" --help 2>/dev/null | grep -q -- '--scope worker'
+}
+
+# side_alts NAME BUILD ROUND: alts-scheduler -> RabbitMQ -> alts-worker -> the scheduler's report
+# route (or the results queue) -> GET result.
 side_alts() {
 	local name=$1 bin=$2 d=$tmp/$1.r$3 i
 	mkdir -p "$d"
@@ -161,8 +178,15 @@ side_alts() {
 		kill -0 "${pids[0]}" 2>/dev/null || { cat "$d/scheduler.log" >&2; die "alts-scheduler did not start"; }
 		sleep 0.1
 	done
+	cp "$d/config.yaml" "$d/worker.yaml"
+	if alts_direct "$bin"; then
+		"$bin/alts-token" -s "$secret" -a HS256 -e worker@example.com --scope worker >"$d/worker.token" ||
+			die "alts-token --scope worker failed"
+		printf 'scheduler_url: http://127.0.0.1:%s\nscheduler_token_file: %s\n' "$(cat "$d/port")" \
+			"$d/worker.token" >>"$d/worker.yaml"
+	fi
 	for i in $(seq 1 "$nworkers"); do
-		"$bin/alts-worker" -c "$d/config.yaml" --queues "$queue" --concurrency "$threads" \
+		"$bin/alts-worker" -c "$d/worker.yaml" --queues "$queue" --concurrency "$threads" \
 			2>"$d/worker$i.log" &
 		pids+=($!)
 	done
@@ -214,6 +238,13 @@ side_celery() {
 echo "POST -> result, trivial local task, $tasks tasks per phase, $rounds round(s), $nworkers workers x $threads;" \
 	"$(nproc) CPUs, load average $(load_avg) at the start"
 bench_peer_versions
+for b in "$build" $alts_before; do
+	if alts_direct "$b"; then
+		echo "alts reports ($b): straight to the scheduler (scheduler_url, POST /internal/tasks/{id}/report; results queue as fallback)"
+	else
+		echo "alts reports ($b): through the results queue"
+	fi
+done
 names=()
 [ $alts_ready = 1 ] && names+=(alts)
 [ -n "$alts_before" ] && names+=(alts-before)
@@ -253,6 +284,7 @@ awk '{ s[$1] = s[$1] " " $2; w[$1] = w[$1] " " $3; b[$1] = b[$1] " " $4 }
 	}
 	END { for (k in s) printf "CPU ms per task, %-12s server %6.2f + workers %6.2f = %6.2f; broker %5.2f (medians)\n",
 		k ":", med(s[k]), med(w[k]), med(s[k]) + med(w[k]), med(b[k]) }' "$tmp/cpu" | sort
+awk '{ printf "broker messages published per task, %-12s %.2f\n", $1 ":", $2 }' "$tmp/msgs" | sort
 [ -s "$tmp/alts-breakdown" ] && cat "$tmp/alts-breakdown"
 echo
 [ $alts_ready = 1 ] && echo "alts: alts-scheduler + $nworkers alts-worker --concurrency $threads ($build)"

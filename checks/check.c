@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,14 @@
 /* A one-line result message longer than this is cut. */
 #define CHECK_MESSAGE_MAX 1024
 
+/*
+ * The registry: the names suites use, and the kind each is. A name other
+ * than its ops' own is an alias (the suite's spelling stays its type).
+ */
+static const char *const check_name_list[] = {
+	"install", "launch", "integrity", "script", "uninstall", "upgrade", "dep8", "autopkgtest", NULL,
+};
+
 static const struct check_ops *const check_registry[] = {
 	&check_install_ops,
 	&check_launch_ops,
@@ -27,22 +34,31 @@ static const struct check_ops *const check_registry[] = {
 	&check_uninstall_ops,
 	&check_upgrade_ops,
 	&check_dep8_ops,
-	&check_autopkgtest_ops,
+	&check_dep8_ops,  /* autopkgtest: DEP-8 under autopkgtest's name */
 };
 
-static const char *const check_name_list[] = {
-	"install", "launch", "integrity", "script", "uninstall", "upgrade", "dep8", "autopkgtest", NULL,
-};
+_Static_assert(ALTS_ARRAY_SIZE(check_name_list) == ALTS_ARRAY_SIZE(check_registry) + 1,
+	       "one name per registry entry");
 
-const struct check_ops *check_lookup(const char *name)
+const struct check_ops *check_lookup_as(const char *name, const char **kind)
 {
 	if (!name)
 		return NULL;
 	for (size_t i = 0; i < ALTS_ARRAY_SIZE(check_registry); i++) {
-		if (!strcmp(check_registry[i]->name, name))
-			return check_registry[i]->abi == CHECK_ABI ? check_registry[i] : NULL;
+		if (strcmp(check_name_list[i], name))
+			continue;
+		if (check_registry[i]->abi != CHECK_ABI)
+			return NULL;
+		if (kind)
+			*kind = check_name_list[i];
+		return check_registry[i];
 	}
 	return NULL;
+}
+
+const struct check_ops *check_lookup(const char *name)
+{
+	return check_lookup_as(name, NULL);
 }
 
 const char *const *check_names(void)
@@ -100,29 +116,9 @@ void check_cmd_out_release(struct check_cmd_out *o)
 		return;
 	sbuf_release(&o->out);
 	sbuf_release(&o->err);
-	if (o->whole)
-		munmap((void *)o->whole, o->whole_len);
+	alts_free((void *)o->whole);
 	o->whole = NULL;
 	o->whole_len = 0;
-}
-
-/* Maps the whole capture file read-only: parsers see every byte while logs stay capped. */
-static void map_whole(struct check_cmd_out *out, const char *path)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	void *p;
-
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (p != MAP_FAILED) {
-			out->whole = p;
-			out->whole_len = (size_t)st.st_size;
-		}
-	}
-	close(fd);
 }
 
 static bool shell_safe(const char *s)
@@ -182,56 +178,63 @@ const char *check_argv_display(struct check_ctx *ctx, const char *const *argv)
 }
 
 /*
- * Reads a capture file into sb. Past max bytes, the first and the last
- * max/2 bytes are kept around a marker line and sb->capped is set: the
- * head for parsers, the tail because that is where errors are.
+ * Puts a stream's kept head and tail into sb. When bytes were cut out
+ * between them (the stream had more than CHECK_CMD_OUTPUT_MAX), a marker
+ * line says how many and sb->capped is set: the head is kept for
+ * parsers, the tail because that is where errors are.
  */
-static int read_capped(struct sbuf *sb, const char *path, size_t max)
+static void keep_capped(struct sbuf *sb, const char *head, size_t head_len, const char *tail, size_t tail_len,
+			unsigned long long left_out)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t half = max / 2, size;
-	char *buf = NULL;
-	int rc = 0;
+	sbuf_add(sb, head, head_len);
+	if (left_out) {
+		sbuf_addf(sb, "\n[... %llu bytes left out ...]\n", left_out);
+		sb->capped = true;
+	}
+	sbuf_add(sb, tail, tail_len);
+}
 
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	size = (size_t)st.st_size;
-	if (size <= max) {
-		close(fd);
-		return sbuf_read_file(sb, path, max);
-	}
-	buf = alts_malloc(half);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (int part = 0; part < 2; part++) {
-		off_t at = part ? (off_t)(size - half) : 0;
-		size_t got = 0;
+/*
+ * A stream captured with CHECK_CMD_OUTPUT_MAX/2 bytes of head and of tail,
+ * into sb. The marker counts what a capture file would have left out (a
+ * stream over proc's 256 MiB counts as the file would have been).
+ */
+static int take_capture(struct sbuf *sb, const struct proc_capture *c)
+{
+	char *tail = c->tail_len ? alts_malloc(c->tail_len) : NULL;
 
-		while (got < half) {
-			ssize_t n = pread(fd, buf + got, half - got, at + (off_t)got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-		}
-		sbuf_add(sb, buf, got);
-		if (!part)
-			sbuf_addf(sb, "\n[... %zu bytes left out ...]\n", size - 2 * half);
+	if (c->oom || (c->tail_len && !tail)) {
+		alts_free(tail);
+		return -ENOMEM;
 	}
-	sb->capped = true;
-out:
-	alts_free(buf);
-	close(fd);
-	return rc;
+	proc_capture_tail(c, tail);
+	keep_capped(sb, c->head, c->head_len, tail, c->tail_len,
+		    c->total > CHECK_CMD_OUTPUT_MAX ? proc_capture_file_size(c->total) - CHECK_CMD_OUTPUT_MAX : 0);
+	alts_free(tail);
+	return 0;
+}
+
+/*
+ * With whole_stdout: all of stdout as a capture file would hold it (up to
+ * proc's 256 MiB, then its note and tail) goes to out->whole when it is
+ * longer than CHECK_CMD_OUTPUT_MAX; out->out gets its head and tail.
+ */
+static int take_whole(struct check_cmd_out *out, const struct proc_capture *c)
+{
+	size_t len, half = CHECK_CMD_OUTPUT_MAX / 2;
+	char *text;
+
+	if (c->oom || !(text = proc_capture_file_text(c, &len)))
+		return -ENOMEM;
+	if (len <= CHECK_CMD_OUTPUT_MAX) {
+		sbuf_add(&out->out, text, len);
+		alts_free(text);
+		return 0;
+	}
+	keep_capped(&out->out, text, half, text + len - half, half, len - CHECK_CMD_OUTPUT_MAX);
+	out->whole = text;
+	out->whole_len = len;
+	return 0;
 }
 
 static void log_stream(struct check_ctx *ctx, const struct sbuf *sb)
@@ -377,25 +380,14 @@ static void free_env(char **env)
 	alts_free(env);
 }
 
-static int make_capture(char *path, size_t size, const char *dir, const char *tag, struct alts_err *err)
-{
-	int fd;
-
-	snprintf(path, size, "%s/%s-XXXXXX", dir, tag);
-	fd = mkstemp(path);
-	if (fd < 0)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create a capture file in '%s'", dir);
-	close(fd);
-	return 0;
-}
-
 int check_cmd_ex(struct check_ctx *ctx, struct check_cmd_out *out, const char *const *argv,
 		 const struct check_cmd_opts *opts, struct alts_err *err)
 {
 	static const struct check_cmd_opts defaults = CHECK_CMD_OPTS_INIT;
 	struct runner_exec_req req = RUNNER_EXEC_REQ_INIT;
-	const char *dir = ctx->scratch_dir ? ctx->scratch_dir : "/tmp";
-	char out_path[PATH_MAX], err_path[PATH_MAX];
+	/* In memory, no file: the head and tail kept (all of a whole stdout, as a capture file holds it). */
+	struct proc_capture cap_out = { CHECK_CMD_OUTPUT_MAX / 2, CHECK_CMD_OUTPUT_MAX / 2 },
+			    cap_err = { CHECK_CMD_OUTPUT_MAX / 2, CHECK_CMD_OUTPUT_MAX / 2 };
 	struct sbuf line = SBUF_INIT;
 	char **env = NULL;
 	double left = check_time_left(ctx), timeout;
@@ -405,10 +397,11 @@ int check_cmd_ex(struct check_ctx *ctx, struct check_cmd_out *out, const char *c
 	sbuf_init(&out->out, CHECK_CMD_OUTPUT_MAX + 128);
 	sbuf_init(&out->err, CHECK_CMD_OUTPUT_MAX + 128);
 	out->proc.exit_code = -1;
-	out_path[0] = err_path[0] = '\0';
 	if (!opts)
 		opts = &defaults;
 	ALTS_ASSERT_ARG(argv && argv[0], err);
+	if (opts->whole_stdout)
+		cap_out.head_max = cap_out.tail_max = 0;
 
 	argv_display(&line, argv, CHECK_LOG_ARGV_MAX);
 	check_logf(ctx, "$ %s", line.buf);
@@ -427,18 +420,12 @@ int check_cmd_ex(struct check_ctx *ctx, struct check_cmd_out *out, const char *c
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = make_capture(out_path, sizeof(out_path), dir, "stdout", err);
-	if (!rc)
-		rc = make_capture(err_path, sizeof(err_path), dir, "stderr", err);
-	if (rc)
-		goto out;
-
 	req.argv = argv;
 	req.env = (const char *const *)env;
 	req.cwd = opts->cwd;
 	req.timeout = timeout;
-	req.stdout_path = out_path;
-	req.stderr_path = err_path;
+	req.stdout_capture = &cap_out;
+	req.stderr_capture = &cap_err;
 	req.stdin_path = opts->stdin_path;
 	req.cancel = ctx->cancel;
 	req.on_output = ctx->on_output;
@@ -448,27 +435,20 @@ int check_cmd_ex(struct check_ctx *ctx, struct check_cmd_out *out, const char *c
 		check_logf(ctx, "[environment failure: %s]", err->msg);
 		goto out;
 	}
-	rc = read_capped(&out->out, out_path, CHECK_CMD_OUTPUT_MAX);
+	rc = opts->whole_stdout ? take_whole(out, &cap_out) : take_capture(&out->out, &cap_out);
 	if (!rc)
-		rc = read_capped(&out->err, err_path, CHECK_CMD_OUTPUT_MAX);
+		rc = take_capture(&out->err, &cap_err);
 	if (rc || !sbuf_ok(&out->out) || !sbuf_ok(&out->err)) {
-		if (out->out.oom || out->err.oom || rc == -ENOMEM)
-			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		else
-			rc = alts_err_errno(err, ALTS_EENV, -rc, "cannot read the output of '%s'", argv[0]);
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (opts->whole_stdout && out->out.capped)
-		map_whole(out, out_path);
 	if (!opts->quiet)
 		log_stream(ctx, &out->out);
 	log_stream(ctx, &out->err);
 	log_status(ctx, out);
 out:
-	if (out_path[0])
-		unlink(out_path);
-	if (err_path[0])
-		unlink(err_path);
+	proc_capture_release(&cap_out);
+	proc_capture_release(&cap_err);
 	free_env(env);
 	return rc;
 }
@@ -483,13 +463,25 @@ int check_cmd(struct check_ctx *ctx, struct check_cmd_out *out, const char *cons
 	return check_cmd_ex(ctx, out, argv, &opts, err);
 }
 
+int check_scratch_make(struct check_ctx *ctx, struct alts_err *err)
+{
+	if (!ctx->scratch_dir || ctx->scratch_made)
+		return 0;
+	if (mkdir(ctx->scratch_dir, 0755) < 0 && errno != EEXIST)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", ctx->scratch_dir);
+	ctx->scratch_made = true;
+	return 0;
+}
+
 int check_write_file(struct check_ctx *ctx, const char **path, const char *name, const char *data, size_t len,
 		     struct alts_err *err)
 {
 	const char *dir = ctx->scratch_dir ? ctx->scratch_dir : "/tmp";
 	char *p = arena_printf(ctx->arena, "%s/%s-XXXXXX", dir, name);
-	int fd, rc = 0;
+	int fd, rc = check_scratch_make(ctx, err);
 
+	if (rc)
+		return rc;
 	if (!p)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	fd = mkstemp(p);

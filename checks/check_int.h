@@ -32,7 +32,9 @@ struct check_ctx {
 	volatile const int *cancel;
 	proc_output_fn on_output;     /* streams command output (-v); may be NULL */
 	void *payload;
-	const char *scratch_dir;      /* host directory for temporary files of this check */
+	const char *scratch_dir;      /* host directory for temporary files of this check, made by
+	                                 check_scratch_make() (most checks never need one); NULL: /tmp */
+	bool scratch_made;            /* check_scratch_make() made scratch_dir: the engine removes it */
 	const char *dist_name;        /* the run's distribution (--dist, else the suite's, else the
 	                                 environment's) for config exclusions; NULL: checks work it out */
 	const char *dist_version;
@@ -68,8 +70,7 @@ extern const struct check_ops check_integrity_ops;
 extern const struct check_ops check_script_ops;
 extern const struct check_ops check_uninstall_ops;
 extern const struct check_ops check_upgrade_ops;
-extern const struct check_ops check_dep8_ops;
-extern const struct check_ops check_autopkgtest_ops;  /* the same check, under autopkgtest's name */
+extern const struct check_ops check_dep8_ops;  /* also under the alias autopkgtest (checks/check.c) */
 
 /*
  * Helpers for implementations (checks/check.c).
@@ -80,7 +81,7 @@ struct check_cmd_out {
 	struct proc_result proc;
 	struct sbuf out;   /* stdout (capped at 1 MiB) */
 	struct sbuf err;   /* stderr (capped at 1 MiB) */
-	const char *whole; /* with whole_stdout and more than 1 MiB: all of stdout (a read-only map), else NULL */
+	const char *whole; /* with whole_stdout and more than 1 MiB: all of stdout (allocated), else NULL */
 	size_t whole_len;
 };
 
@@ -106,7 +107,7 @@ struct check_cmd_opts {
 	const char *stdin_path;        /* host file fed to stdin; NULL: empty */
 	const char *cwd;               /* in the environment; NULL: the runner's default */
 	bool quiet;                    /* log stderr but not stdout (long file lists) */
-	bool whole_stdout;             /* map all of a longer stdout (up to proc's 256 MiB capture) into out->whole, for parsers */
+	bool whole_stdout;             /* keep all of a longer stdout (up to proc's 256 MiB capture) into out->whole, for parsers */
 };
 
 #define CHECK_CMD_OPTS_INIT { NULL, 0, NULL, NULL, false }
@@ -120,6 +121,9 @@ const char *check_cmd_summary(struct check_ctx *ctx, const struct check_cmd_out 
 
 /* Describes how a command ended, for messages: "exit 100", "killed by signal 9", "timed out after 30s". */
 const char *check_cmd_status(struct check_ctx *ctx, const struct check_cmd_out *o);
+
+/* Makes the check's scratch directory, once; a file may be put there after it. */
+int check_scratch_make(struct check_ctx *ctx, struct alts_err *err);
 
 /*
  * Writes data to a new host file in the check's scratch directory, named

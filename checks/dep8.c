@@ -139,6 +139,22 @@ static int dep8_validate(struct conf_ctx *ctx, yaml_node_t *node, const char *pa
 
 /* ---- running ------------------------------------------------------------ */
 
+/*
+ * What the run knows about the environment's files, which a reset to a
+ * snapshot takes back to what it was when the snapshot was taken.
+ */
+struct dep8_state {
+	const char *user_home;
+	bool user_ready;
+	struct strlist installed;  /* dependencies installed by earlier tests */
+	size_t installed_alloc;
+	bool built;
+	const char *build_failed;  /* why build-needed tests cannot run */
+	bool ran;                  /* a test's dependencies were installed: */
+	struct strlist last_deps;  /* the last test's (autopkgtest's deps_installed) */
+	bool last_recommends;      /* and whether it asked for recommends */
+};
+
 struct dep8_run {
 	struct check_ctx *ctx;
 	const struct dep8_conf *conf;
@@ -146,14 +162,15 @@ struct dep8_run {
 	const char *dir;         /* the check's directory in the environment */
 	const char *arch;        /* dpkg --print-architecture */
 	const char *art;         /* AUTOPKGTEST_ARTIFACTS in the environment */
-	const char *user_home;
-	bool user_ready;
-	struct strlist installed;  /* dependencies installed by earlier tests */
-	size_t installed_alloc;
-	bool built;
-	const char *build_failed;  /* why build-needed tests cannot run */
+	struct dep8_state st;
 	struct dep8_control control;
 	struct dep8_source src;
+	/* autopkgtest's revert between tests (dep8_revert): */
+	bool have_base;            /* a snapshot from before the first test */
+	unsigned base_depth;       /* runner_snapshot_depth() with it */
+	struct dep8_state base;    /* st when it was taken */
+	const char *no_revert;     /* why there is none, for the tests' notes */
+	unsigned nreverts;
 };
 
 /* Runs argv as root in the environment; *why (arena) says how it failed, NULL when it exited 0. */
@@ -322,12 +339,12 @@ static int dep8_user(struct dep8_run *r, bool sudo, const char **why, struct alt
 	int rc;
 
 	*why = NULL;
-	if (r->user_ready && !sudo)
+	if (r->st.user_ready && !sudo)
 		return 0;
 	rc = run_root(r, argv, NULL, NULL, why, &out, err);
 	if (!rc && !*why) {
-		r->user_home = first_line(r->ctx->arena, out);
-		r->user_ready = true;
+		r->st.user_home = first_line(r->ctx->arena, out);
+		r->st.user_ready = true;
 	}
 	return rc;
 }
@@ -405,7 +422,7 @@ static int dep8_install(struct dep8_run *r, const struct strlist *deps, bool rec
 	int rc;
 
 	*why = NULL;
-	if (!deps->n || (!recommends && deps_known(&r->installed, deps)))
+	if (!deps->n || (!recommends && deps_known(&r->st.installed, deps)))
 		return 0;
 	argv = arena_alloc(r->ctx->arena, (deps->n + 6) * sizeof(*argv));
 	if (!argv)
@@ -422,20 +439,20 @@ static int dep8_install(struct dep8_run *r, const struct strlist *deps, bool rec
 	if (!rc && !*why)
 		rc = dep8_record_test_deps(r, deps, err);
 	for (size_t i = 0; !rc && !*why && i < deps->n; i++) {
-		if (conf_strlist_has(&r->installed, deps->v[i]))
+		if (conf_strlist_has(&r->st.installed, deps->v[i]))
 			continue;
-		if (r->installed.n == r->installed_alloc) {
-			size_t want = r->installed_alloc ? 2 * r->installed_alloc : 16;
+		if (r->st.installed.n == r->st.installed_alloc) {
+			size_t want = r->st.installed_alloc ? 2 * r->st.installed_alloc : 16;
 			const char **v = arena_alloc(r->ctx->arena, want * sizeof(*v));
 
 			if (!v)
 				return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-			if (r->installed.n)
-				memcpy(v, r->installed.v, r->installed.n * sizeof(*v));
-			r->installed.v = v;
-			r->installed_alloc = want;
+			if (r->st.installed.n)
+				memcpy(v, r->st.installed.v, r->st.installed.n * sizeof(*v));
+			r->st.installed.v = v;
+			r->st.installed_alloc = want;
 		}
-		r->installed.v[r->installed.n++] = deps->v[i];
+		r->st.installed.v[r->st.installed.n++] = deps->v[i];
 	}
 	return rc;
 }
@@ -505,7 +522,7 @@ static int dep8_build(struct dep8_run *r, struct alts_err *err)
 	const char *why;
 	int rc;
 
-	if (r->built || r->build_failed)
+	if (r->st.built || r->st.build_failed)
 		return 0;
 	memset(&bd, 0, sizeof(bd));
 	bd.depends = "@builddeps@";
@@ -514,19 +531,19 @@ static int dep8_build(struct dep8_run *r, struct alts_err *err)
 	if (rc == ALTS_ENOMEM)
 		return alts_err_set(err, rc, "out of memory");
 	if (rc) {
-		r->build_failed = arena_strdup(r->ctx->arena, perr.msg);
+		r->st.build_failed = arena_strdup(r->ctx->arena, perr.msg);
 		return 0;
 	}
 	rc = dep8_install(r, &deps, false, &why, err);
 	if (!rc && why)
-		r->build_failed = arena_printf(r->ctx->arena, "cannot install the build dependencies: %s", why);
+		r->st.build_failed = arena_printf(r->ctx->arena, "cannot install the build dependencies: %s", why);
 	if (!rc && !why)
 		rc = run_root(r, chmod_argv, NULL, r->tree, &why, NULL, err);
 	if (!rc && !why)
 		rc = run_root(r, argv, env, r->tree, &why, NULL, err);
-	if (!rc && why && !r->build_failed)
-		r->build_failed = arena_printf(r->ctx->arena, "the build failed: %s", why);
-	r->built = !rc && !r->build_failed;
+	if (!rc && why && !r->st.build_failed)
+		r->st.build_failed = arena_printf(r->ctx->arena, "the build failed: %s", why);
+	r->st.built = !rc && !r->st.build_failed;
 	return rc;
 }
 
@@ -557,7 +574,7 @@ static const char *const *dep8_env(struct dep8_run *r, const char *tmp, bool roo
 		v[k++] = "ADT_NORMAL_USER=" DEP8_USER;
 		v[k++] = "HOME=/root";
 	} else {
-		v[k++] = arena_printf(a, "HOME=%s", r->user_home ? r->user_home : "/tmp");
+		v[k++] = arena_printf(a, "HOME=%s", r->st.user_home ? r->st.user_home : "/tmp");
 	}
 	v[k] = NULL;
 	for (size_t i = n; i < k; i++) {
@@ -590,23 +607,21 @@ static const char *stderr_lines(struct arena *a, const struct sbuf *err)
 	return s;
 }
 
-static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t, struct dep8_outcome *out,
-			 struct alts_err *err)
+/*
+ * The packages a test needs, Depends expanded, sudo for needs-sudo.
+ * *ok false: the outcome says why there are none.
+ */
+static int dep8_test_deps(struct dep8_run *r, const struct dep8_test *t, struct strlist *deps, bool *ok,
+			  struct dep8_outcome *out, struct alts_err *err)
 {
 	struct check_ctx *ctx = r->ctx;
-	bool root = t->restrictions & DEP8_NEEDS_ROOT;
-	struct strlist deps = { NULL, 0 };
 	struct alts_err perr = ALTS_ERR_INIT;
-	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
-	struct check_cmd_out o;
-	const char *why = NULL, *tmp, *exe = NULL, *const *env;
-	const char *argv[10];
-	size_t n = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->exit_code = -1;
-	rc = dep8_depends_expand(&deps, t, &r->src, r->arch, "debian/tests/control", ctx->arena, &perr);
+	*ok = false;
+	rc = dep8_depends_expand(deps, t, &r->src, r->arch, "debian/tests/control", ctx->arena, &perr);
 	if (rc == ALTS_ENOMEM)
 		return alts_err_set(err, rc, "out of memory");
 	if (rc) {
@@ -614,21 +629,37 @@ static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t
 		out->message = arena_strdup(ctx->arena, perr.msg);
 		return 0;
 	}
-	if ((t->restrictions & DEP8_NEEDS_SUDO) && !root) {
-		const char **v = arena_alloc(ctx->arena, (deps.n + 1) * sizeof(*v));
+	if ((t->restrictions & DEP8_NEEDS_SUDO) && !(t->restrictions & DEP8_NEEDS_ROOT)) {
+		const char **v = arena_alloc(ctx->arena, (deps->n + 1) * sizeof(*v));
 
 		if (!v)
 			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		if (deps.n)
-			memcpy(v, deps.v, deps.n * sizeof(*v));
-		v[deps.n] = "sudo";
-		deps.v = v;
-		deps.n++;
+		if (deps->n)
+			memcpy(v, deps->v, deps->n * sizeof(*v));
+		v[deps->n] = "sudo";
+		deps->v = v;
+		deps->n++;
 	}
-	check_logf(ctx, "alts: test dependencies: %s", deps.n ? "" : "none");
-	for (size_t k = 0; k < deps.n; k++)
-		check_logf(ctx, "alts:   %s", deps.v[k]);
-	rc = dep8_install(r, &deps, t->restrictions & DEP8_NEEDS_RECOMMENDS, &why, err);
+	*ok = true;
+	return 0;
+}
+
+static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t, const struct strlist *deps,
+			 struct dep8_outcome *out, struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	bool root = t->restrictions & DEP8_NEEDS_ROOT;
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	struct check_cmd_out o;
+	const char *why = NULL, *tmp, *exe = NULL, *const *env;
+	const char *argv[10];
+	size_t n = 0;
+	int rc;
+
+	check_logf(ctx, "alts: test dependencies: %s", deps->n ? "" : "none");
+	for (size_t k = 0; k < deps->n; k++)
+		check_logf(ctx, "alts:   %s", deps->v[k]);
+	rc = dep8_install(r, deps, t->restrictions & DEP8_NEEDS_RECOMMENDS, &why, err);
 	if (rc)
 		return rc;
 	if (why) {
@@ -641,9 +672,9 @@ static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t
 		rc = dep8_build(r, err);
 		if (rc)
 			return rc;
-		if (r->build_failed) {
+		if (r->st.build_failed) {
 			out->status = CHECK_FAIL;
-			out->message = arena_printf(ctx->arena, "build-needed: %s", r->build_failed);
+			out->message = arena_printf(ctx->arena, "build-needed: %s", r->st.build_failed);
 			return 0;
 		}
 	}
@@ -750,53 +781,13 @@ static int dep8_run_test(struct dep8_run *r, size_t i, const struct dep8_test *t
 	return 0;
 }
 
-static int dep8_collect_artifacts(struct dep8_run *r, const char *suffix, struct alts_err *err);
-
-/*
- * Runs a test; breaks-testbed and isolation-container tests on a runner
- * that can reset get a snapshot before (after the earlier tests' changes)
- * and a reset after, so that what they did is gone for the next tests.
- * Their artifacts are collected before the reset (NN-<name>-artifacts-<test>).
- */
-static int dep8_run_isolated(struct dep8_run *r, size_t i, const struct dep8_test *t, struct dep8_outcome *o,
-			     struct alts_err *err)
+/* Makes AUTOPKGTEST_ARTIFACTS: a run whose tests were all skipped, or reset away, has none yet. */
+static int dep8_art_mkdir(struct dep8_run *r, struct alts_err *err)
 {
-	struct check_ctx *ctx = r->ctx;
-	struct dep8_run saved = *r;
-	struct alts_err perr = ALTS_ERR_INIT;
-	const char *suffix;
-	int rc, rc2;
+	const char *mk[] = { "mkdir", "-p", "--", r->art, NULL };
+	const char *why;
 
-	if (!(t->restrictions & (DEP8_BREAKS_TESTBED | DEP8_ISOLATION_CONTAINER)) || !dep8_can_reset(r))
-		return dep8_run_test(r, i, t, o, err);
-	check_logf(ctx, "alts: %s: snapshot of the environment before the test",
-		   (t->restrictions & DEP8_BREAKS_TESTBED) ? "breaks-testbed" : "isolation-container");
-	rc = runner_snapshot(ctx->runner, &perr);
-	if (rc == ALTS_ENOTSUP) {
-		memset(o, 0, sizeof(*o));
-		o->status = CHECK_SKIP;
-		o->message = arena_printf(ctx->arena, "%s: no snapshot to reset to: %s",
-					  (t->restrictions & DEP8_BREAKS_TESTBED) ? "breaks-testbed" : "isolation-container",
-					  perr.msg);
-		return o->message ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	}
-	if (rc)
-		return alts_err_set(err, rc, "%s", perr.msg);
-	rc = dep8_run_test(r, i, t, o, err);
-	suffix = arena_printf(ctx->arena, "-%s", t->name);
-	if (!rc && suffix)
-		rc = dep8_collect_artifacts(r, suffix, err);
-	check_logf(ctx, "alts: resetting the environment to the snapshot after %s", t->name);
-	rc2 = runner_reset(ctx->runner, &perr);
-	if (rc2 && !rc)
-		rc = alts_err_set(err, rc2, "%s", perr.msg);
-	/* What the test installed, built or made is gone with the reset. */
-	r->installed.n = saved.installed.n;
-	r->user_ready = saved.user_ready;
-	r->user_home = saved.user_home;
-	r->built = saved.built;
-	r->build_failed = saved.build_failed;
-	return rc;
+	return run_root(r, mk, NULL, NULL, &why, NULL, err);
 }
 
 /* Copies AUTOPKGTEST_ARTIFACTS out beside the check's log, when the run keeps artifacts. */
@@ -806,6 +797,7 @@ static int dep8_collect_artifacts(struct dep8_run *r, const char *suffix, struct
 	const char *log = ctx->result->log_path, *slash, *dest;
 	const char *base = ctx->result->log_name ? ctx->result->log_name : "dep8.log";
 	size_t blen = strlen(base);
+	int rc;
 
 	if (!log || !(slash = strrchr(log, '/')))
 		return 0;
@@ -814,17 +806,194 @@ static int dep8_collect_artifacts(struct dep8_run *r, const char *suffix, struct
 	dest = arena_printf(ctx->arena, "%.*s/%.*s-artifacts%s", (int)(slash - log), log, (int)blen, base, suffix);
 	if (!dest)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	{
-		/* A run whose tests were all skipped, or reset away with their snapshot, has none yet. */
-		const char *mk[] = { "mkdir", "-p", "--", r->art, NULL };
-		const char *why;
-		int rc = run_root(r, mk, NULL, NULL, &why, NULL, err);
-
-		if (rc)
-			return rc;
-	}
+	rc = dep8_art_mkdir(r, err);
+	if (rc)
+		return rc;
 	check_logf(ctx, "alts: artifacts of the tests -> %s", dest);
 	return runner_copy_out(ctx->runner, r->art, dest, err);
+}
+
+/*
+ * The snapshot dep8_revert() goes back to, taken before the first test
+ * when more than one will run (what the tests do comes after it); without one (no snapshots on this runner)
+ * r->no_revert says why.
+ */
+static int dep8_take_base(struct dep8_run *r, size_t nrunnable, struct alts_err *err)
+{
+	struct alts_err perr = ALTS_ERR_INIT;
+	int rc;
+
+	if (nrunnable < 2)
+		return 0;
+	if (!dep8_can_reset(r)) {
+		r->no_revert = "this runner has no snapshots";
+		return 0;
+	}
+	check_logf(r->ctx, "alts: snapshot of the environment before the first test (to revert to when a test's "
+			   "dependencies are not a superset of the previous test's, as autopkgtest does)");
+	rc = runner_snapshot(r->ctx->runner, &perr);
+	if (rc == ALTS_ENOTSUP) {
+		r->no_revert = arena_strdup(r->ctx->arena, perr.msg);
+		return r->no_revert ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	if (rc)
+		return alts_err_set(err, rc, "%s", perr.msg);
+	r->have_base = true;
+	r->base_depth = runner_snapshot_depth(r->ctx->runner);
+	r->base = r->st;
+	return 0;
+}
+
+/*
+ * autopkgtest's rule (adt_testbed.py, Testbed.reset): the testbed is
+ * reverted before a test when a dependency of the previous test is not
+ * among this test's, or one of the two asked for recommends and the other
+ * not; a test never sees what an earlier one installed that it did not
+ * ask for. *why (arena) says which, NULL when no revert is due.
+ */
+static int dep8_revert_reason(struct dep8_run *r, const struct strlist *deps, bool recommends, const char **why,
+			      struct alts_err *err)
+{
+	struct sbuf gone = SBUF_INIT;
+
+	*why = NULL;
+	if (!r->st.ran)
+		return 0;
+	for (size_t i = 0; i < r->st.last_deps.n; i++) {
+		if (!conf_strlist_has(deps, r->st.last_deps.v[i]))
+			sbuf_addf(&gone, "%s'%s'", gone.len ? ", " : "", r->st.last_deps.v[i]);
+	}
+	if (!sbuf_ok(&gone)) {
+		sbuf_release(&gone);
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	if (gone.len) {
+		*why = arena_printf(r->ctx->arena, "the previous test's %s %s not among this test's dependencies",
+				    gone.buf, strchr(gone.buf, ',') ? "are" : "is");
+		sbuf_release(&gone);
+		return *why ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	sbuf_release(&gone);
+	if (recommends != r->st.last_recommends)
+		*why = recommends ? "this test needs recommends, the previous test did not"
+				  : "the previous test installed recommends, this test does not";
+	return 0;
+}
+
+/*
+ * Takes the environment back to the base snapshot, for the reason why.
+ * The artifacts of the tests so far wait on the host meanwhile and come
+ * back after. Without a base snapshot *note (arena) says what differs from
+ * autopkgtest, for the test's message.
+ */
+static int dep8_revert(struct dep8_run *r, const char *why, const char **note, struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	struct alts_err perr = ALTS_ERR_INIT;
+	const char *stash;
+	int rc;
+
+	*note = NULL;
+	if (!r->have_base) {
+		*note = arena_printf(ctx->arena, "note: autopkgtest would revert the testbed before this test (%s); %s, "
+						 "so what the earlier tests installed is still there",
+				     why, r->no_revert ? r->no_revert : "there is no snapshot to revert to");
+		if (!*note)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		check_logf(ctx, "alts: %s", *note);
+		return 0;
+	}
+	check_logf(ctx, "alts: reverting the environment to before the first test: %s", why);
+	stash = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-%u", ctx->scratch_dir ? ctx->scratch_dir : "/tmp",
+			     ctx->check->index + 1, ++r->nreverts);
+	if (!stash)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	if (mkdir(stash, 0700) < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", stash);
+	rc = dep8_art_mkdir(r, err);
+	if (!rc)
+		rc = runner_copy_out(ctx->runner, r->art, stash, err);
+	if (rc)
+		return rc;
+	if (runner_snapshot_depth(ctx->runner) == r->base_depth)
+		rc = runner_reset(ctx->runner, &perr);
+	/* Snapshots of isolated tests above the base go first. */
+	while (!rc && runner_snapshot_depth(ctx->runner) > r->base_depth)
+		rc = runner_snapshot_drop(ctx->runner, &perr);
+	if (rc)
+		return alts_err_set(err, rc, "%s", perr.msg);
+	r->st = r->base;
+	stash = arena_printf(ctx->arena, "%s/artifacts", stash);
+	if (!stash)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	return runner_copy_in(ctx->runner, stash, r->dir, err);
+}
+
+/*
+ * Runs a test: its dependencies, a revert when autopkgtest would revert,
+ * the test. Breaks-testbed and isolation-container tests on a runner that
+ * can reset get a snapshot before (after the earlier tests' changes) and a
+ * reset after, so that what they did is gone for the next tests. Their
+ * artifacts are collected before the reset (NN-<name>-artifacts-<test>).
+ */
+static int dep8_run_one(struct dep8_run *r, size_t i, const struct dep8_test *t, struct dep8_outcome *o,
+			struct alts_err *err)
+{
+	struct check_ctx *ctx = r->ctx;
+	struct dep8_state saved;
+	struct strlist deps = { NULL, 0 };
+	struct alts_err perr = ALTS_ERR_INIT;
+	bool recommends = t->restrictions & DEP8_NEEDS_RECOMMENDS;
+	bool isolated = (t->restrictions & (DEP8_BREAKS_TESTBED | DEP8_ISOLATION_CONTAINER)) && dep8_can_reset(r);
+	const char *why, *note = NULL, *suffix;
+	bool ok;
+	int rc, rc2;
+
+	rc = dep8_test_deps(r, t, &deps, &ok, o, err);
+	if (rc || !ok)
+		return rc;
+	rc = dep8_revert_reason(r, &deps, recommends, &why, err);
+	if (!rc && why)
+		rc = dep8_revert(r, why, &note, err);
+	if (rc)
+		return rc;
+	saved = r->st;
+	if (isolated) {
+		check_logf(ctx, "alts: %s: snapshot of the environment before the test",
+			   (t->restrictions & DEP8_BREAKS_TESTBED) ? "breaks-testbed" : "isolation-container");
+		rc = runner_snapshot(ctx->runner, &perr);
+		if (rc == ALTS_ENOTSUP) {
+			o->status = CHECK_SKIP;
+			o->message = arena_printf(ctx->arena, "%s: no snapshot to reset to: %s",
+						  (t->restrictions & DEP8_BREAKS_TESTBED) ? "breaks-testbed"
+											  : "isolation-container",
+						  perr.msg);
+			return o->message ? 0 : alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		}
+		if (rc)
+			return alts_err_set(err, rc, "%s", perr.msg);
+	}
+	rc = dep8_run_test(r, i, t, &deps, o, err);
+	r->st.ran = true;
+	r->st.last_deps = deps;
+	r->st.last_recommends = recommends;
+	if (isolated) {
+		suffix = arena_printf(ctx->arena, "-%s", t->name);
+		if (!rc && suffix)
+			rc = dep8_collect_artifacts(r, suffix, err);
+		check_logf(ctx, "alts: resetting the environment to the snapshot after %s", t->name);
+		rc2 = runner_reset(ctx->runner, &perr);
+		if (rc2 && !rc)
+			rc = alts_err_set(err, rc2, "%s", perr.msg);
+		/* What the test installed, built or made is gone with the reset. */
+		r->st = saved;
+	}
+	if (!rc && note) {
+		o->message = o->message ? arena_printf(ctx->arena, "%s (%s)", o->message, note) : note;
+		if (!o->message)
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	}
+	return rc;
 }
 
 static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
@@ -837,7 +1006,7 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 	struct sbuf failed = SBUF_INIT;
 	const char *arch_argv[] = { "dpkg", "--print-architecture", NULL };
 	const char *why = NULL, *out = NULL;
-	size_t nrun = 0, nfailed = 0, nskipped = 0, nsuperficial = 0;
+	size_t nrun = 0, nrunnable = 0, nfailed = 0, nskipped = 0, nsuperficial = 0;
 	bool ok;
 	int rc;
 
@@ -897,6 +1066,14 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 	}
 	for (size_t i = 0; i < r.control.ntests; i++) {
 		const struct dep8_test *t = &r.control.tests[i];
+
+		nrunnable += (!conf->tests.n || conf_strlist_has(&conf->tests, t->name)) && !dep8_unsupported(&r, t);
+	}
+	rc = dep8_take_base(&r, nrunnable, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < r.control.ntests; i++) {
+		const struct dep8_test *t = &r.control.tests[i];
 		bool superficial = t->restrictions & DEP8_SUPERFICIAL;
 		struct dep8_outcome o;
 		struct check_sub *sub;
@@ -920,7 +1097,7 @@ static int dep8_run(struct check_ctx *ctx, struct alts_err *err)
 			o.message = skip;
 			check_logf(ctx, "alts: SKIP %s", skip);
 		} else {
-			rc = dep8_run_isolated(&r, i, t, &o, err);
+			rc = dep8_run_one(&r, i, t, &o, err);
 			if (rc)
 				goto out;
 			nrun++;
@@ -966,17 +1143,7 @@ out:
 const struct check_ops check_dep8_ops = {
 	.name = "dep8",
 	.abi = CHECK_ABI,
-	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
-	.conf_size = sizeof(struct dep8_conf),
-	.keys = dep8_keys,
-	.validate = dep8_validate,
-	.run = dep8_run,
-};
-
-const struct check_ops check_autopkgtest_ops = {
-	.name = "autopkgtest",
-	.abi = CHECK_ABI,
-	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container */
+	.caps = CHECK_CAP_SNAPSHOTS,  /* breaks-testbed, isolation-container, the revert between tests */
 	.conf_size = sizeof(struct dep8_conf),
 	.keys = dep8_keys,
 	.validate = dep8_validate,

@@ -309,6 +309,9 @@ static int run_to_file(struct check_ctx *ctx, const char *const *argv, const cha
 
 	if (!err_path)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = check_scratch_make(ctx, err);
+	if (rc)
+		return rc;
 	check_logf(ctx, "$ %s > %s", check_argv_display(ctx, argv), out_path);
 	memset(&pr, 0, sizeof(pr));
 	req.argv = argv;
@@ -525,18 +528,15 @@ static int ignore_with_test_deps(struct check_ctx *ctx, const struct pkg_mgr *m,
 	for (size_t d = 0; d < ndeps; d++) {
 		struct pkg_cmd cmd = PKG_CMD_INIT;
 		struct check_cmd_out o;
-		struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
 		struct strlist files = { NULL, 0 };
+		const char *text;
 		int rc = pkg_list_cmd(&cmd, m, deps[d], err);
 
 		if (rc)
 			return rc;
-		opts.extra_env = cmd.env;
-		opts.quiet = true;
-		opts.whole_stdout = true;
-		rc = check_cmd_ex(ctx, &o, cmd.argv, &opts, err);
+		rc = pkg_ctx_run_list(ctx, &o, &cmd, &text, err);
 		pkg_cmd_release(&cmd);
-		if (!rc && !o.proc.exit_code && pkg_list_parse(&files, o.whole ? o.whole : o.out.buf, ctx->arena))
+		if (!rc && !o.proc.exit_code && pkg_list_parse(&files, text, ctx->arena))
 			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		check_cmd_out_release(&o);
 		if (rc)

@@ -237,6 +237,15 @@ int pkg_ctx_run(struct check_ctx *ctx, struct check_cmd_out *out, const struct p
 		struct alts_err *err);
 
 /*
+ * Runs a built listing command (a package's files, the installed packages)
+ * for a parser: stdout whole (check_cmd_opts.whole_stdout, not cut at the
+ * log's cap) and kept out of the log (quiet). On 0, *text gets all of
+ * stdout, borrowed from out until check_cmd_out_release(out).
+ */
+int pkg_ctx_run_list(struct check_ctx *ctx, struct check_cmd_out *out, const struct pkg_cmd *cmd, const char **text,
+		     struct alts_err *err);
+
+/*
  * Why a package operation failed: the package manager's telling lines
  * (pkg_failure_reason() in checks/pkg_life.h), else check_cmd_summary().
  */

@@ -22,6 +22,21 @@ int pkg_ctx_run(struct check_ctx *ctx, struct check_cmd_out *out, const struct p
 	return check_cmd(ctx, out, cmd->argv, cmd->env, 0, err);
 }
 
+int pkg_ctx_run_list(struct check_ctx *ctx, struct check_cmd_out *out, const struct pkg_cmd *cmd, const char **text,
+		     struct alts_err *err)
+{
+	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	int rc;
+
+	opts.extra_env = cmd->env;
+	opts.quiet = true;
+	opts.whole_stdout = true;
+	rc = check_cmd_ex(ctx, out, cmd->argv, &opts, err);
+	if (!rc)
+		*text = out->whole ? out->whole : out->out.buf;
+	return rc;
+}
+
 const char *pkg_ctx_failure(struct check_ctx *ctx, const struct check_cmd_out *o)
 {
 	const char *why = pkg_failure_reason(o->out.buf, o->err.buf, 3, ctx->arena);

@@ -609,6 +609,9 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	*ok = false;
 	if (!dest || !errfile)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = check_scratch_make(ctx, err);
+	if (rc)
+		return rc;
 	argv[n++] = "git";
 	argv[n++] = "clone";
 	argv[n++] = "--quiet";

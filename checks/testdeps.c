@@ -8,19 +8,16 @@ static int testdeps_installed(struct check_ctx *ctx, const struct pkg_mgr *m, st
 {
 	struct pkg_cmd cmd = PKG_CMD_INIT;
 	struct check_cmd_out o;
-	struct check_cmd_opts opts = CHECK_CMD_OPTS_INIT;
+	const char *text;
 	int rc = pkg_installed_names_cmd(&cmd, m, err);
 
 	if (rc)
 		return rc;
-	opts.extra_env = cmd.env;
-	opts.quiet = true;
-	opts.whole_stdout = true;
-	rc = check_cmd_ex(ctx, &o, cmd.argv, &opts, err);
+	rc = pkg_ctx_run_list(ctx, &o, &cmd, &text, err);
 	if (!rc && o.proc.exit_code != 0)
 		rc = alts_err_set(err, ALTS_EENV, "cannot list the installed packages (%s): %s", check_cmd_status(ctx, &o),
 				  check_cmd_summary(ctx, &o));
-	if (!rc && pkg_installed_names_parse(out, o.whole ? o.whole : o.out.buf, ctx->arena))
+	if (!rc && pkg_installed_names_parse(out, text, ctx->arena))
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	check_cmd_out_release(&o);
 	pkg_cmd_release(&cmd);

@@ -108,24 +108,39 @@ static void finish_status(struct check_result *cr)
 	}
 }
 
-/* Keeps the last bytes of the log as the output shown in reports. */
-static void fill_output_tail(struct suite_run *run, struct check_result *cr)
+/* The log's last output_tail bytes, from a line start, read through the still open log (opened "w+"). */
+static void fill_output_tail(struct suite_run *run, struct check_result *cr, FILE *log)
 {
-	struct sbuf all = SBUF_INIT;
-	size_t cap = run->eng->config->output_tail;
+	size_t cap = run->eng->config->output_tail, len, start, got = 0;
+	struct stat st;
+	off_t from;
+	char *buf;
 
-	if (cr->output || !cr->log_path)
+	if (cr->output || fflush(log) || fstat(fileno(log), &st) < 0 || st.st_size <= 0)
 		return;
-	if (sbuf_read_file(&all, cr->log_path, 0) == 0 && all.len) {
-		size_t start = all.len > cap ? all.len - cap : 0;
+	len = (size_t)st.st_size;
+	start = len > cap ? len - cap : 0;
+	/* One byte before start too: whether start is already a line's first. */
+	from = start ? (off_t)start - 1 : 0;
+	if (!(buf = alts_malloc(len - (size_t)from)))
+		return;
+	while (got < len - (size_t)from) {
+		ssize_t n = pread(fileno(log), buf + got, len - (size_t)from - got, from + (off_t)got);
 
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == len - (size_t)from) {
 		/* Start on a line boundary so the tail reads cleanly. */
-		while (start && start < all.len && all.buf[start - 1] != '\n')
+		while (start && start < len && buf[start - 1 - (size_t)from] != '\n')
 			start++;
-		cr->output = arena_strndup(run->sr->arena, all.buf + start, all.len - start);
+		cr->output = arena_strndup(run->sr->arena, buf + (start - (size_t)from), len - start);
 		cr->output_omitted = start;
 	}
-	sbuf_release(&all);
+	alts_free(buf);
 }
 
 static void skip_rest(struct suite_run *run, size_t from, const char *reason)
@@ -218,14 +233,9 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 	scratch = arena_printf(run->sr->arena, "%s/.scratch-%02zu", run->logs_dir, c->index + 1);
 	if (!cr->log_name || !cr->log_path || !scratch)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = fs_mkdir_p(scratch, 0755, err);
-	if (rc)
-		return rc;
-	ctx.log = fopen(cr->log_path, "we");
-	if (!ctx.log) {
-		runner_remove_tree(scratch);
+	ctx.log = fopen(cr->log_path, "w+e");
+	if (!ctx.log)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot create log '%s'", cr->log_path);
-	}
 	setvbuf(ctx.log, NULL, _IOLBF, 0);
 	ctx.suite = run->suite;
 	ctx.check = c;
@@ -261,10 +271,11 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 		cr->status = CHECK_ERROR;
 		cr->message = arena_strdup(run->sr->arena, err->msg);
 	}
-	fclose(ctx.log);
-	runner_remove_tree(scratch);
 	finish_status(cr);
-	fill_output_tail(run, cr);
+	fill_output_tail(run, cr, ctx.log);
+	fclose(ctx.log);
+	if (ctx.scratch_made)
+		runner_remove_tree(scratch);
 	return rc;
 }
 

@@ -462,12 +462,11 @@ static int load_check(struct suite_loader *l, yaml_node_t *node, const char *pat
 	} else {
 		return conf_fail(ctx, node, path, "expected a check (a kind name or a mapping), got a list");
 	}
-	c->ops = check_lookup(type);
+	c->ops = check_lookup_as(type, &c->type);
 	if (!c->ops) {
 		rc = conf_check_one_of(ctx, tnode, path, "check", type, check_names());
 		return rc ? rc : conf_fail(ctx, tnode, path, "unknown check '%s'", type);  /* another ABI */
 	}
-	c->type = c->ops->name;
 	path = conf_path_key(ctx, path, c->type);
 	if (c->ops->conf_size) {
 		c->conf = arena_alloc(l->suite->arena, c->ops->conf_size);

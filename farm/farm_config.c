@@ -55,6 +55,15 @@ static int validate_images(struct conf_ctx *ctx, yaml_node_t *node, const char *
 	return 0;
 }
 
+static int validate_http_url(struct conf_ctx *ctx, yaml_node_t *node, const char *path, void *field)
+{
+	const char *v = *(const char **)field;
+
+	if ((!strncmp(v, "http://", 7) && v[7]) || (!strncmp(v, "https://", 8) && v[8]))
+		return 0;
+	return conf_fail(ctx, node, path, "expected an http:// or https:// URL, got '%s'", v);
+}
+
 #define K(name, type, flags, validate) \
 	{ #name, type, offsetof(struct farm_config, name), flags, NULL, validate }
 
@@ -86,6 +95,9 @@ static const struct conf_key farm_config_keys[] = {
 	K(commands_timeout, CONF_DURATION, 0, NULL),
 	K(spool_directory, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(cancel_exchange, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(scheduler_url, CONF_STRING, CONF_NONEMPTY, validate_http_url),
+	K(scheduler_token, CONF_STRING, CONF_NONEMPTY, NULL),
+	K(scheduler_token_file, CONF_STRING, CONF_NONEMPTY, NULL),
 	K(uninstall_excluded_pkgs, CONF_STRLIST, 0, NULL),
 	K(result_backend, CONF_STRING, CONF_NONEMPTY, validate_backend),
 	K(results_base_path, CONF_STRING, 0, NULL),
@@ -206,6 +218,9 @@ static int resolve_secrets(struct farm_config *c, struct alts_err *err)
 {
 	int rc = resolve_secret(c, &c->rabbitmq_password, "ALTS_RABBITMQ_PASSWORD", "rabbitmq_password_file",
 				    c->rabbitmq_password_file, err);
+	if (!rc)
+		rc = resolve_secret(c, &c->scheduler_token, "ALTS_SCHEDULER_TOKEN", "scheduler_token_file",
+				    c->scheduler_token_file, err);
 	if (!rc) {
 		struct artifact_store_secret_ref refs[ARTIFACT_STORE_MAX_SECRETS];
 		size_t n = artifact_store_conf_secrets(refs, ALTS_ARRAY_SIZE(refs), c->store_confs);
@@ -268,6 +283,11 @@ int farm_config_decode(struct farm_config *c, const char *data, size_t len, cons
 	/* No result_backend but pulp_host: Pulp, as ALTS's logs_uploader_config chooses its uploader. */
 	if (c->result_backend == default_backend && artifact_store_implied_backend(c->store_confs))
 		c->result_backend = artifact_store_implied_backend(c->store_confs);
+	if (c->scheduler_url && !c->scheduler_token)
+		return alts_err_set(err, ALTS_EINVALID,
+				    "%s: scheduler_url needs a worker's token: set scheduler_token, scheduler_token_file or "
+				    "ALTS_SCHEDULER_TOKEN (alts-token --scope worker)",
+				    c->path);
 	if (!c->spool_directory && !(c->spool_directory = arena_printf(c->arena, "%s/spool", c->working_directory)))
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	return 0;

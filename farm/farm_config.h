@@ -59,6 +59,10 @@ struct farm_config {
 	double commands_timeout;             /* seconds for other commands (install, launch, ...) */
 	const char *spool_directory;         /* artifacts that could not be uploaded wait here */
 	const char *cancel_exchange;         /* fanout exchange the scheduler announces cancels on */
+	/* Reports straight to the scheduler (POST /internal/tasks/{id}/report); unset: the results queue only. */
+	const char *scheduler_url;           /* http(s)://host:port of the scheduler's API */
+	const char *scheduler_token;         /* secret: a token with the worker scope (alts-token --scope worker) */
+	const char *scheduler_token_file;
 	struct strlist uninstall_excluded_pkgs; /* ALTS's: never uninstalled (added to protected_packages) */
 
 	/* Artifact stores / result backend: written by workers, read by the scheduler. */

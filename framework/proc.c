@@ -289,79 +289,193 @@ static int spawn_program(pid_t *pid, const struct proc_spec *spec, int out_w, in
 	return e;
 }
 
-struct proc_sink {
-	int fd;           /* pipe read end, -1 when closed */
-	FILE *file;       /* capture file or NULL */
-	enum proc_stream stream;
-	unsigned long long total;  /* bytes read from the pipe */
-	unsigned long long max;    /* bytes kept at the head of the file */
-	char *tail;       /* past max: a ring of the last PROC_CAPTURE_TAIL bytes */
-	size_t tail_len, tail_at;
-};
-
 /*
  * A program's output is untrusted and may be endless (`yes` for an hour):
- * a capture file keeps its first capture_max bytes (256 MiB by default) and its last
- * PROC_CAPTURE_TAIL bytes, so the host's disk is not the program's to fill.
+ * a capture keeps its first head_max bytes (256 MiB by default) and its last
+ * tail_max bytes (512 KiB), so neither the host's disk nor its memory is
+ * the program's to fill.
  */
 #define PROC_CAPTURE_MAX_DEFAULT (256ULL << 20)
 #define PROC_CAPTURE_TAIL ((size_t)512 << 10)
 
-static void sink_keep_tail(struct proc_sink *s, const char *buf, size_t n)
+struct proc_sink {
+	int fd;           /* pipe read end, -1 when closed */
+	FILE *file;       /* capture file (the head goes there, cap keeps the tail) or NULL */
+	struct proc_capture *cap;  /* where the bytes are kept: the caller's, or own for a file */
+	struct proc_capture own;
+	enum proc_stream stream;
+};
+
+static unsigned long long capture_head_max(const struct proc_capture *c)
 {
-	if (!s->tail && !(s->tail = alts_malloc(PROC_CAPTURE_TAIL)))
+	return c->head_max ? c->head_max : PROC_CAPTURE_MAX_DEFAULT;
+}
+
+static size_t capture_tail_max(const struct proc_capture *c)
+{
+	return c->tail_max ? c->tail_max : PROC_CAPTURE_TAIL;
+}
+
+static void capture_keep_tail(struct proc_capture *c, const char *buf, size_t n)
+{
+	size_t size = capture_tail_max(c);
+
+	if (!n)
 		return;
-	if (n >= PROC_CAPTURE_TAIL) {
-		memcpy(s->tail, buf + n - PROC_CAPTURE_TAIL, PROC_CAPTURE_TAIL);
-		s->tail_len = PROC_CAPTURE_TAIL;
-		s->tail_at = 0;
+	if (!c->tail && !(c->tail = alts_malloc(size))) {
+		c->oom = true;
+		return;
+	}
+	if (n >= size) {
+		memcpy(c->tail, buf + n - size, size);
+		c->tail_len = size;
+		c->tail_at = 0;
 		return;
 	}
 	for (size_t done = 0; done < n;) {
-		size_t room = PROC_CAPTURE_TAIL - s->tail_at, k = n - done < room ? n - done : room;
+		size_t room = size - c->tail_at, k = n - done < room ? n - done : room;
 
-		memcpy(s->tail + s->tail_at, buf + done, k);
+		memcpy(c->tail + c->tail_at, buf + done, k);
 		done += k;
-		s->tail_at = (s->tail_at + k) % PROC_CAPTURE_TAIL;
-		if (s->tail_len < PROC_CAPTURE_TAIL)
-			s->tail_len = s->tail_len + k < PROC_CAPTURE_TAIL ? s->tail_len + k : PROC_CAPTURE_TAIL;
+		c->tail_at = (c->tail_at + k) % size;
+		c->tail_len = c->tail_len + k < size ? c->tail_len + k : size;
 	}
 }
 
-static void sink_write(struct proc_sink *s, const char *buf, size_t n)
+static void capture_keep_head(struct proc_capture *c, const char *buf, size_t n)
 {
-	unsigned long long before = s->total;
+	if (c->head_len + n > c->head_alloc) {
+		size_t want = c->head_alloc ? c->head_alloc : 4096;
+		char *p;
 
-	s->total += n;
-	if (before >= s->max) {
-		sink_keep_tail(s, buf, n);
-		return;
+		while (want < c->head_len + n)
+			want *= 2;
+		if (want > capture_head_max(c))
+			want = (size_t)capture_head_max(c);
+		if (!(p = alts_realloc(c->head, want))) {
+			c->oom = true;
+			return;
+		}
+		c->head = p;
+		c->head_alloc = want;
 	}
-	if (s->total > s->max) {
-		size_t head = (size_t)(s->max - before);
-
-		fwrite(buf, 1, head, s->file);
-		sink_keep_tail(s, buf + head, n - head);
-		return;
-	}
-	fwrite(buf, 1, n, s->file);
+	memcpy(c->head + c->head_len, buf, n);
+	c->head_len += n;
 }
 
-/* Writes what was left out and the kept tail, then frees the ring. */
+/* Keeps n more bytes of the stream: the head in memory or, given a file, there. */
+static void capture_keep(struct proc_capture *c, FILE *file, const char *buf, size_t n)
+{
+	unsigned long long before = c->total, max = capture_head_max(c);
+	size_t head = before >= max ? 0 : max - before < n ? (size_t)(max - before) : n;
+
+	c->total += n;
+	if (head && file)
+		fwrite(buf, 1, head, file);
+	else if (head)
+		capture_keep_head(c, buf, head);
+	capture_keep_tail(c, buf + head, n - head);
+}
+
+void proc_capture_add(struct proc_capture *c, const char *buf, size_t n)
+{
+	capture_keep(c, NULL, buf, n);
+}
+
+void proc_capture_tail(const struct proc_capture *c, char *dst)
+{
+	size_t size = capture_tail_max(c);
+
+	if (!c->tail)
+		return;
+	if (c->tail_len < size) {
+		memcpy(dst, c->tail, c->tail_len);
+		return;
+	}
+	memcpy(dst, c->tail + c->tail_at, size - c->tail_at);
+	memcpy(dst + size - c->tail_at, c->tail, c->tail_at);
+}
+
+static ssize_t capture_cookie_write(void *cookie, const char *buf, size_t n)
+{
+	proc_capture_add(cookie, buf, n);
+	return (ssize_t)n;
+}
+
+FILE *proc_capture_stream(struct proc_capture *c)
+{
+	cookie_io_functions_t io = { .write = capture_cookie_write };
+
+	return fopencookie(c, "w", io);
+}
+
+/* The line a capture file gets past its head; its length. */
+static size_t capture_note(char *buf, size_t size, unsigned long long total, unsigned long long max,
+			   size_t tail_len, size_t tail_max)
+{
+	int n = snprintf(buf, size,
+			 "\n[alts: %llu bytes of output left out: a capture keeps the first %llu MiB and the last %zu KiB]\n",
+			 total - max - tail_len, max >> 20, tail_max >> 10);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+unsigned long long proc_capture_file_size(unsigned long long total)
+{
+	unsigned long long past = total - PROC_CAPTURE_MAX_DEFAULT;
+	size_t tail = past < PROC_CAPTURE_TAIL ? (size_t)past : PROC_CAPTURE_TAIL;
+
+	if (total <= PROC_CAPTURE_MAX_DEFAULT)
+		return total;
+	return PROC_CAPTURE_MAX_DEFAULT + tail +
+	       capture_note(NULL, 0, total, PROC_CAPTURE_MAX_DEFAULT, tail, PROC_CAPTURE_TAIL);
+}
+
+char *proc_capture_file_text(const struct proc_capture *c, size_t *len)
+{
+	unsigned long long max = capture_head_max(c);
+	char note[256];
+	size_t nl = c->total > max ? capture_note(note, sizeof(note), c->total, max, c->tail_len, capture_tail_max(c)) : 0;
+	char *text = alts_malloc(c->head_len + nl + c->tail_len + 1);
+
+	if (!text)
+		return NULL;
+	if (c->head_len)
+		memcpy(text, c->head, c->head_len);
+	memcpy(text + c->head_len, note, nl);
+	if (nl)
+		proc_capture_tail(c, text + c->head_len + nl);
+	*len = c->head_len + (nl ? nl + c->tail_len : 0);
+	text[*len] = '\0';
+	return text;
+}
+
+void proc_capture_release(struct proc_capture *c)
+{
+	alts_free(c->head);
+	alts_free(c->tail);
+	c->head = c->tail = NULL;
+	c->head_len = c->head_alloc = c->tail_len = c->tail_at = 0;
+	c->total = 0;
+}
+
+/* Writes what was left out and the kept tail to a capture file. */
 static void sink_finish(struct proc_sink *s)
 {
-	if (s->file && s->total > s->max) {
-		fprintf(s->file, "\n[alts: %llu bytes of output left out: a capture keeps the first %llu MiB and the last %zu KiB]\n",
-			s->total - s->max - s->tail_len, s->max >> 20, PROC_CAPTURE_TAIL >> 10);
-		if (s->tail && s->tail_len == PROC_CAPTURE_TAIL) {
-			fwrite(s->tail + s->tail_at, 1, PROC_CAPTURE_TAIL - s->tail_at, s->file);
-			fwrite(s->tail, 1, s->tail_at, s->file);
-		} else if (s->tail) {
-			fwrite(s->tail, 1, s->tail_len, s->file);
+	struct proc_capture *c = &s->own;
+
+	if (s->file && c->total > capture_head_max(c)) {
+		char note[256], *tail = c->tail_len ? alts_malloc(c->tail_len) : NULL;
+
+		fwrite(note, 1, capture_note(note, sizeof(note), c->total, capture_head_max(c), c->tail_len,
+					     capture_tail_max(c)), s->file);
+		if (tail) {
+			proc_capture_tail(c, tail);
+			fwrite(tail, 1, c->tail_len, s->file);
 		}
+		alts_free(tail);
 	}
-	free(s->tail);
-	s->tail = NULL;
+	proc_capture_release(c);
 }
 
 static FILE *open_capture(const char *path, bool append, struct alts_err *err)
@@ -385,8 +499,8 @@ static void sink_read(struct proc_sink *s, const struct proc_spec *spec)
 		s->fd = -1;
 		return;
 	}
-	if (s->file)
-		sink_write(s, buf, (size_t)n);
+	if (s->cap)
+		capture_keep(s->cap, s->file, buf, (size_t)n);
 	if (spec->on_output)
 		spec->on_output(spec->payload, s->stream, buf, (size_t)n);
 }
@@ -550,11 +664,17 @@ int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_
 	grace = spec->kill_grace > 0 ? spec->kill_grace : 2.0;
 	deadline = spec->timeout > 0 ? started + spec->timeout : 0;
 
-	sinks[0].max = sinks[1].max = spec->capture_max ? spec->capture_max : PROC_CAPTURE_MAX_DEFAULT;
-	if (spec->stdout_path && !(sinks[0].file = open_capture(spec->stdout_path, spec->append, err)))
-		return ALTS_EENV;
-	if (spec->stderr_path) {
-		if (spec->stdout_path && !strcmp(spec->stderr_path, spec->stdout_path))
+	sinks[0].own.head_max = sinks[1].own.head_max = spec->capture_max;
+	sinks[0].cap = spec->stdout_capture;
+	sinks[1].cap = spec->stderr_capture;
+	if (!sinks[0].cap && spec->stdout_path) {
+		sinks[0].cap = &sinks[0].own;
+		if (!(sinks[0].file = open_capture(spec->stdout_path, spec->append, err)))
+			return ALTS_EENV;
+	}
+	if (!sinks[1].cap && spec->stderr_path) {
+		sinks[1].cap = &sinks[1].own;
+		if (spec->stdout_path && !spec->stdout_capture && !strcmp(spec->stderr_path, spec->stdout_path))
 			sinks[1].file = sinks[0].file;
 		else if (!(sinks[1].file = open_capture(spec->stderr_path, spec->append, err))) {
 			rc = ALTS_EENV;

@@ -2,6 +2,7 @@
 #define ALTS_PROC_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /*
@@ -14,6 +15,41 @@
 
 enum proc_stream { PROC_STDOUT = 1, PROC_STDERR = 2 };
 
+/*
+ * A stream kept in memory instead of a capture file, no file on disk: its
+ * first head_max bytes and, past them, a ring of its last tail_max bytes.
+ * The caller sets the two bounds (0 and 0: what a capture file keeps,
+ * 256 MiB and 512 KiB) and releases it with proc_capture_release().
+ */
+struct proc_capture {
+	unsigned long long head_max;
+	size_t tail_max;
+	unsigned long long total;  /* bytes the stream had */
+	char *head;                /* min(total, head_max) bytes */
+	size_t head_len, head_alloc;
+	char *tail;                /* ring of the last bytes past head_max */
+	size_t tail_len, tail_at;
+	bool oom;                  /* bytes were lost for want of memory */
+};
+
+#define PROC_CAPTURE_INIT { 0 }
+
+/* Keeps buf in c as a capture of proc_run does (for runners that capture by other means). */
+void proc_capture_add(struct proc_capture *c, const char *buf, size_t n);
+/* Copies the ring's bytes past the head, oldest first, to dst (tail_len bytes). */
+void proc_capture_tail(const struct proc_capture *c, char *dst);
+/*
+ * What a capture file (stdout_path) of the same stream would hold: the
+ * head, then past head_max the note of what was left out and the tail.
+ * Allocated (alts_free), *len its length; NULL on oom.
+ */
+char *proc_capture_file_text(const struct proc_capture *c, size_t *len);
+/* The size in bytes of a capture file of a stream of total bytes. */
+unsigned long long proc_capture_file_size(unsigned long long total);
+void proc_capture_release(struct proc_capture *c);
+/* A write-only stream into c (proc_capture_add), for code that writes to a FILE; fclose() it. */
+FILE *proc_capture_stream(struct proc_capture *c);
+
 typedef void (*proc_output_fn)(void *payload, enum proc_stream stream, const char *buf, size_t len);
 
 struct proc_spec {
@@ -24,6 +60,8 @@ struct proc_spec {
 	const char *stdin_path;   /* NULL: /dev/null */
 	const char *stdout_path;  /* NULL: discard; file is created/truncated */
 	const char *stderr_path;  /* NULL: discard; may equal stdout_path to merge */
+	struct proc_capture *stdout_capture; /* non-NULL: stdout kept in memory here (stdout_path unused) */
+	struct proc_capture *stderr_capture; /* the same for stderr; may equal stdout_capture to merge */
 	bool append;              /* append to the output files instead of truncating */
 	unsigned long long capture_max; /* bytes kept at the head of each capture file; 0: 256 MiB (the last 512 KiB are kept too) */
 	double timeout;           /* seconds; <= 0: none */

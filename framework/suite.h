@@ -55,7 +55,7 @@ struct suite_environment {
 
 struct suite_check {
 	const struct check_ops *ops;
-	const char *type;          /* ops->name */
+	const char *type;          /* the kind as the suite names it: ops->name or an alias */
 	const char *name;          /* display name; defaults to the type */
 	double timeout;            /* seconds; 0: the suite's default */
 	const char *skip;          /* reason, or NULL */

@@ -838,12 +838,24 @@ static int docker_exec(struct runner *r, struct proc_result *out, const struct r
 	for (size_t i = 0; i < nargs; i++)
 		argv[n++] = req->argv[i];
 	argv[n] = NULL;
-	if (req->stdout_path && !(o.demux.out = fopen(req->stdout_path, req->append ? "ae" : "we"))) {
+	if (req->stdout_capture && !(o.demux.out = proc_capture_stream(req->stdout_capture))) {
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!req->stdout_capture && req->stdout_path &&
+	    !(o.demux.out = fopen(req->stdout_path, req->append ? "ae" : "we"))) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open output file '%s'", req->stdout_path);
 		goto out;
 	}
-	if (req->stderr_path) {
-		if (req->stdout_path && !strcmp(req->stderr_path, req->stdout_path))
+	if (req->stderr_capture) {
+		if (req->stderr_capture == req->stdout_capture)
+			o.demux.err = o.demux.out;
+		else if (!(o.demux.err = proc_capture_stream(req->stderr_capture))) {
+			rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
+			goto out;
+		}
+	} else if (req->stderr_path) {
+		if (req->stdout_path && !req->stdout_capture && !strcmp(req->stderr_path, req->stdout_path))
 			o.demux.err = o.demux.out;
 		else if (!(o.demux.err = fopen(req->stderr_path, req->append ? "ae" : "we"))) {
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open output file '%s'", req->stderr_path);

@@ -23,6 +23,8 @@ struct runner_exec_req {
 	double timeout;           /* seconds; <= 0: none */
 	const char *stdout_path;  /* host file for stdout; NULL: discard */
 	const char *stderr_path;  /* host file for stderr; NULL: discard; may equal stdout_path */
+	struct proc_capture *stdout_capture; /* non-NULL: stdout kept in memory there, no file (stdout_path unused) */
+	struct proc_capture *stderr_capture; /* the same for stderr */
 	bool append;              /* append to the capture files */
 	const char *stdin_path;   /* host file fed to stdin; NULL: empty */
 	volatile const int *cancel;

@@ -154,6 +154,8 @@ void runner_proc_spec(struct proc_spec *spec, const struct runner_exec_req *req,
 	spec->stdin_path = req->stdin_path;
 	spec->stdout_path = req->stdout_path;
 	spec->stderr_path = req->stderr_path;
+	spec->stdout_capture = req->stdout_capture;
+	spec->stderr_capture = req->stderr_capture;
 	spec->append = req->append;
 	spec->timeout = req->timeout;
 	spec->cancel = req->cancel;

@@ -1258,7 +1258,9 @@ static void sandbox_note_limits(const struct sandbox *sb, const struct runner_ex
 	if (!len || len >= sizeof(msg))
 		return;
 	alts_log(ALTS_LOG_WARN, "sandbox", "%.*s", (int)len - 1, msg);
-	if (req->stderr_path) {
+	if (req->stderr_capture) {
+		proc_capture_add(req->stderr_capture, msg, len);
+	} else if (req->stderr_path) {
 		int fd = open(req->stderr_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 
 		if (fd >= 0) {
@@ -1373,7 +1375,8 @@ static int sandbox_teardown(struct runner *r, bool keep, struct alts_err *err)
 			sb->plan.overlay_opts, sb->plan.root, sb->plan.root);
 		return sandbox_state_keep(&sb->state, err);
 	}
-	return sandbox_state_remove(&sb->state, err);
+	/* Boot mode's own cgroup tree is swept with the directory. */
+	return sb->boot.on ? sandbox_state_remove(&sb->state, err) : sandbox_state_remove_stopped(&sb->state, err);
 }
 
 static void sandbox_destroy(struct runner *r)

@@ -134,7 +134,7 @@ static int add_dir(struct sandbox_cgroup *cg, const char *base, const char *name
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot create cgroup '%s'", dir);
-	cg->procs_fd[cg->n] = -1;
+	cg->procs_fd[cg->n] = cg->oom_fd[cg->n] = cg->pids_fd[cg->n] = -1;
 	cg->n++;
 	return 0;
 }
@@ -144,6 +144,25 @@ static int set_limit(const char *dir, const char *file, const char *value, struc
 	int rc = write_str(dir, file, value);
 
 	return rc ? alts_err_errno(err, ALTS_EENV, -rc, "cannot write '%s' to %s/%s", value, dir, file) : 0;
+}
+
+/* One rule per write(), all through one open devices.allow. */
+static int allow_devices(const char *dir, const char *const *rules, size_t n, struct alts_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	if (!str_fmt(path, sizeof(path), "%s/devices.allow", dir))
+		return alts_err_set(err, ALTS_EINVALID, "cgroup path too long");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (write(fd, rules[i], strlen(rules[i])) < 0)
+			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot write '%s' to %s", rules[i], path);
+	}
+	close(fd);
+	return rc;
 }
 
 static int create_v1(struct sandbox_cgroup *cg, const char *name, const struct sandbox_limits *l, struct alts_err *err)
@@ -179,10 +198,8 @@ static int create_v1(struct sandbox_cgroup *cg, const char *name, const struct s
 		if ((rc = add_dir(cg, CG_ROOT "/devices", name, err)) ||
 		    (rc = set_limit(cg->dirs[cg->n - 1], "devices.deny", "a", err)))
 			return rc;
-		for (size_t i = 0; i < ALTS_ARRAY_SIZE(dev_allow); i++) {
-			if ((rc = set_limit(cg->dirs[cg->n - 1], "devices.allow", dev_allow[i], err)))
-				return rc;
-		}
+		if ((rc = allow_devices(cg->dirs[cg->n - 1], dev_allow, ALTS_ARRAY_SIZE(dev_allow), err)))
+			return rc;
 	}
 	return 0;
 }
@@ -213,6 +230,19 @@ static int create_v2(struct sandbox_cgroup *cg, const char *name, const struct s
 	return 0;
 }
 
+/* Opens the counter files of directory i once: sandbox_cgroup_counters() runs around every command. */
+static void open_counters(struct sandbox_cgroup *cg, int i)
+{
+	const char *oom = cg->v2 ? "memory.events" : strstr(cg->dirs[i], "/memory/") ? "memory.oom_control" : NULL;
+	const char *pids = cg->v2 || strstr(cg->dirs[i], "/pids/") ? "pids.events" : NULL;
+	char path[PATH_MAX];
+
+	if (oom && str_fmt(path, sizeof(path), "%s/%s", cg->dirs[i], oom))
+		cg->oom_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+	if (pids && str_fmt(path, sizeof(path), "%s/%s", cg->dirs[i], pids))
+		cg->pids_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *name, const struct sandbox_limits *l,
 			  struct alts_err *err)
 {
@@ -230,6 +260,8 @@ int sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *name, const str
 		cg->procs_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
 		if (cg->procs_fd[i] < 0)
 			rc = alts_err_errno(err, ALTS_EENV, errno, "cannot open '%s'", path);
+		else
+			open_counters(cg, i);
 	}
 	if (rc) {
 		sandbox_cgroup_remove(cg);
@@ -252,50 +284,50 @@ int sandbox_cgroup_join(const struct sandbox_cgroup *cg)
 	return 0;
 }
 
-static long read_key(const char *dir, const char *file, const char *key)
+/* The value of "key N" in a cgroup file kept open: read again from its start (the kernel makes it anew). */
+static long read_key(int fd, const char *key)
 {
-	char path[PATH_MAX];
-	struct sbuf text = SBUF_INIT;
-	long v = 0;
+	char buf[4096];
+	size_t k = strlen(key);
+	ssize_t n;
 
-	if (str_fmt(path, sizeof(path), "%s/%s", dir, file) && !sbuf_read_file(&text, path, 65536)) {
-		for (char *line = text.buf; line && *line;) {
-			size_t k = strlen(key);
-
-			if (!strncmp(line, key, k) && line[k] == ' ') {
-				v = strtol(line + k + 1, NULL, 10);
-				break;
-			}
-			line = strchr(line, '\n');
-			if (line)
-				line++;
-		}
+	if (fd < 0)
+		return 0;
+	do
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (char *line = buf; line && *line;) {
+		if (!strncmp(line, key, k) && line[k] == ' ')
+			return strtol(line + k + 1, NULL, 10);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
 	}
-	sbuf_release(&text);
-	return v;
+	return 0;
 }
 
 void sandbox_cgroup_counters(const struct sandbox_cgroup *cg, long *oom_kills, long *pids_max)
 {
 	*oom_kills = *pids_max = 0;
 	for (int i = 0; i < cg->n; i++) {
-		if (cg->v2) {
-			*oom_kills += read_key(cg->dirs[i], "memory.events", "oom_kill");
-			*pids_max += read_key(cg->dirs[i], "pids.events", "max");
-		} else if (strstr(cg->dirs[i], "/memory/")) {
-			*oom_kills += read_key(cg->dirs[i], "memory.oom_control", "oom_kill");
-		} else if (strstr(cg->dirs[i], "/pids/")) {
-			*pids_max += read_key(cg->dirs[i], "pids.events", "max");
-		}
+		*oom_kills += read_key(cg->oom_fd[i], "oom_kill");
+		*pids_max += read_key(cg->pids_fd[i], "max");
 	}
 }
 
 void sandbox_cgroup_remove(struct sandbox_cgroup *cg)
 {
 	for (int i = 0; i < cg->n; i++) {
-		if (cg->procs_fd[i] >= 0)
-			close(cg->procs_fd[i]);
-		cg->procs_fd[i] = -1;
+		int *fds[] = { &cg->procs_fd[i], &cg->oom_fd[i], &cg->pids_fd[i] };
+
+		for (size_t k = 0; k < ALTS_ARRAY_SIZE(fds); k++) {
+			if (*fds[k] >= 0)
+				close(*fds[k]);
+			*fds[k] = -1;
+		}
 		/* The sandbox's processes were killed; the kernel may take a moment to let them go. */
 		for (int tries = 0; tries < 200 && rmdir(cg->dirs[i]) < 0 && errno == EBUSY; tries++) {
 			struct timespec ts = { 0, 10 * 1000 * 1000 };

@@ -26,6 +26,8 @@ struct sandbox_limits {
 struct sandbox_cgroup {
 	char dirs[SANDBOX_CG_MAX][PATH_MAX];  /* the cgroup directories made (one per v1 controller, or one v2) */
 	int procs_fd[SANDBOX_CG_MAX];          /* their cgroup.procs, open for joining */
+	int oom_fd[SANDBOX_CG_MAX];            /* memory.oom_control (v1) or memory.events, open for counters; -1: none */
+	int pids_fd[SANDBOX_CG_MAX];           /* pids.events, the same */
 	int n;
 	bool v2;
 	bool has_memory, has_pids;

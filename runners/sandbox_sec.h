@@ -20,7 +20,7 @@ struct sandbox_sec {
 	uint64_t keep_caps;          /* the capabilities that stay */
 };
 
-/* Compiles the filter (before fork: libseccomp allocates). */
+/* Gives the sandbox its copy of the filter (compiled at build time) and the capabilities kept. */
 int sandbox_sec_prepare(struct sandbox_sec *sec, struct alts_err *err);
 void sandbox_sec_release(struct sandbox_sec *sec);
 

@@ -188,6 +188,25 @@ int sandbox_state_remove(struct sandbox_state *st, struct alts_err *err)
 	return rc;
 }
 
+int sandbox_state_remove_stopped(struct sandbox_state *st, struct alts_err *err)
+{
+	static const char *const dirs[] = { "root", "rw" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; st->dir[0] && i < ALTS_ARRAY_SIZE(dirs); i++) {
+		if (!str_fmt(path, sizeof(path), "%s/%s", st->dir, dirs[i]) || rmdir(path) < 0)
+			return sandbox_state_remove(st, err);
+	}
+	/* The lock goes last: a directory without one is a stale sandbox for any sweep. */
+	if (st->dir[0] && (!str_fmt(path, sizeof(path), "%s/lock", st->dir) || unlink(path) < 0 || rmdir(st->dir) < 0))
+		return sandbox_state_remove(st, err);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
+	st->dir[0] = '\0';
+	return 0;
+}
+
 int sandbox_state_keep(struct sandbox_state *st, struct alts_err *err)
 {
 	char path[PATH_MAX];

@@ -29,6 +29,12 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err);
 
 /* Removes the directory and releases the lock. */
 int sandbox_state_remove(struct sandbox_state *st, struct alts_err *err);
+/*
+ * The same for a sandbox this process stopped cleanly (its mounts went
+ * with its namespace, its cgroups are removed): the directory's known
+ * entries are removed by name, and only what else is left is swept.
+ */
+int sandbox_state_remove_stopped(struct sandbox_state *st, struct alts_err *err);
 
 /* Marks the directory kept (never swept) and releases the lock. */
 int sandbox_state_keep(struct sandbox_state *st, struct alts_err *err);

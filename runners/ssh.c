@@ -212,6 +212,7 @@ static int ssh_argv(const char ***out, const struct ssh *s, enum ssh_mode mode, 
 struct ssh_call {
 	const char *remote;
 	const char *stdin_path, *stdout_path, *stderr_path;
+	struct proc_capture *stdout_capture, *stderr_capture;
 	bool append;
 	double timeout;
 	volatile const int *cancel;
@@ -233,6 +234,8 @@ static int ssh_run(struct proc_result *res, struct ssh *s, enum ssh_mode mode, c
 	spec.stdin_path = call->stdin_path;
 	spec.stdout_path = call->stdout_path;
 	spec.stderr_path = call->stderr_path;
+	spec.stdout_capture = call->stdout_capture;
+	spec.stderr_capture = call->stderr_capture;
 	spec.append = call->append;
 	spec.timeout = call->timeout;
 	spec.cancel = call->cancel;
@@ -549,6 +552,8 @@ static int ssh_exec(struct runner *r, struct proc_result *out, const struct runn
 	call.stdin_path = req->stdin_path;
 	call.stdout_path = req->stdout_path;
 	call.stderr_path = req->stderr_path;
+	call.stdout_capture = req->stdout_capture;
+	call.stderr_capture = req->stderr_capture;
 	call.append = req->append;
 	call.timeout = req->timeout;
 	call.cancel = req->cancel;

@@ -25,6 +25,7 @@ struct auth_cache_slot {
 	bool used;
 	bool has_exp, has_nbf;
 	double exp, nbf;
+	unsigned scopes;
 };
 
 struct auth_cache {
@@ -43,8 +44,8 @@ int auth_alg_valid(const char *name)
 	return 0;
 }
 
-int auth_token_create(char **out, const char *secret, const char *alg, const char *email, long expires_in,
-		      time_t now, struct alts_err *err)
+int auth_token_create(char **out, const char *secret, const char *alg, const char *email, const char *scope,
+		      long expires_in, time_t now, struct alts_err *err)
 {
 	jwt_t *jwt = NULL;
 	char *token = NULL;
@@ -55,7 +56,7 @@ int auth_token_create(char **out, const char *secret, const char *alg, const cha
 				    alg ? alg : "");
 	if (!secret || !*secret)
 		return alts_err_set(err, ALTS_EINVALID, "the JWT secret is empty");
-	if (jwt_new(&jwt) || jwt_add_grant(jwt, "email", email) ||
+	if (jwt_new(&jwt) || jwt_add_grant(jwt, "email", email) || (scope && jwt_add_grant(jwt, "scope", scope)) ||
 	    (expires_in > 0 && jwt_add_grant_int(jwt, "exp", (long)now + expires_in)) ||
 	    jwt_set_alg(jwt, jwt_str_alg(alg), (const unsigned char *)secret, (int)strlen(secret))) {
 		rc = alts_err_set(err, ALTS_ERROR, "cannot build the token");
@@ -113,6 +114,24 @@ static int claim_time(json_t *claims, const char *name, double *out)
 		return -1;
 	*out = json_number_value(v);
 	return 1;
+}
+
+/* The enum auth_scope_flags named in the `scope` claim (space-separated); 0 when absent or not a string. */
+static unsigned claim_scopes(json_t *claims)
+{
+	json_t *v = json_object_get(claims, "scope");
+	const char *p = json_is_string(v) ? json_string_value(v) : "";
+	unsigned scopes = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n == 6 && !strncmp(p, "worker", 6))
+			scopes |= AUTH_SCOPE_WORKER;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return scopes;
 }
 
 /* Checks exp/nbf (has_*: present) against now. */
@@ -175,9 +194,9 @@ static int check_header(jwt_t *jwt, const char *alg, struct alts_err *err)
 	return rc;
 }
 
-/* Verifies token with libjwt; the time claims go to the out parameters. */
+/* Verifies token with libjwt; the time claims and the scopes go to the out parameters. */
 static int verify_token(const char *token, const char *secret, const char *alg, bool *has_exp, double *exp,
-			bool *has_nbf, double *nbf, struct alts_err *err)
+			bool *has_nbf, double *nbf, unsigned *scopes, struct alts_err *err)
 {
 	jwt_t *jwt = NULL;
 	char *claims_text = NULL;
@@ -215,6 +234,7 @@ static int verify_token(const char *token, const char *secret, const char *alg, 
 		goto out;
 	}
 	*has_nbf = k > 0;
+	*scopes = claim_scopes(claims);
 out:
 	json_decref(claims);
 	free(claims_text);
@@ -225,7 +245,7 @@ out:
 int auth_verify_header(const char *header, const char *secret, const char *alg, time_t now,
 		       struct alts_err *err)
 {
-	return auth_verify_header_cached(NULL, header, secret, alg, now, err);
+	return auth_verify_header_cached(NULL, header, secret, alg, now, NULL, err);
 }
 
 struct auth_cache *auth_cache_new(void)
@@ -260,13 +280,14 @@ static bool cache_key(unsigned char key[32], const char *secret, const char *alg
 }
 
 int auth_verify_header_cached(struct auth_cache *cache, const char *header, const char *secret, const char *alg,
-			      time_t now, struct alts_err *err)
+			      time_t now, unsigned *scopes, struct alts_err *err)
 {
 	const char *token = bearer_token(header, err);
 	struct auth_cache_slot *slot = NULL;
 	unsigned char key[32];
 	bool has_exp = false, has_nbf = false;
 	double exp = 0, nbf = 0;
+	unsigned got_scopes = 0;
 	int rc;
 
 	if (!token)
@@ -276,12 +297,13 @@ int auth_verify_header_cached(struct auth_cache *cache, const char *header, cons
 		pthread_mutex_lock(&cache->lock);
 		if (slot->used && !CRYPTO_memcmp(slot->key, key, sizeof(key))) {
 			has_exp = slot->has_exp, exp = slot->exp, has_nbf = slot->has_nbf, nbf = slot->nbf;
+			got_scopes = slot->scopes;
 			pthread_mutex_unlock(&cache->lock);
-			return check_times(has_exp, exp, has_nbf, nbf, now, err);
+			goto times;
 		}
 		pthread_mutex_unlock(&cache->lock);
 	}
-	rc = verify_token(token, secret, alg, &has_exp, &exp, &has_nbf, &nbf, err);
+	rc = verify_token(token, secret, alg, &has_exp, &exp, &has_nbf, &nbf, &got_scopes, err);
 	if (rc)
 		return rc;  /* only a genuine token is remembered */
 	if (slot) {
@@ -289,7 +311,12 @@ int auth_verify_header_cached(struct auth_cache *cache, const char *header, cons
 		memcpy(slot->key, key, sizeof(key));
 		slot->used = true;
 		slot->has_exp = has_exp, slot->exp = exp, slot->has_nbf = has_nbf, slot->nbf = nbf;
+		slot->scopes = got_scopes;
 		pthread_mutex_unlock(&cache->lock);
 	}
-	return check_times(has_exp, exp, has_nbf, nbf, now, err);
+times:
+	rc = check_times(has_exp, exp, has_nbf, nbf, now, err);
+	if (!rc && scopes)
+		*scopes = got_scopes;
+	return rc;
 }

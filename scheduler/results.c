@@ -53,21 +53,27 @@ static void warn_field(const char *id, const char *field, const char *expected, 
 	alts_log(ALTS_LOG_WARN, "results", "task %s: ignoring '%s': expected %s", id, field, expected);
 }
 
-ALTS_TESTABLE int results__apply(struct store *store, const char *body, size_t len)
+int results_apply(struct store *store, const char *body, size_t len, const char *task_id, bool *applied,
+		  struct alts_err *err)
 {
-	struct alts_err err = ALTS_ERR_INIT;
 	struct report_in in = REPORT_IN_INIT;
 	struct task_report tr = { 0 };
-	bool applied = false;
 	int rc = report_parse(&in, body, len, warn_field, NULL);
 
+	*applied = false;
 	if (rc == ALTS_ENOMEM) {
 		alts_log(ALTS_LOG_ERROR, "results", "out of memory");
-		return rc;
+		return alts_err_set(err, rc, "out of memory");
 	}
 	if (rc) {
 		alts_log(ALTS_LOG_WARN, "results", "dropping a malformed report (%zu bytes)", len);
-		return 0;
+		return alts_err_set(err, ALTS_EINVALID, "malformed report: expected a JSON object with task_id and state");
+	}
+	if (task_id && strcmp(task_id, in.task_id)) {
+		alts_log(ALTS_LOG_WARN, "results", "dropping a report for task %s sent as one of %s", in.task_id, task_id);
+		rc = alts_err_set(err, ALTS_EINVALID, "the report's task_id '%s' is not the task '%s' of the path",
+				  in.task_id, task_id);
+		goto out;
 	}
 	tr = (struct task_report){
 		.state = in.state,
@@ -81,18 +87,27 @@ ALTS_TESTABLE int results__apply(struct store *store, const char *body, size_t l
 		.progress_total = in.progress_total,
 		.log = in.log,
 	};
-	rc = store_report(store, in.task_id, &tr, &applied, &err);
-	if (rc == ALTS_EINVALID || rc == ALTS_ENOTFOUND) {
-		alts_log(ALTS_LOG_WARN, "results", "dropping report for task %s: %s", in.task_id, err.msg);
-		rc = 0;
-	} else if (rc) {
-		alts_log(ALTS_LOG_ERROR, "results", "%s", err.msg);
-	} else {
+	rc = store_report(store, in.task_id, &tr, applied, err);
+	if (rc == ALTS_EINVALID || rc == ALTS_ENOTFOUND)
+		alts_log(ALTS_LOG_WARN, "results", "dropping report for task %s: %s", in.task_id, err->msg);
+	else if (rc)
+		alts_log(ALTS_LOG_ERROR, "results", "%s", err->msg);
+	else
 		alts_log(ALTS_LOG_INFO, "results", "task %s: %s%s%s%s", in.task_id, in.state, tr.worker ? " by " : "",
-			 tr.worker ? tr.worker : "", applied ? "" : " (ignored: the task has ended or was canceled)");
-	}
+			 tr.worker ? tr.worker : "", *applied ? "" : " (ignored: the task has ended or was canceled)");
+out:
 	report_in_release(&in);
 	return rc;
+}
+
+/* A report off the queue: 0 to ack it (committed, or dropped as malformed), else left for redelivery. */
+static int results_consume(struct store *store, const char *body, size_t len)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	bool applied;
+	int rc = results_apply(store, body, len, NULL, &applied, &err);
+
+	return rc == ALTS_EINVALID || rc == ALTS_ENOTFOUND ? 0 : rc;
 }
 
 static void *results_main(void *arg)
@@ -137,7 +152,7 @@ static void *results_main(void *arg)
 			amqp_conn_close(&r->conn, false);
 			continue;
 		}
-		if (!results__apply(r->store, env.message.body.bytes, env.message.body.len)) {
+		if (!results_consume(r->store, env.message.body.bytes, env.message.body.len)) {
 			unacked = env.delivery_tag;
 			pending++;
 		} else {

@@ -5,9 +5,11 @@
 #include "scheduler/store.h"
 
 /*
- * The results consumer: one thread that consumes cfg->results_queue
- * (durable, manual acks) and records each worker report in the store
- * (store_report) before acking it. A report is JSON, as
+ * Worker reports reach the scheduler two ways, handled by the same
+ * results_apply(): the results consumer (here), one thread that consumes
+ * cfg->results_queue (durable, manual acks) and acks a report once it is
+ * committed; and POST /internal/tasks/{id}/report (scheduler/server.c),
+ * which answers 2xx once it is committed. A report is JSON, as
  * docs/internals/worker-protocol.md describes:
  *   {"task_id", "state": received|running|finished|failed|revoked, "worker"?,
  *    "progress"?: {done, total}, "result"?, "artifacts"?, "artifacts_pending"?, "error"?}
@@ -24,7 +26,17 @@ int results_start(struct results **out, struct store *store, const struct farm_c
 /* Stops and joins the thread, frees r (NULL-safe). */
 void results_stop(struct results *r);
 
-/* Applies one report body (exported for tests): 0 to ack it, or an error to leave it for redelivery. */
-int results__apply(struct store *store, const char *body, size_t len);
+/*
+ * Records one report body in the store (store_report) and logs it.
+ * task_id: the task the report must name (the route's), NULL: any.
+ * 0: committed, or left alone as a duplicate or a report that no longer
+ * applies (*applied false; idempotent: a report sent twice changes
+ * nothing the second time). ALTS_EINVALID: malformed, an unknown state or
+ * another task than task_id; ALTS_ENOTFOUND: no such task (both are
+ * logged: the report is dropped). Anything else (ALTS_ENOMEM, a store
+ * failure): nothing was recorded, try again later. err says why.
+ */
+int results_apply(struct store *store, const char *body, size_t len, const char *task_id, bool *applied,
+		  struct alts_err *err);
 
 #endif

@@ -1,11 +1,13 @@
 #include "framework/common.h"
 #include "framework/log.h"
 #include "framework/sbuf.h"
+#include "farm/msg.h"
 #include "reporters/stores/artifact_store.h"
 #include "scheduler/auth.h"
 #include "scheduler/intake.h"
 #include "scheduler/payload.h"
 #include "scheduler/queue_probe.h"
+#include "scheduler/results.h"
 #include "scheduler/server.h"
 
 #include <arpa/inet.h>
@@ -48,16 +50,17 @@ enum route {
 	R_LOGS,
 	R_LIVE_LOG,
 	R_DOCS,
+	R_WORKER_REPORT,
 	R_OTHER,
 	R_MAX,
 };
 
 static const char *const route_names[R_MAX] = {
 	"health", "metrics", "openapi", "schedule", "list", "get", "result", "cancel", "cancel_tasks", "report", "logs",
-	"live_log", "docs", "other",
+	"live_log", "docs", "worker_report", "other",
 };
 
-static const int status_codes[] = { 200, 201, 400, 401, 404, 405, 409, 413, 415, 422, 500, 502, 503 };
+static const int status_codes[] = { 200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 502, 503 };
 #define NSTATUS ALTS_ARRAY_SIZE(status_codes)
 
 struct sched_server {
@@ -82,6 +85,7 @@ enum intake_state { NOT_HANDED, VALIDATED, COMMITTING, COMMITTED };
 struct request {
 	struct arena *arena;
 	struct sbuf body;
+	long limit;  /* body bytes taken: max_body_size, or REPORT_MAX_BYTES for a worker's report */
 	bool too_large;
 	enum { NOT_ANSWERED, ANSWERED, ANSWERED_RAW } answered;  /* a response went before the body's end */
 	size_t discarded;  /* body bytes read after an ANSWERED_RAW answer */
@@ -678,6 +682,25 @@ static enum MHD_Result h_cancel_tasks(struct sched_server *s, struct MHD_Connect
 	return send_json(s, c, R_CANCEL_TASKS, 200, json_pack("{s:b,s:i}", "success", 1, "canceled", total));
 }
 
+/*
+ * A worker's report, as the results queue carries it: committed by the
+ * results consumer's own code before the answer, so a 2xx means the
+ * worker may ack the task. {"task_id", "applied"}: applied false for a
+ * duplicate or a report that no longer applies (the task ended).
+ */
+static enum MHD_Result h_worker_report(struct sched_server *s, struct MHD_Connection *c, struct request *rq,
+				       const char *id)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	bool applied = false;
+
+	if (!content_type_ok(c))
+		return send_error(s, c, R_WORKER_REPORT, 415, "unsupported Content-Type: expected application/json");
+	if (results_apply(s->store, rq->body.buf, rq->body.len, id, &applied, &err))
+		return send_err(s, c, R_WORKER_REPORT, &err);
+	return send_json(s, c, R_WORKER_REPORT, 200, json_pack("{s:s,s:b}", "task_id", id, "applied", applied));
+}
+
 /* ---- reports, logs and the Swagger UI --------------------------------- */
 
 /* Adds the headers every stored artifact gets: its type, and no sniffing into HTML. */
@@ -1114,6 +1137,7 @@ struct match {
 	enum route route;
 	const char *allow;   /* the methods the route takes */
 	bool auth;
+	unsigned scopes;     /* enum auth_scope_flags the token must carry (403 without) */
 	bool body;           /* reads a body */
 	char id[37];
 	const char *name;    /* report/log name (borrowed from the URL or static); the docs file */
@@ -1140,6 +1164,16 @@ static bool match_route(struct match *m, const char *url)
 		*m = (struct match){ .route = R_LIST, .allow = "GET", .auth = true };
 	} else if (!strcmp(url, "/cancel_tasks")) {
 		*m = (struct match){ .route = R_CANCEL_TASKS, .allow = "POST", .auth = true, .body = true };
+	} else if (!strncmp(url, "/internal/tasks/", 16)) {
+		const char *id = url + 16;
+
+		n = strcspn(id, "/");
+		if (!task_id_ok(id, n) || strcmp(id + n, "/report"))
+			return false;
+		*m = (struct match){ .route = R_WORKER_REPORT, .allow = "POST", .auth = true, .scopes = AUTH_SCOPE_WORKER,
+				     .body = true };
+		memcpy(m->id, id, 36);
+		m->id[36] = '\0';
 	} else if (!strncmp(url, "/tasks/", 7)) {
 		const char *id = url + 7, *rest;
 
@@ -1180,6 +1214,7 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct match m;
+	unsigned scopes = 0;
 	bool head;
 
 	if (url_has_nul(c, url))
@@ -1191,12 +1226,15 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 		return send_error_allow(s, c, m.route, 405, m.allow, "Method Not Allowed");
 	if (m.auth && auth_verify_header_cached(s->auth_cache,
 						MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-					 s->cfg->jwt_secret, s->cfg->hashing_algorithm, time(NULL), &err))
+					 s->cfg->jwt_secret, s->cfg->hashing_algorithm, time(NULL), &scopes, &err))
 		return send_error(s, c, m.route, 401, err.msg);
+	if ((scopes & m.scopes) != m.scopes)
+		return send_error(s, c, m.route, 403,
+				  "forbidden: this route takes a worker's token (alts-token --scope worker)");
 	if (rq->too_large) {
 		char detail[128];
 
-		snprintf(detail, sizeof(detail), "request body too large (limit %ld bytes)", s->cfg->max_body_size);
+		snprintf(detail, sizeof(detail), "request body too large (limit %ld bytes)", rq->limit);
 		return send_error(s, c, m.route, 413, detail);
 	}
 	if (m.bad)
@@ -1217,6 +1255,7 @@ static enum MHD_Result dispatch(struct sched_server *s, struct MHD_Connection *c
 	case R_LOGS: return h_artifact(s, c, m.route, m.id, m.name);
 	case R_LIVE_LOG: return h_live_log(s, c, m.id);
 	case R_DOCS: return h_docs(s, c, m.name);
+	case R_WORKER_REPORT: return h_worker_report(s, c, rq, m.id);
 	default: return send_error(s, c, R_OTHER, 404, "Not Found");
 	}
 }
@@ -1286,8 +1325,7 @@ static enum MHD_Result answer_too_large_now(struct sched_server *s, struct MHD_C
 	count_request(s, R_OTHER, 413);
 	if (!ci)
 		return MHD_NO;
-	blen = snprintf(body, sizeof(body), "{\"detail\":\"request body too large (limit %ld bytes)\"}",
-			s->cfg->max_body_size);
+	blen = snprintf(body, sizeof(body), "{\"detail\":\"request body too large (limit %ld bytes)\"}", rq->limit);
 	n = snprintf(msg, sizeof(msg),
 		     "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %d\r\n\r\n%s",
@@ -1332,7 +1370,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			alts_free(rq);
 			return MHD_NO;
 		}
-		sbuf_init(&rq->body, (size_t)s->cfg->max_body_size);
+		/* A worker's report carries a task's result and log text: the results queue's bound, not the API's. */
+		rq->limit = !strncmp(url, "/internal/", 10) ? (long)REPORT_MAX_BYTES : s->cfg->max_body_size;
+		sbuf_init(&rq->body, (size_t)rq->limit);
 		*con_cls = rq;
 		bad = framing_problem(c);
 		if (bad) {
@@ -1340,7 +1380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return send_error_close(s, c, R_OTHER, 400, bad);
 		}
 		/* Refuse an announced oversized body before reading it. */
-		if (cl && (!parse_long(cl, 0, LONG_MAX, &len) || len > s->cfg->max_body_size))
+		if (cl && (!parse_long(cl, 0, LONG_MAX, &len) || len > rq->limit))
 			rq->too_large = true;
 		if (rq->too_large)
 			return dispatch(s, c, url, method, rq);

@@ -3,10 +3,12 @@
 #include "farm/msg.h"
 #include "worker/backoff.h"
 #include "worker/publish.h"
+#include "worker/report_http.h"
 #include "worker/wlog.h"
 #include "worker/wctx.h"
 
 #include <amqp.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define PUBLISH_CONFIRM_TIMEOUT_MS 10000
@@ -17,6 +19,15 @@
  * publisher the farm's bottleneck.
  */
 #define PUBLISH_BATCH 256
+/* Tries of a final report straight to the scheduler before it goes the broker's way (non-final: one). */
+#define PUBLISH_DIRECT_ATTEMPTS 3
+/*
+ * After the scheduler could not be reached (or failed: 5xx), reports go
+ * the broker's way at once for this long: while it is down, each task
+ * would otherwise spend the retries (a connect timeout each, when its host
+ * is unreachable) before its report goes there.
+ */
+#define PUBLISH_DIRECT_PAUSE_MS 3000
 
 struct pub_item {
 	struct pub_item *next;
@@ -44,8 +55,12 @@ struct publisher {
 	bool exited;             /* the thread is gone: nothing more is sent */
 	bool reconnect;
 	int64_t linger_until;    /* mono ms; while stopping */
+	struct pub_item *due;    /* held reports come due, that the thread posts to the scheduler (in order) */
+	struct report_http *http;  /* scheduler_url set: reports go straight to the scheduler first */
+	_Atomic int64_t direct_paused_until;  /* mono ms: PUBLISH_DIRECT_PAUSE_MS after the scheduler failed */
 
 	/* Owned by the thread. */
+	bool direct;             /* scheduler_url was set at the thread's last look */
 	amqp_connection_state_t conn;
 	uint64_t tag;
 	char *queue;
@@ -88,30 +103,45 @@ static struct pub_item *held_take(struct publisher *p, const char *task_id)
 
 /*
  * A later report of the same task arrives while an earlier one is held:
- * the earlier one is folded into it (report_merge) and freed, or, when
- * they cannot be merged, queued first. Under the lock.
+ * the earlier one is folded into it (report_merge) and freed. When they
+ * cannot be merged, the earlier one is returned, to be sent first. Under
+ * the lock.
  */
-static void held_fold(struct publisher *p, struct pub_item *it)
+static struct pub_item *held_fold(struct publisher *p, struct pub_item *it)
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	struct pub_item *old = held_take(p, it->task_id);
 	char *merged = NULL;
 
 	if (!old)
-		return;
-	if (report_merge(&merged, old->body, old->len, it->body, it->len, &err)) {
-		queue_item(p, old);
-		return;
-	}
+		return NULL;
+	if (report_merge(&merged, old->body, old->len, it->body, it->len, &err))
+		return old;
 	alts_free(it->body);
 	it->body = merged;
 	it->len = strlen(merged);
 	p->backlog--;
 	item_free(old);
+	return NULL;
 }
 
-/* Queues the held reports that are due (all of them when stopping); the earliest due time left, or -1. Under the lock. */
-static int64_t held_release(struct publisher *p, int64_t now)
+/* True when a report of task_id is among those the thread posts to the scheduler. Under the lock. */
+static bool due_has(struct publisher *p, const char *task_id)
+{
+	for (struct pub_item *it = p->due; it; it = it->next) {
+		if (!strcmp(it->task_id, task_id))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Moves the held reports that are due (all of them when stopping) to the
+ * queue, or to p->due (for the scheduler) when direct is set and the
+ * publisher is not stopping; the earliest due time left, or -1. Under
+ * the lock.
+ */
+static int64_t held_release(struct publisher *p, int64_t now, bool direct)
 {
 	int64_t next = -1;
 
@@ -120,7 +150,12 @@ static int64_t held_release(struct publisher *p, int64_t now)
 
 		if (p->stop || it->due_ms <= now) {
 			*pp = it->next;
-			queue_item(p, it);
+			if (direct && !p->stop) {
+				it->next = p->due;
+				p->due = it;
+			} else {
+				queue_item(p, it);
+			}
 			continue;
 		}
 		if (next < 0 || it->due_ms < next)
@@ -138,6 +173,71 @@ static void deadline_ts(struct timespec *ts, long ms)
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Posts a report straight to the scheduler (scheduler_url): 0 when it
+ * committed it. ALTS_ENOTSUP without scheduler_url; any other failure is
+ * logged, and the caller sends the report the broker's way.
+ */
+static int pub_direct(struct publisher *p, const struct pub_item *it, int attempts)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct worker_cfg *wc = wctx_cfg_get(p->w);
+	const struct farm_config *c = wc->c;
+	long status = 0;
+	int rc = ALTS_ENOTSUP;
+
+	if (c->scheduler_url && wctx_mono_ms() < atomic_load(&p->direct_paused_until)) {
+		wlog(ALTS_LOG_DEBUG, "report.direct_paused", it->task_id, "msg=the scheduler failed a moment ago");
+		rc = ALTS_ETIMEOUT;
+	} else if (c->scheduler_url) {
+		rc = report_http_post(p->http, c->scheduler_url, c->scheduler_token, it->task_id, it->body, it->len,
+				      attempts, &status, &err);
+		if (rc == ALTS_EENV)
+			atomic_store(&p->direct_paused_until, wctx_mono_ms() + PUBLISH_DIRECT_PAUSE_MS);
+	}
+	if (!rc)
+		wlog(ALTS_LOG_DEBUG, "report.delivered", it->task_id, "bytes=%zu via=scheduler", it->len);
+	else if (status == 401 || status == 403)
+		wlog(ALTS_LOG_ERROR, "report.refused", it->task_id,
+		     "status=%ld msg=the scheduler refused the worker's token (scheduler_token needs the worker scope: "
+		     "alts-token --scope worker); reporting through the broker",
+		     status);
+	else if (rc != ALTS_ENOTSUP && rc != ALTS_ETIMEOUT)
+		wlog(ALTS_LOG_WARN, "report.direct_failed", it->task_id, "status=%ld durable=%s msg=%s; %s", status,
+		     it->durable ? "true" : "false", err.msg,
+		     it->durable ? "reporting through the broker" : "sending it through the broker");
+	wctx_cfg_put(p->w, wc);
+	return rc;
+}
+
+/*
+ * The thread posts the held reports that came due (p->due) straight to
+ * the scheduler, one attempt each (a later report supersedes them); one
+ * that does not get through goes to the broker queue as before. Each
+ * stays on p->due while it is posted, so that a later report of its task
+ * waits for it (due_has). Called and returns under the lock.
+ */
+static void pub_direct_due(struct publisher *p)
+{
+	while (p->due) {
+		struct pub_item *it = p->due;
+		int rc;
+
+		pthread_mutex_unlock(&p->lock);
+		rc = pub_direct(p, it, 1);
+		pthread_mutex_lock(&p->lock);
+		p->due = it->next;
+		it->next = NULL;
+		if (rc) {
+			queue_item(p, it);
+		} else {
+			p->backlog--;
+			item_free(it);
+		}
+		pthread_cond_broadcast(&p->done);  /* a final report of the task may wait for this one */
 	}
 }
 
@@ -284,13 +384,23 @@ static void *pub_main(void *arg)
 		int state[PUBLISH_BATCH];
 		struct timespec ts;
 		bool reconnect = p->reconnect;
-		int64_t next_due = held_release(p, wctx_mono_ms());
+		int64_t next_due = held_release(p, wctx_mono_ms(), p->direct);
 		size_t n;
 		int r;
 
+		if (p->due) {
+			pub_direct_due(p);
+			continue;  /* what did not get through is queued now */
+		}
 		it = p->head;
 		p->reconnect = false;
 		pthread_mutex_unlock(&p->lock);
+		{
+			struct worker_cfg *wc = wctx_cfg_get(p->w);
+
+			p->direct = wc->c->scheduler_url != NULL;
+			wctx_cfg_put(p->w, wc);
+		}
 		if (reconnect && p->conn) {
 			wlog(ALTS_LOG_INFO, "publish.reconnect", NULL, "reason=reload");
 			pub_disconnect(p, true);
@@ -353,7 +463,7 @@ static void *pub_main(void *arg)
 		}
 	}
 	/* Whatever is left is dropped: the task's message was not acked, so the broker redelivers it. */
-	held_release(p, INT64_MAX);
+	held_release(p, INT64_MAX, false);
 	while (p->head) {
 		struct pub_item *it = p->head;
 
@@ -383,6 +493,11 @@ int publisher_start(struct publisher **out, struct worker *w, struct alts_err *e
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	pthread_cond_init(&p->done, NULL);
+	e = report_http_new(&p->http, err);
+	if (e) {
+		publisher_free(p);
+		return e;
+	}
 	e = pthread_create(&p->thread, NULL, pub_main, p);
 	if (e) {
 		publisher_free(p);
@@ -396,10 +511,13 @@ int publisher_start(struct publisher **out, struct worker *w, struct alts_err *e
 int publisher_send(struct publisher *p, const char *task_id, const char *body, size_t len, double wait_s,
 		   bool durable)
 {
-	struct pub_item *it = alts_calloc(1, sizeof(*it));
+	struct pub_item *it = alts_calloc(1, sizeof(*it)), *old;
+	struct worker_cfg *wc = wctx_cfg_get(p->w);
+	bool direct = durable && wc->c->scheduler_url;
 	struct timespec ts;
 	int rc = 0;
 
+	wctx_cfg_put(p->w, wc);
 	if (!it || !(it->task_id = alts_strdup(task_id ? task_id : "-")) || !(it->body = alts_strndup(body, len))) {
 		item_free(it);
 		return ALTS_ENOMEM;
@@ -414,7 +532,35 @@ int publisher_send(struct publisher *p, const char *task_id, const char *body, s
 		return ALTS_ECANCELED;
 	}
 	p->backlog++;
-	held_fold(p, it);
+	old = held_fold(p, it);
+	if (direct) {
+		/* Straight to the scheduler, after the task's report the thread may be posting (in order). */
+		while (due_has(p, it->task_id))
+			pthread_cond_wait(&p->done, &p->lock);
+		pthread_mutex_unlock(&p->lock);
+		if (old && !pub_direct(p, old, 1)) {
+			item_free(old);
+			old = NULL;
+			pthread_mutex_lock(&p->lock);
+			p->backlog--;
+			pthread_mutex_unlock(&p->lock);
+		}
+		/* When the earlier report did not get through, this one follows it the broker's way. */
+		rc = !old ? pub_direct(p, it, PUBLISH_DIRECT_ATTEMPTS) : ALTS_ERROR;
+		pthread_mutex_lock(&p->lock);
+		if (!rc || p->exited) {
+			p->backlog -= 1 + (old != NULL);
+			pthread_mutex_unlock(&p->lock);
+			item_free(old);
+			item_free(it);
+			return rc ? ALTS_ECANCELED : 0;
+		}
+		rc = 0;
+		if (old)
+			queue_item(p, old);
+	} else if (old) {
+		queue_item(p, old);
+	}
 	queue_item(p, it);
 	pthread_cond_signal(&p->cond);
 	if (wait_s > 0) {
@@ -439,7 +585,7 @@ int publisher_send(struct publisher *p, const char *task_id, const char *body, s
 
 int publisher_hold(struct publisher *p, const char *task_id, const char *body, size_t len, long hold_ms)
 {
-	struct pub_item *it = alts_calloc(1, sizeof(*it));
+	struct pub_item *it = alts_calloc(1, sizeof(*it)), *old;
 
 	if (!it || !(it->task_id = alts_strdup(task_id ? task_id : "-")) || !(it->body = alts_strndup(body, len))) {
 		item_free(it);
@@ -461,7 +607,9 @@ int publisher_hold(struct publisher *p, const char *task_id, const char *body, s
 			break;
 		}
 	}
-	held_fold(p, it);
+	old = held_fold(p, it);
+	if (old)
+		queue_item(p, old);
 	it->next = p->held;
 	p->held = it;
 	pthread_cond_signal(&p->cond);  /* the thread's next wake-up may be later than this due time */
@@ -524,6 +672,13 @@ void publisher_free(struct publisher *p)
 		p->held = it->next;
 		item_free(it);
 	}
+	while (p->due) {
+		struct pub_item *it = p->due;
+
+		p->due = it->next;
+		item_free(it);
+	}
+	report_http_free(p->http);
 	pthread_cond_destroy(&p->done);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);

@@ -14,6 +14,14 @@
  * reconnect with backoff. rabbitmq-c connections are not thread-safe, so
  * only this thread touches its connection; task threads hand reports
  * over with publisher_send().
+ *
+ * With scheduler_url set, reports go straight to the scheduler first
+ * (worker/report_http.h): a final one from the sending thread, with a
+ * short bounded retry; a held one from the thread when it is due, once.
+ * Only what the scheduler did not take (refused, unreachable, 5xx, a bad
+ * token: logged) goes the broker's way as above, so a scheduler outage
+ * loses nothing; for 3 s after the scheduler could not be reached, reports
+ * go there at once. The connection to the broker is opened only then.
  */
 struct publisher;
 struct worker;
@@ -22,7 +30,9 @@ struct worker;
 int publisher_start(struct publisher **out, struct worker *w, struct alts_err *err);
 
 /*
- * Queues body (copied) for the results queue. wait_s > 0: blocks until the
+ * Queues body (copied) for the results queue. durable with scheduler_url:
+ * first posts it to the scheduler (0 once it committed it; at most
+ * REPORT_HTTP_BUDGET_MS). wait_s > 0: blocks until the
  * broker confirmed it (0), or wait_s passed or the publisher stopped
  * (ALTS_ETIMEOUT; the report stays queued and is still sent when it can
  * be). wait_s == 0: returns at once (0). durable: a persistent message

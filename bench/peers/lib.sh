@@ -9,6 +9,8 @@
 #   bench_broker_stop
 #   rmqctl ARGS...                rabbitmqctl against that node
 #   queue_messages QUEUE          messages ready in QUEUE (0 when it does not exist)
+#   broker_published              messages clients published to the broker so far (AMQP 0-9-1,
+#                                 its global counter: no management plugin needed)
 #   tree_ticks PID                CPU clock ticks (user+system) of PID and its descendants
 #   wait_port PORT PID            waits until PORT accepts connections while PID lives
 #   stop_pid PID                  SIGTERM, 10 s, then SIGKILL; reaps it
@@ -85,6 +87,11 @@ bench_broker_stop() {
 
 rmqctl() {
 	"$RABBITMQ_BIN/rabbitmqctl" -n "$RABBITMQ_TEST_NODE" "$@"
+}
+
+broker_published() {
+	rmqctl eval -q 'maps:get(messages_received_total, maps:get([{protocol, amqp091}], rabbit_global_counters:overview())).' 2>/dev/null ||
+		echo 0
 }
 
 queue_messages() {

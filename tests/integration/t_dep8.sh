@@ -35,6 +35,7 @@ mkdeb alts-dep8-dep
 mkdeb alts-dep8-alt
 mkdeb alts-dep8-builddep
 mkdeb alts-dep8-iso
+mkdeb alts-dep8-extra
 mkdeb alts-dep8-recd
 mkdeb alts-dep8-parent "Recommends: alts-dep8-recd"
 mkdeb alts-dep8-binrec
@@ -149,6 +150,12 @@ Tests: upstream
 Tests-Directory: upstream/t
 Depends:
 
+Tests: subset-a
+Depends: alts-dep8-extra, alts-dep8-dep
+
+Tests: subset-b
+Depends: alts-dep8-dep
+
 Tests: after-reset
 Depends:
 
@@ -203,6 +210,13 @@ alts-dep8-hello
 ! command -v alts-dep8-iso >/dev/null || { echo "container's dependency still installed" >&2; exit 1; }
 [ -s "$AUTOPKGTEST_ARTIFACTS/smoke.txt" ]
 EOF
+printf '#!/bin/sh\nset -e\nalts-dep8-extra\nalts-dep8-dep\n' >"$t/subset-a"
+cat >"$t/subset-b" <<'EOF2'
+#!/bin/sh
+set -e
+alts-dep8-dep
+! command -v alts-dep8-extra >/dev/null || { echo "subset-a's alts-dep8-extra is still installed" >&2; exit 1; }
+EOF2
 for n in other-arch magic field machine reboot internet hint not-installable uninstallable; do
 	printf '#!/bin/sh\necho "%s ran" >"$AUTOPKGTEST_ARTIFACTS/%s"\n' "$n" "$n" >"$t/$n"
 done
@@ -260,6 +274,8 @@ expect reboot "skip needs-reboot: the test reboots its machine; only the ssh run
 expect breaks "pass "
 expect container "pass "
 expect after-reset "pass "
+expect subset-a "pass "
+expect subset-b "pass "
 expect internet "skip needs-internet: the sandbox has no internet access (environment.network is not 'host')"
 expect hint "skip hint-testsuite-triggers: a hint for dpkg-source, not a test to run"
 check "skip-not-installable: skipped, naming apt's reason" \
@@ -292,11 +308,32 @@ check "an artifact link to /etc/shadow comes out as a link, unread" \
 check "skipped tests never ran" bash -c "! ls '$SCRATCH'/art/dep8/logs/*tree*-artifacts/ | grep -qE 'magic|machine|internet|hint|other-arch|field'"
 check "breaks-testbed: its artifacts were collected before the reset" \
 	grep -q "breaks ran" "$SCRATCH"/art/dep8/logs/*tree*-artifacts-breaks/breaks
+check "a test whose dependencies shrink runs after a revert, as with autopkgtest" \
+	grep -q "alts: reverting the environment to before the first test: the previous test's 'alts-dep8-extra' is not among this test's dependencies" "$log"
 git_sub() { sub "from git" "$1"; }
 check "git source under the autopkgtest alias: smoke passes" [ "$(git_sub "smoke (superficial)")" = "pass " ]
 check "git source: command-deps passes" [ "$(git_sub command-deps)" = "pass " ]
 check "git source: only the tests asked for" [ "$(jq '[.. | objects | select(.name? == "from git") | .subs // .parts // [] | length] | max' "$SCRATCH/s.json")" = 2 ]
 check "nothing the tests wrote reached the host tree" [ ! -e "$tree/debian/rw-written" ] && [ ! -e "$tree/built-stamp" ]
+# Where the sandbox cannot snapshot (a copy of the image), the revert cannot happen: the
+# test's message says so, rather than the verdict silently differing from autopkgtest's.
+cat >"$SCRATCH/suite/copy.yaml" <<YAML
+name: dep8-copy
+environment: {runner: sandbox, image: $IMAGE}
+packages: [alts-dep8-hello]
+repositories:
+  - {name: local, url: $repo}
+checks:
+  - install
+  - dep8: {name: copy, path: tree, tests: [subset-a, subset-b]}
+YAML
+ALTS_SANDBOX_MODE=copy "$ALTS_RUN" --json "$SCRATCH/copy.json" --tap "$SCRATCH/copy.tap" "$SCRATCH/suite/copy.yaml" \
+	>"$SCRATCH/copy.out" 2>&1
+status=$?
+copy_sub=$(jq -r '.. | objects | select(.name? == "copy") | .. | objects | select(.name? == "subset-b") | "\(.status) \(.message // "")"' "$SCRATCH/copy.json" 2>/dev/null | head -1)
+check "no snapshots: subset-b fails, saying autopkgtest would have reverted and why alts could not (exit $status: $copy_sub)" \
+	bash -c '[ "$1" = 1 ] && [[ "$2" == "fail non-zero exit status 1 (note: autopkgtest would revert the testbed before this test (the previous test'"'"'s '"'"'alts-dep8-extra'"'"' is not among this test'"'"'s dependencies); this sandbox cannot snapshot: it is a copy of the image"* ]]' _ "$status" "$copy_sub"
+check "no snapshots: the note is in the TAP output too" grep -q "note: autopkgtest would revert the testbed" "$SCRATCH/copy.tap"
 check "no sandbox is left" no_leftovers
 jq -r '.. | objects | select(.subs? and .name? == "tree") | .subs[] | "# \(.duration * 1000 | floor) ms \(.name)"' "$SCRATCH/s.json"
 [ "$FAILED" = 0 ] || { sed 's/^/# /' "$SCRATCH/out" | tail -30; cp "$log" "${TMPDIR:-/tmp}/t_dep8-tree.log"; cp "$tap" "${TMPDIR:-/tmp}/t_dep8.tap"; }

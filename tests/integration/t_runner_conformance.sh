@@ -15,14 +15,17 @@ export ALTS_IMAGE_CACHE=${ALTS_TEST_IMAGE_CACHE:-/var/cache/alts/images}
 
 skip() { echo "ok - # SKIP $*"; }
 
-no_markers() { ! pgrep -f 'sleep 314[12]' >/dev/null; }
+# The timeout case's sleeps carry this run's mark ("sleep 3141.MARK"): another copy of this test
+# running at the same time has its own, so its sleeps are not taken for ours.
+MARK=$$$RANDOM
+no_markers() { ! pgrep -f "sleep 314[12]\\.$MARK( |\$)" >/dev/null; }
 
 # conform NAME SUITE: runs the tool, counts its TAP lines into ours, leaves its output in $SCRATCH/NAME.out.
 conform() {
 	local name=$1 suite=$2 status
 	mkdir -p "$SCRATCH/$name" "$SCRATCH/t"
 	# A TMPDIR of its own: the ssh runner's control socket, told apart from other tests' (short: a socket path).
-	TMPDIR=$SCRATCH/t timeout 600 "$TOOL" "$name" "$suite" "$SCRATCH/$name" >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err"; status=$?
+	TMPDIR=$SCRATCH/t timeout 600 "$TOOL" "$name" "$suite" "$SCRATCH/$name" "$MARK" >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err"; status=$?
 	sed -n 's/^\(ok\|not ok\) [0-9]* - /\1 - '"$name"': /p; /^#/p; /^Bail out/p' "$SCRATCH/$name.out" | while IFS= read -r line; do
 		echo "$line"
 	done

@@ -194,7 +194,7 @@ check "metrics: requests by route and status" grep -q '^alts_http_requests_total
 check "metrics: 401s counted" grep -q '^alts_http_requests_total{route="list",status="401"} ' "$SCRATCH/metrics"
 check "metrics: tasks by state" grep -q '^alts_tasks{state="canceled"} 2$' "$SCRATCH/metrics"
 check "openapi.json is OpenAPI 3" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -r .openapi)" = 3.0.3 ]
-check "openapi.json documents every route" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -c '.paths | keys')" = '["/cancel_tasks","/docs","/docs/{file}","/health","/metrics","/openapi.json","/tasks","/tasks/schedule","/tasks/{task_id}","/tasks/{task_id}/cancel","/tasks/{task_id}/log","/tasks/{task_id}/logs/{name}","/tasks/{task_id}/report.tap","/tasks/{task_id}/report.xml","/tasks/{task_id}/result","/tasks/{task_id}/result.json"]' ]
+check "openapi.json documents every route" [ "$(curl -s "$SCHED_URL/openapi.json" | jq -c '.paths | keys')" = '["/cancel_tasks","/docs","/docs/{file}","/health","/internal/tasks/{task_id}/report","/metrics","/openapi.json","/tasks","/tasks/schedule","/tasks/{task_id}","/tasks/{task_id}/cancel","/tasks/{task_id}/log","/tasks/{task_id}/logs/{name}","/tasks/{task_id}/report.tap","/tasks/{task_id}/report.xml","/tasks/{task_id}/result","/tasks/{task_id}/result.json"]' ]
 
 # ---- the OpenAPI document: valid for @apidevtools/swagger-parser, and it and the server agree ----
 JS_DIR=$ALTS_SOURCE_DIR/tests/js
@@ -217,6 +217,7 @@ GET /tasks/{task_id}/result.json
 GET /tasks/{task_id}/logs/{name}
 GET /tasks/{task_id}/log
 POST /cancel_tasks
+POST /internal/tasks/{task_id}/report
 GET /health
 GET /metrics
 GET /openapi.json

@@ -6,9 +6,11 @@
  * tests/integration/t_runner_conformance.sh runs it for each and checks
  * what must be gone after teardown.
  *
- *   runner_conformance RUNNER SUITE.yaml SCRATCH_DIR
+ *   runner_conformance RUNNER SUITE.yaml SCRATCH_DIR [MARK]
  *
- * The suite must set env: {ALTS_SUITE_VAR: "from the suite"}. Before the
+ * MARK (digits) makes the timeout case's processes this run's own:
+ * "sleep 3141.MARK", so that the script looks for those left over, not
+ * another run's. The suite must set env: {ALTS_SUITE_VAR: "from the suite"}. Before the
  * teardown it prints "# workdir: PATH" (the work directory in the
  * environment) for the script's leftover checks. Exit status: 0 every
  * case passed, 1 some failed, 3 the runner could not be made ready.
@@ -28,6 +30,7 @@ struct conf_run {
 	struct runner *r;
 	const char *scratch;
 	const char *workdir;
+	const char *mark;  /* digits, in the timeout case's sleeps */
 	int n, failed;
 	unsigned long nfile;
 };
@@ -121,7 +124,8 @@ static void case_exit_codes(struct conf_run *c)
 
 static void case_timeout(struct conf_run *c)
 {
-	const char *argv[] = { "sh", "-c", "sleep 3141 & echo $! >bg.pid; sleep 3142; echo not killed", NULL };
+	char script[128];
+	const char *argv[] = { "sh", "-c", script, NULL };
 	const char *check[] = {
 		"sh", "-c",
 		"p=$(cat bg.pid) || exit 2; i=0; while [ $i -lt 30 ]; do "
@@ -132,8 +136,11 @@ static void case_timeout(struct conf_run *c)
 	struct alts_err err = ALTS_ERR_INIT;
 	struct proc_result res;
 	struct sbuf out = SBUF_INIT;
-	int rc = run(c, &res, argv, NULL, NULL, 2, NULL, &out, NULL, &err);
+	int rc;
 
+	snprintf(script, sizeof(script), "sleep 3141.%s & echo $! >bg.pid; sleep 3142.%s; echo not killed", c->mark,
+		 c->mark);
+	rc = run(c, &res, argv, NULL, NULL, 2, NULL, &out, NULL, &err);
 	tap(c, !rc && res.timed_out && res.duration < 12 && !strstr(out.buf, "not killed"),
 	    "a 2 s timeout ends a command that would sleep (%.1f s)", rc ? 0 : res.duration);
 	if (rc)
@@ -399,11 +406,16 @@ int main(int argc, char **argv)
 	const char *true_argv[] = { "true", NULL };
 	struct proc_result res;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: runner_conformance RUNNER SUITE.yaml SCRATCH_DIR\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: runner_conformance RUNNER SUITE.yaml SCRATCH_DIR [MARK]\n");
 		return 2;
 	}
 	c.scratch = argv[3];
+	c.mark = argc == 5 ? argv[4] : "0";
+	if (!*c.mark || strspn(c.mark, "0123456789") != strlen(c.mark) || strlen(c.mark) > 20) {
+		fprintf(stderr, "runner_conformance: MARK must be 1 to 20 digits, not '%s'\n", c.mark);
+		return 2;
+	}
 	if (suite_load_file(&suite, argv[2], &err)) {
 		fprintf(stderr, "runner_conformance: %s\n", err.msg);
 		return 2;

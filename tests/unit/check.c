@@ -10,10 +10,13 @@ static void test_check__registry(void **state)
 
 	ALTS_UNUSED(state);
 	for (; names[n]; n++) {
-		const struct check_ops *ops = check_lookup(names[n]);
+		const char *kind = NULL;
+		const struct check_ops *ops = check_lookup_as(names[n], &kind);
 
 		assert_non_null(ops);
-		assert_string_equal(ops->name, names[n]);
+		assert_ptr_equal(kind, names[n]);
+		if (strcmp(names[n], "autopkgtest"))
+			assert_string_equal(ops->name, names[n]);
 		assert_int_equal(ops->abi, CHECK_ABI);
 		assert_non_null(ops->run);
 		for (size_t j = 0; j < n; j++)
@@ -23,6 +26,8 @@ static void test_check__registry(void **state)
 	assert_null(check_lookup("Install"));
 	assert_null(check_lookup(""));
 	assert_null(check_lookup(NULL));
+	/* An alias: the same ops, no second table. */
+	assert_ptr_equal(check_lookup("autopkgtest"), check_lookup("dep8"));
 	assert_true(check_lookup("install")->caps & CHECK_CAP_NEEDS_PACKAGES);
 	assert_false(check_lookup("launch")->caps & CHECK_CAP_NEEDS_PACKAGES);
 }

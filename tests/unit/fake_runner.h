@@ -129,10 +129,15 @@ static char *fake_join(const char *const *v)
 	return s;
 }
 
-static void fake_write(const char *path, const char *data)
+/* What a runner does with a command's output: into the capture when given, else the file. */
+static void fake_write(struct proc_capture *cap, const char *path, const char *data)
 {
 	FILE *f;
 
+	if (cap) {
+		proc_capture_add(cap, data, strlen(data));
+		return;
+	}
 	if (!path)
 		return;
 	f = fopen(path, "a");
@@ -191,8 +196,8 @@ static int fake_exec(struct runner *r, struct proc_result *out, const struct run
 		out->term_signal = rep->term_signal;
 		out->timed_out = rep->timed_out;
 		out->duration = 0.01;
-		fake_write(req->stdout_path, rep->out);
-		fake_write(req->stderr_path, rep->err);
+		fake_write(req->stdout_capture, req->stdout_path, rep->out);
+		fake_write(req->stderr_capture, req->stderr_path, rep->err);
 		return 0;
 	}
 	return 0;  /* unscripted: exit 0, no output */

@@ -297,6 +297,126 @@ static void test_proc__cancel_stops_the_program(void **state)
 	assert_true(res.duration < 5.0);
 }
 
+static void test_proc__memory_capture_keeps_binary_output_of_each_stream(void **state)
+{
+	/* NUL bytes and a stream closed early: no file, the bytes as they were. */
+	const char *argv[] = { "sh", "-c", "printf 'a\\000b\\377'; exec >&-; printf 'err' >&2; sleep 0.05; printf 'more' >&2", NULL };
+	struct proc_capture out = PROC_CAPTURE_INIT, err = PROC_CAPTURE_INIT;
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+
+	ALTS_UNUSED(state);
+	spec.argv = argv;
+	spec.stdout_capture = &out;
+	spec.stderr_capture = &err;
+	run_ok(&res, &spec);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(out.total, 4);
+	assert_int_equal(out.head_len, 4);
+	assert_memory_equal(out.head, "a\0b\377", 4);
+	assert_int_equal(err.total, 7);
+	assert_memory_equal(err.head, "errmore", 7);
+	assert_false(out.oom || err.oom);
+	proc_capture_release(&out);
+	proc_capture_release(&err);
+}
+
+static void test_proc__memory_capture_keeps_head_and_tail_within_bounds(void **state)
+{
+	/* 6.9 MB against 16 KiB of head and 8 KiB of tail: the memory held stays there. */
+	const char *argv[] = { "seq", "1", "1000000", NULL };
+	struct proc_capture out = { 16 << 10, 8 << 10 };
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	char tail[8 << 10];
+
+	ALTS_UNUSED(state);
+	spec.argv = argv;
+	spec.stdout_capture = &out;
+	spec.timeout = 60;
+	run_ok(&res, &spec);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(out.total, 6888896);
+	assert_int_equal(out.head_len, 16 << 10);
+	assert_true(out.head_alloc <= (16 << 10));
+	assert_memory_equal(out.head, "1\n2\n3\n", 6);
+	assert_int_equal(out.tail_len, sizeof(tail));
+	proc_capture_tail(&out, tail);
+	assert_memory_equal(tail + sizeof(tail) - 15, "999999\n1000000\n", 15);
+	proc_capture_release(&out);
+}
+
+static void test_proc__memory_capture_reads_as_the_capture_file(void **state)
+{
+	/* The text a capture file would hold: the same bytes, note and tail. */
+	const char *argv[] = { "seq", "1", "1000000", NULL };
+	char *path = sandbox_path("out");
+	struct proc_capture cap = { 1 << 20, 0 };
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+	struct sbuf sb = SBUF_INIT;
+	size_t len;
+	char *text;
+
+	ALTS_UNUSED(state);
+	spec.argv = argv;
+	spec.capture_max = 1 << 20;
+	spec.stdout_path = path;
+	run_ok(&res, &spec);
+	read_file(&sb, path);
+	spec.stdout_path = NULL;
+	spec.stdout_capture = &cap;
+	run_ok(&res, &spec);
+	text = proc_capture_file_text(&cap, &len);
+	assert_non_null(text);
+	assert_int_equal(len, sb.len);
+	assert_memory_equal(text, sb.buf, len);
+	assert_int_equal(proc_capture_file_size(100), 100);
+	alts_free(text);
+	sbuf_release(&sb);
+	proc_capture_release(&cap);
+	alts_free(path);
+}
+
+static void test_proc__grandchild_holding_the_pipe_does_not_hold_a_memory_capture(void **state)
+{
+	/* The program exits; a child it left keeps stdout open: proc_run returns, its output kept. */
+	const char *argv[] = { "sh", "-c", "sleep 5 & echo started", NULL };
+	struct proc_capture out = PROC_CAPTURE_INIT;
+	struct proc_spec spec = PROC_SPEC_INIT;
+	struct proc_result res;
+
+	ALTS_UNUSED(state);
+	spec.argv = argv;
+	spec.stdout_capture = &out;
+	spec.timeout = 30;
+	run_ok(&res, &spec);
+	assert_int_equal(res.exit_code, 0);
+	assert_true(res.duration < 2.0);
+	assert_int_equal(out.head_len, 8);
+	assert_memory_equal(out.head, "started\n", 8);
+	proc_capture_release(&out);
+}
+
+static void test_proc__memory_capture_stream_adds_what_is_written(void **state)
+{
+	struct proc_capture cap = { 4, 3 };
+	FILE *f;
+	char tail[3];
+
+	ALTS_UNUSED(state);
+	f = proc_capture_stream(&cap);
+	assert_non_null(f);
+	fputs("headXYZtail", f);
+	fclose(f);
+	assert_int_equal(cap.total, 11);
+	assert_memory_equal(cap.head, "head", 4);
+	assert_int_equal(cap.tail_len, 3);
+	proc_capture_tail(&cap, tail);
+	assert_memory_equal(tail, "ail", 3);
+	proc_capture_release(&cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +432,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc__streams_output_and_merges_into_one_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__unwritable_capture_file_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc__cancel_stops_the_program, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc__memory_capture_keeps_binary_output_of_each_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc__memory_capture_keeps_head_and_tail_within_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc__memory_capture_reads_as_the_capture_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc__grandchild_holding_the_pipe_does_not_hold_a_memory_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc__memory_capture_stream_adds_what_is_written, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

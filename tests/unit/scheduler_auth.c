@@ -51,7 +51,7 @@ static void test_scheduler_auth__create_and_verify_each_alg(void **state)
 		struct alts_err err = ALTS_ERR_INIT;
 		char *tok = NULL, *hdr;
 
-		assert_ok_err(auth_token_create(&tok, SECRET, algs[i], "a@example.com", 3600, NOW, &err), &err);
+		assert_ok_err(auth_token_create(&tok, SECRET, algs[i], "a@example.com", NULL, 3600, NOW, &err), &err);
 		hdr = alts_asprintf("Bearer %s", tok);
 		assert_ok_err(auth_verify_header(hdr, SECRET, algs[i], NOW, &err), &err);
 		assert_ok_err(auth_verify_header(hdr, SECRET, algs[i], NOW + 3599, &err), &err);
@@ -68,7 +68,7 @@ static void test_scheduler_auth__claims_match_generate_jwt_token(void **state)
 	jwt_t *jwt = NULL;
 
 	ALTS_UNUSED(state);
-	assert_ok_err(auth_token_create(&tok, SECRET, "HS256", "user@example.com", 0, NOW, &err), &err);
+	assert_ok_err(auth_token_create(&tok, SECRET, "HS256", "user@example.com", NULL, 0, NOW, &err), &err);
 	assert_int_equal(jwt_decode(&jwt, tok, (const unsigned char *)SECRET, (int)strlen(SECRET)), 0);
 	assert_string_equal(jwt_get_grant(jwt, "email"), "user@example.com");
 	assert_null(jwt_get_grants_json(jwt, "exp"));
@@ -82,9 +82,9 @@ static void test_scheduler_auth__create_refuses_bad_alg_and_empty_secret(void **
 	char *tok = NULL;
 
 	ALTS_UNUSED(state);
-	assert_int_equal(auth_token_create(&tok, SECRET, "none", "a", 0, NOW, &err), ALTS_EINVALID);
-	assert_int_equal(auth_token_create(&tok, SECRET, "RS256", "a", 0, NOW, &err), ALTS_EINVALID);
-	assert_int_equal(auth_token_create(&tok, "", "HS256", "a", 0, NOW, &err), ALTS_EINVALID);
+	assert_int_equal(auth_token_create(&tok, SECRET, "none", "a", NULL, 0, NOW, &err), ALTS_EINVALID);
+	assert_int_equal(auth_token_create(&tok, SECRET, "RS256", "a", NULL, 0, NOW, &err), ALTS_EINVALID);
+	assert_int_equal(auth_token_create(&tok, "", "HS256", "a", NULL, 0, NOW, &err), ALTS_EINVALID);
 	assert_null(tok);
 }
 
@@ -247,16 +247,16 @@ static void test_scheduler_auth__cache_rechecks_times_and_keys(void **state)
 	ALTS_UNUSED(state);
 	assert_non_null(cache);
 	for (int round = 0; round < 2; round++) {  /* the first decodes, the second is remembered */
-		assert_ok_err(auth_verify_header_cached(cache, exp, SECRET, "HS256", NOW, &err), &err);
-		assert_int_equal(auth_verify_header_cached(cache, exp, SECRET, "HS256", NOW + 100, &err), ALTS_EINVALID);
+		assert_ok_err(auth_verify_header_cached(cache, exp, SECRET, "HS256", NOW, NULL, &err), &err);
+		assert_int_equal(auth_verify_header_cached(cache, exp, SECRET, "HS256", NOW + 100, NULL, &err), ALTS_EINVALID);
 		assert_non_null(strstr(err.msg, "token expired"));
-		assert_int_equal(auth_verify_header_cached(cache, nbf, SECRET, "HS256", NOW, &err), ALTS_EINVALID);
+		assert_int_equal(auth_verify_header_cached(cache, nbf, SECRET, "HS256", NOW, NULL, &err), ALTS_EINVALID);
 		assert_non_null(strstr(err.msg, "not valid yet"));
-		assert_ok_err(auth_verify_header_cached(cache, nbf, SECRET, "HS256", NOW + 100, &err), &err);
+		assert_ok_err(auth_verify_header_cached(cache, nbf, SECRET, "HS256", NOW + 100, NULL, &err), &err);
 		/* A remembered token under another configuration is decoded again, and refused. */
-		assert_int_equal(auth_verify_header_cached(cache, exp, "another-secret", "HS256", NOW, &err), ALTS_EINVALID);
-		assert_int_equal(auth_verify_header_cached(cache, exp, SECRET, "HS384", NOW, &err), ALTS_EINVALID);
-		assert_int_equal(auth_verify_header_cached(cache, other, SECRET, "HS256", NOW, &err), ALTS_EINVALID);
+		assert_int_equal(auth_verify_header_cached(cache, exp, "another-secret", "HS256", NOW, NULL, &err), ALTS_EINVALID);
+		assert_int_equal(auth_verify_header_cached(cache, exp, SECRET, "HS384", NOW, NULL, &err), ALTS_EINVALID);
+		assert_int_equal(auth_verify_header_cached(cache, other, SECRET, "HS256", NOW, NULL, &err), ALTS_EINVALID);
 		assert_non_null(strstr(err.msg, "bad signature"));
 	}
 	/* More tokens than slots: every one still verifies. */
@@ -265,13 +265,50 @@ static void test_scheduler_auth__cache_rechecks_times_and_keys(void **state)
 
 		snprintf(claims, sizeof(claims), "{\"email\":\"u%d\"}", i);
 		tok = make_token("HS256", SECRET, claims);
-		assert_ok_err(auth_verify_header_cached(cache, tok, SECRET, "HS256", NOW, &err), &err);
-		assert_ok_err(auth_verify_header_cached(cache, tok, SECRET, "HS256", NOW, &err), &err);
+		assert_ok_err(auth_verify_header_cached(cache, tok, SECRET, "HS256", NOW, NULL, &err), &err);
+		assert_ok_err(auth_verify_header_cached(cache, tok, SECRET, "HS256", NOW, NULL, &err), &err);
 		alts_free(tok);
 	}
 	alts_free(exp);
 	alts_free(nbf);
 	alts_free(other);
+	auth_cache_free(cache);
+}
+
+/* The worker scope: named in `scope` among others, remembered by the cache; a plain token has none. */
+static void test_scheduler_auth__worker_scope(void **state)
+{
+	struct auth_cache *cache = auth_cache_new();
+	struct alts_err err = ALTS_ERR_INIT;
+	char *tok = NULL, *hdr;
+	char *listed = make_token("HS256", SECRET, "{\"email\":\"w\",\"scope\":\"read  worker\"}");
+	char *plain = make_token("HS256", SECRET, "{\"email\":\"u\"}");
+	char *near = make_token("HS256", SECRET, "{\"email\":\"u\",\"scope\":\"workers worke\"}");
+	char *typed = make_token("HS256", SECRET, "{\"email\":\"u\",\"scope\":[\"worker\"]}");
+	unsigned scopes;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(auth_token_create(&tok, SECRET, "HS256", "w@example.com", "worker", 0, NOW, &err), &err);
+	hdr = alts_asprintf("Bearer %s", tok);
+	for (int round = 0; round < 2; round++) {  /* decoded, then remembered */
+		scopes = 0;
+		assert_ok_err(auth_verify_header_cached(cache, hdr, SECRET, "HS256", NOW, &scopes, &err), &err);
+		assert_int_equal(scopes, AUTH_SCOPE_WORKER);
+		scopes = 0;
+		assert_ok_err(auth_verify_header_cached(cache, listed, SECRET, "HS256", NOW, &scopes, &err), &err);
+		assert_int_equal(scopes, AUTH_SCOPE_WORKER);
+		for (char **t = (char *[]){ plain, near, typed, NULL }; *t; t++) {
+			scopes = 99;
+			assert_ok_err(auth_verify_header_cached(cache, *t, SECRET, "HS256", NOW, &scopes, &err), &err);
+			assert_int_equal(scopes, 0);
+		}
+	}
+	alts_free(hdr);
+	alts_free(tok);
+	alts_free(listed);
+	alts_free(plain);
+	alts_free(near);
+	alts_free(typed);
 	auth_cache_free(cache);
 }
 
@@ -289,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_scheduler_auth__refuses_crit_and_alg_case),
 		cmocka_unit_test(test_scheduler_auth__alg_names),
 		cmocka_unit_test(test_scheduler_auth__cache_rechecks_times_and_keys),
+		cmocka_unit_test(test_scheduler_auth__worker_scope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

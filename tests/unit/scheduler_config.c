@@ -13,6 +13,7 @@ static int setup(void **state)
 	ALTS_UNUSED(state);
 	unsetenv("ALTS_JWT_SECRET");
 	unsetenv("ALTS_RABBITMQ_PASSWORD");
+	unsetenv("ALTS_SCHEDULER_TOKEN");
 	unsetenv("ALTS_S3_SECRET_ACCESS_KEY");
 	unsetenv("ALTS_AZURE_CONNECTION_STRING");
 	return 0;
@@ -158,6 +159,46 @@ static void test_scheduler_config__secrets_from_env_and_files(void **state)
 	test_sandbox_cleanup();
 }
 
+/* scheduler_url: an http(s) URL, and a worker's token from the file, the environment or the key. */
+static void test_scheduler_config__scheduler_url_and_token(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "scheduler_url: ftp://h:1\nscheduler_token: t\n", "w.yaml:1:16: scheduler_url: expected an http:// or https:// URL" },
+		{ "scheduler_url: http://\nscheduler_token: t\n", "expected an http:// or https:// URL, got 'http://'" },
+		{ "scheduler_url: http://h:1\n", "scheduler_url needs a worker's token" },
+		{ "scheduler_url: http://h:1\nscheduler_token_file: /nonexistent/t\n", "cannot read scheduler_token_file" },
+	};
+	struct alts_err err = ALTS_ERR_INIT;
+	struct farm_config *c = NULL;
+	const char *dir = test_sandbox_init();
+	char *text;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(farm_config_load_buffer(&c, "w.yaml", "{}", 2, &err), &err);
+	assert_null(c->scheduler_url);  /* unset: the results queue only */
+	farm_config_free(c);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(farm_config_load_buffer(&c, "w.yaml", bad[i].text, strlen(bad[i].text), &err), ALTS_EINVALID);
+		if (!strstr(err.msg, bad[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].want);
+	}
+	alts_free(test_write_file("tok", "tok-from-file\n"));
+	text = alts_asprintf("scheduler_url: https://sched:8000\nscheduler_token: from-key\nscheduler_token_file: %s/tok\n", dir);
+	assert_ok_err(farm_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	assert_string_equal(c->scheduler_url, "https://sched:8000");
+	assert_string_equal(c->scheduler_token, "tok-from-file");
+	farm_config_free(c);
+	setenv("ALTS_SCHEDULER_TOKEN", "tok-env", 1);
+	assert_ok_err(farm_config_load_buffer(&c, "w.yaml", text, strlen(text), &err), &err);
+	assert_string_equal(c->scheduler_token, "tok-env");
+	farm_config_free(c);
+	unsetenv("ALTS_SCHEDULER_TOKEN");
+	alts_free(text);
+	test_sandbox_cleanup();
+}
+
 /* The backends' keys sit flat among the scheduler's and reach the store; secrets resolve as before. */
 static void test_scheduler_config__store_keys(void **state)
 {
@@ -225,6 +266,7 @@ int main(void)
 		cmocka_unit_test_setup(test_scheduler_config__errors_have_locations, setup),
 		cmocka_unit_test_setup(test_scheduler_config__store_keys, setup),
 		cmocka_unit_test_setup(test_scheduler_config__secrets_from_env_and_files, setup),
+		cmocka_unit_test_setup(test_scheduler_config__scheduler_url_and_token, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

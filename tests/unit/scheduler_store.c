@@ -426,15 +426,30 @@ static void test_scheduler_store__migrates_old_schema(void **state)
 	test_sandbox_cleanup();
 }
 
-/* results__apply: the report JSON as workers send it, bad optional fields left out. */
+/* Applies body as the results consumer and the report route do; asserts the code. */
+static void apply(struct store *s, const char *body, const char *task_id, int want, bool want_applied)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	bool applied = !want_applied;
+	int rc = results_apply(s, body, strlen(body), task_id, &applied, &err);
+
+	if (rc != want)
+		fail_msg("'%s': got %d (%s), want %d", body, rc, err.msg, want);
+	assert_int_equal(applied, want_applied);
+}
+
+/* results_apply: the report JSON as workers send it, bad optional fields left out. */
 static void test_scheduler_store__apply_report_json(void **state)
 {
-	static const char *const bodies[] = {
-		"not json",
-		"{\"state\":\"running\"}",
-		"{\"task_id\":\"a\",\"state\":\"exploded\"}",
-		"{\"task_id\":\"nope\",\"state\":\"running\"}",
-		"[1,2]",
+	static const struct {
+		const char *body;
+		int rc;
+	} bad[] = {
+		{ "not json", ALTS_EINVALID },
+		{ "{\"state\":\"running\"}", ALTS_EINVALID },
+		{ "{\"task_id\":\"a\",\"state\":\"exploded\"}", ALTS_EINVALID },
+		{ "{\"task_id\":\"nope\",\"state\":\"running\"}", ALTS_ENOTFOUND },
+		{ "[1,2]", ALTS_EINVALID },
 	};
 	struct alts_err err = ALTS_ERR_INIT;
 	struct store *s = open_store();
@@ -443,14 +458,15 @@ static void test_scheduler_store__apply_report_json(void **state)
 
 	ALTS_UNUSED(state);
 	assert_ok_err(store_insert(s, "a", "q", NULL, NULL, "{}", &err), &err);
-	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bodies); i++)
-		assert_int_equal(results__apply(s, bodies[i], strlen(bodies[i])), 0); /* dropped, acked */
-	body = "{\"task_id\":\"a\",\"state\":\"received\",\"worker\":\"h/1\",\"time_ms\":1764000000000}";
-	assert_int_equal(results__apply(s, body, strlen(body)), 0);
-	body = "{\"task_id\":\"a\",\"state\":\"running\",\"worker\":\"h/1\",\"progress\":{\"done\":1,\"total\":4}}";
-	assert_int_equal(results__apply(s, body, strlen(body)), 0);
-	body = "{\"task_id\":\"a\",\"state\":\"running\",\"progress\":{\"done\":-1,\"total\":\"x\"}}";
-	assert_int_equal(results__apply(s, body, strlen(body)), 0);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(bad); i++)
+		apply(s, bad[i].body, NULL, bad[i].rc, false); /* dropped (the consumer acks them) */
+	/* The report route's task must be the report's. */
+	apply(s, "{\"task_id\":\"a\",\"state\":\"running\"}", "b", ALTS_EINVALID, false);
+	apply(s, "{\"task_id\":\"a\",\"state\":\"received\",\"worker\":\"h/1\",\"time_ms\":1764000000000}", "a", 0,
+	      true);
+	apply(s, "{\"task_id\":\"a\",\"state\":\"running\",\"worker\":\"h/1\",\"progress\":{\"done\":1,\"total\":4}}", NULL, 0,
+	      true);
+	apply(s, "{\"task_id\":\"a\",\"state\":\"running\",\"progress\":{\"done\":-1,\"total\":\"x\"}}", NULL, 0, true);
 	assert_ok_err(store_get(s, &t, "a", &err), &err);
 	assert_string_equal(t.state, "running");
 	assert_string_equal(t.worker, "h/1");
@@ -460,7 +476,8 @@ static void test_scheduler_store__apply_report_json(void **state)
 	body = "{\"task_id\":\"a\",\"state\":\"failed\",\"worker\":7,\"result\":\"x\","
 	       "\"artifacts\":{\"report.tap\":\"file:///r/a/report.tap\",\"bad\":1},"
 	       "\"artifacts_pending\":[\"logs/install.log\"],\"error\":\"no space left\"}";
-	assert_int_equal(results__apply(s, body, strlen(body)), 0);
+	apply(s, body, "a", 0, true);
+	apply(s, body, "a", 0, false);  /* the same report again: nothing changes */
 	assert_ok_err(store_get(s, &t, "a", &err), &err);
 	assert_string_equal(t.state, "failed");
 	assert_string_equal(t.worker, "h/1");

@@ -106,6 +106,25 @@ static void test_suite__json_is_accepted(void **state)
 	suite_free(s);
 }
 
+static void test_suite__an_alias_keeps_the_suites_spelling(void **state)
+{
+	static const char good[] = "name: a\nchecks:\n  - autopkgtest: {source: hello}\n";
+	static const char bad[] = "name: a\nchecks:\n  - autopkgtest: {source: 'a;b'}\n";
+	struct suite *s = NULL;
+	struct alts_err err = ALTS_ERR_INIT;
+
+	ALTS_UNUSED(state);
+	assert_ok_err(suite_load_buffer(&s, "a.yaml", NULL, good, sizeof(good) - 1, &err), &err);
+	assert_ptr_equal(s->checks[0].ops, check_lookup("dep8"));
+	assert_string_equal(s->checks[0].type, "autopkgtest");
+	assert_string_equal(s->checks[0].name, "autopkgtest");
+	suite_free(s);
+	s = NULL;
+	assert_int_equal(suite_load_buffer(&s, "a.yaml", NULL, bad, sizeof(bad) - 1, &err), ALTS_EINVALID);
+	assert_non_null(strstr(err.msg, "autopkgtest.source"));
+	suite_free(s);
+}
+
 static void test_suite__checks_may_come_before_packages(void **state)
 {
 	static const char text[] = "checks: [install, {install: {packages: [b]}}]\npackages: [a, b]\n";
@@ -353,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_suite__loads_every_field),
 		cmocka_unit_test(test_suite__json_is_accepted),
 		cmocka_unit_test(test_suite__name_defaults_to_the_file_name),
+		cmocka_unit_test(test_suite__an_alias_keeps_the_suites_spelling),
 		cmocka_unit_test(test_suite__checks_may_come_before_packages),
 		cmocka_unit_test(test_suite__package_names_refuse_shell_metacharacters),
 		cmocka_unit_test(test_suite__durations),
