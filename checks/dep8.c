@@ -170,7 +170,6 @@ struct dep8_run {
 	unsigned base_depth;       /* runner_snapshot_depth() with it */
 	struct dep8_state base;    /* st when it was taken */
 	const char *no_revert;     /* why there is none, for the tests' notes */
-	unsigned nreverts;
 };
 
 /* Runs argv as root in the environment; *why (arena) says how it failed, NULL when it exited 0. */
@@ -891,6 +890,7 @@ static int dep8_revert(struct dep8_run *r, const char *why, const char **note, s
 	struct check_ctx *ctx = r->ctx;
 	struct alts_err perr = ALTS_ERR_INIT;
 	const char *stash;
+	char *tmpl;
 	int rc;
 
 	*note = NULL;
@@ -904,12 +904,16 @@ static int dep8_revert(struct dep8_run *r, const char *why, const char **note, s
 		return 0;
 	}
 	check_logf(ctx, "alts: reverting the environment to before the first test: %s", why);
-	stash = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-%u", ctx->scratch_dir ? ctx->scratch_dir : "/tmp",
-			     ctx->check->index + 1, ++r->nreverts);
-	if (!stash)
+	tmpl = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-XXXXXX", ctx->scratch_dir ? ctx->scratch_dir : "/tmp",
+			    ctx->check->index + 1);
+	if (!tmpl)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	if (mkdir(stash, 0700) < 0)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", stash);
+	rc = check_scratch_make(ctx, err);
+	if (rc)
+		return rc;
+	if (!mkdtemp(tmpl))
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", tmpl);
+	stash = tmpl;
 	rc = dep8_art_mkdir(r, err);
 	if (!rc)
 		rc = runner_copy_out(ctx->runner, r->art, stash, err);

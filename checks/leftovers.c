@@ -579,6 +579,10 @@ int leftovers_compare(struct check_ctx *ctx, const struct pkg_mgr *m, const stru
 	findings->n = 0;
 	if (!dir || !bfiles || !bprocs || !afiles || !walk)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	/* The walk from before comes out into the scratch directory, which is made on demand. */
+	rc = check_scratch_make(ctx, err);
+	if (rc)
+		return rc;
 	if (runner_copy_out(ctx->runner, arena_printf(ctx->arena, "%s/files", dir), bfiles, &cerr) ||
 	    access(bfiles, R_OK) != 0) {
 		check_logf(ctx, "alts: no walk from before the package's life: %s", cerr.msg[0] ? cerr.msg : "no file");
