@@ -170,6 +170,7 @@ struct dep8_run {
 	unsigned base_depth;       /* runner_snapshot_depth() with it */
 	struct dep8_state base;    /* st when it was taken */
 	const char *no_revert;     /* why there is none, for the tests' notes */
+	unsigned nreverts;         /* reverts so far: each stashes the artifacts in its own directory */
 };
 
 /* Runs argv as root in the environment; *why (arena) says how it failed, NULL when it exited 0. */
@@ -889,8 +890,7 @@ static int dep8_revert(struct dep8_run *r, const char *why, const char **note, s
 {
 	struct check_ctx *ctx = r->ctx;
 	struct alts_err perr = ALTS_ERR_INIT;
-	const char *stash;
-	char *tmpl;
+	const char *stash, *scratch;
 	int rc;
 
 	*note = NULL;
@@ -904,16 +904,14 @@ static int dep8_revert(struct dep8_run *r, const char *why, const char **note, s
 		return 0;
 	}
 	check_logf(ctx, "alts: reverting the environment to before the first test: %s", why);
-	tmpl = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-XXXXXX", ctx->scratch_dir ? ctx->scratch_dir : "/tmp",
-			    ctx->check->index + 1);
-	if (!tmpl)
+	scratch = check_scratch_dir(ctx, err);
+	if (!scratch)
+		return err->code;
+	stash = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-%u", scratch, ctx->check->index + 1, ++r->nreverts);
+	if (!stash)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = check_scratch_make(ctx, err);
-	if (rc)
-		return rc;
-	if (!mkdtemp(tmpl))
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", tmpl);
-	stash = tmpl;
+	if (mkdir(stash, 0700) < 0)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", stash);
 	rc = dep8_art_mkdir(r, err);
 	if (!rc)
 		rc = runner_copy_out(ctx->runner, r->art, stash, err);
