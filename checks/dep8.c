@@ -170,7 +170,7 @@ struct dep8_run {
 	unsigned base_depth;       /* runner_snapshot_depth() with it */
 	struct dep8_state base;    /* st when it was taken */
 	const char *no_revert;     /* why there is none, for the tests' notes */
-	unsigned nreverts;
+	unsigned nreverts;         /* reverts so far: each stashes the artifacts in its own directory */
 };
 
 /* Runs argv as root in the environment; *why (arena) says how it failed, NULL when it exited 0. */

@@ -579,7 +579,7 @@ int leftovers_compare(struct check_ctx *ctx, const struct pkg_mgr *m, const stru
 	findings->n = 0;
 	if (!dir || !bfiles || !bprocs || !afiles || !walk)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	/* The walks are copied out to it. */
+	/* The walk from before comes out into the scratch directory, which is made on demand. */
 	if (!check_scratch_dir(ctx, err))
 		return err->code;
 	if (runner_copy_out(ctx->runner, arena_printf(ctx->arena, "%s/files", dir), bfiles, &cerr) ||

@@ -29,13 +29,19 @@
 #define TASK_CONFIRM_WAIT_S 3600.0
 #define TASK_MAX_ARTIFACTS 512
 
+/* The reports a task stores, by reporter: their names in the store. */
+static const char *const task_reports[][2] = { { "tap", "report.tap" }, { "junit", "report.xml" },
+					       { "json", "result.json" } };
+#define TASK_NREPORTS ALTS_ARRAY_SIZE(task_reports)
+#define TASK_REPORT_JSON 2
+
 /* One task while it runs. */
 struct task {
 	struct worker *w;
 	struct job *j;
 	const struct farm_config *c;
 	const char *id;
-	char *dir;                 /* per-task temporary directory */
+	char *dir;                 /* per-task temporary directory: the engine's artifacts (check logs) */
 	struct suite *suite;
 	struct run_result *rr;
 	long done, total;
@@ -43,12 +49,18 @@ struct task {
 	const char *state;
 	const char *error;
 	char *error_buf;
-	struct sbuf result;        /* result.json as the JSON reporter wrote it */
+	struct sbuf reports[TASK_NREPORTS];  /* the file reporters' output, stored from memory */
+	struct sbuf result;        /* result.json for the final report (logs pointed at the store) */
 	struct report_artifact artifacts[TASK_MAX_ARTIFACTS];
 	size_t nartifacts;
 	const char *pending[TASK_MAX_ARTIFACTS];
 	size_t npending;
-	size_t nstored;            /* uploaded now (not spooled) */
+	const char *batched[TASK_MAX_ARTIFACTS];  /* in the store's batch (durable at its commit) */
+	size_t nbatched;
+	/* The store, opened once per task, and the batch its artifacts and summary share. */
+	struct artifact_store *store;
+	struct artifact_spool_batch *batch;
+	bool store_tried;
 	struct arena *arena;       /* names and URLs */
 };
 
@@ -81,8 +93,78 @@ static bool runner_known(const char *name)
 	return false;
 }
 
-/* Publishes a report (final: waits for the confirm). 0, or the publisher's error. */
-static int send_report(struct task *t, const struct report *r, bool final)
+/*
+ * Opens the task's store once and starts the batch its artifacts and summary join. Without
+ * a store (it could not be opened) the batch sends everything to the spool.
+ */
+static void task_batch_begin(struct task *t)
+{
+	struct artifact_store_config sc;
+	struct alts_err err = ALTS_ERR_INIT;
+
+	if (t->batch)
+		return;
+	if (!t->store_tried) {
+		t->store_tried = true;
+		farm_config_artifact_store(t->c, &sc);
+		if (artifact_store_open(&t->store, &sc, &err)) {
+			wlog(ALTS_LOG_ERROR, "artifact.store_unavailable", t->id, "msg=%s", err.msg);
+			t->store = NULL;
+		}
+	}
+	if (artifact_spool_batch_begin(&t->batch, t->store, t->c->spool_directory, &err))
+		wlog(ALTS_LOG_ERROR, "artifact.batch_failed", t->id, "msg=%s", err.msg);
+}
+
+/*
+ * Puts the summary (the final report, kept in the store beside the artifacts) into the
+ * task's batch and commits it: one barrier makes the artifacts and the summary durable
+ * before the report is sent. When the commit fails, all of it is spooled: the report then
+ * names every artifact pending and is built again into *body.
+ */
+static void commit_summary(struct task *t, struct report *r, char **body)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	bool spooled = false;
+
+	task_batch_begin(t);
+	if (!t->batch) {
+		wlog(ALTS_LOG_ERROR, "summary.lost", t->id, "msg=no batch");
+		return;
+	}
+	if (artifact_spool_batch_put_summary(t->batch, t->id, *body, strlen(*body), &spooled, &err))
+		wlog(ALTS_LOG_ERROR, "summary.lost", t->id, "msg=%s", err.msg);
+	else if (spooled)
+		wlog(ALTS_LOG_WARN, "summary.spooled", t->id, "msg=%s", err.msg);
+	spooled = false;
+	if (artifact_spool_batch_commit(t->batch, &spooled, &err))
+		wlog(ALTS_LOG_ERROR, "artifacts.lost", t->id, "msg=%s", err.msg);
+	t->batch = NULL;
+	if (spooled) {
+		char *again = NULL;
+
+		wlog(ALTS_LOG_WARN, "artifacts.spooled", t->id, "count=%zu msg=%s", t->nbatched, err.msg);
+		for (size_t i = 0; i < t->nbatched; i++)
+			t->pending[t->npending++] = t->batched[i];
+		t->nbatched = 0;
+		r->pending = t->pending;
+		r->npending = t->npending;
+		if (report_build(&again, r, &err)) {
+			wlog(ALTS_LOG_ERROR, "report.build_failed", t->id, "msg=%s", err.msg);
+			return;
+		}
+		alts_free(*body);
+		*body = again;
+		/* The newer entry of a key wins at delivery: the summary now names them pending. */
+		if (artifact_spool_put_summary(NULL, t->c->spool_directory, t->id, again, strlen(again), &spooled, &err))
+			wlog(ALTS_LOG_ERROR, "summary.lost", t->id, "msg=%s", err.msg);
+	}
+	if (t->rr)
+		wlog(ALTS_LOG_INFO, "artifacts.stored", t->id, "stored=%zu pending=%zu", t->nbatched, t->npending);
+}
+
+/* Publishes a report (final: stores the summary, waits for the confirm). 0, or the publisher's error. */
+static int send_report(struct task *t, struct report *r, bool final)
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	char *body = NULL;
@@ -92,22 +174,8 @@ static int send_report(struct task *t, const struct report *r, bool final)
 		wlog(ALTS_LOG_ERROR, "report.build_failed", t->id, "msg=%s", err.msg);
 		return rc;
 	}
-	if (final) {
-		struct artifact_store_config sc;
-		struct artifact_store *st = NULL;
-
-		bool spooled = false;
-
-		/* The summary: the final report, kept in the store beside the artifacts (spooled when it cannot be). */
-		farm_config_artifact_store(t->c, &sc);
-		if (artifact_store_open(&st, &sc, &err))
-			st = NULL;
-		if (artifact_spool_put_summary(st, t->c->spool_directory, t->id, body, strlen(body), &spooled, &err))
-			wlog(ALTS_LOG_ERROR, "summary.lost", t->id, "msg=%s", err.msg);
-		else if (spooled)
-			wlog(ALTS_LOG_WARN, "summary.spooled", t->id, "msg=%s", err.msg);
-		artifact_store_free(st);
-	}
+	if (final)
+		commit_summary(t, r, &body);
 	/*
 	 * received/running/progress are superseded by the final report: transient, no disk write at the
 	 * broker, and held a moment so that a later report of the task carries them (one message for a
@@ -240,22 +308,17 @@ static int open_reporters(struct reporter_set **out, struct task *t, struct alts
 {
 	struct reporter_set *set = NULL;
 	struct reporter_opts o = { 0 };
-	static const char *const kinds[][2] = { { "tap", "report.tap" }, { "junit", "report.xml" },
-						{ "json", "result.json" } };
 	int rc = reporter_set_new(&set);
 
 	if (rc)
 		return alts_err_set(err, rc, "out of memory");
 	o.tap_version = 13;
 	o.output_cap = t->w->engine_config->output_tail;
-	for (size_t i = 0; !rc && i < ALTS_ARRAY_SIZE(kinds); i++) {
-		char *path = alts_asprintf("%s/%s", t->dir, kinds[i][1]);
-
-		o.path = path;
-		rc = path ? reporter_set_add(set, kinds[i][0], &o, err) : alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		alts_free(path);
+	for (size_t i = 0; !rc && i < TASK_NREPORTS; i++) {
+		o.out = &t->reports[i];
+		rc = reporter_set_add(set, task_reports[i][0], &o, err);
 	}
-	o.path = NULL;
+	o.out = NULL;
 	o.payload = t;
 	if (!rc)
 		rc = reporter_set_add_ops(set, &progress_ops, &o, err);
@@ -269,31 +332,33 @@ static int open_reporters(struct reporter_set **out, struct task *t, struct alts
 
 /* ---- Artifacts ---- */
 
-static void add_artifact(struct task *t, struct artifact_store *st, const char *name, const char *path)
+/* Puts an artifact (a file at path, or data/len) into the task's batch; a missing file is skipped. */
+static void add_artifact(struct task *t, const char *name, const char *path, const void *data, size_t len)
 {
 	struct alts_err err = ALTS_ERR_INIT;
 	char *key = arena_printf(t->arena, "%s/%s", t->id, name);
 	char *url = NULL;
 	bool spooled = false;
-	struct stat sb;
 	int rc;
 
-	if (!key || t->nartifacts >= TASK_MAX_ARTIFACTS || stat(path, &sb))
+	if (!key || !t->batch || t->nartifacts >= TASK_MAX_ARTIFACTS)
 		return;
 	name = arena_strdup(t->arena, name);
-	/* Without a store (it could not be opened) the spool keeps the file for a later flush. */
-	rc = artifact_spool_put_file(st, t->c->spool_directory, key, path, NULL, &spooled, &err);
-	if (rc) {
-		wlog(ALTS_LOG_ERROR, "artifact.lost", t->id, "name=%s msg=%s", name, err.msg);
+	rc = path ? artifact_spool_batch_put_file(t->batch, key, path, NULL, &spooled, &err)
+		  : artifact_spool_batch_put_bytes(t->batch, key, data, len, NULL, &spooled, &err);
+	if (rc == ALTS_ENOTFOUND)
+		return;
+	if (rc || !name) {
+		wlog(ALTS_LOG_ERROR, "artifact.lost", t->id, "name=%s msg=%s", name ? name : "?", err.msg);
 		return;
 	}
 	if (spooled) {
 		wlog(ALTS_LOG_WARN, "artifact.spooled", t->id, "name=%s msg=%s", name, err.msg);
 		t->pending[t->npending++] = name;
 	} else {
-		t->nstored++;
+		t->batched[t->nbatched++] = name;
 	}
-	if (st && !artifact_store_url(st, key, &url, &err)) {
+	if (t->store && !artifact_store_url(t->store, key, &url, &err)) {
 		t->artifacts[t->nartifacts].name = name;
 		t->artifacts[t->nartifacts].url = arena_strdup(t->arena, url);
 		t->nartifacts++;
@@ -303,21 +368,12 @@ static void add_artifact(struct task *t, struct artifact_store *st, const char *
 
 static void store_artifacts(struct task *t)
 {
-	struct artifact_store_config sc;
-	struct artifact_store *st = NULL;
 	struct alts_err err = ALTS_ERR_INIT;
-	static const char *const reports[] = { "report.tap", "report.xml", "result.json" };
 
-	farm_config_artifact_store(t->c, &sc);
-	if (artifact_store_open(&st, &sc, &err)) {
-		wlog(ALTS_LOG_ERROR, "artifact.store_unavailable", t->id, "msg=%s", err.msg);
-		st = NULL;
-	}
-	for (size_t i = 0; i < ALTS_ARRAY_SIZE(reports); i++) {
-		char *path = arena_printf(t->arena, "%s/%s", t->dir, reports[i]);
-
-		if (path)
-			add_artifact(t, st, reports[i], path);
+	task_batch_begin(t);
+	for (size_t i = 0; i < TASK_NREPORTS; i++) {
+		if (sbuf_ok(&t->reports[i]) && t->reports[i].len)
+			add_artifact(t, task_reports[i][1], NULL, t->reports[i].buf, t->reports[i].len);
 	}
 	for (size_t s = 0; t->rr && s < t->rr->nsuites; s++) {
 		const struct suite_result *sr = t->rr->suites[s];
@@ -327,10 +383,10 @@ static void store_artifacts(struct task *t)
 			const char *path = cr->log_path;
 			char *name;
 
-			if (!cr->log_path || !cr->log_name || access(cr->log_path, R_OK))
+			if (!cr->log_path || !cr->log_name)
 				continue;
 			name = arena_printf(t->arena, "logs/%s%s", cr->log_name, t->c->gzip_logs ? ".gz" : "");
-			if (t->c->gzip_logs) {
+			if (t->c->gzip_logs && access(cr->log_path, R_OK) == 0) {
 				char *gz = arena_printf(t->arena, "%s.gz", cr->log_path);
 
 				if (!gz || artifact_gzip_file(cr->log_path, gz, &err)) {
@@ -341,11 +397,9 @@ static void store_artifacts(struct task *t)
 				}
 			}
 			if (name)
-				add_artifact(t, st, name, path);
+				add_artifact(t, name, path, NULL, 0);
 		}
 	}
-	artifact_store_free(st);
-	wlog(ALTS_LOG_INFO, "artifacts.stored", t->id, "stored=%zu pending=%zu", t->nstored, t->npending);
 }
 
 /* ---- The run ---- */
@@ -385,7 +439,6 @@ static void run_suite(struct task *t, const struct task_msg *m)
 	struct reporter_set *set = NULL;
 	struct alts_err err = ALTS_ERR_INIT;
 	const char *runner;
-	char *art = NULL;
 	enum job_stop why;
 	int rc;
 
@@ -402,13 +455,12 @@ static void run_suite(struct task *t, const struct task_msg *m)
 	task_apply_timeouts(t->suite, t->c);
 	if (t->c->task_timeout > 0)
 		atomic_store(&t->j->deadline_ms, wctx_mono_ms() + (long long)(t->c->task_timeout * 1000));
-	art = alts_asprintf("%s/artifacts", t->dir);
-	if (!art || open_reporters(&set, t, &err)) {
-		set_error(t, "failed", "cannot open the reporters: %s", art ? err.msg : "out of memory");
+	if (open_reporters(&set, t, &err)) {
+		set_error(t, "failed", "cannot open the reporters: %s", err.msg);
 		goto out;
 	}
 	eo.runner = runner;
-	eo.artifacts_dir = art;
+	eo.artifacts_dir = t->dir;
 	eo.config = t->w->engine_config;
 	eo.cancel = &t->j->cancel;
 	rc = engine_run(&t->rr, &t->suite, 1, &eo, set, &err);
@@ -420,13 +472,10 @@ static void run_suite(struct task *t, const struct task_msg *m)
 		set_error(t, "failed", "cannot run the suite: %s", err.msg);
 		goto out;
 	}
-	{
-		char *path = alts_asprintf("%s/result.json", t->dir);
-
-		if (path && sbuf_read_file(&t->result, path, 0))
-			wlog(ALTS_LOG_WARN, "result.missing", t->id, "path=%s", path);
-		alts_free(path);
-	}
+	if (sbuf_ok(&t->reports[TASK_REPORT_JSON]))
+		sbuf_add(&t->result, t->reports[TASK_REPORT_JSON].buf, t->reports[TASK_REPORT_JSON].len);
+	if (!t->result.len || !sbuf_ok(&t->result))
+		wlog(ALTS_LOG_WARN, "result.missing", t->id, "msg=the JSON reporter wrote nothing");
 	why = (enum job_stop)atomic_load(&t->j->stop);
 	if (why == JOB_STOP_REVOKED)
 		t->state = "revoked";
@@ -442,7 +491,6 @@ static void run_suite(struct task *t, const struct task_msg *m)
 		t->state = "finished";
 out:
 	reporter_set_free(set);
-	alts_free(art);
 }
 
 static void finish(struct task *t, enum settle how)
@@ -490,11 +538,11 @@ static void report_final(struct task *t, bool revoked)
 	r.state = t->state;
 	r.worker = t->w->ident;
 	r.time_ms = wctx_now_ms();
+	point_logs_at_store(t);  /* before r.result borrows t->result */
 	r.result = t->result.len ? t->result.buf : NULL;
 	r.revoked = revoked;
 	if (t->rr && r.result)
 		r.success = t->rr->exit_code == ALTS_EXIT_PASS;
-	point_logs_at_store(t);
 	r.artifacts = t->artifacts;
 	r.nartifacts = t->nartifacts;
 	r.pending = t->pending;
@@ -528,6 +576,8 @@ void task_run(struct worker *w, struct job *j)
 	t.j = j;
 	t.c = wc->c;
 	sbuf_init(&t.result, 0);
+	for (size_t i = 0; i < TASK_NREPORTS; i++)
+		sbuf_init(&t.reports[i], 0);
 	t.arena = arena_new();
 	if (!t.arena) {
 		finish(&t, SETTLE_REQUEUE);
@@ -591,6 +641,10 @@ out:
 	if (t.dir && access(t.dir, F_OK) == 0)
 		fs_remove_tree(t.dir);
 	alts_free(t.dir);
+	artifact_spool_batch_free(t.batch);
+	artifact_store_free(t.store);
+	for (size_t i = 0; i < TASK_NREPORTS; i++)
+		sbuf_release(&t.reports[i]);
 	alts_free(bad_id);
 	alts_free(t.error_buf);
 	run_result_free(t.rr);

@@ -109,8 +109,8 @@ static int file_open_root(int *out, const struct file_store *fs, struct alts_err
  * Opens the directory of key (all but its last component) by walking it from
  * root (the root's descriptor, returned as is when key has no '/'), creating
  * what is missing when create is set. *name gets key's last component
- * (borrowed from key). A component that is a symbolic link or a file is
- * refused (ALTS_EINVALID); a missing one without create is ALTS_ENOTFOUND.
+ * (borrowed from key). A component that is a symbolic link is refused
+ * (ALTS_EINVALID); a missing one without create is ALTS_ENOTFOUND.
  */
 static int file_open_dir(int *out, const char **name, const struct file_store *fs, int root, const char *key,
 			 bool create, struct alts_err *err)
@@ -135,15 +135,18 @@ static int file_open_dir(int *out, const char **name, const struct file_store *f
 		}
 		if (next < 0) {
 			int e = errno;
+			struct stat st;
+			/* A link is refused for good; a file in the way is the store's trouble (spooled). */
+			bool link = e == ELOOP || (e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+						  S_ISLNK(st.st_mode));
 
 			if (fd != root)
 				close(fd);
-			if (e == ELOOP || e == ENOTDIR)
+			if (link)
 				return alts_err_set(err, ALTS_EINVALID,
-						    "artifact key '%s': '%.*s' in the store is not a directory "
-						    "(symbolic links are not followed)",
+						    "artifact key '%s': '%.*s' in the store is a symbolic link (not followed)",
 						    key, (int)(slash - key), key);
-			if (e == ENOENT && !create)
+			if ((e == ENOENT || e == ENOTDIR) && !create)
 				return alts_err_set(err, ALTS_ENOTFOUND, "artifact '%s' not found", key);
 			return alts_err_errno(err, ALTS_EENV, e, "cannot open '%s/%.*s'", fs->root, (int)(slash - key),
 					      key);

@@ -111,12 +111,39 @@ static bool spool_worth_it(int rc)
 	return rc != ALTS_EINVALID && rc != ALTS_ENOTFOUND && rc != ALTS_ENOMEM && rc != ALTS_EINTERNAL;
 }
 
+/*
+ * After an upload of key failed with rc (uerr): spools it, or returns rc when it cannot
+ * be (no spool configured, or a failure a later attempt cannot fix). Other arguments as
+ * spool_put.
+ */
+static int spool_after_failure(struct artifact_store *s, const char *dir, const char *key, bool summary,
+			       const char *path, const void *data, size_t len, const char *content_type, int rc,
+			       const struct alts_err *uerr, bool *spooled, struct alts_err *err)
+{
+	const char *ct = content_type ? content_type : artifact_content_type(key);
+
+	if (!dir || !*dir || !spool_worth_it(rc) || (path && access(path, R_OK) < 0)) {
+		if (err)
+			*err = *uerr;
+		return rc;
+	}
+	rc = spool_store(dir, key, summary, path, data, len, ct, s ? s->cfg.retries : 0, uerr->msg, err);
+	if (rc) {
+		alts_err_prefix(err, "cannot spool '%s' after upload failure (%s)", key, uerr->msg);
+		return rc;
+	}
+	alts_log(ALTS_LOG_WARN, "spool", "spooled '%s' for a later upload: %s", key, uerr->msg);
+	if (err)
+		*err = *uerr;
+	*spooled = true;
+	return 0;
+}
+
 /* summary: key is a task id and data its summary (artifact_store_put_summary). */
 static int spool_put(struct artifact_store *s, const char *dir, const char *key, bool summary, const char *path,
 		     const void *data, size_t len, const char *content_type, bool *spooled, struct alts_err *err)
 {
 	struct alts_err uerr = ALTS_ERR_INIT;
-	const char *ct = content_type ? content_type : artifact_content_type(key);
 	int rc;
 
 	/* No store (it could not be opened): straight to the spool; a later flush opens one. */
@@ -133,22 +160,7 @@ static int spool_put(struct artifact_store *s, const char *dir, const char *key,
 		*spooled = false;
 		return 0;
 	}
-	/* No spool configured, or a failure a later attempt cannot fix: the caller gets it. */
-	if (!dir || !*dir || !spool_worth_it(rc) || (path && access(path, R_OK) < 0)) {
-		if (err)
-			*err = uerr;
-		return rc;
-	}
-	rc = spool_store(dir, key, summary, path, data, len, ct, s ? s->cfg.retries : 0, uerr.msg, err);
-	if (rc) {
-		alts_err_prefix(err, "cannot spool '%s' after upload failure (%s)", key, uerr.msg);
-		return rc;
-	}
-	alts_log(ALTS_LOG_WARN, "spool", "spooled '%s' for a later upload: %s", key, uerr.msg);
-	if (err)
-		*err = uerr;
-	*spooled = true;
-	return 0;
+	return spool_after_failure(s, dir, key, summary, path, data, len, content_type, rc, &uerr, spooled, err);
 }
 
 int artifact_spool_put_file(struct artifact_store *s, const char *spool_dir, const char *key, const char *path,
@@ -167,6 +179,132 @@ int artifact_spool_put_summary(struct artifact_store *s, const char *spool_dir, 
 			       size_t len, bool *spooled, struct alts_err *err)
 {
 	return spool_put(s, spool_dir, task_id, true, NULL, json, len, "application/json", spooled, err);
+}
+
+/* ---- batches ---- */
+
+/* An upload in the store's batch: what the spool needs should the commit fail. */
+struct spool_batch_item {
+	const char *key;
+	bool summary;
+	const char *path;
+	const void *data;
+	size_t len;
+	const char *content_type;
+};
+
+struct artifact_spool_batch {
+	struct artifact_store *s;
+	const char *dir;
+	struct artifact_batch *batch;  /* NULL: no store, or no batch (each put goes through spool_put) */
+	struct spool_batch_item *items;
+	size_t n, alloc;
+};
+
+int artifact_spool_batch_begin(struct artifact_spool_batch **out, struct artifact_store *s, const char *spool_dir,
+			       struct alts_err *err)
+{
+	struct artifact_spool_batch *b = alts_calloc(1, sizeof(*b));
+	struct alts_err berr = ALTS_ERR_INIT;
+
+	if (!b)
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	b->s = s;
+	b->dir = spool_dir;
+	/* Without a batch each put is uploaded (or spooled) on its own: slower, nothing lost. */
+	if (s && artifact_batch_begin(&b->batch, s, &berr))
+		alts_log(ALTS_LOG_WARN, "spool", "uploading one file at a time: %s", berr.msg);
+	*out = b;
+	return 0;
+}
+
+static int spool_batch_put(struct artifact_spool_batch *b, const char *key, bool summary, const char *path,
+			   const void *data, size_t len, const char *content_type, bool *spooled,
+			   struct alts_err *err)
+{
+	struct alts_err uerr = ALTS_ERR_INIT;
+	int rc;
+
+	if (!b->batch)
+		return spool_put(b->s, b->dir, key, summary, path, data, len, content_type, spooled, err);
+	if (b->n == b->alloc) {
+		size_t na = b->alloc ? b->alloc * 2 : 8;
+		struct spool_batch_item *nv = alts_reallocarray(b->items, na, sizeof(*nv));
+
+		if (!nv)
+			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+		b->items = nv;
+		b->alloc = na;
+	}
+	if (summary)
+		rc = artifact_batch_put_summary(b->batch, key, data, len, &uerr);
+	else
+		rc = path ? artifact_batch_put_file(b->batch, key, path, content_type, &uerr)
+			  : artifact_batch_put_bytes(b->batch, key, data, len, content_type, &uerr);
+	if (rc)
+		return spool_after_failure(b->s, b->dir, key, summary, path, data, len, content_type, rc, &uerr,
+					   spooled, err);
+	b->items[b->n++] = (struct spool_batch_item){ key, summary, path, data, len, content_type };
+	*spooled = false;
+	return 0;
+}
+
+int artifact_spool_batch_put_file(struct artifact_spool_batch *b, const char *key, const char *path,
+				  const char *content_type, bool *spooled, struct alts_err *err)
+{
+	return spool_batch_put(b, key, false, path, NULL, 0, content_type, spooled, err);
+}
+
+int artifact_spool_batch_put_bytes(struct artifact_spool_batch *b, const char *key, const void *data, size_t len,
+				   const char *content_type, bool *spooled, struct alts_err *err)
+{
+	return spool_batch_put(b, key, false, NULL, data ? data : "", len, content_type, spooled, err);
+}
+
+int artifact_spool_batch_put_summary(struct artifact_spool_batch *b, const char *task_id, const char *json,
+				     size_t len, bool *spooled, struct alts_err *err)
+{
+	return spool_batch_put(b, task_id, true, NULL, json, len, "application/json", spooled, err);
+}
+
+int artifact_spool_batch_commit(struct artifact_spool_batch *b, bool *spooled, struct alts_err *err)
+{
+	struct alts_err cerr = ALTS_ERR_INIT;
+	int rc = 0;
+
+	*spooled = false;
+	if (b->batch) {
+		rc = artifact_batch_commit(b->batch, &cerr);
+		b->batch = NULL;
+	}
+	/* The commit failed: every put of the batch goes to the spool (its own copy, made durable there). */
+	for (size_t i = 0; rc && i < b->n; i++) {
+		const struct spool_batch_item *it = &b->items[i];
+		bool sp = false;
+		int e = spool_after_failure(b->s, b->dir, it->key, it->summary, it->path, it->data, it->len,
+					    it->content_type, ALTS_EENV, &cerr, &sp, err);
+
+		if (e) {
+			artifact_spool_batch_free(b);
+			return e;
+		}
+	}
+	if (rc) {
+		if (err)
+			*err = cerr;
+		*spooled = b->n > 0;
+	}
+	artifact_spool_batch_free(b);
+	return rc && !*spooled ? rc : 0;
+}
+
+void artifact_spool_batch_free(struct artifact_spool_batch *b)
+{
+	if (!b)
+		return;
+	artifact_batch_free(b->batch);
+	alts_free(b->items);
+	alts_free(b);
 }
 
 /* ---- reading the spool ---- */

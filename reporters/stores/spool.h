@@ -59,6 +59,35 @@ int artifact_spool_put_summary(struct artifact_store *s, const char *spool_dir, 
 			       size_t len, bool *spooled, struct alts_err *err);
 
 /*
+ * A batch (a task's reports, logs and summary): puts made durable together by one commit
+ * (artifact_batch_*), with the spool behind them as for single puts. A put that fails is
+ * spooled at once; a failed commit spools every put of the batch. Same contract otherwise as
+ * artifact_spool_put_*: 0 when stored, or (*spooled true, the reason in err) safely in the
+ * spool. Nothing put is visible in the store before the commit returns.
+ *
+ * path, data and key are borrowed until artifact_spool_batch_commit() returns (a failed
+ * commit spools them). s may be NULL: everything goes to the spool.
+ */
+struct artifact_spool_batch;
+
+int artifact_spool_batch_begin(struct artifact_spool_batch **out, struct artifact_store *s, const char *spool_dir,
+			       struct alts_err *err);
+int artifact_spool_batch_put_file(struct artifact_spool_batch *b, const char *key, const char *path,
+				  const char *content_type, bool *spooled, struct alts_err *err);
+int artifact_spool_batch_put_bytes(struct artifact_spool_batch *b, const char *key, const void *data, size_t len,
+				   const char *content_type, bool *spooled, struct alts_err *err);
+int artifact_spool_batch_put_summary(struct artifact_spool_batch *b, const char *task_id, const char *json,
+				     size_t len, bool *spooled, struct alts_err *err);
+/*
+ * Commits and frees b. 0 when every put is now durable in the store (*spooled false), or
+ * the commit failed and all of them are in the spool (*spooled true, the failure in err);
+ * else an error that left some put nowhere (no spool configured, or spooling failed).
+ */
+int artifact_spool_batch_commit(struct artifact_spool_batch *b, bool *spooled, struct alts_err *err);
+/* Drops a batch not committed (its puts are not stored). NULL-safe. */
+void artifact_spool_batch_free(struct artifact_spool_batch *b);
+
+/*
  * Tries to deliver every entry in spool_dir, oldest first; a delivered
  * entry is removed, a failed one gets attempts+1 and last_error updated.
  * It stops at the first failed delivery (the store is most likely still

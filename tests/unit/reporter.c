@@ -343,10 +343,38 @@ static void test_reporter__survives_allocation_failures(void **state)
 	alts_free(path);
 }
 
+/* With opts.out, a file reporter appends to that sbuf exactly what it writes to a file. */
+static void test_reporter__output_into_an_sbuf_matches_the_file(void **state)
+{
+	static const char *const names[] = { "tap", "junit", "json", "html" };
+
+	ALTS_UNUSED(state);
+	for (size_t i = 0; i < ALTS_ARRAY_SIZE(names); i++) {
+		struct reporter_opts opts = { .tap_version = 13 };
+		struct alts_err err = ALTS_ERR_INIT;
+		struct sbuf mem = SBUF_INIT;
+		char *path = sandbox_path("out");
+		char *file;
+
+		assert_ok_err(rf_report(names[i], opts, path, 1, &err), &err);
+		file = rf_slurp(path);
+		alts_free(path);
+		assert_non_null(file);
+		opts.out = &mem;
+		assert_ok_err(rf_report(names[i], opts, "/nonexistent/dir/unused", 1, &err), &err);
+		assert_true(sbuf_ok(&mem));
+		if (strcmp(mem.buf, file))
+			fail_msg("%s: the sbuf differs from the file:\n%s\n--- file:\n%s", names[i], mem.buf, file);
+		alts_free(file);
+		sbuf_release(&mem);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reporter__names_are_the_registry),
+		cmocka_unit_test_setup_teardown(test_reporter__output_into_an_sbuf_matches_the_file, setup, teardown),
 		cmocka_unit_test(test_reporter__unknown_name_lists_known),
 		cmocka_unit_test_setup_teardown(test_reporter__open_error_names_path, setup, teardown),
 		cmocka_unit_test(test_reporter__write_error_is_reported),

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "framework/fs.h"
 #include "framework/sbuf.h"
 #include "reporters/stores/artifact_store_int.h"
 #include "reporters/stores/spool.h"
@@ -334,6 +335,185 @@ static void test_store_file__each_allocation_fails(void **state)
 	test_sandbox_cleanup();
 }
 
+/* Whether sandbox/rel exists (not following a final symbolic link). */
+static bool sandbox_has(const char *rel)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", sandbox, rel);
+	return lstat(path, &st) == 0;
+}
+
+/* The number of temporary files ("*.tmp.*") under the sandbox. */
+static int sandbox_tmp_files(void)
+{
+	char cmd[4200];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '*.tmp.*' | wc -l", sandbox);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Nothing of a batch is visible before its commit; all of it after; a dropped batch leaves nothing. */
+static void test_store_file__batch_whole_or_absent(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "");
+	struct artifact_batch *b = NULL;
+	struct sbuf got = SBUF_INIT;
+	char *src;
+
+	ALTS_UNUSED(state);
+	src = test_write_file("check.log", "$ true\n");
+	assert_ok_err(artifact_batch_begin(&b, s, &err), &err);
+	assert_ok_err(artifact_batch_put_bytes(b, "t1/report.tap", "ok 1\n", 5, NULL, &err), &err);
+	assert_ok_err(artifact_batch_put_file(b, "t1/logs/01-true.log", src, NULL, &err), &err);
+	assert_ok_err(artifact_batch_put_summary(b, "t1", "{}", 2, &err), &err);
+	assert_int_equal(artifact_batch_put_file(b, "t1/logs/gone.log", "/nonexistent/x", NULL, &err), ALTS_ENOTFOUND);
+	/* Written, not visible: no object under its key yet. */
+	assert_int_equal(artifact_store_get(s, "t1/report.tap", &got, 0, &err), ALTS_ENOTFOUND);
+	assert_false(sandbox_has("store/t1/logs/01-true.log"));
+	assert_false(sandbox_has("store/results/t1.json"));
+	assert_int_equal(sandbox_tmp_files(), 3);
+	assert_ok_err(artifact_batch_commit(b, &err), &err);
+	assert_ok_err(artifact_store_get(s, "t1/report.tap", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "ok 1\n");
+	sbuf_reset(&got);
+	assert_ok_err(artifact_store_get(s, "t1/logs/01-true.log", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "$ true\n");
+	assert_true(sandbox_has("store/results/t1.json"));
+	assert_int_equal(sandbox_tmp_files(), 0);
+
+	/* Dropped before its commit: nothing stored, nothing left over. */
+	assert_ok_err(artifact_batch_begin(&b, s, &err), &err);
+	assert_ok_err(artifact_batch_put_bytes(b, "t2/report.tap", "ok\n", 3, NULL, &err), &err);
+	assert_ok_err(artifact_batch_put_bytes(b, "t1/report.tap", "not ok\n", 7, NULL, &err), &err);
+	artifact_batch_free(b);
+	assert_false(sandbox_has("store/t2/report.tap"));
+	assert_int_equal(sandbox_tmp_files(), 0);
+	sbuf_reset(&got);
+	assert_ok_err(artifact_store_get(s, "t1/report.tap", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "ok 1\n");
+	artifact_batch_free(NULL);
+	sbuf_release(&got);
+	alts_free(src);
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
+/* A key never leaves the store: no "..", and a symbolic link inside the store is not followed. */
+static void test_store_file__symlinked_directory_is_refused(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "");
+	struct artifact_batch *b = NULL;
+	struct artifact_spool_batch *sb = NULL;
+	struct sbuf got = SBUF_INIT;
+	char outside[4096], link[4096], spool[4096];
+	bool spooled = true;
+
+	ALTS_UNUSED(state);
+	snprintf(outside, sizeof(outside), "%s/outside", sandbox);
+	snprintf(link, sizeof(link), "%s/store/t9", sandbox);
+	snprintf(spool, sizeof(spool), "%s/spool", sandbox);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	assert_int_equal(symlink(outside, link), 0);
+	assert_ok_err(artifact_batch_begin(&b, s, &err), &err);
+	assert_int_equal(artifact_batch_put_bytes(b, "../x", "x", 1, NULL, &err), ALTS_EINVALID);
+	assert_int_equal(artifact_batch_put_bytes(b, "t9/report.tap", "x", 1, NULL, &err), ALTS_EINVALID);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(artifact_batch_put_bytes(b, "t9/logs/a.log", "x", 1, NULL, &err), ALTS_EINVALID);
+	assert_ok_err(artifact_batch_commit(b, &err), &err);
+	assert_int_equal(artifact_store_put_bytes(s, "t9/report.tap", "x", 1, NULL, &err), ALTS_EINVALID);
+	/* Refused for good: not spooled either. */
+	assert_ok_err(artifact_spool_batch_begin(&sb, s, spool, &err), &err);
+	assert_int_equal(artifact_spool_batch_put_bytes(sb, "t9/report.tap", "x", 1, NULL, &spooled, &err),
+			 ALTS_EINVALID);
+	assert_ok_err(artifact_spool_batch_commit(sb, &spooled, &err), &err);
+	assert_false(spooled);
+	assert_false(sandbox_has("outside/report.tap"));
+	assert_false(sandbox_has("outside/logs"));
+	assert_false(sandbox_has("spool"));
+	/* Nor read through. */
+	alts_free(test_write_file("outside/secret", "secret\n"));
+	snprintf(link, sizeof(link), "%s/outside/secret", sandbox);
+	assert_int_equal(artifact_store_get(s, "t9/secret", &got, 0, &err), ALTS_ENOTFOUND);
+	snprintf(outside, sizeof(outside), "%s/store/secret", sandbox);
+	assert_int_equal(symlink(link, outside), 0);
+	assert_int_equal(artifact_store_get(s, "secret", &got, 0, &err), ALTS_ENOTFOUND);
+	assert_int_equal(got.len, 0);
+	sbuf_release(&got);
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
+/* A commit that fails loses nothing: the batch goes to the spool, and a flush delivers it. */
+static void test_store_file__failed_commit_spools_the_batch(void **state)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	struct artifact_store *s = open_file_store("store", "");
+	struct artifact_spool_batch *b = NULL;
+	struct sbuf keys = SBUF_INIT, got = SBUF_INIT;
+	char spool[4096], blocker[4096];
+	size_t delivered = 0, remaining = 9;
+	bool spooled = true;
+	char *src;
+
+	ALTS_UNUSED(state);
+	snprintf(spool, sizeof(spool), "%s/spool", sandbox);
+	src = test_write_file("check.log", "$ true\n");
+	assert_ok_err(artifact_spool_batch_begin(&b, s, spool, &err), &err);
+	assert_ok_err(artifact_spool_batch_put_bytes(b, "t3/report.tap", "ok 1\n", 5, NULL, &spooled, &err), &err);
+	assert_false(spooled);
+	assert_ok_err(artifact_spool_batch_put_file(b, "t3/logs/01.log", src, NULL, &spooled, &err), &err);
+	assert_ok_err(artifact_spool_batch_put_summary(b, "t3", "{\"s\":1}", 7, &spooled, &err), &err);
+	assert_false(spooled);
+	/* Something takes report.tap's place before the commit: its rename fails. */
+	snprintf(blocker, sizeof(blocker), "%s/store/t3/report.tap/x", sandbox);
+	assert_ok_err(fs_mkdir_p(blocker, 0755, &err), &err);
+	assert_ok_err(artifact_spool_batch_commit(b, &spooled, &err), &err);
+	assert_true(spooled);
+	assert_non_null(strstr(err.msg, "report.tap"));
+	assert_ok_err(artifact_spool_list(spool, collect_key, &keys, &err), &err);
+	assert_string_equal(keys.buf, "t3/report.tap;t3/logs/01.log;t3;");
+	assert_int_equal(sandbox_tmp_files(), 0);
+	/* The source may go away: the spool has its own copy. */
+	unlink(src);
+	/* Fixed: the next flush delivers all three. */
+	snprintf(blocker, sizeof(blocker), "rm -r '%s/store/t3/report.tap'", sandbox);
+	assert_int_equal(system(blocker), 0);
+	assert_ok_err(artifact_spool_flush(s, spool, &delivered, &remaining, &err), &err);
+	assert_int_equal(delivered, 3);
+	assert_int_equal(remaining, 0);
+	assert_ok_err(artifact_store_get(s, "t3/report.tap", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "ok 1\n");
+	sbuf_reset(&got);
+	assert_ok_err(artifact_store_get(s, "t3/logs/01.log", &got, 0, &err), &err);
+	assert_string_equal(got.buf, "$ true\n");
+	assert_true(sandbox_has("store/results/t3.json"));
+
+	/* Without a store, a batch goes straight to the spool. */
+	assert_ok_err(artifact_spool_batch_begin(&b, NULL, spool, &err), &err);
+	assert_ok_err(artifact_spool_batch_put_bytes(b, "t4/report.tap", "ok\n", 3, NULL, &spooled, &err), &err);
+	assert_true(spooled);
+	assert_ok_err(artifact_spool_batch_commit(b, &spooled, &err), &err);
+	assert_false(spooled);
+	sbuf_reset(&keys);
+	assert_ok_err(artifact_spool_list(spool, collect_key, &keys, &err), &err);
+	assert_string_equal(keys.buf, "t4/report.tap;");
+	sbuf_release(&keys);
+	sbuf_release(&got);
+	alts_free(src);
+	artifact_store_free(s);
+	test_sandbox_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +524,9 @@ int main(void)
 		cmocka_unit_test(test_store_file__spool_put_and_flush),
 		cmocka_unit_test(test_store_file__spool_missing_dir),
 		cmocka_unit_test(test_store_file__gzip),
+		cmocka_unit_test(test_store_file__batch_whole_or_absent),
+		cmocka_unit_test(test_store_file__symlinked_directory_is_refused),
+		cmocka_unit_test(test_store_file__failed_commit_spools_the_batch),
 		cmocka_unit_test(test_store_file__each_allocation_fails),
 	};
 
