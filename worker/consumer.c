@@ -9,6 +9,10 @@
 #include "worker/wctx.h"
 
 #include <amqp.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +33,7 @@ struct consumer {
 	struct settle_item *settles, *settles_tail;
 	bool stop, pause, reconnect;
 	atomic_bool connected;
+	int wake_fd;  /* eventfd: a settle or a flag above is waiting for the thread */
 
 	/* Owned by the thread. */
 	amqp_connection_state_t conn;
@@ -43,6 +48,35 @@ struct consumer {
 static char *bytes_dup(amqp_bytes_t b)
 {
 	return b.bytes ? alts_strndup(b.bytes, b.len) : NULL;
+}
+
+static void consumer_wake(struct consumer *c)
+{
+	uint64_t one = 1;
+
+	if (c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		wlog(ALTS_LOG_WARN, "consumer.wake_failed", NULL, "errno=%d", errno);
+}
+
+/*
+ * Waits at most timeout_ms for a frame from the broker or a wake-up
+ * (consumer_wake). A finished task's ack must not wait for the next
+ * delivery or for the timeout: with every prefetch slot taken the broker
+ * sends nothing until an ack comes, and the slot would idle meanwhile.
+ * Frames already read (rabbitmq-c's buffer) need no wait; bytes held by
+ * TLS are not seen by poll(), and the caller reads after the timeout as it
+ * always did.
+ */
+static void consumer_wait(struct consumer *c, int timeout_ms)
+{
+	struct pollfd p[2] = { { amqp_get_sockfd(c->conn), POLLIN, 0 }, { c->wake_fd, POLLIN, 0 } };
+	uint64_t n;
+
+	if (amqp_frames_enqueued(c->conn) || amqp_data_in_buffer(c->conn))
+		return;
+	if (poll(p, 2, timeout_ms) > 0 && (p[1].revents & POLLIN) && read(c->wake_fd, &n, sizeof(n)) < 0 &&
+	    errno != EAGAIN)
+		wlog(ALTS_LOG_WARN, "consumer.wake_failed", NULL, "errno=%d", errno);
 }
 
 static void consumer_disconnect(struct consumer *c, bool clean)
@@ -373,7 +407,7 @@ static void *consumer_main(void *arg)
 	long backoff = 0;
 
 	for (;;) {
-		struct timeval tv = { 0, CONSUMER_WAIT_MS * 1000 };
+		struct timeval tv = { 0, 0 };  /* consumer_wait has waited */
 		bool stop, pause, reconnect, take;
 		struct delivery d;
 		int rc;
@@ -413,6 +447,8 @@ static void *consumer_main(void *arg)
 			stop_consuming(c);
 		flush_settles(c);
 		amqp_maybe_release_buffers(c->conn);
+		consumer_wait(c, CONSUMER_WAIT_MS);
+		flush_settles(c);
 		rc = consume_one(c, &d, &tv);
 		if (rc == AMQP_STATUS_TIMEOUT || rc == AMQP_STATUS_UNEXPECTED_STATE)
 			continue;
@@ -438,10 +474,17 @@ int consumer_start(struct consumer **out, struct worker *w, struct alts_err *err
 	if (!c)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	c->w = w;
+	c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->wake_fd < 0) {
+		e = errno;
+		alts_free(c);
+		return alts_err_errno(err, ALTS_EENV, e, "cannot make the consumer's eventfd");
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	e = pthread_create(&c->thread, NULL, consumer_main, c);
 	if (e) {
 		pthread_mutex_destroy(&c->lock);
+		close(c->wake_fd);
 		alts_free(c);
 		return alts_err_errno(err, ALTS_EENV, e, "cannot start the consumer thread");
 	}
@@ -466,6 +509,7 @@ void consumer_settle(struct consumer *c, uint64_t gen, uint64_t tag, enum settle
 		c->settles = s;
 	c->settles_tail = s;
 	pthread_mutex_unlock(&c->lock);
+	consumer_wake(c);
 }
 
 void consumer_pause(struct consumer *c)
@@ -473,6 +517,7 @@ void consumer_pause(struct consumer *c)
 	pthread_mutex_lock(&c->lock);
 	c->pause = true;
 	pthread_mutex_unlock(&c->lock);
+	consumer_wake(c);
 }
 
 void consumer_reconnect(struct consumer *c)
@@ -480,6 +525,7 @@ void consumer_reconnect(struct consumer *c)
 	pthread_mutex_lock(&c->lock);
 	c->reconnect = true;
 	pthread_mutex_unlock(&c->lock);
+	consumer_wake(c);
 }
 
 bool consumer_connected(struct consumer *c)
@@ -494,6 +540,7 @@ void consumer_stop(struct consumer *c)
 	pthread_mutex_lock(&c->lock);
 	c->stop = true;
 	pthread_mutex_unlock(&c->lock);
+	consumer_wake(c);
 	if (c->started)
 		pthread_join(c->thread, NULL);
 	while (c->settles) {
@@ -503,5 +550,6 @@ void consumer_stop(struct consumer *c)
 		alts_free(s);
 	}
 	pthread_mutex_destroy(&c->lock);
+	close(c->wake_fd);
 	alts_free(c);
 }
