@@ -382,6 +382,7 @@ static const char *life_dir(struct check_ctx *ctx)
 	return arena_printf(ctx->arena, "%s/alts-life", runner_workdir(ctx->runner));
 }
 
+/* A file in the check's scratch directory (made by check_scratch_dir() before the file is). */
 static const char *scratch_path(struct check_ctx *ctx, const char *name)
 {
 	return arena_printf(ctx->arena, "%s/%s", ctx->scratch ? ctx->scratch : "/tmp", name);

@@ -639,7 +639,7 @@ out:
 	wlog_set_task(NULL);
 	if (active)
 		idset_remove(w->active, t.id);
-	if (t.dir && access(t.dir, F_OK) == 0)
+	if (t.dir)
 		fs_remove_tree(t.dir);
 	alts_free(t.dir);
 	artifact_spool_batch_free(t.batch);
