@@ -1335,6 +1335,25 @@ static enum MHD_Result answer_too_large_now(struct sched_server *s, struct MHD_C
 	return MHD_YES;
 }
 
+/*
+ * A worker's report carries a task's result and log text: the results queue's
+ * bound, not the API's; and only under a worker's token, so that no one else
+ * makes the scheduler buffer that much before the 401 or 403.
+ */
+static long body_limit(struct sched_server *s, struct MHD_Connection *c, const char *url)
+{
+	struct alts_err err = ALTS_ERR_INIT;
+	unsigned scopes = 0;
+
+	if (strncmp(url, "/internal/", 10) ||
+	    auth_verify_header_cached(s->auth_cache,
+				      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+				      s->cfg->jwt_secret, s->cfg->hashing_algorithm, time(NULL), &scopes, &err) ||
+	    !(scopes & AUTH_SCOPE_WORKER))
+		return s->cfg->max_body_size;
+	return (long)REPORT_MAX_BYTES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -1370,8 +1389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			alts_free(rq);
 			return MHD_NO;
 		}
-		/* A worker's report carries a task's result and log text: the results queue's bound, not the API's. */
-		rq->limit = !strncmp(url, "/internal/", 10) ? (long)REPORT_MAX_BYTES : s->cfg->max_body_size;
+		rq->limit = body_limit(s, c, url);
 		sbuf_init(&rq->body, (size_t)rq->limit);
 		*con_cls = rq;
 		bad = framing_problem(c);

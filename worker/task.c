@@ -341,7 +341,8 @@ static void add_artifact(struct task *t, const char *name, const char *path, con
 	bool spooled = false;
 	int rc;
 
-	if (!key || !t->batch || t->nartifacts >= TASK_MAX_ARTIFACTS)
+	/* Every name kept goes to pending or batched (a URL too only with a store): bound them all. */
+	if (!key || !t->batch || t->npending + t->nbatched >= TASK_MAX_ARTIFACTS)
 		return;
 	name = arena_strdup(t->arena, name);
 	rc = path ? artifact_spool_batch_put_file(t->batch, key, path, NULL, &spooled, &err)

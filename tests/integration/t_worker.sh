@@ -302,6 +302,19 @@ for i in $(seq 1 50); do [ -s "$SCRATCH/store/$id13/report.tap" ] && break; slee
 check "... and a worker with a good store delivers them" cmp -s <(curl -s -H "$AUTH" "$SCHED_URL/tasks/$id13/report.tap") "$SCRATCH/store/$id13/report.tap"
 worker_stop "$WORKER_PID"
 
+# 11c. More logs than a task keeps names of (512), the store unopenable: every one is
+# spooled and named pending, up to the bound; the worker does not overrun its list.
+worker_start "$SCRATCH/noopen.yaml" || bad "worker with an unopenable store starts (many logs)"
+WORKER_PIDS+=("$WORKER_PID")
+many_suite=$(jq -cn '{name:"many",environment:{runner:"local",dist_arch:"x86_64"},checks:[range(600) | {launch:{name:"c\(.)",command:["true"]}}]}')
+id13c=$(submit_suite "$many_suite")
+r=$(wait_result "$id13c" 240)
+check "600 logs, store unopenable: the task finished ($(jq -c '{state}' <<<"$r" 2>/dev/null))" [ "$(jq -r .state <<<"$r")" = finished ]
+check "600 logs, store unopenable: 512 named pending" [ "$(curl -s -H "$AUTH" "$SCHED_URL/tasks/$id13c" | jq '.artifacts_pending | length')" = 512 ]
+check "600 logs, store unopenable: the worker is still up" kill -0 "$WORKER_PID"
+worker_stop "$WORKER_PID"
+rm -f "$SCRATCH/spool"/*
+
 # 9. The broker restarts while a task runs: it reconnects, the task completes once.
 worker_start "$SCRATCH/config.yaml" --log-level debug || bad "worker for the broker restart starts"
 WORKER_PIDS+=("$WORKER_PID")
