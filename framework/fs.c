@@ -4,6 +4,7 @@
 
 #include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fs_mkdir_p(const char *path, mode_t mode, struct alts_err *err)
 {
@@ -30,7 +31,8 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 	ALTS_UNUSED(ftw);
 	if (flag == FTW_DNR || flag == FTW_NS)
 		return 0;
-	return remove(path) && errno != ENOENT ? -1 : 0;
+	/* FTW_DEPTH reports a directory as FTW_DP, after its entries: no unlink() that fails with EISDIR first. */
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT ? -1 : 0;
 }
 
 int fs_remove_tree(const char *path)
