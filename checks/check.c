@@ -463,25 +463,27 @@ int check_cmd(struct check_ctx *ctx, struct check_cmd_out *out, const char *cons
 	return check_cmd_ex(ctx, out, argv, &opts, err);
 }
 
-int check_scratch_make(struct check_ctx *ctx, struct alts_err *err)
+const char *check_scratch_dir(struct check_ctx *ctx, struct alts_err *err)
 {
-	if (!ctx->scratch_dir || ctx->scratch_made)
-		return 0;
-	if (mkdir(ctx->scratch_dir, 0755) < 0 && errno != EEXIST)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", ctx->scratch_dir);
+	if (!ctx->scratch)
+		return "/tmp";
+	if (!ctx->scratch_made && mkdir(ctx->scratch, 0755) < 0 && errno != EEXIST) {
+		alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", ctx->scratch);
+		return NULL;
+	}
 	ctx->scratch_made = true;
-	return 0;
+	return ctx->scratch;
 }
 
 int check_write_file(struct check_ctx *ctx, const char **path, const char *name, const char *data, size_t len,
 		     struct alts_err *err)
 {
-	const char *dir = ctx->scratch_dir ? ctx->scratch_dir : "/tmp";
-	char *p = arena_printf(ctx->arena, "%s/%s-XXXXXX", dir, name);
-	int fd, rc = check_scratch_make(ctx, err);
+	const char *dir = check_scratch_dir(ctx, err);
+	char *p = dir ? arena_printf(ctx->arena, "%s/%s-XXXXXX", dir, name) : NULL;
+	int fd, rc = 0;
 
-	if (rc)
-		return rc;
+	if (!dir)
+		return err->code;
 	if (!p)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	fd = mkstemp(p);

@@ -32,9 +32,9 @@ struct check_ctx {
 	volatile const int *cancel;
 	proc_output_fn on_output;     /* streams command output (-v); may be NULL */
 	void *payload;
-	const char *scratch_dir;      /* host directory for temporary files of this check, made by
-	                                 check_scratch_make() (most checks never need one); NULL: /tmp */
-	bool scratch_made;            /* check_scratch_make() made scratch_dir: the engine removes it */
+	const char *scratch;          /* host directory for temporary files of this check (NULL: /tmp),
+	                                 made on demand: use check_scratch_dir() */
+	bool scratch_made;            /* check_scratch_dir() made it: the engine removes it */
 	const char *dist_name;        /* the run's distribution (--dist, else the suite's, else the
 	                                 environment's) for config exclusions; NULL: checks work it out */
 	const char *dist_version;
@@ -122,8 +122,11 @@ const char *check_cmd_summary(struct check_ctx *ctx, const struct check_cmd_out 
 /* Describes how a command ended, for messages: "exit 100", "killed by signal 9", "timed out after 30s". */
 const char *check_cmd_status(struct check_ctx *ctx, const struct check_cmd_out *o);
 
-/* Makes the check's scratch directory, once; a file may be put there after it. */
-int check_scratch_make(struct check_ctx *ctx, struct alts_err *err);
+/*
+ * The check's host directory for temporary files, made on first use (most
+ * checks never need one); NULL with err set when it cannot be made.
+ */
+const char *check_scratch_dir(struct check_ctx *ctx, struct alts_err *err);
 
 /*
  * Writes data to a new host file in the check's scratch directory, named

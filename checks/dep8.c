@@ -170,7 +170,7 @@ struct dep8_run {
 	unsigned base_depth;       /* runner_snapshot_depth() with it */
 	struct dep8_state base;    /* st when it was taken */
 	const char *no_revert;     /* why there is none, for the tests' notes */
-	unsigned nreverts;
+	unsigned nreverts;         /* reverts so far: each stashes the artifacts in its own directory */
 };
 
 /* Runs argv as root in the environment; *why (arena) says how it failed, NULL when it exited 0. */
@@ -890,7 +890,7 @@ static int dep8_revert(struct dep8_run *r, const char *why, const char **note, s
 {
 	struct check_ctx *ctx = r->ctx;
 	struct alts_err perr = ALTS_ERR_INIT;
-	const char *stash;
+	const char *stash, *scratch;
 	int rc;
 
 	*note = NULL;
@@ -904,8 +904,10 @@ static int dep8_revert(struct dep8_run *r, const char *why, const char **note, s
 		return 0;
 	}
 	check_logf(ctx, "alts: reverting the environment to before the first test: %s", why);
-	stash = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-%u", ctx->scratch_dir ? ctx->scratch_dir : "/tmp",
-			     ctx->check->index + 1, ++r->nreverts);
+	scratch = check_scratch_dir(ctx, err);
+	if (!scratch)
+		return err->code;
+	stash = arena_printf(ctx->arena, "%s/dep8-%zu-artifacts-%u", scratch, ctx->check->index + 1, ++r->nreverts);
 	if (!stash)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	if (mkdir(stash, 0700) < 0)

@@ -309,9 +309,8 @@ static int run_to_file(struct check_ctx *ctx, const char *const *argv, const cha
 
 	if (!err_path)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = check_scratch_make(ctx, err);
-	if (rc)
-		return rc;
+	if (!check_scratch_dir(ctx, err))
+		return err->code;
 	check_logf(ctx, "$ %s > %s", check_argv_display(ctx, argv), out_path);
 	memset(&pr, 0, sizeof(pr));
 	req.argv = argv;
@@ -383,9 +382,10 @@ static const char *life_dir(struct check_ctx *ctx)
 	return arena_printf(ctx->arena, "%s/alts-life", runner_workdir(ctx->runner));
 }
 
+/* A file in the check's scratch directory (made by check_scratch_dir() before the file is). */
 static const char *scratch_path(struct check_ctx *ctx, const char *name)
 {
-	return arena_printf(ctx->arena, "%s/%s", ctx->scratch_dir ? ctx->scratch_dir : "/tmp", name);
+	return arena_printf(ctx->arena, "%s/%s", ctx->scratch ? ctx->scratch : "/tmp", name);
 }
 
 int leftovers_snapshot(struct check_ctx *ctx, const struct pkg_mgr *m, struct alts_err *err)
@@ -579,6 +579,9 @@ int leftovers_compare(struct check_ctx *ctx, const struct pkg_mgr *m, const stru
 	findings->n = 0;
 	if (!dir || !bfiles || !bprocs || !afiles || !walk)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	/* The walk from before comes out into the scratch directory, which is made on demand. */
+	if (!check_scratch_dir(ctx, err))
+		return err->code;
 	if (runner_copy_out(ctx->runner, arena_printf(ctx->arena, "%s/files", dir), bfiles, &cerr) ||
 	    access(bfiles, R_OK) != 0) {
 		check_logf(ctx, "alts: no walk from before the package's life: %s", cerr.msg[0] ? cerr.msg : "no file");

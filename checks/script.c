@@ -591,9 +591,9 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 {
 	static const char *const pass[] = { "PATH", "HOME", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY",
 					    "HTTPS_PROXY", "NO_PROXY", "GIT_SSL_CAINFO", "SSL_CERT_FILE", NULL };
-	const char *base = ctx->scratch_dir ? ctx->scratch_dir : "/tmp";
-	const char *dest = arena_printf(ctx->arena, "%s/git-%zu", base, ctx->check->index + 1);
-	const char *errfile = arena_printf(ctx->arena, "%s/git-clone.log", base);
+	const char *base = check_scratch_dir(ctx, err);
+	const char *dest = base ? arena_printf(ctx->arena, "%s/git-%zu", base, ctx->check->index + 1) : NULL;
+	const char *errfile = base ? arena_printf(ctx->arena, "%s/git-clone.log", base) : NULL;
 	const char *argv[13], *envp[ALTS_ARRAY_SIZE(pass) + 5];
 	struct proc_spec spec = PROC_SPEC_INIT;
 	struct proc_result res;
@@ -607,11 +607,10 @@ static int script_clone(struct check_ctx *ctx, const struct script_conf *conf, c
 	int rc;
 
 	*ok = false;
+	if (!base)
+		return err->code;
 	if (!dest || !errfile)
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-	rc = check_scratch_make(ctx, err);
-	if (rc)
-		return rc;
 	argv[n++] = "git";
 	argv[n++] = "clone";
 	argv[n++] = "--quiet";

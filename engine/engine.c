@@ -246,7 +246,7 @@ static int run_one_check(struct suite_run *run, struct check_result *cr, struct 
 	ctx.cancel = run->eng->opts->cancel;
 	ctx.on_output = on_check_output;
 	ctx.payload = run;
-	ctx.scratch_dir = scratch;
+	ctx.scratch = scratch;
 	ctx.dist_name = run->sr->dist_name;
 	ctx.dist_version = run->sr->dist_version;
 	t0 = proc_now();

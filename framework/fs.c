@@ -6,23 +6,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * From the bottom up: one mkdir when the parent exists (the common case),
+ * the missing parents (mode 0755) only when it says ENOENT.
+ */
+static int mkdir_up(char *buf, mode_t mode, struct alts_err *err)
+{
+	char *slash;
+	int rc;
+
+	if (mkdir(buf, mode) == 0 || errno == EEXIST)
+		return 0;
+	slash = strrchr(buf, '/');
+	if (errno != ENOENT || !slash || slash == buf)
+		return alts_err_errno(err, ALTS_EENV, errno, "cannot create directory '%s'", buf);
+	*slash = '\0';
+	rc = mkdir_up(buf, 0755, err);
+	*slash = '/';
+	if (!rc && mkdir(buf, mode) < 0 && errno != EEXIST)
+		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create directory '%s'", buf);
+	return rc;
+}
+
 int fs_mkdir_p(const char *path, mode_t mode, struct alts_err *err)
 {
 	char buf[PATH_MAX];
+	size_t len;
 
 	if (!str_fmt(buf, sizeof(buf), "%s", path))
 		return alts_err_set(err, ALTS_EINVALID, "path too long: '%s'", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return alts_err_errno(err, ALTS_EENV, errno, "cannot create directory '%s'", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return alts_err_errno(err, ALTS_EENV, errno, "cannot create directory '%s'", buf);
-	return 0;
+	/* Trailing slashes would make an empty last component. */
+	for (len = strlen(buf); len > 1 && buf[len - 1] == '/'; len--)
+		buf[len - 1] = '\0';
+	return mkdir_up(buf, mode, err);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

@@ -21,6 +21,7 @@ VALUES = {
     "--tap-version": "13 14",
     "--algorithm": "HS256 HS384 HS512",
     "--variant": "minbase buildd fakechroot",
+    "--scope": "worker",
 }
 OPT_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z])\b")
 

@@ -9,6 +9,7 @@
 #include "framework/sbuf.h"
 #include "framework/suite.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -33,22 +34,38 @@ static int local_set_root(struct runner *r, struct alts_err *err)
 	return 0;
 }
 
-static int local_read_os_release(struct runner *r, struct alts_err *err)
+/* The host's os-release and machine name do not change while alts runs: read once per process. */
+static struct {
+	pthread_once_t once;
+	struct sbuf os_release;
+	struct utsname uts;
+	bool have_uts;
+} host = { PTHREAD_ONCE_INIT, SBUF_INIT, { { 0 } }, false };
+
+static void host_read(void)
 {
-	struct sbuf text = SBUF_INIT;
+	if (sbuf_read_file(&host.os_release, "/etc/os-release", 65536) &&
+	    sbuf_read_file(&host.os_release, "/usr/lib/os-release", 65536))
+		sbuf_reset(&host.os_release);
+	host.have_uts = uname(&host.uts) == 0;
+}
+
+static int local_read_host(struct runner *r, struct alts_err *err)
+{
 	int rc;
 
-	if (sbuf_read_file(&text, "/etc/os-release", 65536) && sbuf_read_file(&text, "/usr/lib/os-release", 65536))
-		sbuf_reset(&text);
-	rc = runner_parse_os_release(&r->info, text.buf, err);
-	sbuf_release(&text);
+	pthread_once(&host.once, host_read);
+	if (!sbuf_ok(&host.os_release))
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
+	rc = runner_parse_os_release(&r->info, host.os_release.buf, err);
+	if (!rc && (!host.have_uts || !(r->info.arch = alts_strdup(host.uts.machine))))
+		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	return rc;
 }
 
 static int local_prepare(struct runner *r, struct alts_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
-	struct utsname uts;
 	int rc;
 
 	r->workdir = alts_asprintf("%s/alts-local-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -61,15 +78,11 @@ static int local_prepare(struct runner *r, struct alts_err *err)
 		return rc;
 	}
 	r->info.name = r->ops->name;
-	rc = local_read_os_release(r, err);
+	rc = local_read_host(r, err);
 	if (!rc)
 		rc = local_set_root(r, err);
 	if (rc)
 		goto fail;
-	if (uname(&uts) < 0 || !(r->info.arch = alts_strdup(uts.machine))) {
-		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		goto fail;
-	}
 	return 0;
 fail:
 	runner_remove_tree(r->workdir);

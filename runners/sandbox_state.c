@@ -84,39 +84,44 @@ static int state_root_lock(struct alts_err *err)
 	return fd;
 }
 
-int sandbox_state_sweep(struct alts_err *err)
+/*
+ * Under the root's lock: renames stale directories out of the way (they
+ * are removed after it). Returns how many; *leftover is set when there is
+ * something to remove (renamed now, or by an earlier sweep that did not
+ * finish).
+ */
+static int sweep_rename(const char *root, bool *leftover, struct alts_err *err)
 {
-	const char *root = sandbox_state_root();
 	struct dirent *e;
-	int removed = 0, lock;
-	DIR *d;
+	int removed = 0;
+	DIR *d = opendir(root);
 
-	if (access(root, F_OK))
-		return errno == ENOENT ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", root);
-	lock = state_root_lock(err);
-	if (lock < 0)
-		return lock;
-	/* Under the lock, stale directories are renamed out of the way; they are removed after it. */
-	d = opendir(root);
-	if (!d) {
-		close(lock);
+	if (!d)
 		return alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", root);
-	}
 	while ((e = readdir(d)) != NULL) {
 		char dir[PATH_MAX], gone[PATH_MAX];
 
+		if (!strncmp(e->d_name, ".stale-", 7))
+			*leftover = true;
 		if (strncmp(e->d_name, "sb-", 3) || !str_fmt(dir, sizeof(dir), "%s/%s", root, e->d_name) ||
 		    !str_fmt(gone, sizeof(gone), "%s/.stale-%s", root, e->d_name))
 			continue;
 		if (state_is_stale(dir) && rename(dir, gone) == 0) {
 			alts_log(ALTS_LOG_INFO, "sandbox", "removing stale sandbox %s", dir);
 			removed++;
+			*leftover = true;
 		}
 	}
 	closedir(d);
-	close(lock);
-	/* Also what an earlier sweep did not finish; two sweepers removing one tree is harmless. */
-	d = opendir(root);
+	return removed;
+}
+
+/* After the lock: removes the renamed directories; two sweepers removing one tree is harmless. */
+static void sweep_remove(const char *root)
+{
+	struct dirent *e;
+	DIR *d = opendir(root);
+
 	while (d && (e = readdir(d)) != NULL) {
 		char dir[PATH_MAX];
 
@@ -125,12 +130,30 @@ int sandbox_state_sweep(struct alts_err *err)
 	}
 	if (d)
 		closedir(d);
+}
+
+int sandbox_state_sweep(struct alts_err *err)
+{
+	const char *root = sandbox_state_root();
+	bool leftover = false;
+	int removed, lock;
+
+	if (access(root, F_OK))
+		return errno == ENOENT ? 0 : alts_err_errno(err, ALTS_EENV, errno, "cannot read '%s'", root);
+	lock = state_root_lock(err);
+	if (lock < 0)
+		return lock;
+	removed = sweep_rename(root, &leftover, err);
+	close(lock);
+	if (leftover)
+		sweep_remove(root);
 	return removed;
 }
 
 int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 {
 	char path[PATH_MAX];
+	bool leftover = false;
 	int rc, lock;
 
 	st->lock_fd = -1;
@@ -138,12 +161,15 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 	rc = fs_mkdir_p(sandbox_state_root(), 0700, err);
 	if (rc)
 		return rc;
-	rc = sandbox_state_sweep(err);
-	if (rc < 0)
-		return rc;
+	/* The sweep and the new directory under one hold of the lock. */
 	lock = state_root_lock(err);
 	if (lock < 0)
 		return lock;
+	rc = sweep_rename(sandbox_state_root(), &leftover, err);
+	if (rc < 0) {
+		close(lock);
+		return rc;
+	}
 	if (!str_fmt(st->dir, sizeof(st->dir), "%s/sb-XXXXXX", sandbox_state_root()) || !mkdtemp(st->dir)) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create a sandbox directory in '%s'",
 				    sandbox_state_root());
@@ -159,6 +185,8 @@ int sandbox_state_create(struct sandbox_state *st, struct alts_err *err)
 	}
 	close(lock);
 	lock = -1;
+	if (leftover)
+		sweep_remove(sandbox_state_root());
 	if (!str_fmt(path, sizeof(path), "%s/root", st->dir) || mkdir(path, 0755) < 0 ||
 	    !str_fmt(path, sizeof(path), "%s/rw", st->dir) || mkdir(path, 0755) < 0) {
 		rc = alts_err_errno(err, ALTS_EENV, errno, "cannot create '%s'", path);

@@ -307,7 +307,7 @@ FAKE_HELPER void fake_check_init_full(struct fake_check *fc, const char *yaml, c
 	fc->ctx.result = &fc->result;
 	fc->ctx.arena = fc->arena;
 	fc->ctx.log = fc->log;
-	fc->ctx.scratch_dir = dir;
+	fc->ctx.scratch = dir;
 	fc->ctx.deadline = proc_now() + 60;
 }
 
