@@ -4,6 +4,7 @@
 
 #include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /*
  * From the bottom up: one mkdir when the parent exists (the common case),
@@ -46,7 +47,8 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 	ALTS_UNUSED(ftw);
 	if (flag == FTW_DNR || flag == FTW_NS)
 		return 0;
-	return remove(path) && errno != ENOENT ? -1 : 0;
+	/* FTW_DEPTH reports a directory as FTW_DP, after its entries: no unlink() that fails with EISDIR first. */
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT ? -1 : 0;
 }
 
 int fs_remove_tree(const char *path)
