@@ -24,6 +24,7 @@ import argparse
 import http.client
 import json
 import statistics
+import resource
 import sys
 import threading
 import time
@@ -212,13 +213,21 @@ def phase_throughput(a, body):
     return s
 
 
+def driver_cpu_s():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def cmd_run(a):
     body = json.dumps(TRIVIAL).encode()
     out = {"name": a.name, "n": a.n, "poll_ms": a.poll_ms}
     try:
         Api(a.url, a.token).submit(body)  # reachability, and one task to warm the path up
+        cpu0 = driver_cpu_s()
         out["latency"] = phase_latency(a, body)
         out["throughput"] = phase_throughput(a, body)
+        # The driver shares the machine's CPUs with the side it measures: its own cost per task.
+        out["driver_cpu_ms_per_task"] = round((driver_cpu_s() - cpu0) * 1000 / (2 * a.n), 2)
     except Exception as e:
         print("worker_e2e.py: %s: %s" % (a.name, e), file=sys.stderr)
         return 3
@@ -248,7 +257,7 @@ def cmd_table(a):
             vals = [r["latency"]["failed"] + r["throughput"]["failed"] for r in runs]
         else:
             vals = [r[ph][key] for r in runs]
-        line = "%-28s" % label + "".join("%*s" % (w + 2, v) for v in vals)
+        line = "%-28s" % label + "".join("%*s" % (w + 2, round(v, 2) if isinstance(v, float) else v) for v in vals)
         if lower_better is not None and len(runs) > 1:
             ratios = []
             for v in vals[1:]:

@@ -6,7 +6,7 @@
 #
 # usage: bench/worker_vs_celery.sh [-n TASKS] [-r ROUNDS] [--workers N] [--threads N]
 #            [--celery-pool POOL] [--celery-prefetch M] [--celery-backend URL] [--celery-only]
-#            [--alts-before BUILD_DIR] [--alts-report direct|queue] [--no-install]
+#            [--alts-before BUILD_DIR] [--alts-report direct|queue] [--poll-ms MS] [--no-install]
 #
 # -r rounds (1), each side once per round, interleaved; the table shows each number's median.
 # --alts-before a second alts build (e.g. of main) measured as one more side, "alts-before".
@@ -17,6 +17,7 @@
 # once (8), --celery-pool threads (default) or prefork, --celery-prefetch Celery's
 # worker_prefetch_multiplier (0 = unlimited, the default; see README), --celery-backend the
 # Celery result backend (file:// under the scratch directory), --celery-only skips alts.
+# --poll-ms how often the driver asks for a pending result (5; both sides alike).
 # Environment: ALTS_BUILD_DIR (default /tmp/alts-build-bench); ALTS_BENCH_KEEP=1 keeps the
 # scratch directory (logs, databases), as does a failure.
 # Exit status: 0 done, 2 usage, 3 environment failure.
@@ -33,6 +34,7 @@ celery_only=0
 rounds=1
 alts_before=
 alts_report=direct
+poll_ms=5
 no_install=0 # read by peers/lib.sh
 export no_install
 
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
 	-r) rounds=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--alts-before) alts_before=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--alts-report) alts_report=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--poll-ms) poll_ms=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--no-install) no_install=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -123,23 +126,26 @@ wait_consumers() {
 }
 
 # run_side NAME URL TAG: the driver against URL, its summary in $tmp/TAG.json; CPU of the server
-# (${pids[0]}), of the workers (the other $pids) and of the broker, per task, in $tmp/cpu; the
-# messages published to the broker per task in $tmp/msgs.
+# (${pids[0]}), of the workers (the other $pids), of the broker, of the commands the workers ran
+# (reaped children) and of the driver, per task, in $tmp/cpu; the messages published to the broker
+# per task in $tmp/msgs.
 run_side() {
-	local s0 s1 w0=0 w1=0 b0 b1 m0 m1 p
+	local s0 s1 w0=0 w1=0 c0=0 c1=0 b0 b1 m0 m1 p d
 	m0=$(broker_published)
 	s0=$(tree_ticks "${pids[0]}")
-	for p in "${pids[@]:1}"; do w0=$((w0 + $(tree_ticks "$p"))); done
+	for p in "${pids[@]:1}"; do w0=$((w0 + $(tree_ticks "$p"))); c0=$((c0 + $(reaped_ticks "$p"))); done
 	b0=$(tree_ticks "$broker_pid")
-	"$py" "$src/bench/worker_e2e.py" run --url "$2" --token "$token" --name "$1" -n "$tasks" \
+	"$py" "$src/bench/worker_e2e.py" run --url "$2" --token "$token" --name "$1" -n "$tasks" --poll-ms "$poll_ms" \
 		--out "$tmp/$3.json" >"$tmp/$3.out" 2>&1 || { cat "$tmp/$3.out" >&2; die "the $3 run failed (logs: $tmp)"; }
 	s1=$(tree_ticks "${pids[0]}")
-	for p in "${pids[@]:1}"; do w1=$((w1 + $(tree_ticks "$p"))); done
+	for p in "${pids[@]:1}"; do w1=$((w1 + $(tree_ticks "$p"))); c1=$((c1 + $(reaped_ticks "$p"))); done
 	b1=$(tree_ticks "$broker_pid")
 	m1=$(broker_published)
+	d=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["driver_cpu_ms_per_task"])' "$tmp/$3.json")
 	# 2 phases of $tasks tasks plus the driver's warm-up task
-	awk -v s=$((s1 - s0)) -v w=$((w1 - w0)) -v b=$((b1 - b0)) -v n=$((2 * tasks + 1)) -v hz="$hz" -v name="$1" \
-		'BEGIN { f = 1000 / hz / n; printf "%s %.2f %.2f %.2f\n", name, s * f, w * f, b * f }' >>"$tmp/cpu"
+	awk -v s=$((s1 - s0)) -v w=$((w1 - w0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v d="$d" -v n=$((2 * tasks + 1)) \
+		-v hz="$hz" -v name="$1" \
+		'BEGIN { f = 1000 / hz / n; printf "%s %.2f %.2f %.2f %.2f %.2f\n", name, s * f, w * f, b * f, c * f, d }' >>"$tmp/cpu"
 	awk -v m=$((m1 - m0)) -v n=$((2 * tasks + 1)) -v name="$1" \
 		'BEGIN { printf "%s %.2f\n", name, m / n }' >>"$tmp/msgs"
 	rmqctl purge_queue -q "$queue" >/dev/null 2>&1
@@ -235,7 +241,7 @@ side_celery() {
 	stop_all
 }
 
-echo "POST -> result, trivial local task, $tasks tasks per phase, $rounds round(s), $nworkers workers x $threads;" \
+echo "POST -> result, trivial local task, $tasks tasks per phase, $rounds round(s), $nworkers workers x $threads, results polled every $poll_ms ms;" \
 	"$(nproc) CPUs, load average $(load_avg) at the start"
 bench_peer_versions
 for b in "$build" $alts_before; do
@@ -275,16 +281,17 @@ done
 [ "$rounds" -gt 1 ] && echo && echo "medians over $rounds rounds:"
 "$py" "$src/bench/worker_e2e.py" table "${sides[@]}"
 # CPU per task: the median over the rounds of each column.
-awk '{ s[$1] = s[$1] " " $2; w[$1] = w[$1] " " $3; b[$1] = b[$1] " " $4 }
+awk '{ s[$1] = s[$1] " " $2; w[$1] = w[$1] " " $3; b[$1] = b[$1] " " $4; c[$1] = c[$1] " " $5; d[$1] = d[$1] " " $6 }
 	function med(list,   v, n, i, j, t) {
 		n = split(list, v, " ")
 		for (i = 1; i <= n; i++) { v[i] += 0 }
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}
-	END { for (k in s) printf "CPU ms per task, %-12s server %6.2f + workers %6.2f = %6.2f; broker %5.2f (medians)\n",
-		k ":", med(s[k]), med(w[k]), med(s[k]) + med(w[k]), med(b[k]) }' "$tmp/cpu" | sort
-awk '{ printf "broker messages published per task, %-12s %.2f\n", $1 ":", $2 }' "$tmp/msgs" | sort
+	END { for (k in s) printf "CPU ms per task, %-12s server %6.2f + workers %6.2f = %6.2f; broker %5.2f;" \
+		" the commands run %5.2f, the driver %5.2f (medians)\n",
+		k ":", med(s[k]), med(w[k]), med(s[k]) + med(w[k]), med(b[k]), med(c[k]), med(d[k]) }' "$tmp/cpu" | sort
+awk '{ m[$1] = m[$1] " " $2 } END { for (k in m) { split(m[k], v, " "); printf "broker messages published per task, %-12s %.2f\n", k ":", v[1] } }' "$tmp/msgs" | sort
 [ -s "$tmp/alts-breakdown" ] && cat "$tmp/alts-breakdown"
 echo
 [ $alts_ready = 1 ] && echo "alts: alts-scheduler + $nworkers alts-worker --concurrency $threads ($build)"

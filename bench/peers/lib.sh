@@ -117,6 +117,27 @@ tree_ticks() {
 	echo "$sum"
 }
 
+# reaped_ticks PID: CPU ticks of the processes PID and its live descendants have reaped (their
+# children's cutime + cstime): the commands a worker ran, which tree_ticks does not see.
+reaped_ticks() {
+	local pid sum=0 stat rest
+	for pid in $(ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			keep[root] = 1; changed = 1
+			while (changed) { changed = 0
+				for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
+			for (p in keep) print p
+		}'); do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		rest=${stat##*) }
+		# shellcheck disable=SC2086
+		set -- $rest
+		sum=$((sum + ${14} + ${15}))
+	done
+	echo "$sum"
+}
+
 wait_port() {
 	for _ in $(seq 1 300); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
