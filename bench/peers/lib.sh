@@ -98,44 +98,41 @@ queue_messages() {
 	rmqctl list_queues -q name messages 2>/dev/null | awk -v q="$1" '$1 == q { n = $2 } END { print n + 0 }'
 }
 
-tree_ticks() {
-	local pid sum=0 stat rest
-	for pid in $(ps -e -o pid=,ppid= | awk -v root="$1" '
+# tree_pids PID: PID and its live descendants.
+tree_pids() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
 		{ parent[$1] = $2 }
 		END {
 			keep[root] = 1; changed = 1
 			while (changed) { changed = 0
 				for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
 			for (p in keep) print p
-		}'); do
+		}'
+}
+
+# tree_stat_sum PID A B: the sum of /proc/P/stat fields A and B (counted after the command name)
+# over tree_pids PID.
+tree_stat_sum() {
+	local pid sum=0 stat rest a=$2 b=$3
+	for pid in $(tree_pids "$1"); do
 		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
 		rest=${stat##*) }
 		# shellcheck disable=SC2086
 		set -- $rest
-		sum=$((sum + ${12} + ${13}))
+		sum=$((sum + ${!a} + ${!b}))
 	done
 	echo "$sum"
+}
+
+# tree_ticks PID: CPU ticks (utime + stime) of PID and its live descendants.
+tree_ticks() {
+	tree_stat_sum "$1" 12 13
 }
 
 # reaped_ticks PID: CPU ticks of the processes PID and its live descendants have reaped (their
 # children's cutime + cstime): the commands a worker ran, which tree_ticks does not see.
 reaped_ticks() {
-	local pid sum=0 stat rest
-	for pid in $(ps -e -o pid=,ppid= | awk -v root="$1" '
-		{ parent[$1] = $2 }
-		END {
-			keep[root] = 1; changed = 1
-			while (changed) { changed = 0
-				for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
-			for (p in keep) print p
-		}'); do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-		rest=${stat##*) }
-		# shellcheck disable=SC2086
-		set -- $rest
-		sum=$((sum + ${14} + ${15}))
-	done
-	echo "$sum"
+	tree_stat_sum "$1" 14 15
 }
 
 wait_port() {
