@@ -34,6 +34,21 @@ void proc_close_fds_from(int first)
 	close_fd_range(first, INT_MAX);
 }
 
+int proc_stdio_to_null(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), rc = 0;
+
+	if (null < 0)
+		return -1;
+	for (int fd = 0; fd < 3; fd++) {
+		if (dup2(null, fd) < 0)
+			rc = -1;
+	}
+	if (null > 2)
+		close(null);
+	return rc;
+}
+
 void proc_close_fds_keeping(int a, int b, int c)
 {
 	int keep[3] = { a, b, c }, next = 3;

@@ -122,6 +122,12 @@ int proc_run(struct proc_result *out, const struct proc_spec *spec, struct alts_
 void proc_close_fds_from(int first);
 /* Closes every descriptor >= 3 but a, b and c (-1: none); one close_range per gap. */
 void proc_close_fds_keeping(int a, int b, int c);
+/*
+ * Points descriptors 0, 1 and 2 at /dev/null: for children that must hold
+ * nothing of their parent's stdio. Async-signal-safe. 0, or -1 when
+ * /dev/null cannot be opened or a dup2 fails.
+ */
+int proc_stdio_to_null(void);
 
 /* Seconds from a monotonic clock, for deadlines and durations. */
 double proc_now(void);

@@ -381,17 +381,6 @@ static void report_setup(int fd, int step, int errnum)
 		_exit(126);
 }
 
-/* PID 1: set up, report, then reap orphans until the control pipe closes. */
-/*
- * The keepers never exec, so they would hold every descriptor other
- * threads had open at fork time (their pipes, other sandboxes' control
- * pipes); keep only stdio and the given ones.
- */
-static void keep_only_fds(int a, int b, int c)
-{
-	proc_close_fds_keeping(a, b, c);
-}
-
 /* What clone() hands PID 1 (a copy of the parent's, as after fork). */
 struct sandbox_init_args {
 	const struct sandbox *sb;
@@ -432,19 +421,14 @@ static int sandbox_init_main(void *payload)
 			_exit(1);
 		}
 	}
-	keep_only_fds(ctl_fd, report_fd, sb->boot.cg_procs_fd);  /* PID 1 joins the boot cgroup with it */
-	/* PID 1 gets nothing of alts-run's: not even its stdio. */
-	{
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
-	}
+	/*
+	 * PID 1 never execs, so it would hold every descriptor other threads had
+	 * open at clone time (their pipes, other sandboxes' control pipes), and
+	 * alts-run's stdio: it keeps only its own (and the boot cgroup's procs
+	 * file, to join it).
+	 */
+	proc_close_fds_keeping(ctl_fd, report_fd, sb->boot.cg_procs_fd);
+	proc_stdio_to_null();
 	step = setup_root(&sb->plan, &sb->boot);
 	if (!step && sandbox_sec_apply(&sb->sec) < 0)
 		step = STEP_PRIVS;

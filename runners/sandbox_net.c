@@ -266,12 +266,9 @@ static int proxy_drop(const struct sock_fprog *filter, pid_t parent)
 	struct rlimit files = { 2 * MIRROR_PROXY_MAX_CONNS + 16, 2 * MIRROR_PROXY_MAX_CONNS + 16 };
 	struct rlimit none = { 0, 0 };
 	struct sigaction ign;
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+	if (proc_stdio_to_null() < 0)
 		return -1;
-	if (null > 2)
-		close(null);
 	if (syscall(SYS_setgroups, 0, NULL) < 0 || setresgid(NET_PROXY_GID, NET_PROXY_GID, NET_PROXY_GID) < 0 ||
 	    setresuid(NET_PROXY_UID, NET_PROXY_UID, NET_PROXY_UID) < 0 || getuid() != NET_PROXY_UID ||
 	    geteuid() != NET_PROXY_UID)

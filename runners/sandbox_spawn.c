@@ -191,7 +191,7 @@ static int spawner_main(void *payload)
 {
 	const struct spawner_args *a = payload;
 	char *buf, *stack, **strings;
-	int e = 0, null;
+	int e = 0;
 	char go = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -200,14 +200,7 @@ static int spawner_main(void *payload)
 		_exit(1);
 	}
 	proc_close_fds_keeping(a->sock, a->go_fd, a->report_fd);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
+	proc_stdio_to_null();
 	while (read(a->go_fd, &go, 1) < 0 && errno == EINTR)
 		;
 	close(a->go_fd);
