@@ -75,6 +75,16 @@ static void item_free(struct pub_item *it)
 	alts_free(it);
 }
 
+static void items_free(struct pub_item *list)
+{
+	while (list) {
+		struct pub_item *next = list->next;
+
+		item_free(list);
+		list = next;
+	}
+}
+
 /* Appends it to the queue. Under the lock. */
 static void queue_item(struct publisher *p, struct pub_item *it)
 {
@@ -660,24 +670,9 @@ void publisher_free(struct publisher *p)
 	if (!p)
 		return;
 	publisher_stop(p, 0);
-	while (p->head) {
-		struct pub_item *it = p->head;
-
-		p->head = it->next;
-		item_free(it);
-	}
-	while (p->held) {
-		struct pub_item *it = p->held;
-
-		p->held = it->next;
-		item_free(it);
-	}
-	while (p->due) {
-		struct pub_item *it = p->due;
-
-		p->due = it->next;
-		item_free(it);
-	}
+	items_free(p->head);
+	items_free(p->held);
+	items_free(p->due);
 	report_http_free(p->http);
 	pthread_cond_destroy(&p->done);
 	pthread_cond_destroy(&p->cond);

@@ -1,6 +1,7 @@
 #include "framework/common.h"
 #include "framework/sbuf.h"
 #include "worker/report_http.h"
+#include "worker/wctx.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -80,14 +81,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *payload)
 	return size * n;  /* past the cap the rest is read and dropped: the connection stays usable */
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One request on c: 0 with *status set, or the transport's failure in err. */
 static int post_once(CURL *c, const char *url, struct curl_slist *headers, const char *body, size_t len,
 		     long timeout_ms, long *status, struct sbuf *answer, struct alts_err *err)
@@ -119,7 +112,7 @@ int report_http_post(struct report_http *h, const char *base_url, const char *to
 	struct sbuf answer = SBUF_INIT;
 	struct curl_slist *headers = NULL, *more;
 	char *url = NULL, *auth = NULL;
-	int64_t deadline = mono_ms() + REPORT_HTTP_BUDGET_MS;
+	int64_t deadline = wctx_mono_ms() + REPORT_HTTP_BUDGET_MS;
 	long pause_ms = 100;
 	CURL *c = NULL;
 	int rc;
@@ -136,7 +129,7 @@ int report_http_post(struct report_http *h, const char *base_url, const char *to
 		goto out;
 	}
 	for (int i = 1;; i++) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - wctx_mono_ms();
 
 		rc = post_once(c, url, headers, body, len, (long)(left > 1 ? left : 1), status, &answer, err);
 		if (!rc && *status >= 200 && *status < 300)
@@ -145,7 +138,7 @@ int report_http_post(struct report_http *h, const char *base_url, const char *to
 			rc = alts_err_set(err, *status >= 500 ? ALTS_EENV : ALTS_EINVALID, "the scheduler answered %ld: %.*s",
 					  *status, (int)answer.len, answer.buf);
 		}
-		if (rc == ALTS_EINVALID || i >= attempts || mono_ms() + pause_ms >= deadline)
+		if (rc == ALTS_EINVALID || i >= attempts || wctx_mono_ms() + pause_ms >= deadline)
 			break;
 		nanosleep(&(struct timespec){ pause_ms / 1000, (pause_ms % 1000) * 1000000L }, NULL);
 		pause_ms *= 4;
