@@ -64,6 +64,22 @@ void *alts_reallocarray(void *ptr, size_t n, size_t size)
 	return alts_realloc(ptr, n * size);
 }
 
+bool alts_grow(void **v, size_t n, size_t *alloc, size_t size)
+{
+	size_t na;
+	void *nv;
+
+	if (n < *alloc)
+		return true;
+	na = *alloc ? *alloc * 2 : 8;
+	nv = alts_reallocarray(*v, na, size);
+	if (!nv)
+		return false;
+	*v = nv;
+	*alloc = na;
+	return true;
+}
+
 char *alts_strndup(const char *s, size_t n)
 {
 	char *copy;

@@ -1,6 +1,7 @@
 #ifndef ALTS_ALLOC_H
 #define ALTS_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -14,6 +15,12 @@ void *alts_calloc(size_t n, size_t size);
 void *alts_realloc(void *ptr, size_t size);
 /* Grows an array of n elements of size to at least want elements. */
 void *alts_reallocarray(void *ptr, size_t n, size_t size);
+/*
+ * Makes room for one more element in *v, an array of n used of *alloc
+ * elements of size (doubling it, 8 at first); false when out of memory,
+ * with *v and *alloc unchanged.
+ */
+bool alts_grow(void **v, size_t n, size_t *alloc, size_t size);
 char *alts_strdup(const char *s);
 char *alts_strndup(const char *s, size_t n);
 /* printf into a new string; NULL on failure. */

@@ -268,23 +268,6 @@ static int file_batch_begin(struct artifact_store *s, void **out, struct alts_er
 	return 0;
 }
 
-/* Grows *v (of *alloc items of size) for one more; false when out of memory. */
-static bool file_grow(void **v, size_t n, size_t *alloc, size_t size)
-{
-	size_t na;
-	void *nv;
-
-	if (n < *alloc)
-		return true;
-	na = *alloc ? *alloc * 2 : 4;
-	nv = alts_reallocarray(*v, na, size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*alloc = na;
-	return true;
-}
-
 /* The index of key's directory in the batch, opened (and created) the first time. */
 static int file_batch_dir(size_t *out, const char **name, struct file_store *fs, struct file_batch *b,
 			  const char *key, struct alts_err *err)
@@ -301,7 +284,7 @@ static int file_batch_dir(size_t *out, const char **name, struct file_store *fs,
 			return 0;
 		}
 	}
-	if (!file_grow((void **)&b->dirs, b->ndirs, &b->dirs_alloc, sizeof(*b->dirs)))
+	if (!alts_grow((void **)&b->dirs, b->ndirs, &b->dirs_alloc, sizeof(*b->dirs)))
 		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	d = &b->dirs[b->ndirs];
 	d->key = alts_strndup(key, n);
@@ -329,7 +312,7 @@ static int file_batch_put(struct artifact_store *s, void *batch, const char *key
 
 	if (path && (rc = file_open_src(&src, path, err)))
 		return rc;
-	if (!file_grow((void **)&b->puts, b->nputs, &b->puts_alloc, sizeof(*b->puts))) {
+	if (!alts_grow((void **)&b->puts, b->nputs, &b->puts_alloc, sizeof(*b->puts))) {
 		rc = alts_err_set(err, ALTS_ENOMEM, "out of memory");
 		goto out;
 	}

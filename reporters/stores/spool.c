@@ -227,15 +227,8 @@ static int spool_batch_put(struct artifact_spool_batch *b, const char *key, bool
 
 	if (!b->batch)
 		return spool_put(b->s, b->dir, key, summary, path, data, len, content_type, spooled, err);
-	if (b->n == b->alloc) {
-		size_t na = b->alloc ? b->alloc * 2 : 8;
-		struct spool_batch_item *nv = alts_reallocarray(b->items, na, sizeof(*nv));
-
-		if (!nv)
-			return alts_err_set(err, ALTS_ENOMEM, "out of memory");
-		b->items = nv;
-		b->alloc = na;
-	}
+	if (!alts_grow((void **)&b->items, b->n, &b->alloc, sizeof(*b->items)))
+		return alts_err_set(err, ALTS_ENOMEM, "out of memory");
 	if (summary)
 		rc = artifact_batch_put_summary(b->batch, key, data, len, &uerr);
 	else
